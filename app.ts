@@ -1,0 +1,23 @@
+// Composition root: the lifecycle hooks first (their onError is global), then the docs, then every feature.
+// Frontends import `type App` from here for Eden's typed client.
+import { Elysia } from 'elysia'
+import { health } from './features/health.ts'
+import { settings } from './features/settings.ts'
+import type { Deps } from './lib/deps.ts'
+import { hooks } from './lib/hooks.ts'
+import { docs } from './lib/openapi.ts'
+
+export function createApp(deps: Deps) {
+  return new Elysia({
+    name: 'gotrue',
+    normalize: true,
+    // Bun's own cap is a backstop for chunked bodies; declared lengths get the JSON 413 from lib/hooks.ts.
+    serve: { maxRequestBodySize: deps.config.api.max_body_bytes + 64 * 1024 },
+  })
+    .use(hooks(deps))
+    .use(docs(deps.version))
+    .use(health(deps))
+    .use(settings(deps))
+}
+
+export type App = ReturnType<typeof createApp>

@@ -1,0 +1,139 @@
+#!/usr/bin/env bun
+// CLI: serve (default) | migrate | openapi | version | admin …  Global flag: -c/--config FILE (a dotenv file).
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createApp } from '../app.ts'
+import { type Config, ConfigError, describeConfig, loadConfig } from '../lib/config.ts'
+import { openDb } from '../lib/db/index.ts'
+import { BUNDLED_MIGRATIONS, migrate, pendingMigrations } from '../lib/db/migrate.ts'
+import { type Clock, type Deps, systemClock } from '../lib/deps.ts'
+import { type Logger, makeLogger } from '../lib/log.ts'
+import { renderSpec } from '../lib/openapi.ts'
+import { ensureJwtSecret } from '../lib/secrets.ts'
+import { VERSION } from '../lib/version.ts'
+
+const HELP = `gotrue ${VERSION}: user registration and authentication API (GoTrue-compatible)
+
+Usage: gotrue [command] [-c|--config FILE]
+
+Commands:
+  serve       start the API server (default)
+  migrate     apply pending database migrations
+  openapi     write openapi/openapi.json (or print it with --stdout)
+  version     print the version
+  config      print every configuration variable (--markdown table or --env file)
+  help        this text
+
+Configuration comes from GOTRUE_* environment variables and a dotenv file (./.env, or --config FILE);
+see README.md for every variable.`
+
+const migrationsDir = (c: Config) => c.db.migrations_path || BUNDLED_MIGRATIONS
+
+export interface Booted { deps: Deps; app: ReturnType<typeof createApp>; url: string; stop(): Promise<void> }
+
+/** Opens the database, checks migrations, builds the app and listens. Used by `serve` and by the tests. */
+export async function boot(config: Config, opts: { clock?: Clock; log?: Logger; port?: number; automigrate?: boolean } = {}): Promise<Booted> {
+  const log = opts.log ?? makeLogger({ level: config.log.level, file: config.log.file || undefined, fields: config.log.fields })
+  config = ensureJwtSecret(config, log)
+  const db = await openDb(config)
+  try {
+    if (config.db.automigrate || opts.automigrate) await migrate(db, migrationsDir(config))
+    const pending = await pendingMigrations(db, migrationsDir(config))
+    if (pending.length) {
+      throw new ConfigError(`database has ${pending.length} pending migration(s) (${pending.map((m) => `${m.version}_${m.name}`).join(', ')}): run \`gotrue migrate\` first, or set GOTRUE_DB_AUTOMIGRATE=true`)
+    }
+  } catch (e) {
+    await db.close()
+    throw e
+  }
+  const deps: Deps = { config, db, log, clock: opts.clock ?? systemClock, version: VERSION }
+  const app = createApp(deps)
+  app.listen({ hostname: config.api.host || '0.0.0.0', port: opts.port ?? config.api.port })
+  const server = app.server
+  if (!server) throw new Error('server did not start')
+  const url = `http://${config.api.host && config.api.host !== '0.0.0.0' ? config.api.host : '127.0.0.1'}:${server.port}`
+  return {
+    deps, app, url,
+    async stop() {
+      await app.stop()
+      await db.close()
+    },
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = [...argv]
+  let file: string | undefined
+  const ci = args.findIndex((a) => a === '-c' || a === '--config')
+  if (ci >= 0) { file = args[ci + 1]; args.splice(ci, 2) }
+  const command = args.shift() ?? 'serve'
+  if (command === 'help' || command === '--help' || command === '-h') { console.log(HELP); return 0 }
+  if (command === 'version' || command === '--version') { console.log(VERSION); return 0 }
+  const config = loadConfig({ file })
+  switch (command) {
+    case 'serve': {
+      const s = await boot(config)
+      s.deps.log.info(`GoTrue API started on: ${s.url.replace('http://', '')}`, { version: VERSION, driver: config.db.driver })
+      let stopping = false
+      const shutdown = async (signal: string) => {
+        if (stopping) return
+        stopping = true
+        s.deps.log.info('shutting down', { signal })
+        const timer = setTimeout(() => process.exit(1), 30_000)
+        await s.stop().catch(() => {})
+        clearTimeout(timer)
+        process.exit(0)
+      }
+      process.on('SIGTERM', () => void shutdown('SIGTERM'))
+      process.on('SIGINT', () => void shutdown('SIGINT'))
+      return -1 // keep running
+    }
+    case 'migrate': {
+      const db = await openDb(config)
+      try {
+        const done = await migrate(db, migrationsDir(config))
+        if (!done.length) console.log('migrate: database is up to date')
+        for (const m of done) console.log(`migrate: applied ${m.version}_${m.name}`)
+      } finally { await db.close() }
+      return 0
+    }
+    case 'openapi': {
+      // Generated from defaults, not from this machine's .env, so the committed spec is reproducible.
+      const docConfig = loadConfig({ env: {}, cwd: '/nonexistent' })
+      const app = createApp({ config: { ...docConfig, jwt: { ...docConfig.jwt, secret: 'openapi' } }, db: null as never, log: makeLogger({ level: 'error' }), clock: systemClock, version: VERSION })
+      const spec = await renderSpec(app)
+      if (args.includes('--stdout')) process.stdout.write(spec)
+      else {
+        const out = join(import.meta.dir, '..', 'openapi', 'openapi.json')
+        writeFileSync(out, spec)
+        console.log(`openapi: wrote ${out}`)
+      }
+      return 0
+    }
+    case 'config': {
+      // Documentation of every variable, from the schema: `--markdown` (README table) or `--env` (.env.example).
+      const rows = describeConfig()
+      const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : v && typeof v === 'object' ? Object.entries(v).map(([k, x]) => `${k}:${x}`).join(',') : String(v))
+      if (args.includes('--env')) {
+        for (const r of rows) console.log(`# ${r.doc}${r.alt.length ? ` (also ${r.alt.join(', ')})` : ''}\n# ${r.env}=${show(r.def)}\n`)
+      } else {
+        console.log('| variable | default | meaning |\n|---|---|---|')
+        for (const r of rows) console.log(`| \`${r.env}\`${r.alt.map((a) => ` / \`${a}\``).join('')} | ${show(r.def) === '' ? '' : `\`${show(r.def)}\``} | ${r.doc.replace(/\|/g, '\\|')} |`)
+      }
+      return 0
+    }
+    default:
+      console.error(`gotrue: unknown command "${command}"\n\n${HELP}`)
+      return 2
+  }
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then(
+    (code) => { if (code >= 0) process.exit(code) },
+    (e) => {
+      console.error(e instanceof ConfigError ? `gotrue: ${e.message}` : `gotrue: ${e instanceof Error ? e.message : String(e)}`)
+      process.exit(1)
+    },
+  )
+}

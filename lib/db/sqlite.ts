@@ -1,0 +1,77 @@
+// bun:sqlite adapter. One connection in WAL mode. bun's db.transaction() is synchronous (an async callback
+// would commit at its first await, oven-sh/bun#24662), so tx() takes an in-process async lock and issues
+// BEGIN IMMEDIATE / COMMIT / ROLLBACK itself. Statements outside a transaction run at once when the lock is
+// free and wait for it otherwise, so no request's statement ever lands inside another request's transaction.
+import { Database, type SQLQueryBindings } from 'bun:sqlite'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { type Db, type Param, sqlRewriter, UniqueViolation } from './index.ts'
+
+export function openSqlite(path: string, namespace = ''): Db {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  const raw = new Database(path, { create: true, strict: true })
+  raw.run('PRAGMA journal_mode = WAL')
+  raw.run('PRAGMA synchronous = NORMAL')
+  raw.run('PRAGMA foreign_keys = ON')
+  raw.run('PRAGMA busy_timeout = 5000')
+  const rewrite = sqlRewriter(namespace, 'sqlite')
+  let locked = false
+  const waiters: (() => void)[] = []
+  const acquire = (): Promise<void> | undefined => {
+    if (!locked) { locked = true; return undefined }
+    return new Promise((resolve) => waiters.push(resolve))
+  }
+  const release = () => {
+    const next = waiters.shift()
+    if (next) next()
+    else locked = false
+  }
+  const q = (sql: string) => raw.query(rewrite(sql))
+  const wrap = <T>(f: () => T): T => {
+    try { return f() } catch (e) {
+      if (e instanceof Error && /UNIQUE constraint failed/.test(e.message)) throw new UniqueViolation(e.message)
+      throw e
+    }
+  }
+  const direct = {
+    all: (sql: string, p: Param[] = []) => wrap(() => q(sql).all(...(p as SQLQueryBindings[]))),
+    get: (sql: string, p: Param[] = []) => wrap(() => q(sql).get(...(p as SQLQueryBindings[])) ?? null),
+    run: (sql: string, p: Param[] = []) => wrap(() => ({ changes: Number(q(sql).run(...(p as SQLQueryBindings[])).changes) })),
+  }
+  /** Outside a transaction: run now if the lock is free, else after the open transaction ends. */
+  const locking = <T>(f: () => T): Promise<T> => {
+    if (!locked) {
+      try { return Promise.resolve(f()) } catch (e) { return Promise.reject(e) }
+    }
+    return (acquire() as Promise<void>).then(() => { try { return f() } finally { release() } })
+  }
+  const inTx: Db = {
+    dialect: 'sqlite',
+    all: async (sql, p) => direct.all(sql, p) as never,
+    get: async (sql, p) => direct.get(sql, p) as never,
+    run: async (sql, p) => direct.run(sql, p),
+    tx: (fn) => fn(inTx), // nested: already inside the one transaction
+    close: async () => {},
+  }
+  return {
+    dialect: 'sqlite',
+    all: (sql, p) => locking(() => direct.all(sql, p)) as never,
+    get: (sql, p) => locking(() => direct.get(sql, p)) as never,
+    run: (sql, p) => locking(() => direct.run(sql, p)),
+    async tx(fn) {
+      await acquire()
+      try {
+        raw.run('BEGIN IMMEDIATE')
+        try {
+          const result = await fn(inTx)
+          raw.run('COMMIT')
+          return result
+        } catch (e) {
+          if (raw.inTransaction) raw.run('ROLLBACK')
+          throw e
+        }
+      } finally { release() }
+    },
+    async close() { raw.close() },
+  }
+}

@@ -1,0 +1,36 @@
+// Tiny JSON-lines logger. Levels as the reference (panic … trace). Callers pass fields; nothing secret is ever
+// passed in (no tokens, passwords or raw headers), and emails only at debug level.
+import { appendFileSync } from 'node:fs'
+
+const LEVELS = { panic: 0, fatal: 1, error: 2, warn: 3, info: 4, debug: 5, trace: 6 } as const
+export type Level = keyof typeof LEVELS
+export type Fields = Record<string, unknown>
+
+export interface Logger {
+  enabled(level: Level): boolean
+  log(level: Level, msg: string, fields?: Fields): void
+  error(msg: string, fields?: Fields): void
+  warn(msg: string, fields?: Fields): void
+  info(msg: string, fields?: Fields): void
+  debug(msg: string, fields?: Fields): void
+}
+
+export function makeLogger(opts: { level?: string; file?: string; fields?: Fields; write?: (line: string) => void } = {}): Logger {
+  const max = LEVELS[(opts.level ?? 'info') as Level] ?? LEVELS.info
+  const write = opts.write ?? (opts.file ? (l: string) => appendFileSync(opts.file as string, l) : (l: string) => process.stderr.write(l))
+  const log = (level: Level, msg: string, fields?: Fields) => {
+    if (LEVELS[level] > max) return
+    const entry: Fields = { level, time: new Date().toISOString(), msg, ...opts.fields, ...fields }
+    const err = entry.error
+    if (err instanceof Error) entry.error = err.message
+    write(`${JSON.stringify(entry)}\n`)
+  }
+  return {
+    enabled: (level) => LEVELS[level] <= max,
+    log,
+    error: (m, f) => log('error', m, f),
+    warn: (m, f) => log('warn', m, f),
+    info: (m, f) => log('info', m, f),
+    debug: (m, f) => log('debug', m, f),
+  }
+}

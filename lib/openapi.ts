@@ -1,0 +1,48 @@
+// The only importer of @elysiajs/openapi. Serves the Swagger UI at /openapi and the spec at /openapi/json.
+// The Swagger UI bundle is served from the swagger-ui-dist package (no CDN), so the docs page works offline
+// and under a strict CSP. writeSpec() renders the same spec to openapi/openapi.json for `gotrue openapi`.
+import { openapi } from '@elysiajs/openapi'
+import { Elysia } from 'elysia'
+import { join } from 'node:path'
+
+const DIST = join(import.meta.dir, '..', 'node_modules', 'swagger-ui-dist')
+const ASSETS = new Set(['swagger-ui-bundle.js', 'swagger-ui.css'])
+
+export function docs(version: string) {
+  return new Elysia({ name: 'docs' })
+    .use(openapi({
+      path: '/openapi',
+      provider: 'swagger-ui',
+      swagger: { cdn: '/openapi/assets/swagger-ui-bundle.js', theme: '/openapi/assets/swagger-ui.css', autoDarkMode: false },
+      exclude: { paths: [/^\/openapi/] },
+      documentation: {
+        info: {
+          title: 'GoTrue',
+          version,
+          description: 'User registration and authentication API, wire-compatible with Netlify GoTrue.',
+        },
+        tags: [
+          { name: 'public', description: 'Settings and health' },
+          { name: 'accounts', description: 'Signup, verification, recovery and the current user' },
+          { name: 'token', description: 'OAuth2 token endpoint' },
+          { name: 'external', description: 'External OAuth providers' },
+          { name: 'admin', description: 'Admin API (admin JWT or operator token)' },
+        ],
+        components: {
+          securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        },
+      },
+    }))
+    .get('/openapi/assets/:file', ({ params, set }) => {
+      if (!ASSETS.has(params.file)) { set.status = 404; return 'not found' }
+      set.headers['cache-control'] = 'public, max-age=86400'
+      return Bun.file(join(DIST, params.file))
+    }, { detail: { hide: true } })
+}
+
+/** The OpenAPI document of an app, as pretty JSON with a trailing newline (stable for the drift test). */
+export async function renderSpec(app: { handle(r: Request): Promise<Response> }): Promise<string> {
+  const res = await app.handle(new Request('http://localhost/openapi/json'))
+  if (!res.ok) throw new Error(`openapi: ${res.status}`)
+  return `${JSON.stringify(await res.json(), null, 2)}\n`
+}

@@ -1,0 +1,34 @@
+// The committed openapi/openapi.json must equal a freshly generated one, and the docs are served.
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { join } from 'node:path'
+import { body, startServer, type TestServer } from './harness.ts'
+
+let s: TestServer
+beforeAll(async () => { s = await startServer() })
+afterAll(() => s.stop())
+
+test('openapi/openapi.json is up to date (run `bun run openapi` after changing a route)', () => {
+  const p = Bun.spawnSync(['bun', join(import.meta.dir, '..', 'bin', 'gotrue.ts'), 'openapi', '--stdout'], { cwd: '/' })
+  expect(p.exitCode).toBe(0)
+  const fresh = p.stdout.toString()
+  const committed = require('node:fs').readFileSync(join(import.meta.dir, '..', 'openapi', 'openapi.json'), 'utf8')
+  expect(committed).toBe(fresh)
+})
+
+test('GET /openapi/json documents every route with its schemas', async () => {
+  const spec = await body<{ openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }>(await s.req('/openapi/json'))
+  expect(spec.openapi).toMatch(/^3\./)
+  expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/health', '/settings']))
+  expect(spec.paths['/settings']?.get?.responses['200']).toBeDefined()
+  expect(Object.keys(spec.paths).some((p) => p.startsWith('/openapi'))).toBe(false)
+})
+
+test('GET /openapi serves the Swagger UI with its assets from this server (no CDN)', async () => {
+  const html = await (await s.req('/openapi')).text()
+  expect(html).toContain('SwaggerUIBundle')
+  expect(html).not.toContain('unpkg.com')
+  const js = await s.req('/openapi/assets/swagger-ui-bundle.js')
+  expect(js.status).toBe(200)
+  expect((await js.text()).length).toBeGreaterThan(100_000)
+  expect((await s.req('/openapi/assets/..%2Fpackage.json')).status).toBe(404)
+})

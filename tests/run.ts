@@ -1,0 +1,59 @@
+#!/usr/bin/env bun
+// `bun run test`: the whole suite on the embedded SQLite default, then again on MySQL/MariaDB
+// (TEST_MYSQL_URL, default mysql://root@127.0.0.1:3306/test). MySQL is required when CI is set or
+// TEST_MYSQL=required; otherwise an unreachable server is reported as skipped, never as passed.
+// Ends with one line: `N passed, N failed` (counted from bun's JUnit reports).
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const files = process.argv.slice(2)
+const mysqlUrl = process.env.TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306/test'
+const mysqlRequired = !!process.env.CI || process.env.TEST_MYSQL === 'required'
+const out = mkdtempSync(join(tmpdir(), 'gotrue-junit-'))
+
+async function reachable(url: string): Promise<boolean> {
+  const u = new URL(url)
+  try {
+    const sock = await Bun.connect({ hostname: u.hostname, port: Number(u.port || 3306), socket: { data() {} } })
+    sock.end()
+    return true
+  } catch { return false }
+}
+
+function count(xml: string) {
+  const top = /<testsuites[^>]*\btests="(\d+)"[^>]*\bfailures="(\d+)"[^>]*\bskipped="(\d+)"/.exec(xml)
+  if (!top) return { tests: 0, failed: 0, skipped: 0 }
+  return { tests: Number(top[1]), failed: Number(top[2]), skipped: Number(top[3]) }
+}
+
+async function pass(name: string, env: Record<string, string | undefined>) {
+  const report = join(out, `${name}.xml`)
+  console.log(`\n=== ${name} ===`)
+  const p = Bun.spawn(['bun', 'test', '--reporter=junit', `--reporter-outfile=${report}`, ...files], {
+    env: { ...process.env, ...env }, stdout: 'inherit', stderr: 'inherit',
+  })
+  const code = await p.exited
+  let c = { tests: 0, failed: 0, skipped: 0 }
+  try { c = count(readFileSync(report, 'utf8')) } catch {}
+  // A crashed run or a non-zero exit with no recorded failure still counts as a failure.
+  if (code !== 0 && c.failed === 0) c.failed = 1
+  if (c.tests === 0) c.failed += 1
+  console.log(`${name}: ${c.tests - c.failed - c.skipped} passed, ${c.failed} failed, ${c.skipped} skipped`)
+  return c
+}
+
+const env = { ...process.env }
+delete env.TEST_MYSQL_URL
+const results = [await pass('sqlite', { ...env, TEST_MYSQL_URL: undefined })]
+if (await reachable(mysqlUrl)) results.push(await pass('mysql', { TEST_MYSQL_URL: mysqlUrl }))
+else if (mysqlRequired) {
+  console.log(`mysql: not reachable at ${mysqlUrl}, and it is required here`)
+  results.push({ tests: 0, failed: 1, skipped: 0 })
+} else console.log(`mysql: skipped (nothing listens at ${mysqlUrl}); set TEST_MYSQL_URL to run the suite on MySQL`)
+
+const passed = results.reduce((n, r) => n + r.tests - r.failed - r.skipped, 0)
+const failed = results.reduce((n, r) => n + r.failed, 0)
+const skipped = results.reduce((n, r) => n + r.skipped, 0)
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
+process.exit(failed ? 1 : 0)
