@@ -2,7 +2,14 @@
 // Frontends import `type App` from here for Eden's typed client.
 import { Elysia } from 'elysia'
 import { health } from './features/health.ts'
+import { invite } from './features/invite.ts'
+import { logout } from './features/logout.ts'
+import { recover } from './features/recover.ts'
 import { settings } from './features/settings.ts'
+import { signup } from './features/signup.ts'
+import { token } from './features/token.ts'
+import { user } from './features/user.ts'
+import { verify } from './features/verify.ts'
 import type { Deps } from './lib/deps.ts'
 import { hooks } from './lib/hooks.ts'
 import { docs } from './lib/openapi.ts'
@@ -18,6 +25,13 @@ export function createApp(deps: Deps) {
     .use(docs(deps.version))
     .use(health(deps))
     .use(settings(deps))
+    .use(signup(deps))
+    .use(verify(deps))
+    .use(recover(deps))
+    .use(token(deps))
+    .use(user(deps))
+    .use(logout(deps))
+    .use(invite(deps))
 }
 
 export type App = ReturnType<typeof createApp>

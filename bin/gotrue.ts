@@ -6,7 +6,7 @@ import { createApp } from '../app.ts'
 import { type Config, ConfigError, describeConfig, loadConfig } from '../lib/config.ts'
 import { openDb } from '../lib/db/index.ts'
 import { BUNDLED_MIGRATIONS, migrate, pendingMigrations } from '../lib/db/migrate.ts'
-import { type Clock, type Deps, systemClock } from '../lib/deps.ts'
+import { type Clock, type Deps, makeDeps } from '../lib/deps.ts'
 import { type Logger, makeLogger } from '../lib/log.ts'
 import { renderSpec } from '../lib/openapi.ts'
 import { ensureJwtSecret } from '../lib/secrets.ts'
@@ -46,7 +46,7 @@ export async function boot(config: Config, opts: { clock?: Clock; log?: Logger; 
     await db.close()
     throw e
   }
-  const deps: Deps = { config, db, log, clock: opts.clock ?? systemClock, version: VERSION }
+  const deps = makeDeps(config, db, log, { clock: opts.clock, version: VERSION })
   const app = createApp(deps)
   app.listen({ hostname: config.api.host || '0.0.0.0', port: opts.port ?? config.api.port })
   const server = app.server
@@ -56,6 +56,7 @@ export async function boot(config: Config, opts: { clock?: Clock; log?: Logger; 
     deps, app, url,
     async stop() {
       await app.stop()
+      deps.mailer.close()
       await db.close()
     },
   }
@@ -100,7 +101,8 @@ async function main(argv: string[]): Promise<number> {
     case 'openapi': {
       // Generated from defaults, not from this machine's .env, so the committed spec is reproducible.
       const docConfig = loadConfig({ env: {}, cwd: '/nonexistent' })
-      const app = createApp({ config: { ...docConfig, jwt: { ...docConfig.jwt, secret: 'openapi' } }, db: null as never, log: makeLogger({ level: 'error' }), clock: systemClock, version: VERSION })
+      const quiet = makeLogger({ level: 'error' })
+      const app = createApp(makeDeps({ ...docConfig, jwt: { ...docConfig.jwt, secret: 'openapi' } }, null as never, quiet, { version: VERSION }))
       const spec = await renderSpec(app)
       if (args.includes('--stdout')) process.stdout.write(spec)
       else {

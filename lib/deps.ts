@@ -1,7 +1,10 @@
 // Everything a feature needs, built once at start-up and handed to each feature factory by closure.
 import type { Config } from './config.ts'
+import { PasswordHasher } from './crypto.ts'
 import type { Db } from './db/index.ts'
 import type { Logger } from './log.ts'
+import { type Mailer, makeMailer } from './mailer.ts'
+import { NIL_UUID } from './users.ts'
 
 export interface Clock { now(): Date }
 export const systemClock: Clock = { now: () => new Date() }
@@ -12,4 +15,17 @@ export interface Deps {
   log: Logger
   clock: Clock
   version: string
+  mailer: Mailer
+  hasher: PasswordHasher
+  /** Single-instance mode: every row belongs to the nil instance. */
+  instanceId: string
+}
+
+export function makeDeps(config: Config, db: Db, log: Logger, opts: { clock?: Clock; version: string }): Deps {
+  return {
+    config, db, log, clock: opts.clock ?? systemClock, version: opts.version,
+    mailer: makeMailer(config, log),
+    hasher: new PasswordHasher(config.bcrypt_cost),
+    instanceId: NIL_UUID,
+  }
 }

@@ -51,7 +51,7 @@ CREATE TABLE {refresh_tokens} (
   created_at DATETIME(3) NOT NULL,
   updated_at DATETIME(3) NOT NULL,
   UNIQUE KEY {refresh_tokens}_hash (token_hash),
-  KEY {refresh_tokens}_user (instance_id, user_id),
+  KEY {refresh_tokens}_user (user_id),
   KEY {refresh_tokens}_family (family_id),
   CONSTRAINT {refresh_tokens}_user_fk FOREIGN KEY (user_id) REFERENCES {users} (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

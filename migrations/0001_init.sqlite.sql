@@ -51,7 +51,7 @@ CREATE TABLE {refresh_tokens} (
   updated_at TEXT NOT NULL
 );
 CREATE UNIQUE INDEX {refresh_tokens}_hash ON {refresh_tokens} (token_hash);
-CREATE INDEX {refresh_tokens}_user ON {refresh_tokens} (instance_id, user_id);
+CREATE INDEX {refresh_tokens}_user ON {refresh_tokens} (user_id);
 CREATE INDEX {refresh_tokens}_family ON {refresh_tokens} (family_id);
 
 CREATE TABLE {one_time_tokens} (

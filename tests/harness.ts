@@ -8,6 +8,7 @@ import { boot, type Booted } from '../bin/gotrue.ts'
 import { type ConfigOverrides, type Env, loadConfig, withOverrides } from '../lib/config.ts'
 import type { Db } from '../lib/db/index.ts'
 import { makeLogger } from '../lib/log.ts'
+import { type CapturedMail, type SmtpCapture, startSmtpCapture } from './fakes/smtp.ts'
 
 export const MYSQL_URL = process.env.TEST_MYSQL_URL ?? ''
 export const DIALECT = MYSQL_URL ? 'mysql' : 'sqlite'
@@ -33,11 +34,13 @@ export interface TestServer extends Booted {
   url: string
   db: Db
   clock: TestClock
+  /** The real SMTP server this app sends to (unless started with smtp: false). */
+  smtp: SmtpCapture
   /** fetch relative to the server; JSON bodies are serialised and Content-Type set. */
   req(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>
 }
 
-export interface StartOptions { env?: Env; config?: ConfigOverrides; migrate?: boolean }
+export interface StartOptions { env?: Env; config?: ConfigOverrides; migrate?: boolean; smtp?: boolean }
 
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'gotrue-test-'))
@@ -45,7 +48,9 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   const dbEnv: Env = MYSQL_URL
     ? { GOTRUE_DB_DRIVER: 'mysql', DATABASE_URL: MYSQL_URL, GOTRUE_DB_NAMESPACE: namespace }
     : { GOTRUE_DB_DRIVER: 'sqlite', DATABASE_URL: join(dir, 'gotrue.db') }
-  let config = loadConfig({ env: { ...TEST_ENV, ...dbEnv, GOTRUE_SMTP_OUTBOX_DIR: join(dir, 'outbox'), ...opts.env }, cwd: dir })
+  const smtp = opts.smtp === false ? null : await startSmtpCapture()
+  const smtpEnv: Env = smtp ? { GOTRUE_SMTP_HOST: smtp.host, GOTRUE_SMTP_PORT: String(smtp.port), GOTRUE_SMTP_ADMIN_EMAIL: 'admin@example.com' } : {}
+  let config = loadConfig({ env: { ...TEST_ENV, ...dbEnv, ...smtpEnv, GOTRUE_SMTP_OUTBOX_DIR: join(dir, 'outbox'), ...opts.env }, cwd: dir })
   if (opts.config) config = withOverrides(config, opts.config)
   const clock = testClock()
   const booted = await boot(config, { clock, port: 0, automigrate: opts.migrate ?? true, log: makeLogger({ level: config.log.level }) })
@@ -55,6 +60,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     url,
     db: booted.deps.db,
     clock,
+    smtp: smtp as SmtpCapture,
     req(path, init = {}) {
       const { json, ...rest } = init
       const headers = new Headers(rest.headers)
@@ -73,6 +79,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
         })
       }
       await booted.stop()
+      await smtp?.stop()
       rmSync(dir, { recursive: true, force: true })
     },
   }
@@ -82,4 +89,16 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
 export async function body<T = Record<string, unknown>>(res: Response): Promise<T> {
   const text = await res.text()
   try { return JSON.parse(text) as T } catch { throw new Error(`expected JSON, got ${res.status}: ${text.slice(0, 300)}`) }
+}
+
+/** The token in a mail's link fragment, e.g. tokenFromMail(mail, 'confirmation_token'). */
+export function tokenFromMail(mail: CapturedMail, key: 'confirmation_token' | 'invite_token' | 'recovery_token' | 'email_change_token'): string {
+  const m = new RegExp(`#${key}=([A-Za-z0-9_-]+)`).exec(mail.html)
+  if (!m?.[1]) throw new Error(`no ${key} link in mail "${mail.subject}": ${mail.html.slice(0, 300)}`)
+  return m[1]
+}
+
+/** POST a form-encoded body (the /token endpoint's format). */
+export function form(fields: Record<string, string>): RequestInit {
+  return { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() }
 }

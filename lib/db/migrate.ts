@@ -19,10 +19,12 @@ export function listMigrations(dir: string, dialect: Db['dialect']): Migration[]
     .sort((a, b) => Number(a.version) - Number(b.version))
 }
 
+/** Comment lines go first, so a `;` ending a comment inside a statement cannot split it. */
 export function splitStatements(sql: string): string[] {
   return sql
+    .replace(/^[ \t]*--.*(?:\r?\n|$)/gm, '')
     .split(/;\s*$/m)
-    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
+    .map((s) => s.trim())
     .filter(Boolean)
 }
 

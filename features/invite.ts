@@ -1,0 +1,53 @@
+// POST /invite (admin): create a user without a password and mail an invite link (valid 7 days by default).
+// The invitee sets a password through POST /verify (type signup or invite) or signs in with a provider.
+import { Elysia, t } from 'elysia'
+import { writeAudit } from '../lib/audit.ts'
+import { UniqueViolation } from '../lib/db/index.ts'
+import type { Deps } from '../lib/deps.ts'
+import { ErrorBody, internal, unprocessable } from '../lib/errors.ts'
+import { guards } from '../lib/guards.ts'
+import { mailVars } from '../lib/links.ts'
+import { issueOtp } from '../lib/otp.ts'
+import { deleteUser, emailProblem, findUserByEmail, insertUser, toUser, User } from '../lib/users.ts'
+
+export const InviteBody = t.Object({
+  email: t.Optional(t.String({ maxLength: 320 })),
+  data: t.Optional(t.Nullable(t.Record(t.String(), t.Unknown()))),
+}, { additionalProperties: true })
+
+export function invite(deps: Deps) {
+  const { config, db, clock, mailer, instanceId, log } = deps
+  return new Elysia({ name: 'invite' })
+    .use(guards(deps))
+    .model({ 'invite.body': InviteBody, 'invite.response': User })
+    .post('/invite', async ({ body, admin, aud }) => {
+      const email = (body.email ?? '').trim()
+      if (!email) throw unprocessable('An email address is required')
+      const problem = emailProblem(email)
+      if (problem) throw unprocessable(`Unable to validate email address: ${problem}`)
+      const now = clock.now()
+      const taken = () => unprocessable('Email address already registered by another user')
+      const { user, token } = await db.tx(async (tx) => {
+        if (await findUserByEmail(tx, instanceId, aud, email)) throw taken()
+        const user = await insertUser(tx, {
+          instanceId, aud, role: config.jwt.default_group_name, email, encryptedPassword: '',
+          appMetadata: { provider: 'email' }, userMetadata: body.data ?? {}, invitedAt: now, now,
+        })
+        const token = await issueOtp(tx, instanceId, user.id, 'invite', now)
+        await writeAudit(tx, instanceId, { id: admin!.id, email: admin!.email }, 'user_invited', now, { user_id: user.id, user_email: user.email })
+        return { user, token }
+      }).catch((e) => { throw e instanceof UniqueViolation ? taken() : e })
+      try {
+        await mailer.send('invite', user.email, mailVars(config, 'invite', user.email, token, body.data ?? {}))
+      } catch (e) {
+        await db.tx((tx) => deleteUser(tx, user.id)).catch((undo) => log.error('could not undo invite after mail failure', { error: undo }))
+        throw internal('Error inviting user', e)
+      }
+      return toUser(user)
+    }, {
+      auth: 'admin',
+      body: 'invite.body',
+      response: { 200: 'invite.response', 401: ErrorBody, 422: ErrorBody, 500: ErrorBody },
+      detail: { summary: 'Invite a user by email (admin)', tags: ['accounts'], security: [{ bearer: [] }] },
+    })
+}

@@ -1,0 +1,107 @@
+// POST /signup: create a user (or refresh an unconfirmed one), then autoconfirm or mail a confirmation link.
+// Safer than the reference: re-signup of an unconfirmed email replaces its password (no pre-hijacking), emails
+// are always validated, a unique index stops concurrent duplicates, and SMTP runs after the commit — a failed
+// mail undoes what was just written in a second short transaction.
+import { Elysia, t } from 'elysia'
+import { writeAudit } from '../lib/audit.ts'
+import { type Db, dbTime, parseTime, UniqueViolation } from '../lib/db/index.ts'
+import type { Deps } from '../lib/deps.ts'
+import { badRequest, ErrorBody, forbidden, internal, unprocessable } from '../lib/errors.ts'
+import { requestAud, requireEmailProvider } from '../lib/guards.ts'
+import { mailVars } from '../lib/links.ts'
+import { issueOtp, revokeOtp } from '../lib/otp.ts'
+import {
+  deleteUser, emailProblem, findUserByEmail, insertUser, mergeMeta, parseMeta, passwordProblem, toUser, updateUser, User, type UserRow,
+} from '../lib/users.ts'
+
+export const SignupBody = t.Object({
+  email: t.Optional(t.String({ maxLength: 320 })),
+  password: t.Optional(t.String({ maxLength: 1024 })),
+  data: t.Optional(t.Nullable(t.Record(t.String(), t.Unknown()))),
+}, { additionalProperties: true })
+
+/** What the transaction did, so the mail (after commit) and its undo know what to send or revert. */
+interface Outcome { user: UserRow; created: boolean; token?: string; previous?: UserRow }
+
+async function createOrRefresh(db: Db, deps: Deps, email: string, hash: string, data: Record<string, unknown> | null, aud: string): Promise<Outcome> {
+  const { config, clock, instanceId } = deps
+  const now = clock.now()
+  return db.tx(async (tx) => {
+    const existing = await findUserByEmail(tx, instanceId, aud, email)
+    if (existing?.confirmed_at) throw badRequest('A user with this email address has already been registered')
+    let user: UserRow
+    if (existing) {
+      user = await updateUser(tx, existing, {
+        encrypted_password: hash,
+        raw_user_meta_data: JSON.stringify(mergeMeta(parseMeta(existing.raw_user_meta_data), data ?? {})),
+      }, now)
+    } else {
+      user = await insertUser(tx, {
+        instanceId, aud, role: config.jwt.default_group_name, email, encryptedPassword: hash,
+        appMetadata: { provider: 'email' }, userMetadata: data ?? {}, now,
+      })
+    }
+    if (config.mailer.autoconfirm) {
+      user = await updateUser(tx, user, { confirmed_at: dbTime(now) }, now)
+      await writeAudit(tx, instanceId, { id: user.id, email: user.email }, 'user_signedup', now)
+      return { user, created: !existing }
+    }
+    // SMTP_MAX_FREQUENCY: a repeated signup within the window silently sends nothing (the old link stays valid).
+    const sentAt = parseTime(user.confirmation_sent_at)
+    if (sentAt !== null && now.getTime() - sentAt < config.smtp.max_frequency * 1000) return { user, created: false }
+    const token = await issueOtp(tx, instanceId, user.id, 'confirmation', now)
+    const previous = user
+    user = await updateUser(tx, user, { confirmation_sent_at: dbTime(now) }, now)
+    return { user, created: !existing, token, previous }
+  })
+}
+
+export function signup(deps: Deps) {
+  const { config, db, hasher, mailer, log } = deps
+  return new Elysia({ name: 'signup' })
+    .model({ 'signup.body': SignupBody, 'signup.response': User })
+    .post('/signup', async ({ body, headers }) => {
+      const password = body.password ?? ''
+      const email = (body.email ?? '').trim()
+      if (!password) throw unprocessable('Signup requires a valid password')
+      if (!email) throw unprocessable('An email address is required')
+      const problem = emailProblem(email)
+      if (problem) throw unprocessable(`Unable to validate email address: ${problem}`)
+      const weak = passwordProblem(config.password.min_length, password)
+      if (weak) throw unprocessable(weak)
+      const aud = requestAud(deps, headers)
+      const hash = await hasher.hash(password)
+      let outcome: Outcome
+      try {
+        outcome = await createOrRefresh(db, deps, email, hash, body.data ?? null, aud)
+      } catch (e) {
+        // Two signups of one email at once: the loser retries and finds the winner's row.
+        if (!(e instanceof UniqueViolation)) throw e
+        outcome = await createOrRefresh(db, deps, email, hash, body.data ?? null, aud)
+      }
+      const { user, token } = outcome
+      if (token) {
+        try {
+          await mailer.send('confirmation', user.email, mailVars(config, 'confirmation', user.email, token, parseMeta(user.raw_user_meta_data)))
+        } catch (e) {
+          await db.tx(async (tx) => {
+            if (outcome.created) await deleteUser(tx, user.id)
+            else if (outcome.previous) {
+              await updateUser(tx, user, { confirmation_sent_at: outcome.previous.confirmation_sent_at }, deps.clock.now())
+              await revokeOtp(tx, user.id, 'confirmation')
+            }
+          }).catch((undo) => log.error('could not undo signup after mail failure', { error: undo }))
+          throw internal('Error sending confirmation mail', e)
+        }
+      }
+      return toUser(user)
+    }, {
+      transform() {
+        if (config.disable_signup) throw forbidden('Signups not allowed for this instance')
+        requireEmailProvider(deps)
+      },
+      body: 'signup.body',
+      response: { 200: 'signup.response', 400: ErrorBody, 403: ErrorBody, 422: ErrorBody, 500: ErrorBody },
+      detail: { summary: 'Sign up with email and password', tags: ['accounts'] },
+    })
+}

@@ -1,0 +1,140 @@
+// POST /token, the OAuth2 token endpoint: grant_type password or refresh_token, from a form body, a JSON body
+// or the query string. Grant failures are OAuth errors ({error, error_description}, 400).
+// Refresh tokens rotate on every use inside one transaction holding the row lock. A rotated token presented
+// again within SECURITY_REFRESH_TOKEN_REUSE_INTERVAL gets the same successor (concurrent tabs and retries);
+// later, it is treated as stolen and its whole family is revoked.
+import { Elysia, t } from 'elysia'
+import { writeAudit } from '../lib/audit.ts'
+import { type Db, dbTime, parseTime } from '../lib/db/index.ts'
+import type { Deps } from '../lib/deps.ts'
+import { ErrorBody, OAuthError, OAuthErrorBody, tooManyRequests } from '../lib/errors.ts'
+import { requestAud, requireEmailProvider } from '../lib/guards.ts'
+import { sha256 } from '../lib/crypto.ts'
+import { TokenBuckets } from '../lib/ratelimit.ts'
+import { accessCookie, clearedCookie, insertRefreshToken, issueSession, successorOf, TokenBody, tokenResponse, type TokenResponse } from '../lib/sessions.ts'
+import { findUserByEmail, findUserById, updateUser } from '../lib/users.ts'
+
+const Fields = {
+  grant_type: t.Optional(t.String({ maxLength: 64 })),
+  username: t.Optional(t.String({ maxLength: 320 })),
+  password: t.Optional(t.String({ maxLength: 1024 })),
+  refresh_token: t.Optional(t.String({ maxLength: 512 })),
+}
+export const TokenForm = t.Object(Fields, { additionalProperties: true, description: 'application/x-www-form-urlencoded (or JSON)' })
+export const TokenQuery = t.Object(Fields, { additionalProperties: true })
+
+interface RefreshRow { id: string; user_id: string; instance_id: string; family_id: string; revoked: number; revoked_at: string | null; created_at: string }
+
+async function findRefreshToken(db: Db, raw: string): Promise<RefreshRow | null> {
+  return db.get<RefreshRow>(
+    'SELECT id, user_id, instance_id, family_id, revoked, revoked_at, created_at FROM {refresh_tokens} WHERE token_hash = ? FOR UPDATE',
+    [sha256(raw)],
+  )
+}
+async function revokeRefreshToken(db: Db, id: string, now: Date): Promise<void> {
+  await db.run('UPDATE {refresh_tokens} SET revoked = 1, revoked_at = ?, updated_at = ? WHERE id = ?', [dbTime(now), dbTime(now), id])
+}
+async function revokeFamily(db: Db, familyId: string, now: Date): Promise<void> {
+  await db.run('UPDATE {refresh_tokens} SET revoked = 1, revoked_at = COALESCE(revoked_at, ?), updated_at = ? WHERE family_id = ?', [dbTime(now), dbTime(now), familyId])
+}
+
+const invalid = () => new OAuthError('invalid_grant', 'Invalid Refresh Token')
+
+export function token(deps: Deps) {
+  const { config, db, clock, hasher, instanceId, log } = deps
+  const limiter = config.rate_limit_header ? new TokenBuckets(30, 0.1) : null
+  const limitHeader = config.rate_limit_header.toLowerCase()
+
+  async function passwordGrant(username: string, password: string, aud: string): Promise<TokenResponse> {
+    const bad = () => new OAuthError('invalid_grant', 'No user found with that email, or password invalid.')
+    const user = username ? await findUserByEmail(db, instanceId, aud, username) : null
+    if (!user) {
+      await hasher.burn(password) // same bcrypt cost whether or not the account exists
+      throw bad()
+    }
+    // The password is checked before the confirmation state, so "Email not confirmed" is only ever told to
+    // someone who knows the password.
+    if (!(await hasher.verify(password, user.encrypted_password))) throw bad()
+    if (!user.confirmed_at) throw new OAuthError('invalid_grant', 'Email not confirmed')
+    const now = clock.now()
+    const session = await db.tx(async (tx) => {
+      const fresh = await updateUser(tx, user, { last_sign_in_at: dbTime(now) }, now)
+      await writeAudit(tx, instanceId, { id: user.id, email: user.email }, 'login', now)
+      return issueSession(tx, config, fresh, now)
+    })
+    log.info('login', { metering: true, action: 'login', login_method: 'password', instance_id: instanceId, user_id: user.id })
+    return session
+  }
+
+  async function refreshGrant(raw: string): Promise<TokenResponse> {
+    if (!raw) throw new OAuthError('invalid_request', 'refresh_token required')
+    const now = clock.now()
+    const secret = config.jwt.secret
+    const result = await db.tx(async (tx): Promise<TokenResponse | 'reused' | 'invalid' | 'expired'> => {
+      const row = await findRefreshToken(tx, raw)
+      if (!row || row.instance_id !== instanceId) return 'invalid'
+      const user = await findUserById(tx, instanceId, row.user_id)
+      if (!user) return 'invalid'
+      if (row.revoked) {
+        const revokedAt = parseTime(row.revoked_at) ?? 0
+        if (now.getTime() - revokedAt <= config.security.refresh_token_reuse_interval * 1000) {
+          // Within the grace window: answer with the live descendant (the successor chain is HMAC-derived).
+          let next = raw
+          for (let i = 0; i < 20; i++) {
+            next = successorOf(secret, next)
+            const child = await findRefreshToken(tx, next)
+            if (!child || child.family_id !== row.family_id) break
+            if (!child.revoked) return tokenResponse(config, user, next, now)
+          }
+        }
+        await revokeFamily(tx, row.family_id, now)
+        return 'reused'
+      }
+      if (now.getTime() - (parseTime(row.created_at) ?? 0) > config.jwt.refresh_token_lifetime * 1000) return 'expired'
+      if (!config.security.refresh_token_rotation_enabled) return tokenResponse(config, user, raw, now)
+      const next = successorOf(secret, raw)
+      await revokeRefreshToken(tx, row.id, now)
+      await insertRefreshToken(tx, { instanceId, userId: user.id, raw: next, familyId: row.family_id, parentId: row.id, now })
+      const actor = { id: user.id, email: user.email }
+      await writeAudit(tx, instanceId, actor, 'token_refreshed', now)
+      await writeAudit(tx, instanceId, actor, 'token_revoked', now)
+      return tokenResponse(config, user, next, now)
+    })
+    const cleared = { 'set-cookie': clearedCookie(config) }
+    if (result === 'expired') throw new OAuthError('invalid_grant', 'Refresh token expired', cleared)
+    if (result === 'reused') {
+      log.warn('refresh token reuse detected: token family revoked', { instance_id: instanceId })
+      throw new OAuthError('invalid_grant', 'Invalid Refresh Token', cleared)
+    }
+    if (result === 'invalid') throw invalid()
+    return result
+  }
+
+  return new Elysia({ name: 'token' })
+    .model({ 'token.form': TokenForm, 'token.response': TokenBody })
+    .post('/token', async ({ body, query, headers, set }) => {
+      const f = { ...query, ...(body && typeof body === 'object' ? body : {}) } as Record<string, unknown>
+      const str = (k: string) => (typeof f[k] === 'string' ? (f[k] as string) : '')
+      let session: TokenResponse
+      switch (str('grant_type')) {
+        case 'password': session = await passwordGrant(str('username').trim(), str('password'), requestAud(deps, headers)); break
+        case 'refresh_token': session = await refreshGrant(str('refresh_token').trim()); break
+        default: throw new OAuthError('unsupported_grant_type')
+      }
+      const cookie = accessCookie(config, headers['x-use-cookie'] ?? null, session.access_token, clock.now())
+      if (cookie) set.headers['set-cookie'] = cookie
+      return session
+    }, {
+      transform({ headers }) {
+        requireEmailProvider(deps)
+        if (limiter) {
+          const wait = limiter.take(headers[limitHeader] ?? '', clock.now().getTime())
+          if (wait > 0) throw tooManyRequests('Rate limit exceeded', wait)
+        }
+      },
+      body: t.Optional(TokenForm),
+      query: TokenQuery,
+      response: { 200: 'token.response', 400: t.Union([OAuthErrorBody, ErrorBody]), 429: ErrorBody, 500: ErrorBody },
+      detail: { summary: 'OAuth2 token endpoint: password and refresh_token grants', tags: ['token'] },
+    })
+}

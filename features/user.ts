@@ -1,0 +1,113 @@
+// GET /user and PUT /user for the bearer of an access token. PUT merges `data` into user_metadata, changes the
+// password (policy applies), starts an email change (a confirmation mail to the new address) or confirms one
+// with `email_change_token`; `app_metadata` only for admins. Every successful PUT is audited.
+import { Elysia, t } from 'elysia'
+import { writeAudit } from '../lib/audit.ts'
+import { safeEqual, sha256 } from '../lib/crypto.ts'
+import { dbTime, type Db } from '../lib/db/index.ts'
+import type { Deps } from '../lib/deps.ts'
+import { badRequest, ErrorBody, internal, notFound, unauthorized, unprocessable } from '../lib/errors.ts'
+import { guards, isAdminFor, SYSTEM_SUBS } from '../lib/guards.ts'
+import type { AccessClaims } from '../lib/jwt.ts'
+import { mailVars } from '../lib/links.ts'
+import { consumeOtp, findOtpForUser, issueOtp, otpExpired, revokeOtp } from '../lib/otp.ts'
+import {
+  emailKey, emailProblem, findUserByEmail, findUserById, mergeMeta, parseMeta, passwordProblem, toUser, updateUser, User,
+  type UserPatch, type UserRow,
+} from '../lib/users.ts'
+
+export const UserUpdateBody = t.Object({
+  email: t.Optional(t.String({ maxLength: 320 })),
+  password: t.Optional(t.String({ maxLength: 1024 })),
+  email_change_token: t.Optional(t.String({ maxLength: 512 })),
+  data: t.Optional(t.Nullable(t.Record(t.String(), t.Unknown()))),
+  app_metadata: t.Optional(t.Nullable(t.Record(t.String(), t.Unknown()))),
+}, { additionalProperties: true })
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+async function loadUser(deps: Deps, db: Db, claims: AccessClaims): Promise<UserRow> {
+  if (typeof claims.sub !== 'string' || !UUID.test(claims.sub) || SYSTEM_SUBS.has(claims.sub)) throw badRequest('Could not read User ID claim')
+  const user = await findUserById(db, deps.instanceId, claims.sub)
+  if (!user) throw notFound('User not found')
+  return user
+}
+
+export function user(deps: Deps) {
+  const { config, db, clock, hasher, mailer, instanceId, log } = deps
+  return new Elysia({ name: 'user' })
+    .use(guards(deps))
+    .model({ 'user.response': User, 'user.update': UserUpdateBody })
+    .get('/user', async ({ claims, headers }) => {
+      const header = headers['x-jwt-aud']
+      const tokenAud = typeof claims.aud === 'string' ? claims.aud : ''
+      if ((header && header !== tokenAud) || (!header && !tokenAud && config.jwt.aud)) throw badRequest("Token audience doesn't match request audience")
+      return toUser(await loadUser(deps, db, claims))
+    }, {
+      auth: 'user',
+      response: { 200: 'user.response', 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
+      detail: { summary: 'The current user', tags: ['accounts'], security: [{ bearer: [] }] },
+    })
+    .put('/user', async ({ claims, body }) => {
+      const password = body.password ?? ''
+      if (password) {
+        const weak = passwordProblem(config.password.min_length, password)
+        if (weak) throw unprocessable(weak)
+      }
+      const hash = password ? await hasher.hash(password) : ''
+      const newEmail = (body.email ?? '').trim()
+      const changeToken = (body.email_change_token ?? '').trim()
+      if (!changeToken && newEmail) {
+        const problem = emailProblem(newEmail)
+        if (problem) throw unprocessable(`Unable to validate email address: ${problem}`)
+      }
+      const now = clock.now()
+      const { updated, mail } = await db.tx(async (tx) => {
+        const user = await loadUser(deps, tx, claims)
+        const patch: UserPatch = {}
+        if (hash) patch.encrypted_password = hash
+        if (body.data) patch.raw_user_meta_data = JSON.stringify(mergeMeta(parseMeta(user.raw_user_meta_data), body.data))
+        if (body.app_metadata) {
+          if (!isAdminFor(deps, user, config.jwt.aud)) throw unauthorized('Updating app_metadata requires admin privileges')
+          patch.raw_app_meta_data = JSON.stringify(mergeMeta(parseMeta(user.raw_app_meta_data), body.app_metadata))
+        }
+        let mail: { token: string; to: string } | null = null
+        if (changeToken) {
+          const otp = await findOtpForUser(tx, user.id, 'email_change')
+          if (otp && otpExpired(config, otp, now)) throw unprocessable('Email change token expired')
+          if (!otp || !safeEqual(otp.token_hash, sha256(changeToken))) throw unauthorized("Email Change Token didn't match token on file")
+          const taken = await findUserByEmail(tx, instanceId, user.aud, otp.relates_to)
+          if (taken && taken.id !== user.id) throw unprocessable('Email address already registered by another user')
+          await consumeOtp(tx, otp.id)
+          Object.assign(patch, { email: otp.relates_to, email_change: '', email_change_sent_at: null })
+        } else if (newEmail && emailKey(newEmail) !== emailKey(user.email)) {
+          const taken = await findUserByEmail(tx, instanceId, user.aud, newEmail)
+          if (taken) throw unprocessable('Email address already registered by another user')
+          const token = await issueOtp(tx, instanceId, user.id, 'email_change', now, newEmail)
+          Object.assign(patch, { email_change: newEmail, email_change_sent_at: dbTime(now) })
+          mail = { token, to: newEmail }
+        } else if (newEmail && newEmail !== user.email) {
+          patch.email = newEmail // same address, new capitalisation
+        }
+        await writeAudit(tx, instanceId, { id: user.id, email: user.email }, 'user_modified', now)
+        return { updated: await updateUser(tx, user, patch, now), mail }
+      })
+      if (mail) {
+        try {
+          await mailer.send('email_change', mail.to, mailVars(config, 'email_change', updated.email, mail.token, parseMeta(updated.raw_user_meta_data), mail.to))
+        } catch (e) {
+          await db.tx(async (tx) => {
+            await revokeOtp(tx, updated.id, 'email_change')
+            await updateUser(tx, updated, { email_change: '', email_change_sent_at: null }, clock.now())
+          }).catch((undo) => log.error('could not undo email change after mail failure', { error: undo }))
+          throw internal('Error sending change email', e)
+        }
+      }
+      return toUser(updated)
+    }, {
+      auth: 'user',
+      body: 'user.update',
+      response: { 200: 'user.response', 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody, 500: ErrorBody },
+      detail: { summary: 'Update the current user: data, password, email (with confirmation)', tags: ['accounts'], security: [{ bearer: [] }] },
+    })
+}

@@ -1,0 +1,75 @@
+// POST /verify: consume a one-time token from a mail link and log the user in. Types: signup (confirmation,
+// or an invite with a password, as gotrue-js sends it), invite, recovery, email_change. Tokens are looked up
+// by hash, single use (deleted in the same transaction that issues the session) and expire.
+import { Elysia, t } from 'elysia'
+import { writeAudit } from '../lib/audit.ts'
+import { dbTime } from '../lib/db/index.ts'
+import type { Deps } from '../lib/deps.ts'
+import { ErrorBody, notFound, unprocessable } from '../lib/errors.ts'
+import { consumeOtp, findOtp, type OtpType, otpExpired } from '../lib/otp.ts'
+import { accessCookie, issueSession, TokenBody } from '../lib/sessions.ts'
+import { emailKey, findUserByEmail, findUserById, passwordProblem, updateUser, type UserPatch } from '../lib/users.ts'
+
+export const VerifyBody = t.Object({
+  type: t.Optional(t.String({ maxLength: 32 })),
+  token: t.Optional(t.String({ maxLength: 512 })),
+  password: t.Optional(t.String({ maxLength: 1024 })),
+}, { additionalProperties: true })
+
+const TYPES: Record<string, OtpType[]> = {
+  signup: ['confirmation', 'invite'], invite: ['invite'], recovery: ['recovery'], email_change: ['email_change'],
+}
+const EXPIRED: Record<OtpType, string> = {
+  confirmation: 'Confirmation token expired', invite: 'Confirmation token expired',
+  recovery: 'Recovery token expired', email_change: 'Email change token expired',
+}
+
+export function verify(deps: Deps) {
+  const { config, db, clock, hasher, instanceId } = deps
+  return new Elysia({ name: 'verify' })
+    .model({ 'verify.body': VerifyBody, 'verify.response': TokenBody })
+    .post('/verify', async ({ body, headers, set }) => {
+      const token = (body.token ?? '').trim()
+      if (!token) throw unprocessable('Verify requires a token')
+      const types = TYPES[body.type ?? '']
+      if (!types) throw unprocessable('Verify requires a verification type')
+      const password = body.password ?? ''
+      // Hash before the transaction (bcrypt must not hold the database); used only for an invite.
+      const weak = password && types.includes('invite') ? passwordProblem(config.password.min_length, password) : undefined
+      const hash = password && types.includes('invite') && !weak ? await hasher.hash(password) : ''
+      const now = clock.now()
+      const session = await db.tx(async (tx) => {
+        const otp = await findOtp(tx, instanceId, types, token)
+        const user = otp && (await findUserById(tx, instanceId, otp.user_id))
+        if (!otp || !user) throw notFound('User not found')
+        if (otpExpired(config, otp, now)) throw unprocessable(EXPIRED[otp.token_type])
+        const patch: UserPatch = {}
+        if (otp.token_type === 'invite' && !user.encrypted_password) {
+          if (!password) throw unprocessable('Invited users must specify a password')
+          if (weak) throw unprocessable(weak)
+          patch.encrypted_password = hash
+        }
+        if (otp.token_type === 'email_change') {
+          const taken = await findUserByEmail(tx, instanceId, user.aud, otp.relates_to)
+          if (taken && taken.id !== user.id) throw unprocessable('Email address already registered by another user')
+          if (emailKey(otp.relates_to) !== emailKey(user.email) || otp.relates_to !== user.email) patch.email = otp.relates_to
+          patch.email_change = ''
+          patch.email_change_sent_at = null
+        }
+        await consumeOtp(tx, otp.id)
+        if (!user.confirmed_at) {
+          patch.confirmed_at = dbTime(now)
+          await writeAudit(tx, instanceId, { id: user.id, email: user.email }, 'user_signedup', now)
+        }
+        const updated = Object.keys(patch).length ? await updateUser(tx, user, patch, now) : user
+        return issueSession(tx, config, updated, now)
+      })
+      const cookie = accessCookie(config, headers['x-use-cookie'] ?? null, session.access_token, now)
+      if (cookie) set.headers['set-cookie'] = cookie
+      return session
+    }, {
+      body: 'verify.body',
+      response: { 200: 'verify.response', 404: ErrorBody, 422: ErrorBody },
+      detail: { summary: 'Confirm a signup, accept an invite, recover, or confirm an email change, with the token from a mail', tags: ['accounts'] },
+    })
+}

@@ -1,0 +1,30 @@
+// The audit log: one insert every feature uses, written in the same transaction as the action it records.
+import { type Db, dbTime } from './db/index.ts'
+import type { UserRow } from './users.ts'
+import { parseMeta } from './users.ts'
+
+export type AuditAction = 'login' | 'logout' | 'invite_accepted' | 'user_signedup' | 'user_invited' | 'user_deleted' |
+  'user_modified' | 'user_recovery_requested' | 'token_refreshed' | 'token_revoked'
+
+const LOG_TYPE: Record<AuditAction, string> = {
+  login: 'account', logout: 'account', invite_accepted: 'account',
+  user_signedup: 'team', user_invited: 'team', user_deleted: 'team',
+  user_modified: 'user', user_recovery_requested: 'user',
+  token_refreshed: 'token', token_revoked: 'token',
+}
+
+export interface Actor { id: string; email: string; name?: string }
+export const actorOf = (u: Pick<UserRow, 'id' | 'email' | 'raw_user_meta_data'>): Actor => {
+  const name = parseMeta(u.raw_user_meta_data).full_name
+  return { id: u.id, email: u.email, ...(typeof name === 'string' && name ? { name } : {}) }
+}
+
+export async function writeAudit(db: Db, instanceId: string, actor: Actor, action: AuditAction, now: Date, traits?: Record<string, unknown>): Promise<void> {
+  const payload: Record<string, unknown> = {
+    timestamp: now.toISOString(), actor_id: actor.id, actor_email: actor.email,
+    ...(actor.name ? { actor_name: actor.name } : {}), action, log_type: LOG_TYPE[action],
+    ...(traits ? { traits } : {}),
+  }
+  await db.run('INSERT INTO {audit_log_entries} (instance_id, id, payload, created_at) VALUES (?, ?, ?, ?)',
+    [instanceId, crypto.randomUUID(), JSON.stringify(payload), dbTime(now)])
+}

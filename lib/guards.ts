@@ -1,0 +1,67 @@
+// The `auth` macro: a route opts in with `auth: 'user'` (a valid access JWT; resolves `claims`) or
+// `auth: 'admin'` (the operator token or an admin's JWT; resolves `admin` and the request audience).
+import { Elysia } from 'elysia'
+import { safeEqual } from './crypto.ts'
+import type { Deps } from './deps.ts'
+import { badRequest, unauthorized } from './errors.ts'
+import { type AccessClaims, TokenError, verifyAccessToken } from './jwt.ts'
+import { clearedCookie } from './sessions.ts'
+import { findUserById, NIL_UUID, parseMeta, type UserRow } from './users.ts'
+
+const BEARER = /^[Bb]earer (\S+)$/
+export const SYSTEM_SUBS = new Set(['0', NIL_UUID])
+
+/** GoTrue's request audience: X-JWT-AUD, else the token's aud, else JWT_AUD. */
+export const requestAud = (deps: Deps, headers: Record<string, string | undefined>, claims?: { aud?: unknown }): string =>
+  headers['x-jwt-aud'] || (typeof claims?.aud === 'string' && claims.aud) || deps.config.jwt.aud
+
+export interface AdminActor { id: string; email: string; user: UserRow | null; superAdmin: boolean }
+
+export function isAdminFor(deps: Deps, user: UserRow, aud: string): boolean {
+  if (user.is_super_admin) return true
+  const group = deps.config.jwt.admin_group_name
+  const roles = parseMeta(user.raw_app_meta_data).roles
+  const inGroup = user.role === group || (Array.isArray(roles) && roles.includes(group))
+  return inGroup && user.aud === aud
+}
+
+export function guards(deps: Deps) {
+  const { config } = deps
+  const bearer = (h: Record<string, string | undefined>): string => {
+    const m = BEARER.exec(h.authorization ?? '')
+    if (!m?.[1]) throw unauthorized('This endpoint requires a Bearer token', { 'set-cookie': clearedCookie(config) })
+    return m[1]
+  }
+  const verify = async (token: string): Promise<AccessClaims> => {
+    try { return await verifyAccessToken(token, config.jwt.secret) } catch (e) {
+      if (e instanceof TokenError) throw unauthorized(`Invalid token: ${e.message}`, { 'set-cookie': clearedCookie(config) })
+      throw e
+    }
+  }
+  return new Elysia({ name: 'guards' }).macro({
+    auth: (kind: 'user' | 'admin') => ({
+      async resolve({ headers }) {
+        const token = bearer(headers)
+        if (kind === 'user') return { claims: await verify(token), admin: null as AdminActor | null, aud: '' }
+        if (config.operator_token && safeEqual(token, config.operator_token)) {
+          const admin: AdminActor = { id: NIL_UUID, email: 'operator@netlify.com', user: null, superAdmin: true }
+          return { claims: null as AccessClaims | null, admin, aud: requestAud(deps, headers) }
+        }
+        const claims = await verify(token)
+        const aud = requestAud(deps, headers, claims)
+        if (SYSTEM_SUBS.has(claims.sub)) {
+          return { claims, admin: { id: NIL_UUID, email: claims.email ?? '', user: null, superAdmin: true } as AdminActor, aud }
+        }
+        const user = await findUserById(deps.db, deps.instanceId, claims.sub)
+        if (!user) throw unauthorized('Invalid admin user')
+        if (!isAdminFor(deps, user, aud)) throw unauthorized('User not allowed')
+        return { claims, admin: { id: user.id, email: user.email, user, superAdmin: false } as AdminActor, aud }
+      },
+    }),
+  })
+}
+
+/** GoTrue's requireEmailProvider: /signup, /recover, /token and admin create are off when email is disabled. */
+export function requireEmailProvider(deps: Deps): void {
+  if (deps.config.external.email.disabled) throw badRequest('Unsupported email provider')
+}

@@ -1,0 +1,100 @@
+// Mail: the four GoTrue mails rendered from templates/ (Eta) or from a site's own template, sent over SMTP
+// (nodemailer) or, with no SMTP host, written as .eml files to the outbox folder so the zero-setup quick start
+// can still confirm a signup. The only importer of nodemailer and eta.
+// Site templates (MAILER_TEMPLATES_*) use GoTrue's Go-template variables ({{ .ConfirmationURL }}); they are
+// filled by plain substitution, never compiled, so a template fetched from the site cannot run code here.
+import { Eta } from 'eta'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import nodemailer, { type Transporter } from 'nodemailer'
+import type { Config } from './config.ts'
+import type { LinkKind } from './links.ts'
+import type { Logger } from './log.ts'
+
+export type MailKind = LinkKind
+export interface MailVars {
+  SiteURL: string; ConfirmationURL: string; Email: string; NewEmail?: string; Token: string; Data: Record<string, unknown>
+}
+export interface Mailer {
+  send(kind: MailKind, to: string, vars: MailVars): Promise<void>
+  close(): void
+}
+export class MailError extends Error {}
+
+const TEMPLATES = join(import.meta.dir, '..', 'templates')
+const eta = new Eta({ views: TEMPLATES, autoEscape: true, cache: true })
+const TITLES: Record<MailKind, string> = { invite: 'Invitation', confirmation: 'Confirm your signup', recovery: 'Reset password', email_change: 'Email change' }
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+/** `{{ .Name }}` / `{{ .Data.key }}` substitution, HTML-escaped, as GoTrue's html/template would render them. */
+export function fillGoTemplate(tpl: string, vars: MailVars, escape = true): string {
+  return tpl.replace(/\{\{\s*\.(\w+)(?:\.(\w+))?\s*\}\}/g, (_, a: string, b?: string) => {
+    const v = b ? (vars as unknown as Record<string, Record<string, unknown>>)[a]?.[b] : (vars as unknown as Record<string, unknown>)[a]
+    const s = v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v)
+    return escape ? escapeHtml(s) : s
+  })
+}
+
+/** Site templates: a local file, or a path on SITE_URL fetched with a timeout and a size cap, cached 5 minutes. */
+function siteTemplates(config: Config, log: Logger) {
+  const cache = new Map<string, { body: string; until: number }>()
+  return async (kind: MailKind): Promise<string | undefined> => {
+    const ref = config.mailer.templates[kind]
+    if (!ref) return undefined
+    const hit = cache.get(ref)
+    if (hit && hit.until > Date.now()) return hit.body
+    try {
+      let body: string
+      if (ref.startsWith('file:')) {
+        // file:./path (relative to the working directory) or file:///absolute/path
+        body = readFileSync(ref.startsWith('file://') ? new URL(ref) : resolve(ref.slice(5)), 'utf8')
+      } else {
+        const url = config.site_url.replace(/\/$/, '') + ref.replace(/^https?:\/\/[^/]+/, '')
+        const res = await fetch(url, { signal: AbortSignal.timeout(5000), redirect: 'error' })
+        if (res.status !== 200) throw new Error(`status ${res.status}`)
+        if (Number(res.headers.get('content-length') ?? 0) > 256 * 1024) throw new Error('template larger than 256 KiB')
+        body = await res.text()
+        if (body.length > 256 * 1024) throw new Error('template larger than 256 KiB')
+      }
+      cache.set(ref, { body, until: Date.now() + 5 * 60_000 })
+      return body
+    } catch (e) {
+      log.warn('mail template could not be loaded, using the default', { kind, error: e instanceof Error ? e.message : String(e) })
+      return undefined
+    }
+  }
+}
+
+export function makeMailer(config: Config, log: Logger): Mailer {
+  const site = siteTemplates(config, log)
+  const smtp = config.smtp
+  const transport: Transporter = smtp.host
+    ? nodemailer.createTransport({
+        host: smtp.host, port: smtp.port, secure: smtp.port === 465,
+        auth: smtp.user ? { user: smtp.user, pass: smtp.pass } : undefined,
+        connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000,
+        tls: { rejectUnauthorized: !/^(127\.|localhost$)/.test(smtp.host) },
+      })
+    : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' })
+  return {
+    async send(kind, to, vars) {
+      const custom = await site(kind)
+      const body = custom !== undefined
+        ? fillGoTemplate(custom, vars)
+        : eta.render('layout', { title: TITLES[kind], body: eta.render(kind, vars) })
+      const subject = fillGoTemplate(config.mailer.subjects[kind], vars, false)
+      const message = { from: smtp.admin_email, to, subject, html: body }
+      let info: { message?: Buffer | unknown }
+      try { info = await transport.sendMail(message) } catch (e) {
+        throw new MailError(e instanceof Error ? e.message : String(e))
+      }
+      if (!smtp.host) {
+        mkdirSync(smtp.outbox_dir, { recursive: true, mode: 0o700 })
+        const file = join(smtp.outbox_dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${kind}-${crypto.randomUUID().slice(0, 8)}.eml`)
+        writeFileSync(file, info.message as Buffer, { mode: 0o600 })
+        log.info('no SMTP host configured: mail written to the outbox', { kind, file })
+      }
+    },
+    close() { transport.close() },
+  }
+}

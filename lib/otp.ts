@@ -1,0 +1,56 @@
+// One-time tokens (confirmation, invite, recovery, email change): 256-bit random, only the SHA-256 stored,
+// one live token per user and type, single use, expiring. The raw value exists only in the mail link.
+import type { Config } from './config.ts'
+import { type Db, dbTime, parseTime } from './db/index.ts'
+import { randomToken, safeEqual, sha256 } from './crypto.ts'
+
+export type OtpType = 'confirmation' | 'invite' | 'recovery' | 'email_change'
+export interface OtpRow { id: string; user_id: string; token_type: OtpType; token_hash: string; relates_to: string; created_at: string }
+
+/** Lifetime in seconds of each type, from config. */
+export function otpMaxAge(config: Config, type: OtpType): number {
+  const m = config.mailer
+  return type === 'invite' ? m.invite_max_age : type === 'recovery' ? m.recovery_max_age : m.confirmation_max_age
+}
+
+/** Replaces the user's token of this type with a fresh one; returns the raw token (for the mail only). */
+export async function issueOtp(db: Db, instanceId: string, userId: string, type: OtpType, now: Date, relatesTo = ''): Promise<string> {
+  const raw = randomToken()
+  await revokeOtp(db, userId, type)
+  await db.run(
+    'INSERT INTO {one_time_tokens} (id, instance_id, user_id, token_type, token_hash, relates_to, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    [crypto.randomUUID(), instanceId, userId, type, sha256(raw), relatesTo, dbTime(now)],
+  )
+  return raw
+}
+
+/** Finds a live-or-expired token of one of `types` by its raw value, locking the row inside a transaction. */
+export async function findOtp(db: Db, instanceId: string, types: OtpType[], raw: string): Promise<OtpRow | null> {
+  const hash = sha256(raw)
+  const row = await db.get<OtpRow>(
+    `SELECT id, user_id, token_type, token_hash, relates_to, created_at FROM {one_time_tokens} WHERE token_hash = ? AND instance_id = ? FOR UPDATE`,
+    [hash, instanceId],
+  )
+  // The index lookup is by hash (nothing secret leaks from its timing); the final check is constant-time.
+  if (!row || !types.includes(row.token_type) || !safeEqual(row.token_hash, hash)) return null
+  return row
+}
+
+export const otpExpired = (config: Config, row: OtpRow, now: Date): boolean =>
+  now.getTime() > (parseTime(row.created_at) ?? 0) + otpMaxAge(config, row.token_type) * 1000
+
+export async function consumeOtp(db: Db, id: string): Promise<void> {
+  await db.run('DELETE FROM {one_time_tokens} WHERE id = ?', [id])
+}
+
+export async function findOtpForUser(db: Db, userId: string, type: OtpType): Promise<OtpRow | null> {
+  return db.get<OtpRow>(
+    'SELECT id, user_id, token_type, token_hash, relates_to, created_at FROM {one_time_tokens} WHERE user_id = ? AND token_type = ?',
+    [userId, type],
+  )
+}
+
+/** Removes the user's token of a type (undo after a failed mail). */
+export async function revokeOtp(db: Db, userId: string, type: OtpType): Promise<void> {
+  await db.run('DELETE FROM {one_time_tokens} WHERE user_id = ? AND token_type = ?', [userId, type])
+}

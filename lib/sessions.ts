@@ -1,0 +1,73 @@
+// Sessions: an access JWT plus an opaque refresh token. Refresh tokens are 256-bit random at the root of a
+// family; each rotation's successor is HMAC(secret, parent), so a replay of the parent within the grace window
+// can be answered with the same successor without ever storing a usable token (only SHA-256 hashes are kept).
+import { t } from 'elysia'
+import type { Config } from './config.ts'
+import { hmac, randomToken, sha256 } from './crypto.ts'
+import { type Db, dbTime } from './db/index.ts'
+import { signAccessToken } from './jwt.ts'
+import { parseMeta, type UserRow } from './users.ts'
+
+export const TokenBody = t.Object({
+  access_token: t.String(),
+  token_type: t.Literal('bearer'),
+  expires_in: t.Integer(),
+  refresh_token: t.String(),
+}, { description: 'Access and refresh token' })
+export type TokenResponse = typeof TokenBody.static
+
+export function mintAccessToken(config: Config, user: UserRow, now: Date): Promise<string> {
+  return signAccessToken({
+    aud: user.aud || undefined,
+    exp: Math.floor(now.getTime() / 1000) + config.jwt.exp,
+    sub: user.id,
+    email: user.email,
+    app_metadata: parseMeta(user.raw_app_meta_data),
+    user_metadata: parseMeta(user.raw_user_meta_data),
+  }, config.jwt.secret)
+}
+
+export const successorOf = (secret: string, raw: string): string => hmac(secret, `refresh-successor:${raw}`).slice(0, 43)
+
+export interface RefreshInsert { instanceId: string; userId: string; raw: string; familyId: string; parentId: string | null; now: Date }
+export async function insertRefreshToken(db: Db, r: RefreshInsert): Promise<string> {
+  const id = crypto.randomUUID()
+  const now = dbTime(r.now)
+  await db.run(
+    'INSERT INTO {refresh_tokens} (id, instance_id, user_id, token_hash, family_id, parent_id, revoked, revoked_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, NULL, ?, ?)',
+    [id, r.instanceId, r.userId, sha256(r.raw), r.familyId, r.parentId, now, now],
+  )
+  return id
+}
+
+/** Starts a new token family for the user (login, verify, external sign-in) and returns the token response. */
+export async function issueSession(db: Db, config: Config, user: UserRow, now: Date): Promise<TokenResponse> {
+  const raw = randomToken()
+  await insertRefreshToken(db, { instanceId: user.instance_id, userId: user.id, raw, familyId: crypto.randomUUID(), parentId: null, now })
+  return tokenResponse(config, user, raw, now)
+}
+
+export async function tokenResponse(config: Config, user: UserRow, refreshToken: string, now: Date): Promise<TokenResponse> {
+  return { access_token: await mintAccessToken(config, user, now), token_type: 'bearer', expires_in: config.jwt.exp, refresh_token: refreshToken }
+}
+
+/** Logout: every refresh token of the user, on every device (GoTrue's documented behaviour). */
+export async function revokeUserSessions(db: Db, instanceId: string, userId: string): Promise<void> {
+  await db.run('DELETE FROM {refresh_tokens} WHERE instance_id = ? AND user_id = ?', [instanceId, userId])
+}
+
+/** Cookie mode (X-Use-Cookie): the access token in an HttpOnly cookie; `session` makes it a session cookie.
+ *  `Secure` is set unless SITE_URL is plain http (the reference always sets it, which breaks local dev). */
+export function accessCookie(config: Config, useCookie: string | null, accessToken: string, now: Date): string | undefined {
+  if (!useCookie || config.cookie.duration <= 0) return undefined
+  const secure = config.site_url.startsWith('https:') ? '; Secure' : ''
+  const base = `${config.cookie.key}=${accessToken}; Path=/; HttpOnly${secure}; SameSite=Lax`
+  if (useCookie === 'session') return base
+  const expires = new Date(now.getTime() + config.cookie.duration * 1000).toUTCString()
+  return `${base}; Max-Age=${config.cookie.duration}; Expires=${expires}`
+}
+
+export function clearedCookie(config: Config): string {
+  const secure = config.site_url.startsWith('https:') ? '; Secure' : ''
+  return `${config.cookie.key}=; Path=/; HttpOnly${secure}; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`
+}

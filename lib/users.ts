@@ -1,0 +1,164 @@
+// The user row, its GoTrue JSON form, and the user statements two or more features share.
+import { t } from 'elysia'
+import { type Db, dbTime, isoTime, type Param } from './db/index.ts'
+
+export const NIL_UUID = '00000000-0000-0000-0000-000000000000'
+export type Metadata = Record<string, unknown>
+
+export interface UserRow {
+  instance_id: string
+  id: string
+  aud: string
+  role: string
+  email: string
+  encrypted_password: string
+  confirmed_at: string | null
+  invited_at: string | null
+  confirmation_sent_at: string | null
+  recovery_sent_at: string | null
+  email_change: string
+  email_change_sent_at: string | null
+  last_sign_in_at: string | null
+  raw_app_meta_data: string | null
+  raw_user_meta_data: string | null
+  is_super_admin: number
+  created_at: string
+  updated_at: string
+}
+
+export const USER_COLUMNS =
+  'instance_id, id, aud, role, email, encrypted_password, confirmed_at, invited_at, confirmation_sent_at, recovery_sent_at, ' +
+  'email_change, email_change_sent_at, last_sign_in_at, raw_app_meta_data, raw_user_meta_data, is_super_admin, created_at, updated_at'
+
+const Time = t.String({ format: 'date-time' })
+/** The user object of GoTrue's wire contract (spec §1.2): absent timestamps are omitted, never null. */
+export const User = t.Object({
+  id: t.String({ format: 'uuid' }),
+  aud: t.String(),
+  role: t.String(),
+  email: t.String(),
+  confirmed_at: t.Optional(Time),
+  invited_at: t.Optional(Time),
+  confirmation_sent_at: t.Optional(Time),
+  recovery_sent_at: t.Optional(Time),
+  new_email: t.Optional(t.String()),
+  email_change_sent_at: t.Optional(Time),
+  last_sign_in_at: t.Optional(Time),
+  app_metadata: t.Record(t.String(), t.Unknown()),
+  user_metadata: t.Record(t.String(), t.Unknown()),
+  created_at: Time,
+  updated_at: Time,
+}, { description: 'A GoTrue user' })
+export type UserJson = typeof User.static
+
+export const parseMeta = (raw: string | null): Metadata => {
+  if (!raw) return {}
+  try {
+    const v = JSON.parse(raw)
+    return v && typeof v === 'object' && !Array.isArray(v) ? v : {}
+  } catch { return {} }
+}
+
+export function toUser(row: UserRow): UserJson {
+  const u: Record<string, unknown> = { id: row.id, aud: row.aud, role: row.role, email: row.email }
+  for (const k of ['confirmed_at', 'invited_at', 'confirmation_sent_at', 'recovery_sent_at'] as const) {
+    const v = isoTime(row[k])
+    if (v) u[k] = v
+  }
+  if (row.email_change) u.new_email = row.email_change
+  const ecs = isoTime(row.email_change_sent_at)
+  if (ecs) u.email_change_sent_at = ecs
+  const lsi = isoTime(row.last_sign_in_at)
+  if (lsi) u.last_sign_in_at = lsi
+  u.app_metadata = parseMeta(row.raw_app_meta_data)
+  u.user_metadata = parseMeta(row.raw_user_meta_data)
+  u.created_at = isoTime(row.created_at)
+  u.updated_at = isoTime(row.updated_at)
+  return u as UserJson
+}
+
+/** Emails compare case-insensitively and without surrounding space; the stored `email` keeps the case given. */
+export const emailKey = (email: string): string => email.trim().toLowerCase()
+
+const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/
+/** A plain addr-spec (no display names, no comments); undefined when valid, else the reason. */
+export function emailProblem(email: string): string | undefined {
+  if (email.length > 254) return 'email address is too long'
+  if (!email.includes('@')) return "mail: missing '@' or angle-addr"
+  const local = email.slice(0, email.lastIndexOf('@'))
+  if (local.length > 64 || !EMAIL.test(email)) return 'mail: invalid address'
+  return undefined
+}
+
+/** Merge `patch` into `base`: keys with null values are deleted (GoTrue's metadata update rule). */
+export function mergeMeta(base: Metadata, patch: Metadata): Metadata {
+  const out: Metadata = { ...base }
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k]
+    else out[k] = v
+  }
+  return out
+}
+
+export async function findUserById(db: Db, instanceId: string, id: string): Promise<UserRow | null> {
+  return db.get<UserRow>(`SELECT ${USER_COLUMNS} FROM {users} WHERE instance_id = ? AND id = ?`, [instanceId, id])
+}
+
+export async function findUserByEmail(db: Db, instanceId: string, aud: string, email: string): Promise<UserRow | null> {
+  return db.get<UserRow>(`SELECT ${USER_COLUMNS} FROM {users} WHERE instance_id = ? AND aud = ? AND email_key = ?`, [instanceId, aud, emailKey(email)])
+}
+
+export interface NewUser {
+  instanceId: string; id?: string; aud: string; role: string; email: string; encryptedPassword: string
+  appMetadata: Metadata; userMetadata: Metadata | null; confirmedAt?: Date | null; invitedAt?: Date | null; now: Date
+}
+
+/** Inserts a user and returns its row. A duplicate (instance, aud, email) throws UniqueViolation. */
+export async function insertUser(db: Db, u: NewUser): Promise<UserRow> {
+  const now = dbTime(u.now)
+  const row: UserRow = {
+    instance_id: u.instanceId, id: u.id ?? crypto.randomUUID(), aud: u.aud, role: u.role, email: u.email.trim(),
+    encrypted_password: u.encryptedPassword, confirmed_at: u.confirmedAt ? dbTime(u.confirmedAt) : null,
+    invited_at: u.invitedAt ? dbTime(u.invitedAt) : null, confirmation_sent_at: null, recovery_sent_at: null,
+    email_change: '', email_change_sent_at: null, last_sign_in_at: null,
+    raw_app_meta_data: JSON.stringify(u.appMetadata), raw_user_meta_data: JSON.stringify(u.userMetadata ?? {}),
+    is_super_admin: 0, created_at: now, updated_at: now,
+  }
+  await db.run(
+    `INSERT INTO {users} (${USER_COLUMNS}, email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [row.instance_id, row.id, row.aud, row.role, row.email, row.encrypted_password, row.confirmed_at, row.invited_at,
+      row.confirmation_sent_at, row.recovery_sent_at, row.email_change, row.email_change_sent_at, row.last_sign_in_at,
+      row.raw_app_meta_data, row.raw_user_meta_data, row.is_super_admin, row.created_at, row.updated_at, emailKey(row.email)],
+  )
+  return row
+}
+
+type Mutable = 'role' | 'email' | 'encrypted_password' | 'confirmed_at' | 'invited_at' | 'confirmation_sent_at' | 'recovery_sent_at' |
+  'email_change' | 'email_change_sent_at' | 'last_sign_in_at' | 'raw_app_meta_data' | 'raw_user_meta_data' | 'is_super_admin' | 'aud'
+export type UserPatch = Partial<Pick<UserRow, Mutable>>
+const MUTABLE = new Set<string>(['role', 'email', 'encrypted_password', 'confirmed_at', 'invited_at', 'confirmation_sent_at', 'recovery_sent_at',
+  'email_change', 'email_change_sent_at', 'last_sign_in_at', 'raw_app_meta_data', 'raw_user_meta_data', 'is_super_admin', 'aud'])
+
+/** Applies `patch` to the row in the database (and returns the updated row). `updated_at` is always set
+ *  (the reference never updates it). Changing `email` keeps `email_key` in step. Column names come only from
+ *  the fixed whitelist above; values only through `?`. */
+export async function updateUser(db: Db, row: UserRow, patch: UserPatch, now: Date): Promise<UserRow> {
+  const cols = Object.keys(patch).filter((k) => MUTABLE.has(k))
+  const next = { ...row, ...patch, updated_at: dbTime(now) } as UserRow
+  const sets = [...cols.map((c) => `${c} = ?`), 'updated_at = ?']
+  const params: Param[] = [...cols.map((c) => next[c as Mutable] as Param), next.updated_at]
+  if (cols.includes('email')) { sets.push('email_key = ?'); params.push(emailKey(next.email)) }
+  await db.run(`UPDATE {users} SET ${sets.join(', ')} WHERE id = ?`, [...params, row.id])
+  return next
+}
+
+export async function deleteUser(db: Db, id: string): Promise<void> {
+  await db.run('DELETE FROM {users} WHERE id = ?', [id])
+}
+
+/** The password policy for newly set passwords (never applied to existing logins); undefined when fine. */
+export function passwordProblem(minLength: number, password: string): string | undefined {
+  if (password.length < minLength) return `Password should be at least ${minLength} characters`
+  if (new TextEncoder().encode(password).length > 72) return 'Password cannot be longer than 72 bytes'
+  return undefined
+}

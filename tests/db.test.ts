@@ -1,0 +1,183 @@
+// The Db adapter contract (lib/db/index.ts): the same cases run against SQLite always and against MySQL when
+// TEST_MYSQL_URL is set, so a feature's statement behaves identically on both drivers.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type Db, type Dialect, DbUnavailable, dbTime, isoTime, UniqueViolation } from '../lib/db/index.ts'
+import { type Migration, migrate } from '../lib/db/migrate.ts'
+import { openMysql, parseMysqlDsn } from '../lib/db/mysql.ts'
+import { openSqlite } from '../lib/db/sqlite.ts'
+
+const MYSQL_URL = process.env.TEST_MYSQL_URL ?? ''
+const dialects: Dialect[] = MYSQL_URL ? ['sqlite', 'mysql'] : ['sqlite']
+const newNamespace = () => `t${crypto.randomUUID().replace(/-/g, '').slice(0, 10)}`
+
+/** Names of the real tables that carry `${namespace}_`, read from the database's own catalog. */
+async function namespacedTables(db: Db, namespace: string): Promise<string[]> {
+  const sql = db.dialect === 'sqlite'
+    ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ? ESCAPE '\\' ORDER BY name"
+    : 'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ? ORDER BY table_name'
+  return (await db.all<{ name: string }>(sql, [`${namespace}\\_%`])).map((r) => r.name)
+}
+
+const insertUser = (db: Db, id: string, email: string, at = '2026-01-02 03:04:05.678') =>
+  db.run('INSERT INTO {users} (id, email, email_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', [id, email, email, at, at])
+const findUser = (db: Db, id: string) =>
+  db.get<{ id: string; email: string; created_at: string; is_super_admin: number }>(
+    'SELECT id, email, created_at, is_super_admin FROM {users} WHERE id = ?', [id])
+
+describe.each(dialects)('Db contract on %s', (dialect) => {
+  const namespace = newNamespace()
+  const dir = mkdtempSync(join(tmpdir(), 'gotrue-db-'))
+  let db: Db
+  let firstMigrate: Migration[]
+  let secondMigrate: Migration[]
+
+  beforeAll(async () => {
+    db = dialect === 'mysql' ? openMysql(MYSQL_URL, namespace) : openSqlite(join(dir, 'db.sqlite'), namespace)
+    firstMigrate = await migrate(db)
+    secondMigrate = await migrate(db)
+    await db.run('CREATE TABLE {counters} (name VARCHAR(64) NOT NULL PRIMARY KEY, n INTEGER NOT NULL)')
+  })
+  afterAll(async () => {
+    if (db.dialect === 'mysql') {
+      const tables = await namespacedTables(db, namespace)
+      await db.tx(async (t) => {
+        await t.run('SET FOREIGN_KEY_CHECKS = 0')
+        for (const name of tables) await t.run(`DROP TABLE IF EXISTS \`${name}\``)
+        await t.run('SET FOREIGN_KEY_CHECKS = 1')
+      })
+    }
+    await db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  test('reports its dialect', () => expect(db.dialect).toBe(dialect))
+
+  test('migrate() applies 0001 once; a second call applies nothing', () => {
+    expect(firstMigrate.map((m) => m.version)).toEqual(['0001'])
+    expect(secondMigrate).toEqual([])
+  })
+
+  test('{table} is rewritten to the namespaced table name', async () => {
+    const tables = await namespacedTables(db, namespace)
+    for (const t of ['users', 'refresh_tokens', 'schema_migrations', 'counters']) expect(tables).toContain(`${namespace}_${t}`)
+    expect(tables.every((t) => t.startsWith(`${namespace}_`))).toBe(true)
+    if (dialect === 'sqlite') expect(await db.get("SELECT name FROM sqlite_master WHERE name = 'users'")).toBeNull()
+  })
+
+  test('insert, get and all take ? parameters and return plain rows', async () => {
+    expect(await insertUser(db, 'u-1', 'b@example.com')).toEqual({ changes: 1 })
+    await insertUser(db, 'u-2', 'a@example.com')
+    expect(await findUser(db, 'u-1')).toEqual({ id: 'u-1', email: 'b@example.com', created_at: '2026-01-02 03:04:05.678', is_super_admin: 0 })
+    const rows = await db.all<{ id: string }>('SELECT id FROM {users} WHERE id IN (?, ?) ORDER BY email', ['u-1', 'u-2'])
+    expect(rows).toEqual([{ id: 'u-2' }, { id: 'u-1' }])
+    expect(await db.all('SELECT id FROM {users} WHERE id = ?', ['nobody'])).toEqual([])
+  })
+
+  test('get returns null when no row matches', async () => {
+    expect(await findUser(db, 'missing')).toBeNull()
+  })
+
+  test('run counts matched rows: an UPDATE to the same value still counts 1', async () => {
+    await insertUser(db, 'u-3', 'same@example.com')
+    const set = (email: string) => db.run('UPDATE {users} SET email = ? WHERE id = ?', [email, 'u-3'])
+    expect(await set('other@example.com')).toEqual({ changes: 1 })
+    expect(await set('other@example.com')).toEqual({ changes: 1 })
+    expect(await db.run('UPDATE {users} SET email = ? WHERE id = ?', ['x', 'missing'])).toEqual({ changes: 0 })
+    expect(await db.run('DELETE FROM {users} WHERE id = ?', ['u-3'])).toEqual({ changes: 1 })
+  })
+
+  test('tx commits when fn resolves and returns its value', async () => {
+    const out = await db.tx(async (t) => { await insertUser(t, 'tx-ok', 'ok@example.com'); return 42 })
+    expect(out).toBe(42)
+    expect(await findUser(db, 'tx-ok')).not.toBeNull()
+  })
+
+  test('tx rolls back when fn throws, and rethrows', async () => {
+    const attempt = db.tx(async (t) => {
+      await insertUser(t, 'tx-bad', 'bad@example.com')
+      expect(await findUser(t, 'tx-bad')).not.toBeNull() // visible inside the transaction
+      throw new Error('boom')
+    })
+    await expect(attempt).rejects.toThrow('boom')
+    expect(await findUser(db, 'tx-bad')).toBeNull()
+  })
+
+  test('a duplicate on a unique index throws UniqueViolation', async () => {
+    await insertUser(db, 'dup-1', 'dup@example.com')
+    await expect(insertUser(db, 'dup-2', 'dup@example.com')).rejects.toBeInstanceOf(UniqueViolation)
+    await expect(insertUser(db, 'dup-1', 'pk@example.com')).rejects.toBeInstanceOf(UniqueViolation)
+    await expect(db.tx((t) => insertUser(t, 'dup-3', 'dup@example.com'))).rejects.toBeInstanceOf(UniqueViolation)
+  })
+
+  test('20 parallel read-increment-write transactions with FOR UPDATE lose no update', async () => {
+    await db.run('INSERT INTO {counters} (name, n) VALUES (?, ?)', ['c', 0])
+    await Promise.all(Array.from({ length: 20 }, () => db.tx(async (t) => {
+      const row = await t.get<{ n: number }>('SELECT n FROM {counters} WHERE name = ? FOR UPDATE', ['c'])
+      await Bun.sleep(1) // give a racing transaction the chance to read the same value
+      await t.run('UPDATE {counters} SET n = ? WHERE name = ?', [Number(row?.n) + 1, 'c'])
+    })))
+    expect(await db.get('SELECT n FROM {counters} WHERE name = ?', ['c'])).toEqual({ n: 20 })
+  })
+
+  test('a statement issued outside an open transaction does not run inside it', async () => {
+    const failing = db.tx(async (t) => {
+      await insertUser(t, 'in-tx', 'in-tx@example.com')
+      await Bun.sleep(50)
+      throw new Error('rollback')
+    })
+    const outside = Bun.sleep(10).then(() => insertUser(db, 'outside', 'outside@example.com'))
+    const [txResult, plainResult] = await Promise.allSettled([failing, outside])
+    expect(txResult.status).toBe('rejected')
+    expect(plainResult).toEqual({ status: 'fulfilled', value: { changes: 1 } })
+    expect(await findUser(db, 'in-tx')).toBeNull()
+    expect(await findUser(db, 'outside')).not.toBeNull()
+  })
+
+  test('times are stored and read back as the same dbTime string', async () => {
+    const d = new Date('2026-03-04T05:06:07.089Z')
+    await insertUser(db, 'time-1', 'time@example.com', dbTime(d))
+    const row = await findUser(db, 'time-1')
+    expect(row?.created_at).toBe('2026-03-04 05:06:07.089') // identical text from both drivers
+    expect(isoTime(row?.created_at)).toBe(d.toISOString())
+  })
+})
+
+describe('time helpers', () => {
+  test.each(['1970-01-01T00:00:00.000Z', '2026-01-02T03:04:05.678Z', '2038-12-31T23:59:59.999Z'])('isoTime(dbTime(%s)) round-trips', (iso) => {
+    const d = new Date(iso)
+    expect(dbTime(d)).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$/)
+    expect(isoTime(dbTime(d))).toBe(d.toISOString())
+  })
+  test('isoTime keeps null and accepts seconds without fraction', () => {
+    expect(isoTime(null)).toBeNull()
+    expect(isoTime('2026-01-02 03:04:05')).toBe('2026-01-02T03:04:05.000Z')
+  })
+})
+
+describe('parseMysqlDsn', () => {
+  test.each([
+    ['user:pass@tcp(127.0.0.1:3306)/gotrue?parseTime=true', { host: '127.0.0.1', port: 3306, user: 'user', password: 'pass', database: 'gotrue' }],
+    ['root@localhost/gotrue', { host: 'localhost', port: 3306, user: 'root', password: '', database: 'gotrue' }],
+    ['mysql://root@127.0.0.1:3306/test', { host: '127.0.0.1', port: 3306, user: 'root', password: '', database: 'test' }],
+    ['mysql://u:p%40ss@h:3307/db', { host: 'h', port: 3307, user: 'u', password: 'p@ss', database: 'db' }],
+    ['u:p/w@tcp(h)/db', { host: 'h', port: 3306, user: 'u', password: 'p/w', database: 'db' }],
+  ])('%s', (dsn, expected) => {
+    expect(parseMysqlDsn(dsn)).toEqual(expected)
+  })
+  test.each(['root@tcp(127.0.0.1:3306)/', 'mysql://root@127.0.0.1:3306', 'root@localhost'])('%s without a database throws', (dsn) => {
+    expect(() => parseMysqlDsn(dsn)).toThrow(/database/)
+  })
+})
+
+describe('openMysql when nothing listens', () => {
+  test('a query rejects with DbUnavailable instead of hanging', async () => {
+    const db = openMysql('mysql://root@127.0.0.1:1/test', newNamespace(), 2)
+    try {
+      await expect(db.get('SELECT 1')).rejects.toBeInstanceOf(DbUnavailable)
+      await expect(db.tx((t) => t.get('SELECT 1'))).rejects.toBeInstanceOf(DbUnavailable)
+    } finally { await db.close() }
+  }, 15_000)
+})

@@ -1,0 +1,172 @@
+// Migrations come in pairs (NNNN_name.sqlite.sql / NNNN_name.mysql.sql) that must describe the same schema:
+// same tables, same column names in the same order, same index names. Checked twice: by reading the SQL text,
+// and by applying the files to a real database and reading its catalog.
+import { afterAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Db } from '../lib/db/index.ts'
+import { BUNDLED_MIGRATIONS, listMigrations, migrate, splitStatements } from '../lib/db/migrate.ts'
+import { openMysql } from '../lib/db/mysql.ts'
+import { openSqlite } from '../lib/db/sqlite.ts'
+
+const MYSQL_URL = process.env.TEST_MYSQL_URL ?? ''
+const EXPECTED_TABLES = ['audit_log_entries', 'identities', 'instances', 'one_time_tokens', 'refresh_tokens', 'schema_migrations', 'users']
+const sqlite = listMigrations(BUNDLED_MIGRATIONS, 'sqlite')
+const mysql = listMigrations(BUNDLED_MIGRATIONS, 'mysql')
+
+interface TableShape { columns: string[]; indexes: string[] }
+type Schema = Record<string, TableShape>
+const NOT_COLUMNS = new Set(['KEY', 'UNIQUE', 'CONSTRAINT', 'PRIMARY', 'INDEX', 'FOREIGN'])
+
+/** Reads CREATE TABLE blocks, CREATE [UNIQUE] INDEX statements and inline [UNIQUE] KEY lines from SQL text.
+ *  Index names lose their `{table}` token: `{users}_instance_created` → `users: _instance_created`. */
+function parseSchema(sql: string): Schema {
+  const schema: Schema = {}
+  const table = (name: string) => (schema[name] ??= { columns: [], indexes: [] })
+  for (const stmt of splitStatements(sql)) {
+    const create = /^CREATE TABLE (?:IF NOT EXISTS )?\{(\w+)\}\s*\(([\s\S]*)\)[^)]*$/i.exec(stmt)
+    if (create) {
+      const t = table(create[1] as string)
+      for (const line of (create[2] as string).split('\n').map((l) => l.trim()).filter(Boolean)) {
+        const first = line.split(/[\s(,]/)[0] as string
+        const key = /^(UNIQUE\s+)?KEY\s+(\S+)/i.exec(line)
+        if (key) t.indexes.push(`${key[1] ? 'unique ' : ''}${(key[2] as string).replace(/\{\w+\}/g, '')}`)
+        else if (!NOT_COLUMNS.has(first.toUpperCase())) t.columns.push(first)
+      }
+      continue
+    }
+    const index = /^CREATE (UNIQUE )?INDEX (?:IF NOT EXISTS )?(\S+) ON \{(\w+)\}/i.exec(stmt)
+    if (index) table(index[3] as string).indexes.push(`${index[1] ? 'unique ' : ''}${(index[2] as string).replace(/\{\w+\}/g, '')}`)
+  }
+  for (const t of Object.values(schema)) t.indexes.sort()
+  return schema
+}
+const fileSchema = (file: string) => parseSchema(readFileSync(file, 'utf8'))
+
+const dir = mkdtempSync(join(tmpdir(), 'gotrue-migrations-'))
+const opened: Db[] = []
+afterAll(async () => {
+  for (const db of opened) await db.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+async function migratedSqlite(namespace = ''): Promise<Db> {
+  const db = openSqlite(join(dir, `${namespace || 'plain'}.db`), namespace)
+  opened.push(db)
+  await migrate(db)
+  return db
+}
+const sqliteTables = async (db: Db) =>
+  (await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")).map((r) => r.name)
+const sqliteColumns = async (db: Db, table: string) =>
+  (await db.all<{ name: string }>(`SELECT name FROM pragma_table_info('${table}') ORDER BY cid`)).map((r) => r.name)
+
+describe('migration files', () => {
+  test('there is at least one, and every number exists for both dialects', () => {
+    expect(sqlite.length).toBeGreaterThan(0)
+    expect(sqlite.map((m) => `${m.version}_${m.name}`)).toEqual(mysql.map((m) => `${m.version}_${m.name}`))
+  })
+
+  test('numbers are unique and four digits', () => {
+    const versions = sqlite.map((m) => m.version)
+    expect(new Set(versions).size).toBe(versions.length)
+    for (const v of versions) expect(v).toMatch(/^\d{4}$/)
+  })
+
+  test.each(sqlite.map((m, i) => [m.version, m.file, mysql[i]?.file ?? '']))(
+    '%s: both files create the same tables, columns (in order) and indexes', (_, sqliteFile, mysqlFile) => {
+      const lite = fileSchema(sqliteFile)
+      expect(Object.keys(lite).length).toBeGreaterThan(0)
+      expect(fileSchema(mysqlFile)).toEqual(lite)
+    })
+
+  test('the parser sees what it must: columns, inline keys and CREATE INDEX', () => {
+    const users = fileSchema(sqlite[0]?.file ?? '').users
+    expect(users?.columns.slice(0, 3)).toEqual(['instance_id', 'id', 'aud'])
+    expect(users?.indexes).toEqual(['_instance_created', 'unique _instance_aud_email_key'])
+    expect(fileSchema(mysql[0]?.file ?? '').users?.indexes).toEqual(users?.indexes ?? [])
+  })
+})
+
+describe('splitStatements', () => {
+  test('splits on ; at line end, drops -- comment lines, keeps a statement whole', () => {
+    const sql = [
+      '-- header comment; with a semicolon',
+      'CREATE TABLE a (',
+      '  -- the key;',
+      "  x TEXT DEFAULT 'p;q',",
+      '  y INTEGER',
+      ');',
+      "INSERT INTO a (x) VALUES ('one;two');  ",
+      '-- trailing comment',
+    ].join('\n')
+    expect(splitStatements(sql)).toEqual([
+      "CREATE TABLE a (\n  x TEXT DEFAULT 'p;q',\n  y INTEGER\n)",
+      "INSERT INTO a (x) VALUES ('one;two')",
+    ])
+  })
+
+  test('the bundled files split into one statement per CREATE', () => {
+    for (const m of [...sqlite, ...mysql]) {
+      const text = readFileSync(m.file, 'utf8')
+      const statements = splitStatements(text)
+      expect(statements.length).toBe(text.match(/^CREATE /gm)?.length ?? 0)
+      for (const s of statements) expect(s).toMatch(/^CREATE /)
+    }
+  })
+})
+
+describe('applied to SQLite', () => {
+  test('yields exactly the expected tables, with the columns the files declare', async () => {
+    const db = await migratedSqlite()
+    expect(await sqliteTables(db)).toEqual(EXPECTED_TABLES)
+    const declared: Schema = Object.assign({}, ...sqlite.map((m) => fileSchema(m.file)))
+    for (const [table, shape] of Object.entries(declared)) expect(await sqliteColumns(db, table)).toEqual(shape.columns)
+    expect(await sqliteColumns(db, 'schema_migrations')).toEqual(['version', 'applied_at'])
+  })
+
+  test('with a namespace every table and index carries the prefix', async () => {
+    const db = await migratedSqlite('nsx')
+    expect(await sqliteTables(db)).toEqual(EXPECTED_TABLES.map((t) => `nsx_${t}`))
+    const indexes = await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'")
+    expect(indexes.length).toBeGreaterThan(0)
+    for (const { name } of indexes) expect(name.startsWith('nsx_')).toBe(true)
+  })
+})
+
+describe.if(Boolean(MYSQL_URL))('applied to MySQL', () => {
+  test("information_schema columns and index names equal SQLite's for every table", async () => {
+    const namespace = `t${crypto.randomUUID().replace(/-/g, '').slice(0, 10)}`
+    const my = openMysql(MYSQL_URL, namespace)
+    opened.push(my)
+    try {
+      await migrate(my)
+      const rows = await my.all<{ t: string; c: string }>(
+        'SELECT table_name AS t, column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name LIKE ? ORDER BY table_name, ordinal_position',
+        [`${namespace}\\_%`])
+      const mysqlSchema: Record<string, string[]> = {}
+      for (const { t, c } of rows) (mysqlSchema[t.slice(namespace.length + 1)] ??= []).push(c)
+      const lite = await migratedSqlite('cmp')
+      const liteSchema: Record<string, string[]> = {}
+      for (const t of await sqliteTables(lite)) liteSchema[t.slice('cmp_'.length)] = await sqliteColumns(lite, t)
+      expect(Object.keys(mysqlSchema).sort()).toEqual(EXPECTED_TABLES)
+      expect(mysqlSchema).toEqual(liteSchema)
+      // Index names match too. InnoDB adds an index named after a FOREIGN KEY constraint when no index starts
+      // with its column (refresh_tokens.user_id); those `_fk` indexes are MySQL-only by construction.
+      const myIndexes = (await my.all<{ i: string }>(
+        "SELECT DISTINCT index_name AS i FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name LIKE ? AND index_name <> 'PRIMARY'",
+        [`${namespace}\\_%`])).map((r) => r.i.slice(namespace.length + 1)).filter((i) => !i.endsWith('_fk'))
+      const liteIndexes = (await lite.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"))
+        .map((r) => r.name.slice('cmp_'.length))
+      expect(myIndexes.sort()).toEqual(liteIndexes.sort())
+    } finally {
+      const tables = await my.all<{ t: string }>(
+        'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?', [`${namespace}\\_%`])
+      await my.tx(async (t) => {
+        await t.run('SET FOREIGN_KEY_CHECKS = 0')
+        for (const { t: name } of tables) await t.run(`DROP TABLE IF EXISTS \`${name}\``)
+        await t.run('SET FOREIGN_KEY_CHECKS = 1')
+      })
+    }
+  })
+})
