@@ -1,6 +1,9 @@
 // Composition root: the lifecycle hooks first (their onError is global), then the docs, then every feature.
 // Frontends import `type App` from here for Eden's typed client.
 import { Elysia } from 'elysia'
+import { adminAudit } from './features/admin-audit.ts'
+import { adminUsers } from './features/admin-users.ts'
+import { external } from './features/external.ts'
 import { health } from './features/health.ts'
 import { invite } from './features/invite.ts'
 import { logout } from './features/logout.ts'
@@ -32,6 +35,9 @@ export function createApp(deps: Deps) {
     .use(user(deps))
     .use(logout(deps))
     .use(invite(deps))
+    .use(external(deps))
+    .use(adminUsers(deps))
+    .use(adminAudit(deps))
 }
 
 export type App = ReturnType<typeof createApp>

@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createApp } from '../app.ts'
+import { admin, UsageError } from './admin.ts'
 import { type Config, ConfigError, describeConfig, loadConfig } from '../lib/config.ts'
 import { openDb } from '../lib/db/index.ts'
 import { BUNDLED_MIGRATIONS, migrate, pendingMigrations } from '../lib/db/migrate.ts'
@@ -22,6 +23,7 @@ Commands:
   openapi     write openapi/openapi.json (or print it with --stdout)
   version     print the version
   config      print every configuration variable (--markdown table or --env file)
+  admin       user administration: createuser, deleteuser, list, export, import (gotrue admin --help)
   help        this text
 
 Configuration comes from GOTRUE_* environment variables and a dotenv file (./.env, or --config FILE);
@@ -111,6 +113,14 @@ async function main(argv: string[]): Promise<number> {
         console.log(`openapi: wrote ${out}`)
       }
       return 0
+    }
+    case 'admin': {
+      try {
+        return await admin(config, args)
+      } catch (e) {
+        if (e instanceof UsageError) { console.error(`gotrue admin: ${e.message} (see gotrue admin --help)`); return 2 }
+        throw e
+      }
     }
     case 'config': {
       // Documentation of every variable, from the schema: `--markdown` (README table) or `--env` (.env.example).

@@ -13,19 +13,21 @@ export function logout(deps: Deps) {
   return new Elysia({ name: 'logout' })
     .use(guards(deps))
     .post('/logout', async ({ claims, set }) => {
+      // The cookie is cleared whatever happens next, as the reference does (first thing in its handler).
+      const cleared = { 'set-cookie': clearedCookie(config) }
       const sub = typeof claims.sub === 'string' ? claims.sub : ''
       if (!SYSTEM_SUBS.has(sub)) {
-        if (!sub) throw unauthorized('Invalid user')
+        if (!sub) throw unauthorized('Invalid user', cleared)
         const now = clock.now()
         await db.tx(async (tx) => {
           const user = await findUserById(tx, instanceId, sub)
-          if (!user) throw unauthorized('Invalid user')
+          if (!user) throw unauthorized('Invalid user', cleared)
           await writeAudit(tx, instanceId, { id: user.id, email: user.email }, 'logout', now)
           await revokeUserSessions(tx, instanceId, user.id)
         })
       }
       // 204 with no body and no JSON content type (gotrue-js would try to parse an empty JSON body).
-      set.headers['set-cookie'] = clearedCookie(config)
+      set.headers['set-cookie'] = cleared['set-cookie']
       return new Response(null, { status: 204 })
     }, {
       auth: 'user',

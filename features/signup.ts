@@ -20,7 +20,8 @@ export const SignupBody = t.Object({
   data: t.Optional(t.Nullable(t.Record(t.String(), t.Unknown()))),
 }, { additionalProperties: true })
 
-/** What the transaction did, so the mail (after commit) and its undo know what to send or revert. */
+/** What the transaction did, so the mail (after commit) and its undo know what to send or revert.
+ *  `previous` is the row as it was before this request (a re-signup), `created` a user inserted by it. */
 interface Outcome { user: UserRow; created: boolean; token?: string; previous?: UserRow }
 
 async function createOrRefresh(db: Db, deps: Deps, email: string, hash: string, data: Record<string, unknown> | null, aud: string): Promise<Outcome> {
@@ -50,14 +51,14 @@ async function createOrRefresh(db: Db, deps: Deps, email: string, hash: string, 
     const sentAt = parseTime(user.confirmation_sent_at)
     if (sentAt !== null && now.getTime() - sentAt < config.smtp.max_frequency * 1000) return { user, created: false }
     const token = await issueOtp(tx, instanceId, user.id, 'confirmation', now)
-    const previous = user
     user = await updateUser(tx, user, { confirmation_sent_at: dbTime(now) }, now)
-    return { user, created: !existing, token, previous }
+    return { user, created: !existing, token, previous: existing ?? undefined }
   })
 }
 
 export function signup(deps: Deps) {
   const { config, db, hasher, mailer, log } = deps
+  const refused = (): boolean => config.disable_signup || config.external.email.disabled
   return new Elysia({ name: 'signup' })
     .model({ 'signup.body': SignupBody, 'signup.response': User })
     .post('/signup', async ({ body, headers }) => {
@@ -87,7 +88,9 @@ export function signup(deps: Deps) {
           await db.tx(async (tx) => {
             if (outcome.created) await deleteUser(tx, user.id)
             else if (outcome.previous) {
-              await updateUser(tx, user, { confirmation_sent_at: outcome.previous.confirmation_sent_at }, deps.clock.now())
+              // The client is told the signup failed, so it must not have replaced the password or the data.
+              const { encrypted_password, raw_user_meta_data, confirmation_sent_at } = outcome.previous
+              await updateUser(tx, user, { encrypted_password, raw_user_meta_data, confirmation_sent_at }, deps.clock.now())
               await revokeOtp(tx, user.id, 'confirmation')
             }
           }).catch((undo) => log.error('could not undo signup after mail failure', { error: undo }))
@@ -96,6 +99,9 @@ export function signup(deps: Deps) {
       }
       return toUser(user)
     }, {
+      // GoTrue refuses before reading the body. A value returned from `parse` replaces Elysia's body parser,
+      // so a refused request's body is never read (an unparsable one gets the 403 too); `transform` throws.
+      parse: () => (refused() ? {} : undefined),
       transform() {
         if (config.disable_signup) throw forbidden('Signups not allowed for this instance')
         requireEmailProvider(deps)

@@ -9,16 +9,21 @@ import { type Db, dbTime, parseTime } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
 import { ErrorBody, OAuthError, OAuthErrorBody, tooManyRequests } from '../lib/errors.ts'
 import { requestAud, requireEmailProvider } from '../lib/guards.ts'
-import { sha256 } from '../lib/crypto.ts'
+import { createHash } from 'node:crypto'
+import { safeEqual, sha256 } from '../lib/crypto.ts'
+import { consumeOtp, findOtp, otpExpired } from '../lib/otp.ts'
 import { TokenBuckets } from '../lib/ratelimit.ts'
 import { accessCookie, clearedCookie, insertRefreshToken, issueSession, successorOf, TokenBody, tokenResponse, type TokenResponse } from '../lib/sessions.ts'
-import { findUserByEmail, findUserById, updateUser } from '../lib/users.ts'
+import { findUserByEmail, findUserById, toUser, updateUser } from '../lib/users.ts'
+import { replyPatch } from '../lib/webhooks.ts'
 
 const Fields = {
   grant_type: t.Optional(t.String({ maxLength: 64 })),
   username: t.Optional(t.String({ maxLength: 320 })),
   password: t.Optional(t.String({ maxLength: 1024 })),
   refresh_token: t.Optional(t.String({ maxLength: 512 })),
+  code: t.Optional(t.String({ maxLength: 512 })),
+  code_verifier: t.Optional(t.String({ maxLength: 256 })),
 }
 export const TokenForm = t.Object(Fields, { additionalProperties: true, description: 'application/x-www-form-urlencoded (or JSON)' })
 export const TokenQuery = t.Object(Fields, { additionalProperties: true })
@@ -39,9 +44,13 @@ async function revokeFamily(db: Db, familyId: string, now: Date): Promise<void> 
 }
 
 const invalid = () => new OAuthError('invalid_grant', 'Invalid Refresh Token')
+const splitChallenge = (s: string): [string, string] => {
+  const i = s.indexOf(':')
+  return [s.slice(0, i), s.slice(i + 1)]
+}
 
 export function token(deps: Deps) {
-  const { config, db, clock, hasher, instanceId, log } = deps
+  const { config, db, clock, hasher, instanceId, log, webhooks } = deps
   const limiter = config.rate_limit_header ? new TokenBuckets(30, 0.1) : null
   const limitHeader = config.rate_limit_header.toLowerCase()
 
@@ -56,9 +65,12 @@ export function token(deps: Deps) {
     // someone who knows the password.
     if (!(await hasher.verify(password, user.encrypted_password))) throw bad()
     if (!user.confirmed_at) throw new OAuthError('invalid_grant', 'Email not confirmed')
+    // The login webhook runs before the transaction (never while holding the database); its reply may rewrite
+    // the metadata the access token carries. A failing hook fails the login (format A error).
+    const reply = webhooks.wants('login') ? await webhooks.send('login', instanceId, toUser(user)) : null
     const now = clock.now()
     const session = await db.tx(async (tx) => {
-      const fresh = await updateUser(tx, user, { last_sign_in_at: dbTime(now) }, now)
+      const fresh = await updateUser(tx, user, { ...replyPatch(reply), last_sign_in_at: dbTime(now) }, now)
       await writeAudit(tx, instanceId, { id: user.id, email: user.email }, 'login', now)
       return issueSession(tx, config, fresh, now)
     })
@@ -77,7 +89,8 @@ export function token(deps: Deps) {
       if (!user) return 'invalid'
       if (row.revoked) {
         const revokedAt = parseTime(row.revoked_at) ?? 0
-        if (now.getTime() - revokedAt <= config.security.refresh_token_reuse_interval * 1000) {
+        const grace = config.security.refresh_token_reuse_interval * 1000
+        if (grace > 0 && now.getTime() - revokedAt <= grace) { // 0 = reuse detected at once, even within the same ms
           // Within the grace window: answer with the live descendant (the successor chain is HMAC-derived).
           let next = raw
           for (let i = 0; i < 20; i++) {
@@ -110,6 +123,25 @@ export function token(deps: Deps) {
     return result
   }
 
+  /** The PKCE exchange (RFC 7636) of the one-time ?code= that /callback gave a client that sent a code_challenge.
+   *  The code is consumed whatever the outcome, so a wrong verifier cannot be retried. */
+  async function codeGrant(code: string, verifier: string): Promise<TokenResponse> {
+    if (!code || !verifier) throw new OAuthError('invalid_request', 'code and code_verifier required')
+    const now = clock.now()
+    const result = await db.tx(async (tx) => {
+      const otp = await findOtp(tx, instanceId, ['authorization_code'], code)
+      if (!otp) return null
+      await consumeOtp(tx, otp.id)
+      const [method, challenge] = splitChallenge(otp.relates_to)
+      const expected = method === 's256' ? createHash('sha256').update(verifier).digest('base64url') : verifier
+      if (otpExpired(config, otp, now) || !safeEqual(expected, challenge)) return null
+      const user = await findUserById(tx, instanceId, otp.user_id)
+      return user && issueSession(tx, config, user, now)
+    })
+    if (!result) throw new OAuthError('invalid_grant', 'Invalid, expired or already used code, or wrong code_verifier')
+    return result
+  }
+
   return new Elysia({ name: 'token' })
     .model({ 'token.form': TokenForm, 'token.response': TokenBody })
     .post('/token', async ({ body, query, headers, set }) => {
@@ -117,8 +149,11 @@ export function token(deps: Deps) {
       const str = (k: string) => (typeof f[k] === 'string' ? (f[k] as string) : '')
       let session: TokenResponse
       switch (str('grant_type')) {
-        case 'password': session = await passwordGrant(str('username').trim(), str('password'), requestAud(deps, headers)); break
+        // Only the password grant needs the email provider: with GOTRUE_EXTERNAL_EMAIL_DISABLED a provider-only
+        // site still refreshes sessions and exchanges PKCE codes (the reference blocked every grant).
+        case 'password': requireEmailProvider(deps); session = await passwordGrant(str('username').trim(), str('password'), requestAud(deps, headers)); break
         case 'refresh_token': session = await refreshGrant(str('refresh_token').trim()); break
+        case 'authorization_code': session = await codeGrant(str('code').trim(), str('code_verifier')); break
         default: throw new OAuthError('unsupported_grant_type')
       }
       const cookie = accessCookie(config, headers['x-use-cookie'] ?? null, session.access_token, clock.now())
@@ -126,7 +161,6 @@ export function token(deps: Deps) {
       return session
     }, {
       transform({ headers }) {
-        requireEmailProvider(deps)
         if (limiter) {
           const wait = limiter.take(headers[limitHeader] ?? '', clock.now().getTime())
           if (wait > 0) throw tooManyRequests('Rate limit exceeded', wait)
@@ -135,6 +169,6 @@ export function token(deps: Deps) {
       body: t.Optional(TokenForm),
       query: TokenQuery,
       response: { 200: 'token.response', 400: t.Union([OAuthErrorBody, ErrorBody]), 429: ErrorBody, 500: ErrorBody },
-      detail: { summary: 'OAuth2 token endpoint: password and refresh_token grants', tags: ['token'] },
+      detail: { summary: 'OAuth2 token endpoint: password, refresh_token and authorization_code (PKCE) grants', tags: ['token'] },
     })
 }

@@ -62,11 +62,16 @@ export function user(deps: Deps) {
         if (problem) throw unprocessable(`Unable to validate email address: ${problem}`)
       }
       const now = clock.now()
-      const { updated, mail } = await db.tx(async (tx) => {
+      const { before, patch, updated, mail } = await db.tx(async (tx) => {
         const user = await loadUser(deps, tx, claims)
         const patch: UserPatch = {}
         if (hash) patch.encrypted_password = hash
-        if (body.data) patch.raw_user_meta_data = JSON.stringify(mergeMeta(parseMeta(user.raw_user_meta_data), body.data))
+        if (body.data) {
+          const merged = mergeMeta(parseMeta(user.raw_user_meta_data), body.data)
+          const invalid = deps.validateUserData?.(merged)
+          if (invalid) throw unprocessable(invalid)
+          patch.raw_user_meta_data = JSON.stringify(merged)
+        }
         if (body.app_metadata) {
           if (!isAdminFor(deps, user, config.jwt.aud)) throw unauthorized('Updating app_metadata requires admin privileges')
           patch.raw_app_meta_data = JSON.stringify(mergeMeta(parseMeta(user.raw_app_meta_data), body.app_metadata))
@@ -89,19 +94,26 @@ export function user(deps: Deps) {
         } else if (newEmail && newEmail !== user.email) {
           patch.email = newEmail // same address, new capitalisation
         }
-        await writeAudit(tx, instanceId, { id: user.id, email: user.email }, 'user_modified', now)
-        return { updated: await updateUser(tx, user, patch, now), mail }
+        // With a change mail to send, the audit entry waits until the mail went out (the PUT may still fail).
+        if (!mail) await writeAudit(tx, instanceId, { id: user.id, email: user.email }, 'user_modified', now)
+        return { before: user, patch, updated: await updateUser(tx, user, patch, now), mail }
       })
       if (mail) {
         try {
           await mailer.send('email_change', mail.to, mailVars(config, 'email_change', updated.email, mail.token, parseMeta(updated.raw_user_meta_data), mail.to))
         } catch (e) {
+          // The PUT fails as a whole (the reference rolls back its one transaction): put back every column this
+          // request changed — password and metadata too — and drop the pending change and its token.
+          const undo: UserPatch = {}
+          for (const k of Object.keys(patch) as (keyof UserPatch)[]) Object.assign(undo, { [k]: before[k] })
+          Object.assign(undo, { email_change: '', email_change_sent_at: null })
           await db.tx(async (tx) => {
             await revokeOtp(tx, updated.id, 'email_change')
-            await updateUser(tx, updated, { email_change: '', email_change_sent_at: null }, clock.now())
-          }).catch((undo) => log.error('could not undo email change after mail failure', { error: undo }))
+            await updateUser(tx, updated, undo, clock.now())
+          }).catch((err) => log.error('could not undo user update after mail failure', { error: err }))
           throw internal('Error sending change email', e)
         }
+        await db.tx((tx) => writeAudit(tx, instanceId, { id: updated.id, email: before.email }, 'user_modified', now))
       }
       return toUser(updated)
     }, {

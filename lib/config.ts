@@ -4,6 +4,7 @@
 // naming the variable. The README table and .env.example are generated from the same schema (describeConfig).
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox'
 import { existsSync, readFileSync } from 'node:fs'
+import { userDataValidator } from './dataschema.ts'
 
 type Kind = 'string' | 'int' | 'bool' | 'duration' | 'list' | 'map' | 'enum'
 interface Meta { env: string; alt?: string[]; kind: Kind; doc: string; secret?: boolean; seconds?: boolean }
@@ -50,6 +51,7 @@ export const ConfigSchema = T.Object({
   disable_signup: bool('DISABLE_SIGNUP', false, 'refuse /signup and new external sign-ups (invites still work)'),
   rate_limit_header: str('RATE_LIMIT_HEADER', '', 'request header whose value keys the /token rate limiter; empty disables it'),
   bcrypt_cost: int('BCRYPT_COST', 10, 'bcrypt cost for new password hashes', 4, 15),
+  user_data_schema: str('USER_DATA_SCHEMA', '', 'JSON Schema (inline JSON, or file:PATH) that user_metadata must satisfy on signup, PUT /user and admin updates'),
   redis_url: str('REDIS_URL', '', 'Redis URL for limits shared across nodes (empty: in memory)', { secret: true }),
   api: T.Object({
     host: str('API_HOST', '', 'listen address (empty: all interfaces)'),
@@ -131,6 +133,8 @@ export const ConfigSchema = T.Object({
       signing_key: str('EXTERNAL_SAML_SIGNING_KEY', '', 'SP key (PEM)', { alt: ['SIGNING_KEY'], secret: true }),
     }),
     redirect_url: str('EXTERNAL_REDIRECTURL', '', 'where /callback always redirects (overrides referrer and SITE_URL)'),
+    auth_code_lifetime: dur('EXTERNAL_AUTH_CODE_LIFETIME', 300, 'lifetime of the one-time ?code= of the PKCE flow (authorization_code grant)'),
+    pkce_plain_enabled: bool('EXTERNAL_PKCE_PLAIN_ENABLED', false, 'accept code_challenge_method=plain (S256 only otherwise)'),
   }),
   webhook: T.Object({
     url: str('WEBHOOK_URL', '', 'webhook receiver (absolute, or relative to SITE_URL)'),
@@ -265,6 +269,16 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       throw new ConfigError(`GOTRUE_WEBHOOK_EVENTS: expected events among validate, signup, login, userdeleted, usermodified, got ${JSON.stringify(e)}`)
   }
   try { new URL(c.site_url) } catch { throw new ConfigError(`GOTRUE_SITE_URL: expected an absolute URL, got ${JSON.stringify(c.site_url)}`) }
+  if (c.user_data_schema.startsWith('file:')) {
+    const file = c.user_data_schema.slice(5)
+    if (!existsSync(file)) throw new ConfigError(`GOTRUE_USER_DATA_SCHEMA: file not found: ${file}`)
+    c.user_data_schema = readFileSync(file, 'utf8')
+  }
+  if (c.user_data_schema) {
+    try { userDataValidator(c.user_data_schema) } catch (e) {
+      throw new ConfigError(`GOTRUE_USER_DATA_SCHEMA: expected a JSON Schema (supported subset), ${e instanceof Error ? e.message : String(e)}`)
+    }
+  }
   if (c.db.driver === 'mysql' && !c.db.url) throw new ConfigError('DATABASE_URL: required when GOTRUE_DB_DRIVER=mysql')
   if (c.db.driver === 'sqlite' && !c.db.url) c.db.url = './data/gotrue.db'
   return c

@@ -33,7 +33,7 @@ export function guards(deps: Deps) {
     return m[1]
   }
   const verify = async (token: string): Promise<AccessClaims> => {
-    try { return await verifyAccessToken(token, config.jwt.secret) } catch (e) {
+    try { return await verifyAccessToken(token, config.jwt.secret, deps.clock.now()) } catch (e) {
       if (e instanceof TokenError) throw unauthorized(`Invalid token: ${e.message}`, { 'set-cookie': clearedCookie(config) })
       throw e
     }

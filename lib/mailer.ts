@@ -10,6 +10,7 @@ import nodemailer, { type Transporter } from 'nodemailer'
 import type { Config } from './config.ts'
 import type { LinkKind } from './links.ts'
 import type { Logger } from './log.ts'
+import { assertPublicUrl } from './ssrf.ts'
 
 export type MailKind = LinkKind
 export interface MailVars {
@@ -50,6 +51,7 @@ function siteTemplates(config: Config, log: Logger) {
         body = readFileSync(ref.startsWith('file://') ? new URL(ref) : resolve(ref.slice(5)), 'utf8')
       } else {
         const url = config.site_url.replace(/\/$/, '') + ref.replace(/^https?:\/\/[^/]+/, '')
+        await assertPublicUrl(new URL(url), config.webhook.allow_local)
         const res = await fetch(url, { signal: AbortSignal.timeout(5000), redirect: 'error' })
         if (res.status !== 200) throw new Error(`status ${res.status}`)
         if (Number(res.headers.get('content-length') ?? 0) > 256 * 1024) throw new Error('template larger than 256 KiB')

@@ -4,12 +4,13 @@ import type { Config } from './config.ts'
 import { type Db, dbTime, parseTime } from './db/index.ts'
 import { randomToken, safeEqual, sha256 } from './crypto.ts'
 
-export type OtpType = 'confirmation' | 'invite' | 'recovery' | 'email_change'
+export type OtpType = 'confirmation' | 'invite' | 'recovery' | 'email_change' | 'authorization_code'
 export interface OtpRow { id: string; user_id: string; token_type: OtpType; token_hash: string; relates_to: string; created_at: string }
 
 /** Lifetime in seconds of each type, from config. */
 export function otpMaxAge(config: Config, type: OtpType): number {
   const m = config.mailer
+  if (type === 'authorization_code') return config.external.auth_code_lifetime
   return type === 'invite' ? m.invite_max_age : type === 'recovery' ? m.recovery_max_age : m.confirmation_max_age
 }
 
@@ -25,8 +26,12 @@ export async function issueOtp(db: Db, instanceId: string, userId: string, type:
 }
 
 /** Finds a live-or-expired token of one of `types` by its raw value, locking the row inside a transaction. */
-export async function findOtp(db: Db, instanceId: string, types: OtpType[], raw: string): Promise<OtpRow | null> {
-  const hash = sha256(raw)
+export function findOtp(db: Db, instanceId: string, types: OtpType[], raw: string): Promise<OtpRow | null> {
+  return findOtpByHash(db, instanceId, types, sha256(raw))
+}
+
+/** The same, by the token's SHA-256 (when only the hash was kept, as in an OAuth flow state). */
+export async function findOtpByHash(db: Db, instanceId: string, types: OtpType[], hash: string): Promise<OtpRow | null> {
   const row = await db.get<OtpRow>(
     `SELECT id, user_id, token_type, token_hash, relates_to, created_at FROM {one_time_tokens} WHERE token_hash = ? AND instance_id = ? FOR UPDATE`,
     [hash, instanceId],

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Db, type Dialect, DbUnavailable, dbTime, isoTime, UniqueViolation } from '../lib/db/index.ts'
-import { type Migration, migrate } from '../lib/db/migrate.ts'
+import { BUNDLED_MIGRATIONS, listMigrations, type Migration, migrate } from '../lib/db/migrate.ts'
 import { openMysql, parseMysqlDsn } from '../lib/db/mysql.ts'
 import { openSqlite } from '../lib/db/sqlite.ts'
 
@@ -55,8 +55,9 @@ describe.each(dialects)('Db contract on %s', (dialect) => {
 
   test('reports its dialect', () => expect(db.dialect).toBe(dialect))
 
-  test('migrate() applies 0001 once; a second call applies nothing', () => {
-    expect(firstMigrate.map((m) => m.version)).toEqual(['0001'])
+  test('migrate() applies every bundled migration once; a second call applies nothing', () => {
+    expect(firstMigrate.map((m) => m.version)).toEqual(listMigrations(BUNDLED_MIGRATIONS, dialect).map((m) => m.version))
+    expect(firstMigrate.map((m) => m.version)).toEqual(['0001', '0002'])
     expect(secondMigrate).toEqual([])
   })
 

@@ -11,7 +11,7 @@ import { openMysql } from '../lib/db/mysql.ts'
 import { openSqlite } from '../lib/db/sqlite.ts'
 
 const MYSQL_URL = process.env.TEST_MYSQL_URL ?? ''
-const EXPECTED_TABLES = ['audit_log_entries', 'identities', 'instances', 'one_time_tokens', 'refresh_tokens', 'schema_migrations', 'users']
+const EXPECTED_TABLES = ['audit_log_entries', 'flow_states', 'identities', 'instances', 'one_time_tokens', 'refresh_tokens', 'schema_migrations', 'users']
 const sqlite = listMigrations(BUNDLED_MIGRATIONS, 'sqlite')
 const mysql = listMigrations(BUNDLED_MIGRATIONS, 'mysql')
 

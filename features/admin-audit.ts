@@ -1,0 +1,61 @@
+// GET /admin/audit: the audit log, newest first, a bare JSON array with X-Total-Count and Link headers.
+// `query=author:…|action:…|type:…` filters by a case-insensitive literal substring.
+import { Elysia, t } from 'elysia'
+import { type Db, isoTime, type Param } from '../lib/db/index.ts'
+import type { Deps } from '../lib/deps.ts'
+import { badRequest, ErrorBody } from '../lib/errors.ts'
+import { guards } from '../lib/guards.ts'
+import { likeSubstring, linkHeader, parsePage } from '../lib/pagination.ts'
+
+export const AuditEntry = t.Object({
+  id: t.String(),
+  payload: t.Object({
+    timestamp: t.String(), actor_id: t.String(), actor_email: t.String(), actor_name: t.Optional(t.String()),
+    action: t.String(), log_type: t.String(), traits: t.Optional(t.Record(t.String(), t.Unknown())),
+  }),
+  created_at: t.String(),
+})
+export const AuditQuery = t.Object({ page: t.Optional(t.String()), per_page: t.Optional(t.String()), query: t.Optional(t.String({ maxLength: 320 })) }, { additionalProperties: true })
+
+const SCOPES: Record<string, string[]> = {
+  author: ["LOWER(JSON_EXTRACT(payload, '$.actor_email')) LIKE ? ESCAPE '!'", "LOWER(JSON_EXTRACT(payload, '$.actor_name')) LIKE ? ESCAPE '!'"],
+  action: ["LOWER(JSON_EXTRACT(payload, '$.action')) LIKE ? ESCAPE '!'"],
+  type: ["LOWER(JSON_EXTRACT(payload, '$.log_type')) LIKE ? ESCAPE '!'"],
+}
+
+function auditWhere(instanceId: string, query: string | undefined): { sql: string; params: Param[] } {
+  if (!query) return { sql: 'instance_id = ?', params: [instanceId] }
+  const i = query.indexOf(':')
+  const scope = i > 0 ? SCOPES[query.slice(0, i)] : undefined
+  if (!scope) throw badRequest(`Invalid query scope: ${query}`)
+  const pattern = likeSubstring(query.slice(i + 1))
+  return { sql: `instance_id = ? AND (${scope.join(' OR ')})`, params: [instanceId, ...scope.map(() => pattern)] }
+}
+
+async function countEntries(db: Db, w: { sql: string; params: Param[] }): Promise<number> {
+  return Number((await db.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM {audit_log_entries} WHERE ${w.sql}`, w.params))?.n ?? 0)
+}
+async function listEntries(db: Db, w: { sql: string; params: Param[] }, limit: number, offset: number) {
+  return db.all<{ id: string; payload: string; created_at: string }>(
+    `SELECT id, payload, created_at FROM {audit_log_entries} WHERE ${w.sql} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, [...w.params, limit, offset])
+}
+
+export function adminAudit(deps: Deps) {
+  const { db, instanceId } = deps
+  return new Elysia({ name: 'admin-audit' })
+    .use(guards(deps))
+    .model({ 'audit.list': t.Array(AuditEntry), 'audit.query': AuditQuery })
+    .get('/admin/audit', async ({ query, set, path }) => {
+      const p = parsePage(query)
+      const w = auditWhere(instanceId, query.query)
+      const total = await countEntries(db, w)
+      const rows = await listEntries(db, w, p.perPage, p.offset)
+      set.headers['x-total-count'] = String(total)
+      set.headers.link = linkHeader(path, query, p, total)
+      return rows.map((r) => ({ id: r.id, payload: JSON.parse(r.payload), created_at: isoTime(r.created_at) as string }))
+    }, {
+      auth: 'admin', query: 'audit.query',
+      response: { 200: 'audit.list', 400: ErrorBody, 401: ErrorBody, 422: ErrorBody },
+      detail: { summary: 'The audit log, newest first (query=author:|action:|type:)', tags: ['admin'], security: [{ bearer: [] }] },
+    })
+}

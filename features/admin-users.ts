@@ -1,0 +1,243 @@
+// The admin user API: /admin/users list, create, get, update, delete, for the operator token or an admin JWT.
+// Beyond the reference: junk pagination is a 422 (never a dropped connection), a keyset `cursor` for large
+// tables, exact `email` filter, `filter` as a literal substring, create with an existing bcrypt `password_hash`,
+// validated and unique email updates, and users of another audience are invisible to an audience admin.
+import { Elysia, t } from 'elysia'
+import { writeAudit } from '../lib/audit.ts'
+import { type Db, dbTime, type Param, UniqueViolation } from '../lib/db/index.ts'
+import type { Deps } from '../lib/deps.ts'
+import { safeEqual } from '../lib/crypto.ts'
+import { badRequest, ErrorBody, notFound, unauthorized, unprocessable } from '../lib/errors.ts'
+import { type AdminActor, guards, requireEmailProvider } from '../lib/guards.ts'
+import { likeSubstring, linkHeader, parsePage } from '../lib/pagination.ts'
+import { exportDocument } from '../lib/transfer.ts'
+import {
+  deleteUser, emailKey, emailProblem, findUserByEmail, findUserById, insertUser, mergeMeta, parseMeta, passwordProblem, toUser,
+  updateUser, User, USER_COLUMNS, type UserJson, type UserPatch, type UserRow,
+} from '../lib/users.ts'
+
+const Meta = t.Nullable(t.Record(t.String(), t.Unknown()))
+export const AdminUserBody = t.Object({
+  email: t.Optional(t.String({ maxLength: 320 })),
+  password: t.Optional(t.String({ maxLength: 1024 })),
+  password_hash: t.Optional(t.String({ maxLength: 255 })),
+  aud: t.Optional(t.String({ maxLength: 255 })),
+  role: t.Optional(t.String({ maxLength: 255 })),
+  confirm: t.Optional(t.Boolean()),
+  user_metadata: t.Optional(Meta),
+  app_metadata: t.Optional(Meta),
+}, { additionalProperties: true })
+export const ListQuery = t.Object({
+  page: t.Optional(t.String()), per_page: t.Optional(t.String()), sort: t.Optional(t.String()),
+  filter: t.Optional(t.String({ maxLength: 320 })), email: t.Optional(t.String({ maxLength: 320 })), cursor: t.Optional(t.String({ maxLength: 200 })),
+}, { additionalProperties: true })
+export const UserList = t.Object({ users: t.Array(User), aud: t.String() })
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/
+const SORTS: Record<string, string> = { created_at: 'created_at', email: 'email_key' }
+
+function parseSort(sort: string | undefined): { column: string; dir: 'ASC' | 'DESC' } {
+  if (!sort) return { column: 'created_at', dir: 'DESC' }
+  const [field = '', dir = 'desc', ...rest] = sort.trim().split(/\s+/)
+  const column = SORTS[field]
+  if (!column || rest.length) throw badRequest(`Bad Sort Parameters: bad field for sort '${field}'`)
+  if (!/^(asc|desc)$/i.test(dir)) throw badRequest(`Bad Sort Parameters: bad direction for sort '${dir}', only 'asc' and 'desc' allowed`)
+  return { column, dir: dir.toUpperCase() as 'ASC' | 'DESC' }
+}
+
+/** The list's WHERE clause: instance, audience, and the optional filters. */
+function listWhere(instanceId: string, aud: string, q: typeof ListQuery.static): { sql: string; params: Param[] } {
+  const parts = ['instance_id = ?', 'aud = ?']
+  const params: Param[] = [instanceId, aud]
+  if (q.email) { parts.push('email_key = ?'); params.push(emailKey(q.email)) }
+  if (q.filter) {
+    parts.push("(email_key LIKE ? ESCAPE '!' OR LOWER(JSON_EXTRACT(raw_user_meta_data, '$.full_name')) LIKE ? ESCAPE '!')")
+    params.push(likeSubstring(q.filter), likeSubstring(q.filter))
+  }
+  return { sql: parts.join(' AND '), params }
+}
+
+async function countUsers(db: Db, where: { sql: string; params: Param[] }): Promise<number> {
+  const row = await db.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM {users} WHERE ${where.sql}`, where.params)
+  return Number(row?.n ?? 0)
+}
+async function listUsers(db: Db, where: { sql: string; params: Param[] }, column: string, dir: string, limit: number, offset: number, after?: [string, string]): Promise<UserRow[]> {
+  let sql = where.sql
+  const params = [...where.params]
+  if (after) {
+    const op = dir === 'DESC' ? '<' : '>'
+    sql += ` AND (${column} ${op} ? OR (${column} = ? AND id ${op} ?))`
+    params.push(after[0], after[0], after[1])
+  }
+  return db.all<UserRow>(`SELECT ${USER_COLUMNS} FROM {users} WHERE ${sql} ORDER BY ${column} ${dir}, id ${dir} LIMIT ? OFFSET ?`, [...params, limit, offset])
+}
+
+const encodeCursor = (v: string, id: string) => Buffer.from(JSON.stringify([v, id])).toString('base64url')
+function decodeCursor(c: string): [string, string] {
+  try {
+    const v = JSON.parse(Buffer.from(c, 'base64url').toString('utf8'))
+    if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'string')) return v as [string, string]
+  } catch { /* fall through */ }
+  throw unprocessable('Bad Pagination Parameters: invalid cursor')
+}
+
+export function adminUsers(deps: Deps) {
+  const { config, db, clock, hasher, instanceId, webhooks, log } = deps
+  const actor = (a: AdminActor | null) => ({ id: a?.id ?? '', email: a?.email ?? '' })
+  /** A user of this instance that this admin may see (an audience admin sees only its audience). */
+  async function loadUser(id: string, admin: AdminActor | null, aud: string, tx: Db = db): Promise<UserRow> {
+    if (!UUID.test(id)) throw badRequest('user_id must be an UUID')
+    const user = await findUserById(tx, instanceId, id)
+    if (!user || (!admin?.superAdmin && user.aud !== aud)) throw notFound('User not found')
+    return user
+  }
+  const newPasswordHash = async (password?: string, hash?: string): Promise<string | undefined> => {
+    if (password) {
+      const weak = passwordProblem(config.password.min_length, password)
+      if (weak) throw unprocessable(weak)
+      return hasher.hash(password)
+    }
+    if (hash) {
+      if (!BCRYPT.test(hash)) throw unprocessable('password_hash must be a bcrypt hash ($2a$, $2b$ or $2y$)')
+      return hash
+    }
+    return undefined
+  }
+  const taken = () => unprocessable('Email address already registered by another user')
+  /** usermodified / userdeleted fire after the commit; as in the reference, a failure is only logged. */
+  const afterCommit = (event: 'usermodified' | 'userdeleted', user: UserJson) => {
+    if (!webhooks.wants(event)) return
+    webhooks.send(event, instanceId, user).catch((e) => log.warn('webhook failed after commit', { event, error: e instanceof Error ? e.message : String(e) }))
+  }
+
+  return new Elysia({ name: 'admin-users' })
+    .use(guards(deps))
+    .model({ 'admin.user': AdminUserBody, 'admin.users': UserList, 'admin.list': ListQuery, 'admin.userOut': User })
+    .get('/admin/users', async ({ query, aud, set, path }) => {
+      const p = parsePage(query)
+      const { column, dir } = parseSort(query.sort)
+      const where = listWhere(instanceId, aud, query)
+      const after = query.cursor ? decodeCursor(query.cursor) : undefined
+      const total = await countUsers(db, where)
+      const rows = await listUsers(db, where, column, dir, p.perPage, after ? 0 : p.offset, after)
+      set.headers['x-total-count'] = String(total)
+      const links = [linkHeader(path, { ...query, cursor: undefined }, p, total)]
+      const lastRow = rows[rows.length - 1]
+      if (lastRow && rows.length === p.perPage) {
+        const key = column === 'email_key' ? emailKey(lastRow.email) : lastRow.created_at
+        links.unshift(`<${path}?${new URLSearchParams({ cursor: encodeCursor(key, lastRow.id), per_page: String(p.perPage), ...(query.sort ? { sort: query.sort } : {}) })}>; rel="next-cursor"`)
+      }
+      set.headers.link = links.join(', ')
+      return { users: rows.map(toUser), aud }
+    }, {
+      auth: 'admin', query: 'admin.list',
+      response: { 200: 'admin.users', 400: ErrorBody, 401: ErrorBody, 422: ErrorBody },
+      detail: { summary: 'List users (page/per_page or keyset cursor; filter, email, sort)', tags: ['admin'], security: [{ bearer: [] }] },
+    })
+    .get('/admin/users/export', async ({ headers, query, aud }) => {
+      if (!config.api.export_secret) throw badRequest('user_id must be an UUID') // as the reference: no export route
+      if (!safeEqual(headers.export_secret ?? headers['export-secret'] ?? '', config.api.export_secret)) throw unauthorized('Invalid export secret')
+      const chunks = exportDocument(db, instanceId, query.all === 'true' ? undefined : aud)
+      const encoder = new TextEncoder()
+      const stream = new ReadableStream<Uint8Array>({
+        async pull(c) {
+          const { value, done } = await chunks.next()
+          if (done) c.close()
+          else c.enqueue(encoder.encode(value))
+        },
+        async cancel() { await chunks.return(undefined) },
+      })
+      return new Response(stream, { headers: { 'content-type': 'application/json', 'content-disposition': 'attachment; filename="users.json"' } })
+    }, {
+      auth: 'admin', query: t.Object({ all: t.Optional(t.String()) }, { additionalProperties: true }),
+      detail: {
+        summary: 'Export every user of the audience with password hashes, streamed (needs API_EXPORT_SECRET and its EXPORT_SECRET header; all=true: every audience)',
+        tags: ['admin'], security: [{ bearer: [] }],
+      },
+    })
+    .post('/admin/users', async ({ body, admin, aud: requestAud }) => {
+      requireEmailProvider(deps)
+      const email = (body.email ?? '').trim()
+      if (!email) throw unprocessable('An email address is required')
+      const problem = emailProblem(email)
+      if (problem) throw unprocessable(`Unable to validate email address: ${problem}`)
+      const aud = body.aud || requestAud
+      const invalid = deps.validateUserData?.(body.user_metadata ?? {})
+      if (invalid) throw unprocessable(invalid)
+      const hash = (await newPasswordHash(body.password, body.password_hash)) ?? ''
+      const now = clock.now()
+      const user = await db.tx(async (tx) => {
+        if (await findUserByEmail(tx, instanceId, aud, email)) throw taken()
+        const u = await insertUser(tx, {
+          instanceId, aud, role: body.role ?? config.jwt.default_group_name, email, encryptedPassword: hash,
+          appMetadata: { ...(body.app_metadata ?? {}), provider: 'email' }, userMetadata: body.user_metadata ?? {},
+          confirmedAt: body.confirm ? now : null, now,
+        })
+        await writeAudit(tx, instanceId, actor(admin), 'user_signedup', now, { user_id: u.id, user_email: u.email })
+        return u
+      }).catch((e) => { throw e instanceof UniqueViolation ? taken() : e })
+      return toUser(user)
+    }, {
+      auth: 'admin', body: 'admin.user',
+      response: { 200: 'admin.userOut', 400: ErrorBody, 401: ErrorBody, 422: ErrorBody },
+      detail: { summary: 'Create a user (password or an existing bcrypt password_hash; confirm)', tags: ['admin'], security: [{ bearer: [] }] },
+    })
+    .get('/admin/users/:user_id', async ({ params, admin, aud }) => toUser(await loadUser(params.user_id, admin, aud)), {
+      auth: 'admin',
+      response: { 200: 'admin.userOut', 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
+      detail: { summary: 'Get a user', tags: ['admin'], security: [{ bearer: [] }] },
+    })
+    .put('/admin/users/:user_id', async ({ params, body, admin, aud }) => {
+      const newEmail = body.email?.trim()
+      if (newEmail !== undefined) {
+        const problem = emailProblem(newEmail)
+        if (problem) throw unprocessable(`Unable to validate email address: ${problem}`)
+      }
+      const hash = await newPasswordHash(body.password, body.password_hash)
+      const now = clock.now()
+      const updated = await db.tx(async (tx) => {
+        const user = await loadUser(params.user_id, admin, aud, tx)
+        const patch: UserPatch = {}
+        if (body.role !== undefined) patch.role = body.role
+        if (body.confirm && !user.confirmed_at) patch.confirmed_at = dbTime(now)
+        if (hash) patch.encrypted_password = hash
+        if (newEmail !== undefined && newEmail !== user.email) {
+          const other = await findUserByEmail(tx, instanceId, user.aud, newEmail)
+          if (other && other.id !== user.id) throw taken()
+          patch.email = newEmail
+        }
+        if (body.app_metadata) patch.raw_app_meta_data = JSON.stringify(mergeMeta(parseMeta(user.raw_app_meta_data), body.app_metadata))
+        if (body.user_metadata) {
+          const merged = mergeMeta(parseMeta(user.raw_user_meta_data), body.user_metadata)
+          const invalid = deps.validateUserData?.(merged)
+          if (invalid) throw unprocessable(invalid)
+          patch.raw_user_meta_data = JSON.stringify(merged)
+        }
+        await writeAudit(tx, instanceId, actor(admin), 'user_modified', now, { user_id: user.id, user_email: user.email })
+        return updateUser(tx, user, patch, now)
+      }).catch((e) => { throw e instanceof UniqueViolation ? taken() : e })
+      const json = toUser(updated)
+      afterCommit('usermodified', json)
+      return json
+    }, {
+      auth: 'admin', body: 'admin.user',
+      response: { 200: 'admin.userOut', 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody },
+      detail: { summary: 'Update a user (role, confirm, password, email, metadata merge)', tags: ['admin'], security: [{ bearer: [] }] },
+    })
+    .delete('/admin/users/:user_id', async ({ params, admin, aud }) => {
+      const now = clock.now()
+      const gone = await db.tx(async (tx) => {
+        const user = await loadUser(params.user_id, admin, aud, tx)
+        await writeAudit(tx, instanceId, actor(admin), 'user_deleted', now, { user_id: user.id, user_email: user.email })
+        await deleteUser(tx, user.id)
+        return user
+      })
+      afterCommit('userdeleted', toUser(gone))
+      return {}
+    }, {
+      auth: 'admin',
+      response: { 200: t.Object({}), 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
+      detail: { summary: 'Delete a user (and its sessions)', tags: ['admin'], security: [{ bearer: [] }] },
+    })
+}

@@ -1,0 +1,355 @@
+// External sign-in: the OAuth state, where the callback lands, errors, account linking, invites and the PKCE code
+// flow (spec §7.7, §14 external_test and invite_test External parts). Our deliberate differences from the
+// reference (features/external.ts header): the state is a random single-use server-side value (not a JWT signed
+// with the operator token), so tampering, replay and expiry are all refused; existing accounts are linked only by
+// a VERIFIED provider email (also with autoconfirm) and the link is stored; a profile with only unverified emails
+// creates nothing (access_denied / Email from external provider is not verified); an unconfirmed password account
+// confirmed through a provider loses its password; invite acceptance needs a verified matching email.
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { createHash, randomBytes } from 'node:crypto'
+import { type FakeEmail, type FakeProviderName, type OAuthFake, startOAuthFake } from './fakes/oauth-provider.ts'
+import { body, form, startServer, type TestServer, tokenFromMail } from './harness.ts'
+
+const SITE = 'https://example.netlify.com'
+const OPERATOR = { authorization: 'Bearer operator-token-for-tests' }
+
+let fake: OAuthFake
+beforeAll(async () => { fake = await startOAuthFake() })
+afterAll(async () => { await fake.stop() })
+
+const authorize = (s: TestServer, query: string, headers: Record<string, string> = {}) =>
+  s.req(`/authorize?${query}`, { redirect: 'manual', headers })
+/** /authorize → the fake provider: the parameters the provider sends back to /callback (code and state). */
+async function begin(s: TestServer, query: string, headers: Record<string, string> = {}): Promise<URLSearchParams> {
+  const res = await authorize(s, query, headers)
+  if (res.status !== 302) throw new Error(`/authorize ${query}: ${res.status} ${await res.text()}`)
+  return fake.approve(res.headers.get('location') ?? '')
+}
+const callback = (s: TestServer, params: URLSearchParams) => s.req(`/callback?${params}`, { redirect: 'manual' })
+const signIn = async (s: TestServer, query: string, headers: Record<string, string> = {}) => callback(s, await begin(s, query, headers))
+/** The redirect target and its fragment parameters. */
+function landing(res: Response): { url: URL; hash: Record<string, string> } {
+  expect(res.status).toBe(302)
+  const url = new URL(res.headers.get('location') ?? '')
+  return { url, hash: Object.fromEntries(new URLSearchParams(url.hash.slice(1))) }
+}
+const me = async (s: TestServer, accessToken: string | undefined) =>
+  body(await s.req('/user', { headers: { authorization: `Bearer ${accessToken}` } }))
+const emails = (...list: [string, boolean][]): FakeEmail[] => list.map(([email, verified], i) => ({ email, verified, primary: i === 0 }))
+const profile = (p: FakeProviderName, id: string, list: FakeEmail[]) =>
+  fake.setProfile(p, { id, name: 'Grace Hopper', avatar: `https://avatars.example.com/${id}.png`, emails: list })
+const usersWith = (s: TestServer, email: string) => s.db.all<{ id: string }>('SELECT id FROM {users} WHERE email_key = ?', [email.toLowerCase()])
+const identitiesOf = (s: TestServer, userId: string) =>
+  s.db.all<{ provider: string; provider_id: string }>('SELECT provider, provider_id FROM {identities} WHERE user_id = ?', [userId])
+const login = (s: TestServer, username: string, password: string) => s.req('/token', form({ grant_type: 'password', username, password }))
+/** A password account through /signup, confirmed through the mailed link unless `confirm` is false. */
+async function passwordUser(s: TestServer, email: string, password: string, confirm = true): Promise<string> {
+  const u = await body(await s.req('/signup', { method: 'POST', json: { email, password } }))
+  if (confirm && !u.confirmed_at) {
+    const token = tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token')
+    expect((await s.req('/verify', { method: 'POST', json: { type: 'signup', token } })).status).toBe(200)
+  }
+  return u.id as string
+}
+const s256 = (v: string) => createHash('sha256').update(v).digest('base64url')
+
+describe('/callback: state, errors and where it lands', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: fake.env() }) })
+  afterAll(async () => { await s.stop() })
+  beforeEach(() => { fake.reset(); s.clock.reset() })
+
+  test('a Referer on the site host is where the session lands; another host is ignored', async () => {
+    profile('github', '1', emails(['referer@example.com', true]))
+    const admin = landing(await signIn(s, 'provider=github', { referer: `${SITE}/admin?tab=users` }))
+    expect(`${admin.url.origin}${admin.url.pathname}${admin.url.search}`).toBe(`${SITE}/admin?tab=users`)
+    expect(admin.hash.access_token).toBeString()
+    for (const referer of ['https://evil.example.org/admin', 'not a url', `${SITE}/${'x'.repeat(3000)}`]) {
+      const other = landing(await signIn(s, 'provider=github', { referer }))
+      expect(`${other.url.origin}${other.url.pathname}`).toBe(`${SITE}/`)
+      expect(other.hash.access_token).toBeString()
+    }
+  })
+
+  test('the provider refusing → its error and description in the fragment, at the referrer', async () => {
+    fake.denyNext('gitlab', 'access_denied', 'The resource owner denied the request.')
+    const back = await begin(s, 'provider=gitlab', { referer: `${SITE}/login` })
+    expect(back.get('code')).toBeNull()
+    const { url, hash } = landing(await callback(s, back))
+    expect(`${url.origin}${url.pathname}`).toBe(`${SITE}/login`)
+    expect(hash).toEqual({ error: 'access_denied', error_description: 'The resource owner denied the request.' })
+    expect(fake.calls('gitlab', 'token')).toHaveLength(0)
+  })
+
+  test('no code → invalid_request / Authorization code missing', async () => {
+    const back = await begin(s, 'provider=github')
+    back.delete('code')
+    expect(landing(await callback(s, back)).hash).toEqual({ error: 'invalid_request', error_description: 'Authorization code missing' })
+  })
+
+  test('no state → 400 JSON OAuth state parameter missing', async () => {
+    for (const res of [await s.req('/callback?code=abc', { redirect: 'manual' }), await s.req('/callback', { method: 'POST', redirect: 'manual' })]) {
+      expect(res.status).toBe(400)
+      expect(res.headers.get('content-type')).toContain('application/json')
+      expect(await body(res)).toEqual({ code: 400, msg: 'OAuth state parameter missing' })
+    }
+  })
+
+  test('a tampered or unknown state → 400 OAuth state is invalid', async () => {
+    const back = await begin(s, 'provider=github')
+    for (const state of [`${back.get('state')}x`, 'eyJhbGciOiJIUzI1NiJ9.eyJwcm92aWRlciI6ImdpdGh1YiJ9.c2ln']) {
+      const res = await callback(s, new URLSearchParams({ code: back.get('code') ?? '', state }))
+      expect(res.status).toBe(400)
+      expect(await body(res)).toEqual({ code: 400, msg: 'OAuth state is invalid: unknown or already used state' })
+    }
+    expect(fake.calls('github', 'token')).toHaveLength(0)
+  })
+
+  test('a replayed callback → 400 the second time; the code is exchanged once', async () => {
+    profile('google', '2', emails(['replay@example.com', true]))
+    const back = await begin(s, 'provider=google')
+    expect(landing(await callback(s, back)).hash.access_token).toBeString()
+    const again = await callback(s, back)
+    expect(again.status).toBe(400)
+    expect(await body(again)).toEqual({ code: 400, msg: 'OAuth state is invalid: unknown or already used state' })
+    expect(fake.calls('google', 'token')).toHaveLength(1)
+  })
+
+  test('a state older than 5 minutes → 400 OAuth state is invalid', async () => {
+    profile('github', '3', emails(['late@example.com', true]))
+    const back = await begin(s, 'provider=github')
+    s.clock.advance(6 * 60)
+    const res = await callback(s, back)
+    expect(res.status).toBe(400)
+    expect(await body(res)).toEqual({ code: 400, msg: 'OAuth state is invalid: state is expired' })
+    expect(fake.calls('github', 'token')).toHaveLength(0)
+    expect(await usersWith(s, 'late@example.com')).toHaveLength(0)
+  })
+
+  test('POST /callback with a form body works like GET', async () => {
+    profile('bitbucket', '4', emails(['posted@example.com', true]))
+    const back = await begin(s, 'provider=bitbucket')
+    const res = await s.req('/callback', { method: 'POST', redirect: 'manual', ...form(Object.fromEntries(back)) })
+    expect((await me(s, landing(res).hash.access_token)).email).toBe('posted@example.com')
+  })
+})
+
+describe('linking to existing accounts (autoconfirm off)', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: fake.env() }) })
+  afterAll(async () => { await s.stop() })
+
+  test('a VERIFIED provider email signs in the confirmed password user (any case), and the link is stored', async () => {
+    const id = await passwordUser(s, 'Linked@Example.com', 'password-1')
+    profile('github', '1001', emails(['linked@EXAMPLE.com', true]))
+    const u = await me(s, landing(await signIn(s, 'provider=github')).hash.access_token)
+    expect(u).toMatchObject({ id, email: 'Linked@Example.com', app_metadata: { provider: 'email' } })
+    expect(await identitiesOf(s, id)).toEqual([{ provider: 'github', provider_id: '1001' }])
+    // remembered by provider id: the next sign-in finds the account even after the GitHub email changed
+    profile('github', '1001', emails(['renamed@example.com', true]))
+    expect((await me(s, landing(await signIn(s, 'provider=github')).hash.access_token)).id).toBe(id)
+    expect(await usersWith(s, 'renamed@example.com')).toHaveLength(0)
+    expect((await login(s, 'linked@example.com', 'password-1')).status).toBe(200)
+  })
+
+  test('an UNVERIFIED matching email links nothing and creates nothing', async () => {
+    const id = await passwordUser(s, 'victim@example.com', 'password-1')
+    profile('gitlab', '1002', emails(['victim@example.com', false]))
+    const { hash } = landing(await signIn(s, 'provider=gitlab'))
+    expect(hash).toEqual({ error: 'access_denied', error_description: 'Email from external provider is not verified' })
+    expect(await identitiesOf(s, id)).toEqual([])
+    expect(await usersWith(s, 'victim@example.com')).toHaveLength(1)
+  })
+
+  test('an unconfirmed password account confirmed through a provider loses the old password', async () => {
+    const id = await passwordUser(s, 'prehijack@example.com', 'attacker-password', false)
+    profile('google', '1003', emails(['prehijack@example.com', true]))
+    const u = await me(s, landing(await signIn(s, 'provider=google')).hash.access_token)
+    expect(u.id).toBe(id)
+    expect(Date.parse(u.confirmed_at as string)).not.toBeNaN()
+    const res = await login(s, 'prehijack@example.com', 'attacker-password')
+    expect(res.status).toBe(400)
+    expect(await body(res)).toEqual({ error: 'invalid_grant', error_description: 'No user found with that email, or password invalid.' })
+  })
+})
+
+describe('with GOTRUE_MAILER_AUTOCONFIRM, GOTRUE_EXTERNAL_REDIRECTURL and a Referer', () => {
+  let s: TestServer
+  const AFTER = 'https://app.example.org/after-login'
+  beforeAll(async () => { s = await startServer({ env: { ...fake.env(), GOTRUE_MAILER_AUTOCONFIRM: 'true', GOTRUE_EXTERNAL_REDIRECTURL: AFTER } }) })
+  afterAll(async () => { await s.stop() })
+
+  test('unverified emails still link nothing and create nothing; errors land on EXTERNAL_REDIRECTURL', async () => {
+    const id = await passwordUser(s, 'auto@example.com', 'password-1')
+    profile('gitlab', '2001', emails(['auto@example.com', false], ['fresh-unverified@example.com', false]))
+    const { url, hash } = landing(await signIn(s, 'provider=gitlab', { referer: `${SITE}/admin` }))
+    expect(`${url.origin}${url.pathname}`).toBe(AFTER)
+    expect(hash).toEqual({ error: 'access_denied', error_description: 'Email from external provider is not verified' })
+    expect(await identitiesOf(s, id)).toEqual([])
+    expect(await usersWith(s, 'fresh-unverified@example.com')).toHaveLength(0)
+  })
+
+  test('a session lands on EXTERNAL_REDIRECTURL even with a Referer on the site host', async () => {
+    profile('facebook', '2002', emails(['redirected@example.com', true]))
+    const { url, hash } = landing(await signIn(s, 'provider=facebook', { referer: `${SITE}/admin` }))
+    expect(`${url.origin}${url.pathname}`).toBe(AFTER)
+    expect((await me(s, hash.access_token)).email).toBe('redirected@example.com')
+  })
+})
+
+describe('accepting an invite through a provider', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: fake.env() }) })
+  afterAll(async () => { await s.stop() })
+  beforeEach(() => { fake.reset(); s.clock.reset() })
+
+  async function invited(email: string): Promise<{ id: string; token: string }> {
+    const res = await s.req('/invite', { method: 'POST', json: { email }, headers: OPERATOR })
+    expect(res.status).toBe(200)
+    return { id: (await body(res)).id as string, token: tokenFromMail(await s.smtp.waitForMail(email), 'invite_token') }
+  }
+
+  test('gitlab: /authorize with invite_token → callback → session; user confirmed with provider metadata', async () => {
+    const { id, token } = await invited('invitee@example.com')
+    profile('gitlab', '3001', emails(['Invitee@example.com', true]))
+    const { hash } = landing(await signIn(s, `provider=gitlab&invite_token=${token}`))
+    expect(Object.keys(hash)).toEqual(['access_token', 'expires_in', 'refresh_token', 'token_type'])
+    expect(hash).toMatchObject({ expires_in: '3600', token_type: 'bearer' })
+    const u = await me(s, hash.access_token)
+    expect(u).toMatchObject({
+      id, email: 'invitee@example.com', app_metadata: { provider: 'gitlab' },
+      user_metadata: { full_name: 'Grace Hopper', avatar_url: 'https://avatars.example.com/3001.png' },
+    })
+    expect(Date.parse(u.confirmed_at as string)).not.toBeNaN()
+    expect(fake.calls('gitlab', 'token')).toHaveLength(1)
+    expect(fake.calls('gitlab', 'user')).toHaveLength(1)
+    // the invite is used up
+    const reuse = await s.req('/verify', { method: 'POST', json: { type: 'signup', token, password: 'password-1' } })
+    expect(reuse.status).toBe(404)
+  })
+
+  test('an unknown invite token → 404 User not found, no redirect', async () => {
+    const res = await authorize(s, 'provider=gitlab&invite_token=no-such-invite-token')
+    expect(res.status).toBe(404)
+    expect(await body(res)).toEqual({ code: 404, msg: 'User not found' })
+  })
+
+  test('an expired invite (older than 7 days) cannot be accepted through a provider either', async () => {
+    const { token } = await invited('slowpoke@example.com')
+    s.clock.advance(8 * 86400)
+    const res = await authorize(s, `provider=gitlab&invite_token=${token}`)
+    expect(res.status).toBe(422)
+    expect(await body(res)).toEqual({ code: 422, msg: 'Confirmation token expired' })
+  })
+
+  test.each([
+    ['a different email', (invitee: string): FakeEmail[] => emails(['someone-else@example.com', true], [invitee, false])],
+    ['the same email, unverified', (invitee: string): FakeEmail[] => emails([invitee, false])],
+  ])('%s at the provider → invalid_request, invitee stays unconfirmed', async (label, list) => {
+    const email = `mismatch-${label.length}@example.com`
+    const { id, token } = await invited(email)
+    profile('gitlab', `30${label.length}`, list(email))
+    const { hash } = landing(await signIn(s, `provider=gitlab&invite_token=${token}`))
+    expect(hash).toEqual({ error: 'invalid_request', error_description: 'Invited email does not match emails from external provider' })
+    const row = await s.db.get<{ confirmed_at: string | null }>('SELECT confirmed_at FROM {users} WHERE id = ?', [id])
+    expect(row?.confirmed_at).toBeNull()
+    expect(await usersWith(s, 'someone-else@example.com')).toHaveLength(0)
+  })
+})
+
+describe('PKCE code flow: ?code= for the authorization_code grant of POST /token', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: fake.env() }) })
+  afterAll(async () => { await s.stop() })
+  beforeEach(() => s.clock.reset())
+
+  const verifier = () => randomBytes(32).toString('base64url')
+  const exchange = (code: string, codeVerifier: string) =>
+    s.req('/token', form({ grant_type: 'authorization_code', code, code_verifier: codeVerifier }))
+  /** Signs in with a code_challenge; returns the one-time code from the landing URL's query. */
+  async function codeFor(v: string, email: string, method = 'S256'): Promise<string> {
+    profile('github', `4${email.length}`, emails([email, true]))
+    const challenge = method === 'S256' ? s256(v) : v
+    const { url, hash } = landing(await signIn(s, `provider=github&code_challenge=${challenge}&code_challenge_method=${method}`))
+    expect(`${url.origin}${url.pathname}`).toBe(`${SITE}/`)
+    expect(hash).toEqual({})
+    expect([...url.searchParams.keys()]).toEqual(['code'])
+    return url.searchParams.get('code') ?? ''
+  }
+
+  test('the code and the verifier → 200 token response; the code works once', async () => {
+    const v = verifier()
+    const code = await codeFor(v, 'pkce@example.com')
+    const res = await exchange(code, v)
+    expect(res.status).toBe(200)
+    const t = await body(res)
+    expect(Object.keys(t).sort()).toEqual(['access_token', 'expires_in', 'refresh_token', 'token_type'])
+    expect(t).toMatchObject({ token_type: 'bearer', expires_in: 3600 })
+    expect((await me(s, t.access_token as string)).email).toBe('pkce@example.com')
+    const again = await exchange(code, v)
+    expect(again.status).toBe(400)
+    expect(await body(again)).toMatchObject({ error: 'invalid_grant' })
+  })
+
+  test('a wrong verifier → 400 invalid_grant', async () => {
+    const code = await codeFor(verifier(), 'pkce-wrong@example.com')
+    const res = await exchange(code, verifier())
+    expect(res.status).toBe(400)
+    expect(await body(res)).toMatchObject({ error: 'invalid_grant' })
+  })
+
+  test('after GOTRUE_EXTERNAL_AUTH_CODE_LIFETIME (5 minutes) → invalid_grant', async () => {
+    const v = verifier()
+    const code = await codeFor(v, 'pkce-late@example.com')
+    s.clock.advance(6 * 60)
+    const res = await exchange(code, v)
+    expect(res.status).toBe(400)
+    expect(await body(res)).toMatchObject({ error: 'invalid_grant' })
+  })
+
+  test.each([
+    ['code_challenge_method=plain', `code_challenge=${'a'.repeat(43)}&code_challenge_method=plain`, 'Unsupported code_challenge_method: plain'],
+    ['no method (plain by default)', `code_challenge=${'a'.repeat(43)}`, 'Unsupported code_challenge_method: plain'],
+    ['an unknown method', `code_challenge=${'a'.repeat(43)}&code_challenge_method=S512`, 'Unsupported code_challenge_method: s512'],
+    ['a short challenge', 'code_challenge=abc&code_challenge_method=S256', 'code_challenge must be 43 to 128 characters of [A-Za-z0-9._~-]'],
+    ['a challenge with bad characters', `code_challenge=${'a'.repeat(42)}%2B&code_challenge_method=S256`, 'code_challenge must be 43 to 128 characters of [A-Za-z0-9._~-]'],
+  ])('%s → 400', async (_label, query, msg) => {
+    const res = await authorize(s, `provider=github&${query}`)
+    expect(res.status).toBe(400)
+    expect(await body(res)).toEqual({ code: 400, msg })
+  })
+})
+
+describe('PKCE with GOTRUE_EXTERNAL_PKCE_PLAIN_ENABLED', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: { ...fake.env(), GOTRUE_EXTERNAL_PKCE_PLAIN_ENABLED: 'true' } }) })
+  afterAll(async () => { await s.stop() })
+
+  test('code_challenge_method=plain: the verifier equals the challenge', async () => {
+    const v = 'plain-verifier-plain-verifier-plain-verifier-0123'
+    profile('gitlab', '5001', emails(['plain@example.com', true]))
+    const { url } = landing(await signIn(s, `provider=gitlab&code_challenge=${v}&code_challenge_method=plain`))
+    const code = url.searchParams.get('code') ?? ''
+    expect((await s.req('/token', form({ grant_type: 'authorization_code', code, code_verifier: `${v}x` }))).status).toBe(400)
+    const code2 = landing(await signIn(s, `provider=gitlab&code_challenge=${v}&code_challenge_method=plain`)).url.searchParams.get('code') ?? ''
+    const res = await s.req('/token', form({ grant_type: 'authorization_code', code: code2, code_verifier: v }))
+    expect(res.status).toBe(200)
+    expect((await me(s, (await body(res)).access_token as string)).email).toBe('plain@example.com')
+  })
+})
+
+describe('with GOTRUE_EXTERNAL_EMAIL_DISABLED (provider sign-in only)', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: { ...fake.env(), GOTRUE_EXTERNAL_EMAIL_DISABLED: 'true' } }) })
+  afterAll(async () => { await s.stop() })
+
+  test('external sign-in works, and so does the PKCE code exchange (only email/password is off)', async () => {
+    profile('google', '6001', emails(['noemail-login@example.com', true]))
+    expect(landing(await signIn(s, 'provider=google')).hash.access_token).toBeString()
+    const v = randomBytes(32).toString('base64url')
+    const { url } = landing(await signIn(s, `provider=google&code_challenge=${s256(v)}&code_challenge_method=S256`))
+    const res = await s.req('/token', form({ grant_type: 'authorization_code', code: url.searchParams.get('code') ?? '', code_verifier: v }))
+    expect(res.status).toBe(200)
+    expect(await body(await login(s, 'noemail-login@example.com', 'anything'))).toEqual({ code: 400, msg: 'Unsupported email provider' })
+  })
+})

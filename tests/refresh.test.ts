@@ -1,0 +1,201 @@
+// POST /token grant_type=refresh_token: rotation, the reuse grace window, family revocation on late reuse,
+// expiry, concurrent refreshes, rotation switched off, and how refresh tokens are stored.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { createHash } from 'node:crypto'
+import { body, form, startServer, type TestServer } from './harness.ts'
+
+const PASSWORD = 'correct-horse-battery'
+const INVALID = { error: 'invalid_grant', error_description: 'Invalid Refresh Token' }
+const URL_SAFE_TOKEN = /^[A-Za-z0-9_-]{43}$/
+let n = 0
+const freshEmail = (tag: string) => `${tag}-${++n}-${Date.now()}@example.com`
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
+
+interface Tokens { access_token: string; refresh_token: string; token_type: string; expires_in: number }
+
+/** Signs up (autoconfirm) and logs in; every call to `session` starts another token family of the same user. */
+async function newUser(s: TestServer) {
+  const email = freshEmail('refresh')
+  const res = await s.req('/signup', { method: 'POST', json: { email, password: PASSWORD } })
+  expect(res.status).toBe(200)
+  const { id } = await body<{ id: string }>(res)
+  const session = async () => {
+    const r = await s.req('/token', form({ grant_type: 'password', username: email, password: PASSWORD }))
+    expect(r.status).toBe(200)
+    return body<Tokens>(r)
+  }
+  return { id, email, session }
+}
+const refresh = (s: TestServer, token: string, headers: Record<string, string> = {}) => {
+  const init = form({ grant_type: 'refresh_token', refresh_token: token })
+  return s.req('/token', { ...init, headers: { ...(init.headers as Record<string, string>), ...headers } })
+}
+const refreshOk = async (s: TestServer, token: string): Promise<Tokens> => {
+  const res = await refresh(s, token)
+  expect(res.status).toBe(200)
+  return body<Tokens>(res)
+}
+const expectInvalid = async (res: Response, description = 'Invalid Refresh Token') => {
+  expect(res.status).toBe(400)
+  expect(await body(res)).toEqual({ error: 'invalid_grant', error_description: description })
+}
+const familyRows = (s: TestServer, token: string) => s.db.all<{ id: string; revoked: number }>(
+  'SELECT id, revoked FROM {refresh_tokens} WHERE family_id = (SELECT family_id FROM {refresh_tokens} WHERE token_hash = ?)', [sha256(token)])
+
+describe('refresh grant (defaults: rotation on, 10 s reuse interval)', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: { GOTRUE_MAILER_AUTOCONFIRM: 'true' } }) })
+  afterAll(() => s.stop())
+
+  test('rotation: a token response with a new URL-safe refresh token and a working access token', async () => {
+    const u = await newUser(s)
+    const first = await u.session()
+    const next = await refreshOk(s, first.refresh_token)
+    expect(Object.keys(next).sort()).toEqual(['access_token', 'expires_in', 'refresh_token', 'token_type'])
+    expect(next).toMatchObject({ token_type: 'bearer', expires_in: 3600 })
+    expect(next.refresh_token).toMatch(URL_SAFE_TOKEN)
+    expect(next.refresh_token).not.toBe(first.refresh_token)
+    const me = await s.req('/user', { headers: { authorization: `Bearer ${next.access_token}` } })
+    expect(me.status).toBe(200)
+    expect((await body(me)).id).toBe(u.id)
+  })
+
+  test('refresh_token missing or empty: invalid_request; unknown: Invalid Refresh Token', async () => {
+    const cases: Record<string, string>[] = [{ grant_type: 'refresh_token' }, { grant_type: 'refresh_token', refresh_token: '' }]
+    for (const fields of cases) {
+      const res = await s.req('/token', form(fields))
+      expect(res.status).toBe(400)
+      expect(await res.text()).toBe('{"error":"invalid_request","error_description":"refresh_token required"}')
+    }
+    await expectInvalid(await refresh(s, 'A'.repeat(43)))
+  })
+
+  test('grant_type in the query string, refresh_token in the form body; X-Use-Cookie sets nf_jwt', async () => {
+    const u = await newUser(s)
+    const { refresh_token } = await u.session()
+    const res = await s.req('/token?grant_type=refresh_token', {
+      ...form({ refresh_token }), headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-use-cookie': '1' },
+    })
+    expect(res.status).toBe(200)
+    const { access_token } = await body<Tokens>(res)
+    expect(res.headers.get('set-cookie')).toStartWith(`nf_jwt=${access_token};`)
+  })
+
+  test('the old token replayed within the interval gets the same successor, which keeps working', async () => {
+    const u = await newUser(s)
+    const t0 = (await u.session()).refresh_token
+    const t1 = (await refreshOk(s, t0)).refresh_token
+    s.clock.advance(5)
+    const again = await refreshOk(s, t0)
+    expect(again.refresh_token).toBe(t1)
+    const t2 = (await refreshOk(s, t1)).refresh_token
+    expect(t2).not.toBe(t1)
+    expect(t2).toMatch(URL_SAFE_TOKEN)
+  })
+
+  test('reuse after the interval: refused, the whole family is revoked, other sessions of the user survive', async () => {
+    const u = await newUser(s)
+    const a0 = (await u.session()).refresh_token
+    const b0 = (await u.session()).refresh_token // a second device: another family
+    const a1 = (await refreshOk(s, a0)).refresh_token
+    const a2 = (await refreshOk(s, a1)).refresh_token
+    s.clock.advance(11)
+    const replay = await refresh(s, a0, { 'x-use-cookie': '1' })
+    expect(replay.headers.get('set-cookie')).toContain('Max-Age=0') // the JWT cookie is cleared
+    await expectInvalid(replay)
+    await expectInvalid(await refresh(s, a1))
+    await expectInvalid(await refresh(s, a2)) // the live descendant died with its family
+    expect((await familyRows(s, a0)).every((r) => r.revoked === 1)).toBe(true)
+    const b1 = await refreshOk(s, b0)
+    expect(b1.refresh_token).toMatch(URL_SAFE_TOKEN)
+  })
+
+  test('idle expiry: a token older than JWT_REFRESH_TOKEN_LIFETIME (30 d) is refused; each rotation restarts the count', async () => {
+    const u = await newUser(s)
+    const old = (await u.session()).refresh_token
+    const kept = (await u.session()).refresh_token
+    s.clock.advance(20 * 86400)
+    const renewed = (await refreshOk(s, kept)).refresh_token
+    s.clock.advance(11 * 86400)
+    await expectInvalid(await refresh(s, old), 'Refresh token expired')
+    await refreshOk(s, renewed) // 11 days old: still fine
+  })
+
+  test('50 concurrent refreshes with one token: all 200 with one successor; the family holds exactly two rows', async () => {
+    const u = await newUser(s)
+    const t0 = (await u.session()).refresh_token
+    const results = await Promise.all(Array.from({ length: 50 }, () => refresh(s, t0)))
+    expect(results.map((r) => r.status)).toEqual(Array(50).fill(200))
+    const successors = new Set((await Promise.all(results.map((r) => body<Tokens>(r)))).map((b) => b.refresh_token))
+    expect(successors.size).toBe(1)
+    expect([...successors][0]).not.toBe(t0)
+    const rows = await familyRows(s, t0)
+    expect(rows).toHaveLength(2)
+    expect(rows.filter((r) => r.revoked === 0)).toHaveLength(1)
+  })
+
+  test("a deleted user's refresh token: Invalid Refresh Token", async () => {
+    const u = await newUser(s)
+    const { refresh_token } = await u.session()
+    // Setup through the database: the admin API that deletes users is not built yet.
+    await s.db.run('DELETE FROM {users} WHERE id = ?', [u.id])
+    await expectInvalid(await refresh(s, refresh_token))
+  })
+
+  test('only SHA-256 hashes are stored: no column of refresh_tokens holds a raw token', async () => {
+    const u = await newUser(s)
+    const t0 = (await u.session()).refresh_token
+    const t1 = (await refreshOk(s, t0)).refresh_token
+    const rows = await s.db.all<Record<string, unknown>>('SELECT * FROM {refresh_tokens} WHERE user_id = ?', [u.id])
+    expect(rows).toHaveLength(2)
+    const cells = rows.flatMap((r) => Object.values(r).map((v) => String(v)))
+    for (const raw of [t0, t1]) expect(cells.some((c) => c.includes(raw))).toBe(false)
+    expect(rows.map((r) => r.token_hash).sort()).toEqual([sha256(t0), sha256(t1)].sort())
+  })
+
+  test('each rotation is audited as token_refreshed and token_revoked by the user', async () => {
+    const u = await newUser(s)
+    await refreshOk(s, (await u.session()).refresh_token)
+    const audit = (await s.db.all<{ payload: string }>('SELECT payload FROM {audit_log_entries}'))
+      .map((r) => JSON.parse(r.payload) as Record<string, unknown>).filter((p) => p.actor_id === u.id)
+    const actions = audit.map((p) => p.action)
+    expect(actions.filter((a) => a === 'token_refreshed')).toHaveLength(1)
+    expect(actions.filter((a) => a === 'token_revoked')).toHaveLength(1)
+    expect(audit.find((p) => p.action === 'token_refreshed')).toMatchObject({ actor_email: u.email, log_type: 'token' })
+  })
+})
+
+describe('GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL=0', () => {
+  let s: TestServer
+  beforeAll(async () => {
+    s = await startServer({ env: { GOTRUE_MAILER_AUTOCONFIRM: 'true', GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL: '0' } })
+  })
+  afterAll(() => s.stop())
+
+  test('an immediate replay is already reuse: refused and the successor is revoked with it', async () => {
+    const u = await newUser(s)
+    const t0 = (await u.session()).refresh_token
+    const t1 = (await refreshOk(s, t0)).refresh_token
+    await expectInvalid(await refresh(s, t0))
+    await expectInvalid(await refresh(s, t1))
+  })
+})
+
+describe('GOTRUE_SECURITY_REFRESH_TOKEN_ROTATION_ENABLED=false', () => {
+  let s: TestServer
+  beforeAll(async () => {
+    s = await startServer({ env: { GOTRUE_MAILER_AUTOCONFIRM: 'true', GOTRUE_SECURITY_REFRESH_TOKEN_ROTATION_ENABLED: 'false' } })
+  })
+  afterAll(() => s.stop())
+
+  test('the same refresh token comes back, keeps working, and no rows are added', async () => {
+    const u = await newUser(s)
+    const t0 = (await u.session()).refresh_token
+    for (let i = 0; i < 3; i++) {
+      const next = await refreshOk(s, t0)
+      expect(next.refresh_token).toBe(t0)
+      expect(next.access_token.split('.')).toHaveLength(3)
+    }
+    expect(await familyRows(s, t0)).toHaveLength(1)
+  })
+})

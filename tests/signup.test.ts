@@ -1,0 +1,229 @@
+// POST /signup (spec §3.2, §7.1–7.3, §15 items 1, 9, 22): the user object, the order of checks, duplicates,
+// re-signup, mail throttling, autoconfirm, concurrency and the undo after a failed mail.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { body, form, startServer, type TestServer, tokenFromMail } from './harness.ts'
+
+const USER_KEYS = ['app_metadata', 'aud', 'confirmation_sent_at', 'created_at', 'email', 'id', 'role', 'updated_at', 'user_metadata']
+
+const signup = (s: TestServer, json: unknown, headers: Record<string, string> = {}) =>
+  s.req('/signup', { method: 'POST', json, headers })
+const login = (s: TestServer, username: string, password: string) =>
+  s.req('/token', form({ grant_type: 'password', username, password }))
+const verify = (s: TestServer, token: string) => s.req('/verify', { method: 'POST', json: { type: 'signup', token } })
+const usersWithEmail = (s: TestServer, email: string) =>
+  s.db.all<{ id: string }>('SELECT id FROM {users} WHERE email_key = ?', [email.toLowerCase()])
+
+describe('POST /signup', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer() })
+  afterAll(async () => { await s.stop() })
+
+  test('200: the user object has exactly GoTrue keys, no password hash or tokens', async () => {
+    const res = await signup(s, { email: 'shape@example.com', password: 'password-1', data: { a: 1 } })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toContain('application/json')
+    const u = await body(res)
+    expect(Object.keys(u).sort()).toEqual(USER_KEYS)
+    expect(u).toMatchObject({
+      aud: 'api.netlify.com', role: '', email: 'shape@example.com',
+      app_metadata: { provider: 'email' }, user_metadata: { a: 1 },
+    })
+    expect(u.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    for (const k of ['confirmation_sent_at', 'created_at', 'updated_at']) expect(Date.parse(u[k] as string)).not.toBeNaN()
+    const text = JSON.stringify(u)
+    for (const secret of ['encrypted_password', 'password', 'token', 'confirmed_at']) expect(text).not.toContain(secret)
+  })
+
+  test('aud comes from the X-JWT-AUD header, so one email can exist once per audience', async () => {
+    const a = await body(await signup(s, { email: 'aud@example.com', password: 'password-1' }))
+    const res = await signup(s, { email: 'aud@example.com', password: 'password-1' }, { 'X-JWT-AUD': 'other.example.com' })
+    expect(res.status).toBe(200)
+    const b = await body(res)
+    expect(a.aud).toBe('api.netlify.com')
+    expect(b.aud).toBe('other.example.com')
+    expect(b.id).not.toBe(a.id)
+    expect(await usersWithEmail(s, 'aud@example.com')).toHaveLength(2)
+  })
+
+  test.each([
+    [{ email: 'x@example.com' }, 'Signup requires a valid password'],
+    [{ email: 'x@example.com', password: '' }, 'Signup requires a valid password'],
+    [{ password: 'password-1' }, 'An email address is required'],
+    [{ email: '   ', password: 'password-1' }, 'An email address is required'],
+    [{ email: 'not-an-email', password: 'password-1' }, "Unable to validate email address: mail: missing '@' or angle-addr"],
+    [{ email: 'Bob <bob@example.com>', password: 'password-1' }, 'Unable to validate email address: mail: invalid address'],
+    [{ email: 'x@example.com', password: 'short-7' }, 'Password should be at least 8 characters'],
+    [{ email: 'x@example.com', password: 'p'.repeat(73) }, 'Password cannot be longer than 72 bytes'],
+    // 37 characters but 74 bytes: bcrypt's limit is in bytes.
+    [{ email: 'x@example.com', password: 'é'.repeat(37) }, 'Password cannot be longer than 72 bytes'],
+  ])('422 for %j', async (json, msg) => {
+    const res = await signup(s, json)
+    expect(res.status).toBe(422)
+    expect(await body(res)).toEqual({ code: 422, msg })
+    expect(await usersWithEmail(s, 'x@example.com')).toHaveLength(0)
+  })
+
+  test('a 72-byte password is accepted', async () => {
+    expect((await signup(s, { email: 'long@example.com', password: 'p'.repeat(72) })).status).toBe(200)
+  })
+
+  test('a JSON body with a charset parameter is read', async () => {
+    const res = await s.req('/signup', {
+      method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: JSON.stringify({ email: 'charset@example.com', password: 'password-1' }),
+    })
+    expect(res.status).toBe(200)
+    expect((await body(res)).email).toBe('charset@example.com')
+  })
+
+  test('a body that is not JSON is a 400', async () => {
+    const res = await s.req('/signup', { method: 'POST', body: '{"email":', headers: { 'content-type': 'application/json' } })
+    expect(res.status).toBe(400)
+    expect((await body(res)).code).toBe(400)
+  })
+
+  test('a confirmed email cannot sign up again, whatever its case', async () => {
+    expect((await signup(s, { email: 'alice@x.com', password: 'password-1' })).status).toBe(200)
+    expect((await verify(s, tokenFromMail(await s.smtp.waitForMail('alice@x.com'), 'confirmation_token'))).status).toBe(200)
+    for (const email of ['alice@x.com', 'Alice@X.com', ' ALICE@x.com ']) {
+      const res = await signup(s, { email, password: 'password-2' })
+      expect(res.status).toBe(400)
+      expect(await body(res)).toEqual({ code: 400, msg: 'A user with this email address has already been registered' })
+    }
+    expect(await usersWithEmail(s, 'alice@x.com')).toHaveLength(1)
+  })
+
+  test('re-signup of an unconfirmed email replaces the password and merges data (no pre-hijacking)', async () => {
+    const email = 'victim@example.com'
+    const first = await body(await signup(s, { email, password: 'attacker-pw', data: { a: 1, b: 2 } }))
+    const res = await signup(s, { email: 'Victim@Example.com', password: 'victim-pw-1', data: { b: null, c: 3 } })
+    expect(res.status).toBe(200)
+    const second = await body(res)
+    expect(second.id).toBe(first.id)
+    expect(second.email).toBe(email)
+    expect(second.user_metadata).toEqual({ a: 1, c: 3 })
+    // Within SMTP_MAX_FREQUENCY: still one mail, and its link still works.
+    expect(s.smtp.mailsTo(email)).toHaveLength(1)
+    expect((await verify(s, tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token'))).status).toBe(200)
+    expect((await login(s, email, 'victim-pw-1')).status).toBe(200)
+    const old = await login(s, email, 'attacker-pw')
+    expect(old.status).toBe(400)
+    expect(await body(old)).toEqual({ error: 'invalid_grant', error_description: 'No user found with that email, or password invalid.' })
+  })
+
+  test('SMTP_MAX_FREQUENCY: no second mail inside the window; after it a new mail and the old link is dead', async () => {
+    const email = 'throttle@example.com'
+    expect((await signup(s, { email, password: 'password-1' })).status).toBe(200)
+    const oldToken = tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token')
+    const again = await signup(s, { email, password: 'password-1' })
+    expect(again.status).toBe(200)
+    expect(s.smtp.mailsTo(email)).toHaveLength(1)
+
+    s.clock.advance(15 * 60 + 1)
+    expect((await signup(s, { email, password: 'password-1' })).status).toBe(200)
+    const newToken = tokenFromMail(await s.smtp.waitForMail(email, { count: 2 }), 'confirmation_token')
+    expect(newToken).not.toBe(oldToken)
+    const dead = await verify(s, oldToken)
+    expect(dead.status).toBe(404)
+    expect(await body(dead)).toEqual({ code: 404, msg: 'User not found' })
+    expect((await verify(s, newToken)).status).toBe(200)
+  })
+
+  test('50 concurrent signups of one email make exactly one user', async () => {
+    const email = 'race@example.com'
+    const results = await Promise.all(Array.from({ length: 50 }, () => signup(s, { email, password: 'password-1' })))
+    for (const r of results) expect([200, 400]).toContain(r.status)
+    expect(await usersWithEmail(s, email)).toHaveLength(1)
+    // The winner mailed; every other request was a re-signup inside SMTP_MAX_FREQUENCY.
+    expect(s.smtp.mailsTo(email)).toHaveLength(1)
+  })
+
+  test('a failed confirmation mail is a 500 and leaves no user behind', async () => {
+    const email = 'mailfail@example.com'
+    s.smtp.failNext()
+    const res = await signup(s, { email, password: 'password-1' })
+    expect(res.status).toBe(500)
+    const b = await body(res)
+    expect(b).toEqual({ code: 500, msg: 'Error sending confirmation mail', error_id: expect.any(String) })
+    expect(b.error_id).toBe(res.headers.get('x-request-id') as string)
+    expect(await usersWithEmail(s, email)).toHaveLength(0)
+    // The email is free again, and the next attempt is not throttled by the failed one.
+    expect((await signup(s, { email, password: 'password-1' })).status).toBe(200)
+    expect(tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token')).toBeTruthy()
+  })
+
+  test('a re-signup whose mail fails keeps the old password and data', async () => {
+    const email = 'resend@example.com'
+    expect((await signup(s, { email, password: 'first-pw-1', data: { a: 1 } })).status).toBe(200)
+    const row = () => s.db.get<{ encrypted_password: string; raw_user_meta_data: string }>(
+      'SELECT encrypted_password, raw_user_meta_data FROM {users} WHERE email_key = ?', [email])
+    const before = await row()
+    s.clock.advance(15 * 60 + 1)
+    s.smtp.failNext()
+    const res = await signup(s, { email, password: 'second-pw-1', data: { a: null, b: 2 } })
+    expect(res.status).toBe(500)
+    expect(await body(res)).toEqual({ code: 500, msg: 'Error sending confirmation mail', error_id: expect.any(String) })
+    expect(await row()).toEqual(before)
+    // The failed attempt does not count against SMTP_MAX_FREQUENCY: trying again mails at once.
+    expect((await signup(s, { email, password: 'second-pw-1' })).status).toBe(200)
+    expect(tokenFromMail(await s.smtp.waitForMail(email, { count: 2 }), 'confirmation_token')).toBeTruthy()
+  })
+})
+
+describe('POST /signup with GOTRUE_MAILER_AUTOCONFIRM', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: { GOTRUE_MAILER_AUTOCONFIRM: 'true' } }) })
+  afterAll(async () => { await s.stop() })
+
+  test('the user is confirmed at once, no mail is sent, the signup is audited and login works', async () => {
+    const res = await signup(s, { email: 'auto@example.com', password: 'password-1' })
+    expect(res.status).toBe(200)
+    const u = await body(res)
+    expect(Date.parse(u.confirmed_at as string)).not.toBeNaN()
+    expect(u).not.toHaveProperty('confirmation_sent_at')
+    expect(u).not.toHaveProperty('access_token')
+    expect(s.smtp.mails).toHaveLength(0)
+    const audit = await s.db.all<{ payload: string }>('SELECT payload FROM {audit_log_entries}')
+    expect(audit.map((r) => JSON.parse(r.payload))).toContainEqual(expect.objectContaining({
+      action: 'user_signedup', actor_id: u.id, actor_email: 'auto@example.com', log_type: 'team',
+    }))
+    expect((await login(s, 'auto@example.com', 'password-1')).status).toBe(200)
+    expect(s.smtp.mails).toHaveLength(0)
+  })
+})
+
+describe('POST /signup when signups are disabled', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: { GOTRUE_DISABLE_SIGNUP: 'true' } }) })
+  afterAll(async () => { await s.stop() })
+
+  test('403 before the body is read, even for an unparsable body', async () => {
+    for (const init of [
+      { method: 'POST', json: { email: 'no@example.com', password: 'password-1' } },
+      { method: 'POST', body: '{not json', headers: { 'content-type': 'application/json' } },
+    ]) {
+      const res = await s.req('/signup', init)
+      expect(res.status).toBe(403)
+      expect(await body(res)).toEqual({ code: 403, msg: 'Signups not allowed for this instance' })
+    }
+    expect(await usersWithEmail(s, 'no@example.com')).toHaveLength(0)
+  })
+})
+
+describe('POST /signup when the email provider is disabled', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: { GOTRUE_EXTERNAL_EMAIL_DISABLED: 'true' } }) })
+  afterAll(async () => { await s.stop() })
+
+  test('400 Unsupported email provider, also before the body is read', async () => {
+    for (const init of [
+      { method: 'POST', json: { email: 'no@example.com', password: 'password-1' } },
+      { method: 'POST', body: '{not json', headers: { 'content-type': 'application/json' } },
+    ]) {
+      const res = await s.req('/signup', init)
+      expect(res.status).toBe(400)
+      expect(await body(res)).toEqual({ code: 400, msg: 'Unsupported email provider' })
+    }
+    expect(await usersWithEmail(s, 'no@example.com')).toHaveLength(0)
+  })
+})

@@ -1,0 +1,252 @@
+// GET /user and PUT /user: the bearer check, which JWTs are refused, the audience check, metadata merges,
+// password and email changes (with the confirmation mail to the new address), and app_metadata for admins.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { createHmac } from 'node:crypto'
+import { body, form, JWT_SECRET, startServer, type TestServer, tokenFromMail } from './harness.ts'
+
+const PASSWORD = 'correct-horse-battery'
+let n = 0
+const freshEmail = (tag: string) => `${tag}-${++n}-${Date.now()}@example.com`
+
+let s: TestServer
+beforeAll(async () => { s = await startServer({ env: { GOTRUE_MAILER_AUTOCONFIRM: 'true' } }) })
+afterAll(() => s.stop())
+
+const login = async (email: string, password = PASSWORD) => {
+  const res = await s.req('/token', form({ grant_type: 'password', username: email, password }))
+  return { status: res.status, token: res.status === 200 ? (await body<{ access_token: string }>(res)).access_token : '' }
+}
+/** A confirmed user (autoconfirm) with a fresh access token. */
+async function newUser(data?: Record<string, unknown>) {
+  const email = freshEmail('user')
+  const res = await s.req('/signup', { method: 'POST', json: { email, password: PASSWORD, ...(data ? { data } : {}) } })
+  expect(res.status).toBe(200)
+  const { id } = await body<{ id: string }>(res)
+  const { token } = await login(email)
+  return { id, email, token, auth: { authorization: `Bearer ${token}` } }
+}
+const getUser = (headers: Record<string, string>) => s.req('/user', { headers })
+const putUser = (auth: Record<string, string>, json: unknown) => s.req('/user', { method: 'PUT', json, headers: auth })
+
+/** A JWT built by hand (no jose here): any header, any payload, HMAC with any hash, or no signature at all. */
+function handJwt(header: Record<string, unknown>, payload: Record<string, unknown>, hash: 'sha256' | 'sha512' | null = 'sha256') {
+  const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
+  const input = `${enc(header)}.${enc(payload)}`
+  return `${input}.${hash ? createHmac(hash, JWT_SECRET).update(input).digest('base64url') : ''}`
+}
+const claimsFor = (sub: string, extra: Record<string, unknown> = {}) => ({
+  aud: 'api.netlify.com', exp: Math.floor(Date.now() / 1000) + 3600, sub, email: 'x@example.com', app_metadata: {}, user_metadata: {}, ...extra,
+})
+const HS256 = { alg: 'HS256', typ: 'JWT' }
+const auditCount = async (userId: string, action: string) => (await s.db.all<{ payload: string }>('SELECT payload FROM {audit_log_entries}'))
+  .map((r) => JSON.parse(r.payload) as Record<string, unknown>).filter((p) => p.actor_id === userId && p.action === action).length
+
+describe('GET /user', () => {
+  test('200 with the user object read from the database; metadata {} not null', async () => {
+    const u = await newUser()
+    const res = await getUser(u.auth)
+    expect(res.status).toBe(200)
+    const me = await body(res)
+    expect(me).toMatchObject({ id: u.id, aud: 'api.netlify.com', role: '', email: u.email, app_metadata: { provider: 'email' }, user_metadata: {} })
+    for (const k of ['confirmed_at', 'created_at', 'updated_at', 'last_sign_in_at']) expect(typeof me[k]).toBe('string')
+    for (const k of ['encrypted_password', 'confirmation_token', 'recovery_token', 'new_email', 'instance_id']) expect(me).not.toHaveProperty(k)
+  })
+
+  test('a hand-built HS256 token is as good as ours, and "bearer" in lower case is accepted', async () => {
+    const u = await newUser()
+    const res = await getUser({ authorization: `bearer ${handJwt(HS256, claimsFor(u.id))}` })
+    expect(res.status).toBe(200)
+    expect((await body(res)).id).toBe(u.id)
+  })
+
+  test('no Authorization, or a malformed one: 401 This endpoint requires a Bearer token', async () => {
+    const u = await newUser()
+    const malformed: Record<string, string>[] = [{}, { authorization: `Bearer  ${u.token}` }, { authorization: 'Basic x' }, { authorization: 'bearer x y' },
+      { authorization: `Token ${u.token}` }, { authorization: 'Bearer' }]
+    for (const headers of malformed) {
+      const res = await getUser(headers)
+      expect(res.status).toBe(401)
+      expect(await body(res)).toEqual({ code: 401, msg: 'This endpoint requires a Bearer token' })
+    }
+  })
+
+  test('tampered, unsigned, wrong-algorithm, exp-less and expired tokens: 401 Invalid token: …', async () => {
+    const u = await newUser()
+    const [h, p, sig] = u.token.split('.')
+    const payload = JSON.parse(Buffer.from(p ?? '', 'base64url').toString())
+    const tamperedPayload = `${h}.${Buffer.from(JSON.stringify({ ...payload, email: 'evil@example.com' })).toString('base64url')}.${sig}`
+    const { exp: _exp, ...noExp } = claimsFor(u.id)
+    const invalid = (reason: string) => `Invalid token: ${reason}`
+    const refused: Record<string, [token: string, msg?: string]> = {
+      'tampered payload': [tamperedPayload, invalid('signature is invalid')],
+      'tampered signature': [`${h}.${p}.${(sig ?? '').slice(0, -2)}${(sig ?? '').endsWith('AA') ? 'BB' : 'AA'}`, invalid('signature is invalid')],
+      'alg none': [handJwt({ alg: 'none', typ: 'JWT' }, claimsFor(u.id), null), invalid('signing method none is invalid')],
+      'HS512': [handJwt({ alg: 'HS512', typ: 'JWT' }, claimsFor(u.id), 'sha512'), invalid('signing method HS512 is invalid')],
+      'RS256 header, HMAC signature': [handJwt({ alg: 'RS256', typ: 'JWT' }, claimsFor(u.id)), invalid('signing method RS256 is invalid')],
+      'no exp': [handJwt(HS256, noExp)],
+      'expired': [handJwt(HS256, claimsFor(u.id, { exp: Math.floor(Date.now() / 1000) - 60 })), invalid('token is expired')],
+      'two segments': [`${h}.${p}`],
+    }
+    for (const [name, [token, msg]] of Object.entries(refused)) {
+      const res = await getUser({ authorization: `Bearer ${token}` })
+      const b = await body<{ code: number; msg: string }>(res)
+      expect({ name, status: res.status, code: b.code }).toEqual({ name, status: 401, code: 401 })
+      expect(b.msg).toStartWith('Invalid token: ')
+      if (msg) expect({ name, msg: b.msg }).toEqual({ name, msg })
+    }
+  })
+
+  test('sub "0" (the system user) has no user row: 400 Could not read User ID claim', async () => {
+    const res = await getUser({ authorization: `Bearer ${handJwt(HS256, claimsFor('0'))}` })
+    expect(res.status).toBe(400)
+    expect(await body(res)).toEqual({ code: 400, msg: 'Could not read User ID claim' })
+  })
+
+  test("X-JWT-AUD must equal the token's aud: 400 Token audience doesn't match request audience", async () => {
+    const u = await newUser()
+    expect((await getUser({ ...u.auth, 'x-jwt-aud': 'api.netlify.com' })).status).toBe(200)
+    const res = await getUser({ ...u.auth, 'x-jwt-aud': 'other.example.com' })
+    expect(res.status).toBe(400)
+    expect(await body(res)).toEqual({ code: 400, msg: "Token audience doesn't match request audience" })
+  })
+
+  test('a deleted user: 404 User not found', async () => {
+    const u = await newUser()
+    await s.db.run('DELETE FROM {users} WHERE id = ?', [u.id]) // setup: the admin delete route is not built yet
+    const res = await getUser(u.auth)
+    expect(res.status).toBe(404)
+    expect(await body(res)).toEqual({ code: 404, msg: 'User not found' })
+  })
+})
+
+describe('PUT /user', () => {
+  test('data is merged into user_metadata (null deletes a key); GET /user shows the result', async () => {
+    const u = await newUser({ a: 1, b: 2 })
+    const res = await putUser(u.auth, { data: { b: null, c: { d: true } } })
+    expect(res.status).toBe(200)
+    expect((await body(res)).user_metadata).toEqual({ a: 1, c: { d: true } })
+    expect((await body(await getUser(u.auth))).user_metadata).toEqual({ a: 1, c: { d: true } })
+  })
+
+  test('password change: the new password logs in, the old one no longer does', async () => {
+    const u = await newUser()
+    expect((await putUser(u.auth, { password: 'a-brand-new-password' })).status).toBe(200)
+    expect((await login(u.email, 'a-brand-new-password')).status).toBe(200)
+    expect((await login(u.email, PASSWORD)).status).toBe(400)
+  })
+
+  test('a password shorter than 8 characters: 422, nothing changed', async () => {
+    const u = await newUser()
+    const res = await putUser(u.auth, { password: 'short', data: { x: 1 } })
+    expect(res.status).toBe(422)
+    expect(await body(res)).toEqual({ code: 422, msg: 'Password should be at least 8 characters' })
+    expect((await body(await getUser(u.auth))).user_metadata).toEqual({})
+    expect((await login(u.email)).status).toBe(200)
+  })
+
+  test('app_metadata: 401 for a normal user; merged for a user whose role is admin', async () => {
+    const u = await newUser()
+    const denied = await putUser(u.auth, { app_metadata: { roles: ['editor'] } })
+    expect(denied.status).toBe(401)
+    expect(await body(denied)).toEqual({ code: 401, msg: 'Updating app_metadata requires admin privileges' })
+    // Setup through the database: the admin API that sets roles is not built yet.
+    await s.db.run('UPDATE {users} SET role = ? WHERE id = ?', ['admin', u.id])
+    const ok = await putUser(u.auth, { app_metadata: { roles: ['editor'] } })
+    expect(ok.status).toBe(200)
+    expect((await body(ok)).app_metadata).toEqual({ provider: 'email', roles: ['editor'] })
+    expect((await body(await getUser(u.auth))).app_metadata).toEqual({ provider: 'email', roles: ['editor'] })
+  })
+
+  test('email change: new_email pending, a mail to the new address, then the token from it switches the email', async () => {
+    const u = await newUser()
+    const to = freshEmail('new')
+    const res = await putUser(u.auth, { email: to })
+    expect(res.status).toBe(200)
+    const pending = await body(res)
+    expect(pending).toMatchObject({ email: u.email, new_email: to })
+    expect(typeof pending.email_change_sent_at).toBe('string')
+    const mail = await s.smtp.waitForMail(to)
+    expect(mail.html).toContain('#email_change_token=')
+    expect(s.smtp.mailsTo(u.email).filter((m) => m.html.includes('email_change_token'))).toHaveLength(0)
+
+    const done = await putUser(u.auth, { email_change_token: tokenFromMail(mail, 'email_change_token') })
+    expect(done.status).toBe(200)
+    const changed = await body(done)
+    expect(changed.email).toBe(to)
+    expect(changed).not.toHaveProperty('new_email')
+    expect(changed).not.toHaveProperty('email_change_sent_at')
+    expect((await body(await getUser(u.auth))).email).toBe(to)
+    expect((await login(to)).status).toBe(200)
+    expect((await login(u.email)).status).toBe(400)
+    expect(await auditCount(u.id, 'user_modified')).toBe(2) // the request and the confirmation
+  })
+
+  test('a wrong email change token: 401; POST /verify type email_change confirms with the right one', async () => {
+    const u = await newUser()
+    const to = freshEmail('verify')
+    expect((await putUser(u.auth, { email: to })).status).toBe(200)
+    const wrong = await putUser(u.auth, { email_change_token: 'not-the-token' })
+    expect(wrong.status).toBe(401)
+    expect(await body(wrong)).toEqual({ code: 401, msg: "Email Change Token didn't match token on file" })
+
+    const token = tokenFromMail(await s.smtp.waitForMail(to), 'email_change_token')
+    const res = await s.req('/verify', { method: 'POST', json: { type: 'email_change', token } })
+    expect(res.status).toBe(200)
+    const { access_token } = await body<{ access_token: string }>(res)
+    expect((await body(await getUser({ authorization: `Bearer ${access_token}` }))).email).toBe(to)
+  })
+
+  test('the new address taken by another user: 422; an invalid address: 422', async () => {
+    const u = await newUser()
+    const other = await newUser()
+    const taken = await putUser(u.auth, { email: other.email.toUpperCase() })
+    expect(taken.status).toBe(422)
+    expect(await body(taken)).toEqual({ code: 422, msg: 'Email address already registered by another user' })
+    for (const email of ['not-an-email', 'Someone <a@example.com>']) {
+      const res = await putUser(u.auth, { email })
+      expect(res.status).toBe(422)
+      expect((await body<{ msg: string }>(res)).msg).toStartWith('Unable to validate email address')
+    }
+  })
+
+  test('mail failure: 500 Error sending change email, and nothing of that PUT is kept', async () => {
+    const u = await newUser({ keep: 1 })
+    s.smtp.failNext()
+    const res = await putUser(u.auth, { email: freshEmail('fail'), password: 'changed-in-vain', data: { keep: null, added: 2 } })
+    expect(res.status).toBe(500)
+    const b = await body(res)
+    expect(b).toMatchObject({ code: 500, msg: 'Error sending change email' })
+    expect(typeof b.error_id).toBe('string')
+    const me = await body(await getUser(u.auth))
+    expect(me).not.toHaveProperty('new_email')
+    expect(me).not.toHaveProperty('email_change_sent_at')
+    expect(me.user_metadata).toEqual({ keep: 1 })
+    expect((await login(u.email)).status).toBe(200)
+    expect((await login(u.email, 'changed-in-vain')).status).toBe(400)
+    expect(await s.db.all('SELECT id FROM {one_time_tokens} WHERE user_id = ?', [u.id])).toHaveLength(0)
+    expect(await auditCount(u.id, 'user_modified')).toBe(0)
+  })
+
+  test('every successful PUT is audited as user_modified, even a no-op', async () => {
+    const u = await newUser()
+    expect((await putUser(u.auth, {})).status).toBe(200)
+    expect((await putUser(u.auth, { data: { k: 'v' } })).status).toBe(200)
+    const entries = (await s.db.all<{ payload: string }>('SELECT payload FROM {audit_log_entries}'))
+      .map((r) => JSON.parse(r.payload) as Record<string, unknown>).filter((p) => p.actor_id === u.id && p.action === 'user_modified')
+    expect(entries).toHaveLength(2)
+    expect(entries[0]).toMatchObject({ actor_email: u.email, log_type: 'user' })
+  })
+
+  // Moves the server clock: keep last in this file.
+  test('an email change token older than 24 h: 422 Email change token expired', async () => {
+    const u = await newUser()
+    const to = freshEmail('late')
+    expect((await putUser(u.auth, { email: to })).status).toBe(200)
+    const token = tokenFromMail(await s.smtp.waitForMail(to), 'email_change_token')
+    s.clock.advance(25 * 3600)
+    const { token: fresh } = await login(u.email) // the old access token expired with the clock move
+    const res = await putUser({ authorization: `Bearer ${fresh}` }, { email_change_token: token })
+    expect(res.status).toBe(422)
+    expect(await body(res)).toEqual({ code: 422, msg: 'Email change token expired' })
+  })
+})
