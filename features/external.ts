@@ -15,7 +15,8 @@ import { badRequest, ErrorBody, HttpError, notFound, unprocessable } from '../li
 import { consumeOtp, findOtp, findOtpByHash, issueOtp, otpExpired } from '../lib/otp.ts'
 import { getProvider, type ProviderUser, ProviderError } from '../lib/providers/index.ts'
 import { issueSession } from '../lib/sessions.ts'
-import { emailKey, findUserByEmail, findUserById, insertUser, mergeMeta, parseMeta, updateUser, type UserRow } from '../lib/users.ts'
+import { emailKey, findUserByEmail, findUserById, insertUser, mergeMeta, newUserRow, parseMeta, toUser, updateUser, type UserPatch, type UserRow } from '../lib/users.ts'
+import { type HookEvent, replyPatch } from '../lib/webhooks.ts'
 
 const STATE_LIFETIME_MS = 5 * 60_000
 const CHALLENGE = /^[A-Za-z0-9._~-]{43,128}$/
@@ -74,11 +75,11 @@ class RedirectError extends Error {
 const OAUTH_CODE: Record<number, string> = { 400: 'invalid_request', 401: 'unauthorized_client', 403: 'access_denied', 500: 'server_error', 503: 'temporarily_unavailable' }
 
 export function external(deps: Deps) {
-  const { config, db, clock, instanceId, log } = deps
+  const { config, db, clock, instanceId, log, webhooks } = deps
   const siteHost = new URL(config.site_url).hostname
 
   /** Finds, links or creates the user for a provider profile, inside the callback's transaction. */
-  async function resolveUser(tx: Db, flow: FlowRow, pu: ProviderUser, now: Date): Promise<UserRow> {
+  async function resolveUser(tx: Db, flow: FlowRow, pu: ProviderUser, now: Date, newId?: string): Promise<UserRow> {
     const provider = flow.provider
     const verified = pu.emails.filter((e) => e.verified)
     const meta = pu.metadata
@@ -124,12 +125,50 @@ export function external(deps: Deps) {
     const chosen = verified.find((e) => e.primary) ?? verified[0]
     if (!chosen) throw new RedirectError('access_denied', 'Email from external provider is not verified')
     const created = await insertUser(tx, {
-      instanceId, aud: config.jwt.aud, role: config.jwt.default_group_name, email: chosen.email, encryptedPassword: '',
+      instanceId, id: newId, aud: config.jwt.aud, role: config.jwt.default_group_name, email: chosen.email, encryptedPassword: '',
       appMetadata: { provider }, userMetadata: meta, confirmedAt: now, now,
     })
     await insertIdentity(tx, instanceId, created.id, provider, pu, chosen.email, now)
     await audit(created, 'user_signedup')
     return created
+  }
+
+  /** Which webhooks this sign-in fires, predicted from read-only lookups before the transaction (hooks never
+   *  run while the database is held): validate+signup for a new user, signup when an account becomes
+   *  confirmed (or an invite is accepted), login for a confirmed returning user. */
+  async function runHooks(flow: FlowRow, pu: ProviderUser, now: Date, newId: string): Promise<UserPatch> {
+    if (!(['validate', 'signup', 'login'] as const).some((e) => webhooks.wants(e))) return {}
+    const stamp = dbTime(now)
+    let user: UserRow | null = null
+    if (flow.invite_token_hash) {
+      const otp = await findOtpByHash(db, instanceId, ['invite', 'confirmation'], flow.invite_token_hash)
+      user = otp && (await findUserById(db, instanceId, otp.user_id))
+      if (!user) return {}
+    } else {
+      const linkedId = await findIdentityUserId(db, instanceId, flow.provider, pu.id)
+      user = linkedId ? await findUserById(db, instanceId, linkedId) : null
+      for (const e of pu.emails.filter((x) => x.verified)) {
+        if (user) break
+        user = await findUserByEmail(db, instanceId, config.jwt.aud, e.email)
+      }
+    }
+    const events: HookEvent[] = user ? (user.confirmed_at && !flow.invite_token_hash ? ['login'] : ['signup']) : ['validate', 'signup']
+    const chosen = pu.emails.find((e) => e.verified && e.primary) ?? pu.emails.find((e) => e.verified)
+    if (!user && (!chosen || config.disable_signup)) return {} // refused in the transaction anyway
+    const subject: UserRow = user ? { ...user, confirmed_at: user.confirmed_at ?? stamp } : newUserRow({
+      instanceId, id: newId, aud: config.jwt.aud, role: config.jwt.default_group_name, email: chosen?.email ?? '', encryptedPassword: '',
+      appMetadata: { provider: flow.provider }, userMetadata: pu.metadata, confirmedAt: now, now,
+    })
+    let patch: UserPatch = {}
+    for (const event of events) {
+      try {
+        patch = { ...patch, ...replyPatch(await webhooks.send(event, instanceId, toUser(subject))) }
+      } catch (e) {
+        if (e instanceof HttpError) throw new RedirectError(OAUTH_CODE[e.status] ?? 'server_error', e.msg)
+        throw e
+      }
+    }
+    return patch
   }
 
   function redirectTo(base: string, params: Record<string, string>, where: 'hash' | 'query'): Response {
@@ -161,8 +200,11 @@ export function external(deps: Deps) {
         throw new RedirectError('server_error', 'Error getting user email from external provider')
       })
       if (!pu.emails.length || !pu.id) throw new RedirectError('server_error', 'Error getting user email from external provider')
+      const newId = crypto.randomUUID()
+      const patch = await runHooks(flow, pu, now, newId)
       const result = await db.tx(async (tx) => {
-        const user = await resolveUser(tx, flow, pu, now)
+        const resolved = await resolveUser(tx, flow, pu, now, newId)
+        const user = Object.keys(patch).length ? await updateUser(tx, resolved, patch, now) : resolved
         if (flow.code_challenge) {
           return { code: await issueOtp(tx, instanceId, user.id, 'authorization_code', now, `${flow.code_challenge_method}:${flow.code_challenge}`) }
         }

@@ -8,7 +8,7 @@ import { ErrorBody, internal, unprocessable } from '../lib/errors.ts'
 import { guards } from '../lib/guards.ts'
 import { mailVars } from '../lib/links.ts'
 import { issueOtp } from '../lib/otp.ts'
-import { deleteUser, emailProblem, findUserByEmail, insertUser, toUser, User } from '../lib/users.ts'
+import { deleteUser, emailProblem, findUserByEmail, insertUser, type Metadata, newUserRow, toUser, User } from '../lib/users.ts'
 
 export const InviteBody = t.Object({
   email: t.Optional(t.String({ maxLength: 320 })),
@@ -16,7 +16,7 @@ export const InviteBody = t.Object({
 }, { additionalProperties: true })
 
 export function invite(deps: Deps) {
-  const { config, db, clock, mailer, instanceId, log } = deps
+  const { config, db, clock, mailer, instanceId, log, webhooks } = deps
   return new Elysia({ name: 'invite' })
     .use(guards(deps))
     .model({ 'invite.body': InviteBody, 'invite.response': User })
@@ -25,14 +25,24 @@ export function invite(deps: Deps) {
       if (!email) throw unprocessable('An email address is required')
       const problem = emailProblem(email)
       if (problem) throw unprocessable(`Unable to validate email address: ${problem}`)
+      const invalid = deps.validateUserData?.(body.data ?? {})
+      if (invalid) throw unprocessable(invalid)
       const now = clock.now()
       const taken = () => unprocessable('Email address already registered by another user')
+      const fields = {
+        instanceId, id: crypto.randomUUID(), aud, role: config.jwt.default_group_name, email, encryptedPassword: '',
+        appMetadata: { provider: 'email' } as Metadata, userMetadata: (body.data ?? {}) as Metadata, invitedAt: now, now,
+      }
+      // The validate webhook sees the user before it is written (no transaction is held while it runs).
+      if (webhooks.wants('validate')) {
+        if (await findUserByEmail(db, instanceId, aud, email)) throw taken()
+        const reply = await webhooks.send('validate', instanceId, toUser(newUserRow(fields)))
+        if (reply?.app_metadata) fields.appMetadata = reply.app_metadata
+        if (reply?.user_metadata) fields.userMetadata = reply.user_metadata
+      }
       const { user, token } = await db.tx(async (tx) => {
         if (await findUserByEmail(tx, instanceId, aud, email)) throw taken()
-        const user = await insertUser(tx, {
-          instanceId, aud, role: config.jwt.default_group_name, email, encryptedPassword: '',
-          appMetadata: { provider: 'email' }, userMetadata: body.data ?? {}, invitedAt: now, now,
-        })
+        const user = await insertUser(tx, fields)
         const token = await issueOtp(tx, instanceId, user.id, 'invite', now)
         await writeAudit(tx, instanceId, { id: admin!.id, email: admin!.email }, 'user_invited', now, { user_id: user.id, user_email: user.email })
         return { user, token }

@@ -8,10 +8,11 @@ import { type Db, dbTime, parseTime, UniqueViolation } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
 import { badRequest, ErrorBody, forbidden, internal, unprocessable } from '../lib/errors.ts'
 import { requestAud, requireEmailProvider } from '../lib/guards.ts'
+import { replyPatch } from '../lib/webhooks.ts'
 import { mailVars } from '../lib/links.ts'
 import { issueOtp, revokeOtp } from '../lib/otp.ts'
 import {
-  deleteUser, emailProblem, findUserByEmail, insertUser, mergeMeta, parseMeta, passwordProblem, toUser, updateUser, User, type UserRow,
+  deleteUser, emailProblem, findUserByEmail, insertUser, mergeMeta, type Metadata, newUserRow, parseMeta, passwordProblem, toUser, updateUser, User, type UserRow,
 } from '../lib/users.ts'
 
 export const SignupBody = t.Object({
@@ -24,7 +25,10 @@ export const SignupBody = t.Object({
  *  `previous` is the row as it was before this request (a re-signup), `created` a user inserted by it. */
 interface Outcome { user: UserRow; created: boolean; token?: string; previous?: UserRow }
 
-async function createOrRefresh(db: Db, deps: Deps, email: string, hash: string, data: Record<string, unknown> | null, aud: string): Promise<Outcome> {
+/** What the validate webhook decided for a new user: its id (so the hook saw the real one) and metadata. */
+interface Validated { id: string; appMetadata: Metadata; userMetadata: Metadata }
+
+async function createOrRefresh(db: Db, deps: Deps, email: string, hash: string, data: Record<string, unknown> | null, aud: string, v: Validated): Promise<Outcome> {
   const { config, clock, instanceId } = deps
   const now = clock.now()
   return db.tx(async (tx) => {
@@ -38,14 +42,14 @@ async function createOrRefresh(db: Db, deps: Deps, email: string, hash: string, 
       }, now)
     } else {
       user = await insertUser(tx, {
-        instanceId, aud, role: config.jwt.default_group_name, email, encryptedPassword: hash,
-        appMetadata: { provider: 'email' }, userMetadata: data ?? {}, now,
+        instanceId, id: v.id, aud, role: config.jwt.default_group_name, email, encryptedPassword: hash,
+        appMetadata: v.appMetadata, userMetadata: v.userMetadata, now,
       })
     }
     if (config.mailer.autoconfirm) {
       user = await updateUser(tx, user, { confirmed_at: dbTime(now) }, now)
       await writeAudit(tx, instanceId, { id: user.id, email: user.email }, 'user_signedup', now)
-      return { user, created: !existing }
+      return { user, created: !existing, previous: existing ?? undefined }
     }
     // SMTP_MAX_FREQUENCY: a repeated signup within the window silently sends nothing (the old link stays valid).
     const sentAt = parseTime(user.confirmation_sent_at)
@@ -57,7 +61,41 @@ async function createOrRefresh(db: Db, deps: Deps, email: string, hash: string, 
 }
 
 export function signup(deps: Deps) {
-  const { config, db, hasher, mailer, log } = deps
+  const { config, db, hasher, mailer, log, webhooks, clock, instanceId } = deps
+
+  /** The validate webhook for a new user, before any write (no transaction held while it runs). A re-signup
+   *  of an unconfirmed user is not validated again, as in the reference. */
+  async function validateHook(email: string, aud: string, data: Metadata): Promise<Validated> {
+    const v: Validated = { id: crypto.randomUUID(), appMetadata: { provider: 'email' }, userMetadata: data }
+    if (!webhooks.wants('validate') || (await findUserByEmail(db, instanceId, aud, email))) return v
+    const prospective = toUser(newUserRow({
+      instanceId, id: v.id, aud, role: config.jwt.default_group_name, email, encryptedPassword: '',
+      appMetadata: v.appMetadata, userMetadata: data, now: clock.now(),
+    }))
+    const reply = await webhooks.send('validate', instanceId, prospective)
+    if (reply?.app_metadata && typeof reply.app_metadata === 'object') v.appMetadata = reply.app_metadata
+    if (reply?.user_metadata && typeof reply.user_metadata === 'object') v.userMetadata = reply.user_metadata
+    return v
+  }
+
+  /** Autoconfirm: the signup webhook after the commit; if it fails, the signup is undone and fails with it. */
+  async function signupHook(outcome: Outcome): Promise<UserRow> {
+    const { user } = outcome
+    try {
+      const patch = replyPatch(await webhooks.send('signup', instanceId, toUser(user)))
+      return Object.keys(patch).length ? await db.tx((tx) => updateUser(tx, user, patch, clock.now())) : user
+    } catch (e) {
+      await db.tx(async (tx) => {
+        if (outcome.created) await deleteUser(tx, user.id)
+        else if (outcome.previous) {
+          const { encrypted_password, raw_user_meta_data, confirmed_at } = outcome.previous
+          await updateUser(tx, user, { encrypted_password, raw_user_meta_data, confirmed_at }, clock.now())
+        }
+      }).catch((undo) => log.error('could not undo signup after webhook failure', { error: undo }))
+      throw e
+    }
+  }
+
   const refused = (): boolean => config.disable_signup || config.external.email.disabled
   return new Elysia({ name: 'signup' })
     .model({ 'signup.body': SignupBody, 'signup.response': User })
@@ -70,17 +108,24 @@ export function signup(deps: Deps) {
       if (problem) throw unprocessable(`Unable to validate email address: ${problem}`)
       const weak = passwordProblem(config.password.min_length, password)
       if (weak) throw unprocessable(weak)
+      const invalid = deps.validateUserData?.(body.data ?? {})
+      if (invalid) throw unprocessable(invalid)
       const aud = requestAud(deps, headers)
       const hash = await hasher.hash(password)
+      const validated = await validateHook(email, aud, body.data ?? {})
       let outcome: Outcome
       try {
-        outcome = await createOrRefresh(db, deps, email, hash, body.data ?? null, aud)
+        outcome = await createOrRefresh(db, deps, email, hash, body.data ?? null, aud, validated)
       } catch (e) {
         // Two signups of one email at once: the loser retries and finds the winner's row.
         if (!(e instanceof UniqueViolation)) throw e
-        outcome = await createOrRefresh(db, deps, email, hash, body.data ?? null, aud)
+        outcome = await createOrRefresh(db, deps, email, hash, body.data ?? null, aud, validated)
       }
-      const { user, token } = outcome
+      let { user } = outcome
+      const { token } = outcome
+      if (config.mailer.autoconfirm && webhooks.wants('signup') && (outcome.created || !outcome.previous?.confirmed_at)) {
+        user = await signupHook(outcome)
+      }
       if (token) {
         try {
           await mailer.send('confirmation', user.email, mailVars(config, 'confirmation', user.email, token, parseMeta(user.raw_user_meta_data)))

@@ -8,7 +8,8 @@ import type { Deps } from '../lib/deps.ts'
 import { ErrorBody, notFound, unprocessable } from '../lib/errors.ts'
 import { consumeOtp, findOtp, type OtpType, otpExpired } from '../lib/otp.ts'
 import { accessCookie, issueSession, TokenBody } from '../lib/sessions.ts'
-import { emailKey, findUserByEmail, findUserById, passwordProblem, updateUser, type UserPatch } from '../lib/users.ts'
+import { emailKey, findUserByEmail, findUserById, passwordProblem, toUser, updateUser, type UserPatch } from '../lib/users.ts'
+import { type HookReply, replyPatch } from '../lib/webhooks.ts'
 
 export const VerifyBody = t.Object({
   type: t.Optional(t.String({ maxLength: 32 })),
@@ -25,7 +26,7 @@ const EXPIRED: Record<OtpType, string> = {
 }
 
 export function verify(deps: Deps) {
-  const { config, db, clock, hasher, instanceId } = deps
+  const { config, db, clock, hasher, instanceId, webhooks } = deps
   return new Elysia({ name: 'verify' })
     .model({ 'verify.body': VerifyBody, 'verify.response': TokenBody })
     .post('/verify', async ({ body, headers, set }) => {
@@ -38,12 +39,20 @@ export function verify(deps: Deps) {
       const weak = password && types.includes('invite') ? passwordProblem(config.password.min_length, password) : undefined
       const hash = password && types.includes('invite') && !weak ? await hasher.hash(password) : ''
       const now = clock.now()
+      // The signup webhook fires when the user becomes confirmed; it runs before the transaction (never while
+      // holding the database), and its reply may replace the metadata the new session carries.
+      let reply: HookReply | null = null
+      if (webhooks.wants('signup')) {
+        const otp = await findOtp(db, instanceId, types, token)
+        const user = otp && !otpExpired(config, otp, now) && (await findUserById(db, instanceId, otp.user_id))
+        if (user && !user.confirmed_at) reply = await webhooks.send('signup', instanceId, toUser({ ...user, confirmed_at: dbTime(now) }))
+      }
       const session = await db.tx(async (tx) => {
         const otp = await findOtp(tx, instanceId, types, token)
         const user = otp && (await findUserById(tx, instanceId, otp.user_id))
         if (!otp || !user) throw notFound('User not found')
         if (otpExpired(config, otp, now)) throw unprocessable(EXPIRED[otp.token_type])
-        const patch: UserPatch = {}
+        const patch: UserPatch = user.confirmed_at ? {} : replyPatch(reply)
         // Accepting an invite always sets the password given. The reference asks for one only while the user
         // has none, so a password from a signup of the invited address in the meantime would survive the
         // invitee's acceptance and let whoever chose it log in (account pre-hijacking through an invite).

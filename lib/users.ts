@@ -113,10 +113,10 @@ export interface NewUser {
   appMetadata: Metadata; userMetadata: Metadata | null; confirmedAt?: Date | null; invitedAt?: Date | null; now: Date
 }
 
-/** Inserts a user and returns its row. A duplicate (instance, aud, email) throws UniqueViolation. */
-export async function insertUser(db: Db, u: NewUser): Promise<UserRow> {
+/** The row a new user will have (also what the validate webhook is shown before the insert). */
+export function newUserRow(u: NewUser): UserRow {
   const now = dbTime(u.now)
-  const row: UserRow = {
+  return {
     instance_id: u.instanceId, id: u.id ?? crypto.randomUUID(), aud: u.aud, role: u.role, email: u.email.trim(),
     encrypted_password: u.encryptedPassword, confirmed_at: u.confirmedAt ? dbTime(u.confirmedAt) : null,
     invited_at: u.invitedAt ? dbTime(u.invitedAt) : null, confirmation_sent_at: null, recovery_sent_at: null,
@@ -124,6 +124,11 @@ export async function insertUser(db: Db, u: NewUser): Promise<UserRow> {
     raw_app_meta_data: JSON.stringify(u.appMetadata), raw_user_meta_data: JSON.stringify(u.userMetadata ?? {}),
     is_super_admin: 0, created_at: now, updated_at: now,
   }
+}
+
+/** Inserts a user and returns its row. A duplicate (instance, aud, email) throws UniqueViolation. */
+export async function insertUser(db: Db, u: NewUser): Promise<UserRow> {
+  const row = newUserRow(u)
   await db.run(
     `INSERT INTO {users} (${USER_COLUMNS}, email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [row.instance_id, row.id, row.aud, row.role, row.email, row.encrypted_password, row.confirmed_at, row.invited_at,

@@ -123,6 +123,19 @@ describe.each(dialects)('Db contract on %s', (dialect) => {
     expect(await db.get('SELECT n FROM {counters} WHERE name = ?', ['c'])).toEqual({ n: 20 })
   })
 
+  test('two transactions locking two rows in opposite order both complete (a deadlock is retried)', async () => {
+    await db.run('INSERT INTO {counters} (name, n) VALUES (?, ?)', ['a', 0])
+    await db.run('INSERT INTO {counters} (name, n) VALUES (?, ?)', ['b', 0])
+    const crossing = (first: string, second: string) => db.tx(async (t) => {
+      await t.get('SELECT n FROM {counters} WHERE name = ? FOR UPDATE', [first])
+      await Bun.sleep(30) // both now hold their first lock: on MySQL, InnoDB aborts one of them
+      await t.get('SELECT n FROM {counters} WHERE name = ? FOR UPDATE', [second])
+      await t.run('UPDATE {counters} SET n = n + 1 WHERE name IN (?, ?)', [first, second])
+    })
+    await Promise.all([crossing('a', 'b'), crossing('b', 'a')])
+    expect(await db.all('SELECT name, n FROM {counters} WHERE name IN (?, ?) ORDER BY name', ['a', 'b'])).toEqual([{ name: 'a', n: 2 }, { name: 'b', n: 2 }])
+  })
+
   test('a statement issued outside an open transaction does not run inside it', async () => {
     const failing = db.tx(async (t) => {
       await insertUser(t, 'in-tx', 'in-tx@example.com')

@@ -52,17 +52,26 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10): Db {
       get: async (sql, p) => ((await query(sql, p)) as never[])[0] ?? null,
       run: async (sql, p) => ({ changes: ((await query(sql, p)) as ResultSetHeader).affectedRows }),
       tx: inTx ? (fn) => fn(self) : async (fn) => {
-        let conn: PoolConnection
-        try { conn = await pool.getConnection() } catch (e) { return fail(e) }
-        try {
-          await conn.beginTransaction()
-          const result = await fn(over(conn, true))
-          await conn.commit()
-          return result
-        } catch (e) {
-          await conn.rollback().catch(() => {})
-          throw e
-        } finally { conn.release() }
+        // InnoDB resolves lock cycles by aborting one transaction (ER_LOCK_DEADLOCK); the documented remedy is to
+        // run it again. Our transactions hold no network calls, so a retry repeats only database work.
+        for (let attempt = 1; ; attempt++) {
+          let conn: PoolConnection
+          try { conn = await pool.getConnection() } catch (e) { return fail(e) }
+          try {
+            await conn.beginTransaction()
+            const result = await fn(over(conn, true))
+            await conn.commit()
+            return result
+          } catch (e) {
+            await conn.rollback().catch(() => {})
+            const code = (e as { code?: string }).code
+            if (attempt < 8 && (code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT')) {
+              await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt))
+              continue
+            }
+            throw e
+          } finally { conn.release() }
+        }
       },
       close: async () => { if (!inTx) await pool.end() },
     }
