@@ -7,6 +7,7 @@ import { external } from './features/external.ts'
 import { health } from './features/health.ts'
 import { invite } from './features/invite.ts'
 import { logout } from './features/logout.ts'
+import { metrics } from './features/metrics.ts'
 import { recover } from './features/recover.ts'
 import { settings } from './features/settings.ts'
 import { signup } from './features/signup.ts'
@@ -28,6 +29,7 @@ export function createApp(deps: Deps) {
     .use(docs(deps.version))
     .use(health(deps))
     .use(settings(deps))
+    .use(metrics(deps))
     .use(signup(deps))
     .use(verify(deps))
     .use(recover(deps))

@@ -4,7 +4,7 @@ import type { Config } from '../lib/config.ts'
 import { PasswordHasher } from '../lib/crypto.ts'
 import { writeAudit } from '../lib/audit.ts'
 import { type Db, openDb } from '../lib/db/index.ts'
-import { exportDocument, importUsers, readExport } from '../lib/transfer.ts'
+import { exportDocument, exportRows, importUsers, readExport } from '../lib/transfer.ts'
 import { deleteUser, emailProblem, findUserByEmail, findUserById, insertUser, NIL_UUID, passwordProblem, toUser, updateUser } from '../lib/users.ts'
 
 export const ADMIN_HELP = `Usage: gotrue admin <verb> [flags]
@@ -15,12 +15,13 @@ Verbs:
       --admin              role = GOTRUE_JWT_ADMIN_GROUP_NAME (unless a role is given)
       --superadmin         super admin (admin of every audience)
   deleteuser <email|id>                  delete a user by email (in the audience) or id
-  list [--json]                          list users (email, id, confirmed, role)
+  list [--json]                          list users (email, id, confirmed, role, aud), without password hashes
   export [FILE]                          write every user with password hashes (stdout without FILE)
-  import FILE                            load an export (ours or the reference's), idempotently
+  import FILE                            load an export (ours, the API's, or a JSON array of rows of the
+                                         reference's users table), idempotently; exit 1 if any record failed
 
 Flags for every verb:
-  -a, --aud AUD            audience (default GOTRUE_JWT_AUD)
+  -a, --aud AUD            audience (default GOTRUE_JWT_AUD; list and export: every audience unless given)
   -i, --instance_id UUID   instance (default the single-instance nil UUID)
   -h, --help               this text`
 
@@ -73,14 +74,17 @@ export async function admin(config: Config, args: string[]): Promise<number> {
         return 0
       }
       case 'list': {
-        for await (const chunk of exportDocument(db, instanceId, p.aud)) {
-          if (p.flags.has('--json')) process.stdout.write(chunk)
-          else for (const line of chunk.split('\n')) {
-            if (!line.startsWith('{"id"') && !line.startsWith(',{"id"')) continue
-            const u = JSON.parse(line.replace(/^,/, '')) as { id: string; email: string; confirmed_at?: string; role: string; aud: string }
-            say(`${u.email}\t${u.id}\t${u.confirmed_at ? 'confirmed' : 'unconfirmed'}\t${u.role}\t${u.aud}`)
-          }
+        // Never the password hashes (that is what `export` is for); --json is {"users":[…],"aud":…} like the API.
+        const json = p.flags.has('--json')
+        if (json) process.stdout.write('{"users":[\n')
+        let first = true
+        for await (const row of exportRows(db, instanceId, p.aud)) {
+          const u = toUser(row)
+          if (json) process.stdout.write(`${first ? '' : ',\n'}${JSON.stringify(u)}`)
+          else say(`${u.email}\t${u.id}\t${u.confirmed_at ? 'confirmed' : 'unconfirmed'}\t${u.role}\t${u.aud}`)
+          first = false
         }
+        if (json) process.stdout.write(`\n],"aud":${JSON.stringify(p.aud ?? '')}}\n`)
         return 0
       }
       case 'export': {
@@ -88,7 +92,7 @@ export async function admin(config: Config, args: string[]): Promise<number> {
         const sink = file ? Bun.file(file).writer() : null
         for await (const chunk of exportDocument(db, instanceId, p.aud)) {
           if (sink) sink.write(chunk)
-          else process.stdout.write(chunk)
+          else await new Promise<void>((r) => process.stdout.write(chunk, () => r()))
         }
         if (sink) { await sink.end(); process.stderr.write(`exported to ${file}\n`) }
         return 0
@@ -97,14 +101,21 @@ export async function admin(config: Config, args: string[]): Promise<number> {
         const [file] = p.positional
         if (!file) throw new UsageError('import needs a FILE')
         if (!(await Bun.file(file).exists())) { process.stderr.write(`gotrue: no such file ${file}\n`); return 1 }
+        // Progress only for a person watching (stderr is a terminal), never in a pipe or a log file.
         const tty = process.stderr.isTTY
+        const progress = (n: number) => process.stderr.write(`\rimporting… ${n} users`)
         const r = await importUsers(db, readExport(file), {
           instanceId, aud, now: new Date(),
-          onProgress: tty ? (n) => { if (n % 100 === 0) process.stderr.write(`\rimporting… ${n} users`) } : undefined,
+          onProgress: tty ? (n) => { if (n === 1 || n % 100 === 0) progress(n) } : undefined,
         })
-        if (tty) process.stderr.write('\r')
-        say(`imported: ${r.inserted} new, ${r.updated} updated, ${r.failed.length} failed`)
-        for (const f of r.failed.slice(0, 20)) process.stderr.write(`  user #${f.line}: ${f.error}\n`)
+        const total = r.inserted + r.updated + r.unchanged + r.failed.length
+        if (tty) { progress(total); process.stderr.write('\n') }
+        say(`imported: ${r.inserted} new, ${r.updated} updated, ${r.unchanged} unchanged, ${r.failed.length} failed`)
+        for (const f of r.failed.slice(0, 20)) {
+          const who = [f.email && JSON.stringify(f.email), f.id && `id ${f.id}`].filter(Boolean).join(', ')
+          process.stderr.write(`  user #${f.line}${who ? ` (${who})` : ''}: ${f.error}\n`)
+        }
+        if (r.failed.length > 20) process.stderr.write(`  … and ${r.failed.length - 20} more\n`)
         return r.failed.length ? 1 : 0
       }
       default:

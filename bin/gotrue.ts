@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 // CLI: serve (default) | migrate | openapi | version | admin …  Global flag: -c/--config FILE (a dotenv file).
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createApp } from '../app.ts'
 import { admin, UsageError } from './admin.ts'
@@ -48,17 +48,41 @@ export async function boot(config: Config, opts: { clock?: Clock; log?: Logger; 
     await db.close()
     throw e
   }
-  const deps = makeDeps(config, db, log, { clock: opts.clock, version: VERSION })
-  const app = createApp(deps)
-  app.listen({ hostname: config.api.host || '0.0.0.0', port: opts.port ?? config.api.port })
+  let deps: Deps
+  let app: ReturnType<typeof createApp>
+  try {
+    deps = makeDeps(config, db, log, { clock: opts.clock, version: VERSION })
+    app = createApp(deps)
+    app.listen({ hostname: config.api.host || '0.0.0.0', port: opts.port ?? config.api.port })
+  } catch (e) {
+    await db.close() // a bad setting found while wiring (e.g. the tracing endpoint), or the port is taken
+    throw e
+  }
   const server = app.server
   if (!server) throw new Error('server did not start')
   const url = `http://${config.api.host && config.api.host !== '0.0.0.0' ? config.api.host : '127.0.0.1'}:${server.port}`
+  // GOTRUE_METRICS_PORT: metrics on their own listener (e.g. reachable only from the monitoring network).
+  const metricsServer = config.metrics.enabled && config.metrics.port
+    ? Bun.serve({
+        hostname: config.api.host || '0.0.0.0', port: config.metrics.port,
+        fetch: (req) => new URL(req.url).pathname === '/metrics'
+          ? new Response(deps.metrics.render(), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } })
+          : new Response('404 page not found', { status: 404 }),
+      })
+    : null
   return {
     deps, app, url,
     async stop() {
+      metricsServer?.stop(true)
+      // Stops listening at once and resolves when the requests in flight have been answered (Bun's
+      // server.stop(false)); the signal handler in `serve` bounds the wait.
       await app.stop()
+      // Elysia runs onAfterResponse (access log, metrics, trace span) in a setImmediate queued as each handler
+      // returns: let the last ones run before the database closes and the process exits.
+      await new Promise((r) => setImmediate(r))
+      await deps.tracer.close() // the last requests' spans
       deps.mailer.close()
+      deps.limiter.close()
       await db.close()
     },
   }
@@ -106,7 +130,8 @@ async function main(argv: string[]): Promise<number> {
       const quiet = makeLogger({ level: 'error' })
       const app = createApp(makeDeps({ ...docConfig, jwt: { ...docConfig.jwt, secret: 'openapi' } }, null as never, quiet, { version: VERSION }))
       const spec = await renderSpec(app)
-      if (args.includes('--stdout')) process.stdout.write(spec)
+      // wait for the pipe to drain: process.exit right after a large write would cut it at 64 KiB
+      if (args.includes('--stdout')) await new Promise<void>((r) => process.stdout.write(spec, () => r()))
       else {
         const out = join(import.meta.dir, '..', 'openapi', 'openapi.json')
         writeFileSync(out, spec)
@@ -123,15 +148,23 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     case 'config': {
-      // Documentation of every variable, from the schema: `--markdown` (README table) or `--env` (.env.example).
+      // Documentation of every variable, from the schema: a markdown table (default), `--env` (.env.example),
+      // or `--write`: both written into README.md (between the table header and `## Development`) and .env.example.
       const rows = describeConfig()
       const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : v && typeof v === 'object' ? Object.entries(v).map(([k, x]) => `${k}:${x}`).join(',') : String(v))
-      if (args.includes('--env')) {
-        for (const r of rows) console.log(`# ${r.doc}${r.alt.length ? ` (also ${r.alt.join(', ')})` : ''}\n# ${r.env}=${show(r.def)}\n`)
-      } else {
-        console.log('| variable | default | meaning |\n|---|---|---|')
-        for (const r of rows) console.log(`| \`${r.env}\`${r.alt.map((a) => ` / \`${a}\``).join('')} | ${show(r.def) === '' ? '' : `\`${show(r.def)}\``} | ${r.doc.replace(/\|/g, '\\|')} |`)
-      }
+      const env = rows.map((r) => `# ${r.doc}${r.alt.length ? ` (also ${r.alt.join(', ')})` : ''}\n# ${r.env}=${show(r.def)}\n`).join('\n')
+      const table = ['| variable | default | meaning |', '|---|---|---|',
+        ...rows.map((r) => `| \`${r.env}\`${r.alt.map((a) => ` / \`${a}\``).join('')} | ${show(r.def) === '' ? '' : `\`${show(r.def)}\``} | ${r.doc.replace(/\|/g, '\\|')} |`)].join('\n')
+      if (args.includes('--write')) {
+        const root = join(import.meta.dir, '..')
+        const readme = readFileSync(join(root, 'README.md'), 'utf8')
+        const start = readme.indexOf('| variable | default | meaning |')
+        const end = readme.indexOf('\n## Development')
+        if (start < 0 || end < start) throw new Error('README.md: config table or "## Development" heading not found')
+        writeFileSync(join(root, 'README.md'), `${readme.slice(0, start)}${table}\n${readme.slice(end)}`)
+        writeFileSync(join(root, '.env.example'), `# GoTrue configuration. Every variable with its default; uncomment to change.\n# The real environment wins over this file; GOTRUE_-prefixed names win over unprefixed ones.\n# Generated by: bun bin/gotrue.ts config --write\n\n${env}`)
+        console.log('config: README.md table and .env.example written')
+      } else console.log(args.includes('--env') ? env : table)
       return 0
     }
     default:

@@ -17,16 +17,17 @@ export const AuditEntry = t.Object({
 })
 export const AuditQuery = t.Object({ page: t.Optional(t.String()), per_page: t.Optional(t.String()), query: t.Optional(t.String({ maxLength: 320 })) }, { additionalProperties: true })
 
-const SCOPES: Record<string, string[]> = {
-  author: ["LOWER(JSON_EXTRACT(payload, '$.actor_email')) LIKE ? ESCAPE '!'", "LOWER(JSON_EXTRACT(payload, '$.actor_name')) LIKE ? ESCAPE '!'"],
-  action: ["LOWER(JSON_EXTRACT(payload, '$.action')) LIKE ? ESCAPE '!'"],
-  type: ["LOWER(JSON_EXTRACT(payload, '$.log_type')) LIKE ? ESCAPE '!'"],
-}
+// A payload field as text: MySQL's JSON_EXTRACT returns JSON (quoted, `\"` escaped), SQLite's the plain value.
+const FIELD = {
+  sqlite: (f: string) => `LOWER(JSON_EXTRACT(payload, '$.${f}')) LIKE ? ESCAPE '!'`,
+  mysql: (f: string) => `LOWER(JSON_UNQUOTE(JSON_EXTRACT(payload, '$.${f}'))) LIKE ? ESCAPE '!'`,
+} as const
+const SCOPES = new Map([['author', ['actor_email', 'actor_name']], ['action', ['action']], ['type', ['log_type']]]) // a Map: no `constructor:` scope
 
-function auditWhere(instanceId: string, query: string | undefined): { sql: string; params: Param[] } {
+function auditWhere(db: Db, instanceId: string, query: string | undefined): { sql: string; params: Param[] } {
   if (!query) return { sql: 'instance_id = ?', params: [instanceId] }
   const i = query.indexOf(':')
-  const scope = i > 0 ? SCOPES[query.slice(0, i)] : undefined
+  const scope = i > 0 ? SCOPES.get(query.slice(0, i))?.map(FIELD[db.dialect]) : undefined
   if (!scope) throw badRequest(`Invalid query scope: ${query}`)
   const pattern = likeSubstring(query.slice(i + 1))
   return { sql: `instance_id = ? AND (${scope.join(' OR ')})`, params: [instanceId, ...scope.map(() => pattern)] }
@@ -47,7 +48,7 @@ export function adminAudit(deps: Deps) {
     .model({ 'audit.list': t.Array(AuditEntry), 'audit.query': AuditQuery })
     .get('/admin/audit', async ({ query, set, path }) => {
       const p = parsePage(query)
-      const w = auditWhere(instanceId, query.query)
+      const w = auditWhere(db, instanceId, query.query)
       const total = await countEntries(db, w)
       const rows = await listEntries(db, w, p.perPage, p.offset)
       set.headers['x-total-count'] = String(total)

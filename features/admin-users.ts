@@ -3,12 +3,12 @@
 // tables, exact `email` filter, `filter` as a literal substring, create with an existing bcrypt `password_hash`,
 // validated and unique email updates, and users of another audience are invisible to an audience admin.
 import { Elysia, t } from 'elysia'
-import { writeAudit } from '../lib/audit.ts'
+import { type Actor, actorOf, writeAudit } from '../lib/audit.ts'
 import { type Db, dbTime, type Param, UniqueViolation } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
 import { safeEqual } from '../lib/crypto.ts'
 import { badRequest, ErrorBody, notFound, unauthorized, unprocessable } from '../lib/errors.ts'
-import { type AdminActor, guards, requireEmailProvider } from '../lib/guards.ts'
+import { type AdminActor, guards, isAdminFor, requireEmailProvider } from '../lib/guards.ts'
 import { likeSubstring, linkHeader, parsePage } from '../lib/pagination.ts'
 import { exportDocument } from '../lib/transfer.ts'
 import {
@@ -35,24 +35,30 @@ export const UserList = t.Object({ users: t.Array(User), aud: t.String() })
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/
-const SORTS: Record<string, string> = { created_at: 'created_at', email: 'email_key' }
+const SORTS = new Map([['created_at', 'created_at'], ['email', 'email_key']]) // a Map: `sort=constructor` is no field
 
 function parseSort(sort: string | undefined): { column: string; dir: 'ASC' | 'DESC' } {
   if (!sort) return { column: 'created_at', dir: 'DESC' }
   const [field = '', dir = 'desc', ...rest] = sort.trim().split(/\s+/)
-  const column = SORTS[field]
+  const column = SORTS.get(field)
   if (!column || rest.length) throw badRequest(`Bad Sort Parameters: bad field for sort '${field}'`)
   if (!/^(asc|desc)$/i.test(dir)) throw badRequest(`Bad Sort Parameters: bad direction for sort '${dir}', only 'asc' and 'desc' allowed`)
   return { column, dir: dir.toUpperCase() as 'ASC' | 'DESC' }
 }
 
+/** user_metadata.full_name as text. MySQL's JSON_EXTRACT returns JSON (quoted, `\"` escaped), SQLite's the value. */
+const FULL_NAME = {
+  sqlite: "JSON_EXTRACT(raw_user_meta_data, '$.full_name')",
+  mysql: "JSON_UNQUOTE(JSON_EXTRACT(raw_user_meta_data, '$.full_name'))",
+} as const
+
 /** The list's WHERE clause: instance, audience, and the optional filters. */
-function listWhere(instanceId: string, aud: string, q: typeof ListQuery.static): { sql: string; params: Param[] } {
+function listWhere(db: Db, instanceId: string, aud: string, q: typeof ListQuery.static): { sql: string; params: Param[] } {
   const parts = ['instance_id = ?', 'aud = ?']
   const params: Param[] = [instanceId, aud]
   if (q.email) { parts.push('email_key = ?'); params.push(emailKey(q.email)) }
   if (q.filter) {
-    parts.push("(email_key LIKE ? ESCAPE '!' OR LOWER(JSON_EXTRACT(raw_user_meta_data, '$.full_name')) LIKE ? ESCAPE '!')")
+    parts.push(`(email_key LIKE ? ESCAPE '!' OR LOWER(${FULL_NAME[db.dialect]}) LIKE ? ESCAPE '!')`)
     params.push(likeSubstring(q.filter), likeSubstring(q.filter))
   }
   return { sql: parts.join(' AND '), params }
@@ -84,7 +90,8 @@ function decodeCursor(c: string): [string, string] {
 
 export function adminUsers(deps: Deps) {
   const { config, db, clock, hasher, instanceId, webhooks, log } = deps
-  const actor = (a: AdminActor | null) => ({ id: a?.id ?? '', email: a?.email ?? '' })
+  /** The audit actor: an admin user is named as any actor is (actor_name from its full_name, as the reference). */
+  const actor = (a: AdminActor | null): Actor => (a?.user ? actorOf(a.user) : { id: a?.id ?? '', email: a?.email ?? '' })
   /** A user of this instance that this admin may see (an audience admin sees only its audience). */
   async function loadUser(id: string, admin: AdminActor | null, aud: string, tx: Db = db): Promise<UserRow> {
     if (!UUID.test(id)) throw badRequest('user_id must be an UUID')
@@ -117,7 +124,7 @@ export function adminUsers(deps: Deps) {
     .get('/admin/users', async ({ query, aud, set, path }) => {
       const p = parsePage(query)
       const { column, dir } = parseSort(query.sort)
-      const where = listWhere(instanceId, aud, query)
+      const where = listWhere(db, instanceId, aud, query)
       const after = query.cursor ? decodeCursor(query.cursor) : undefined
       const total = await countUsers(db, where)
       const rows = await listUsers(db, where, column, dir, p.perPage, after ? 0 : p.offset, after)
@@ -126,7 +133,9 @@ export function adminUsers(deps: Deps) {
       const lastRow = rows[rows.length - 1]
       if (lastRow && rows.length === p.perPage) {
         const key = column === 'email_key' ? emailKey(lastRow.email) : lastRow.created_at
-        links.unshift(`<${path}?${new URLSearchParams({ cursor: encodeCursor(key, lastRow.id), per_page: String(p.perPage), ...(query.sort ? { sort: query.sort } : {}) })}>; rel="next-cursor"`)
+        // The next page keeps the sort and the filters: only the position changes.
+        const keep = Object.entries({ sort: query.sort, filter: query.filter, email: query.email }).filter(([, v]) => v) as [string, string][]
+        links.unshift(`<${path}?${new URLSearchParams([['cursor', encodeCursor(key, lastRow.id)], ['per_page', String(p.perPage)], ...keep])}>; rel="next-cursor"`)
       }
       set.headers.link = links.join(', ')
       return { users: rows.map(toUser), aud }
@@ -135,10 +144,13 @@ export function adminUsers(deps: Deps) {
       response: { 200: 'admin.users', 400: ErrorBody, 401: ErrorBody, 422: ErrorBody },
       detail: { summary: 'List users (page/per_page or keyset cursor; filter, email, sort)', tags: ['admin'], security: [{ bearer: [] }] },
     })
-    .get('/admin/users/export', async ({ headers, query, aud }) => {
+    .get('/admin/users/export', async ({ headers, query, aud, admin }) => {
       if (!config.api.export_secret) throw badRequest('user_id must be an UUID') // as the reference: no export route
       if (!safeEqual(headers.export_secret ?? headers['export-secret'] ?? '', config.api.export_secret)) throw unauthorized('Invalid export secret')
-      const chunks = exportDocument(db, instanceId, query.all === 'true' ? undefined : aud)
+      const all = query.all === 'true'
+      // every audience at once is for super admins only: an audience admin sees its own audience, nothing more
+      if (all && !admin?.superAdmin) throw unauthorized('User not allowed')
+      const chunks = exportDocument(db, instanceId, all ? undefined : aud)
       const encoder = new TextEncoder()
       const stream = new ReadableStream<Uint8Array>({
         async pull(c) {
@@ -157,12 +169,14 @@ export function adminUsers(deps: Deps) {
       },
     })
     .post('/admin/users', async ({ body, admin, aud: requestAud }) => {
+      const aud = body.aud || requestAud
+      // as the reference's admin check, which reads `aud` from the body: an audience admin creates in its own audience only
+      if (admin && !admin.superAdmin && !(admin.user && isAdminFor(deps, admin.user, aud))) throw unauthorized('User not allowed')
       requireEmailProvider(deps)
       const email = (body.email ?? '').trim()
       if (!email) throw unprocessable('An email address is required')
       const problem = emailProblem(email)
       if (problem) throw unprocessable(`Unable to validate email address: ${problem}`)
-      const aud = body.aud || requestAud
       const invalid = deps.validateUserData?.(body.user_metadata ?? {})
       if (invalid) throw unprocessable(invalid)
       const hash = (await newPasswordHash(body.password, body.password_hash)) ?? ''
@@ -214,8 +228,10 @@ export function adminUsers(deps: Deps) {
           if (invalid) throw unprocessable(invalid)
           patch.raw_user_meta_data = JSON.stringify(merged)
         }
-        await writeAudit(tx, instanceId, actor(admin), 'user_modified', now, { user_id: user.id, user_email: user.email })
-        return updateUser(tx, user, patch, now)
+        const next = await updateUser(tx, user, patch, now)
+        // as the reference, written after the change: an email change records the new address
+        await writeAudit(tx, instanceId, actor(admin), 'user_modified', now, { user_id: next.id, user_email: next.email })
+        return next
       }).catch((e) => { throw e instanceof UniqueViolation ? taken() : e })
       const json = toUser(updated)
       afterCommit('usermodified', json)

@@ -7,7 +7,7 @@
 // marks as verified, unverified provider emails create nothing, and confirming an unconfirmed password account
 // through a provider clears the password nobody had proven to own.
 import { Elysia, t } from 'elysia'
-import { type AuditAction, writeAudit } from '../lib/audit.ts'
+import { actorOf, type AuditAction, writeAudit } from '../lib/audit.ts'
 import { randomToken, sha256 } from '../lib/crypto.ts'
 import { type Db, dbTime, parseTime } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
@@ -82,8 +82,9 @@ export function external(deps: Deps) {
   async function resolveUser(tx: Db, flow: FlowRow, pu: ProviderUser, now: Date, newId?: string): Promise<UserRow> {
     const provider = flow.provider
     const verified = pu.emails.filter((e) => e.verified)
-    const meta = pu.metadata
-    const audit = (u: UserRow, action: AuditAction) => writeAudit(tx, instanceId, { id: u.id, email: u.email }, action, now)
+    // Provider metadata (full_name, avatar_url, slug) is stored only when GOTRUE_USER_DATA_SCHEMA accepts it.
+    const meta = deps.validateUserData?.(pu.metadata) ? {} : pu.metadata
+    const audit = (u: UserRow, action: AuditAction) => writeAudit(tx, instanceId, actorOf(u), action, now)
     if (flow.invite_token_hash) {
       const otp = await findOtpByHash(tx, instanceId, ['invite', 'confirmation'], flow.invite_token_hash)
       const user = otp && (await findUserById(tx, instanceId, otp.user_id))

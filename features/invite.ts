@@ -1,14 +1,15 @@
 // POST /invite (admin): create a user without a password and mail an invite link (valid 7 days by default).
 // The invitee sets a password through POST /verify (type signup or invite) or signs in with a provider.
 import { Elysia, t } from 'elysia'
-import { writeAudit } from '../lib/audit.ts'
+import { actorOf, writeAudit } from '../lib/audit.ts'
 import { UniqueViolation } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
-import { ErrorBody, internal, unprocessable } from '../lib/errors.ts'
+import { ErrorBody, HttpError, internal, unprocessable } from '../lib/errors.ts'
 import { guards } from '../lib/guards.ts'
+import { clientOf, enforce, RULES } from '../lib/limits.ts'
 import { mailVars } from '../lib/links.ts'
 import { issueOtp } from '../lib/otp.ts'
-import { deleteUser, emailProblem, findUserByEmail, insertUser, type Metadata, newUserRow, toUser, User } from '../lib/users.ts'
+import { deleteUser, emailKey, emailProblem, findUserByEmail, insertUser, type Metadata, newUserRow, toUser, User } from '../lib/users.ts'
 
 export const InviteBody = t.Object({
   email: t.Optional(t.String({ maxLength: 320 })),
@@ -20,9 +21,10 @@ export function invite(deps: Deps) {
   return new Elysia({ name: 'invite' })
     .use(guards(deps))
     .model({ 'invite.body': InviteBody, 'invite.response': User })
-    .post('/invite', async ({ body, admin, aud }) => {
+    .post('/invite', async ({ body, admin, aud, request, server }) => {
       const email = (body.email ?? '').trim()
       if (!email) throw unprocessable('An email address is required')
+      await enforce(deps.limiter, RULES(config).otp, [clientOf(config, request, server), `${aud}\n${emailKey(email)}`], clock.now().getTime())
       const problem = emailProblem(email)
       if (problem) throw unprocessable(`Unable to validate email address: ${problem}`)
       const invalid = deps.validateUserData?.(body.data ?? {})
@@ -44,20 +46,21 @@ export function invite(deps: Deps) {
         if (await findUserByEmail(tx, instanceId, aud, email)) throw taken()
         const user = await insertUser(tx, fields)
         const token = await issueOtp(tx, instanceId, user.id, 'invite', now)
-        await writeAudit(tx, instanceId, { id: admin!.id, email: admin!.email }, 'user_invited', now, { user_id: user.id, user_email: user.email })
+        const actor = admin?.user ? actorOf(admin.user) : { id: admin?.id ?? '', email: admin?.email ?? '' }
+        await writeAudit(tx, instanceId, actor, 'user_invited', now, { user_id: user.id, user_email: user.email })
         return { user, token }
       }).catch((e) => { throw e instanceof UniqueViolation ? taken() : e })
       try {
         await mailer.send('invite', user.email, mailVars(config, 'invite', user.email, token, body.data ?? {}))
       } catch (e) {
         await db.tx((tx) => deleteUser(tx, user.id)).catch((undo) => log.error('could not undo invite after mail failure', { error: undo }))
-        throw internal('Error inviting user', e)
+        throw e instanceof HttpError ? e : internal('Error inviting user', e)
       }
       return toUser(user)
     }, {
       auth: 'admin',
       body: 'invite.body',
-      response: { 200: 'invite.response', 401: ErrorBody, 422: ErrorBody, 500: ErrorBody },
+      response: { 200: 'invite.response', 401: ErrorBody, 422: ErrorBody, 429: ErrorBody, 500: ErrorBody },
       detail: { summary: 'Invite a user by email (admin)', tags: ['accounts'], security: [{ bearer: [] }] },
     })
 }

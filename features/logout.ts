@@ -1,7 +1,7 @@
 // POST /logout: revoke every refresh token of the user (all devices, as GoTrue does), clear the cookie, 204.
 // Access tokens stay valid until they expire.
 import { Elysia } from 'elysia'
-import { writeAudit } from '../lib/audit.ts'
+import { actorOf, writeAudit } from '../lib/audit.ts'
 import type { Deps } from '../lib/deps.ts'
 import { ErrorBody, unauthorized } from '../lib/errors.ts'
 import { guards, SYSTEM_SUBS } from '../lib/guards.ts'
@@ -22,7 +22,7 @@ export function logout(deps: Deps) {
         await db.tx(async (tx) => {
           const user = await findUserById(tx, instanceId, sub)
           if (!user) throw unauthorized('Invalid user', cleared)
-          await writeAudit(tx, instanceId, { id: user.id, email: user.email }, 'logout', now)
+          await writeAudit(tx, instanceId, actorOf(user), 'logout', now)
           await revokeUserSessions(tx, instanceId, user.id)
         })
       }

@@ -2,11 +2,12 @@
 // known and unknown emails alike (SMTP_MAX_FREQUENCY → 429), and sends the mail after responding, so neither
 // the body, the status nor the latency tells an attacker which addresses have accounts.
 import { Elysia, t } from 'elysia'
-import { writeAudit } from '../lib/audit.ts'
+import { actorOf, writeAudit } from '../lib/audit.ts'
 import { dbTime } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
 import { ErrorBody, tooManyRequests, unprocessable } from '../lib/errors.ts'
 import { requestAud, requireEmailProvider } from '../lib/guards.ts'
+import { clientOf, enforce, RULES } from '../lib/limits.ts'
 import { mailVars } from '../lib/links.ts'
 import { issueOtp, revokeOtp } from '../lib/otp.ts'
 import { Throttle } from '../lib/ratelimit.ts'
@@ -19,10 +20,11 @@ export function recover(deps: Deps) {
   const throttle = new Throttle()
   return new Elysia({ name: 'recover' })
     .model({ 'recover.body': RecoverBody, 'recover.response': t.Object({}) })
-    .post('/recover', async ({ body, headers }) => {
+    .post('/recover', async ({ body, headers, request, server }) => {
       const email = (body.email ?? '').trim()
       if (!email) throw unprocessable('Password recovery requires an email')
       const aud = requestAud(deps, headers)
+      await enforce(deps.limiter, RULES(config).otp, [clientOf(config, request, server), `${aud}\n${emailKey(email)}`], clock.now().getTime())
       const now = clock.now()
       const key = `${aud}\n${emailKey(email)}`
       if (!throttle.hit(key, config.smtp.max_frequency, now.getTime())) {
@@ -33,7 +35,7 @@ export function recover(deps: Deps) {
         if (!user) return null
         const token = await issueOtp(tx, instanceId, user.id, 'recovery', now)
         const updated = await updateUser(tx, user, { recovery_sent_at: dbTime(now) }, now)
-        await writeAudit(tx, instanceId, { id: user.id, email: user.email }, 'user_recovery_requested', now)
+        await writeAudit(tx, instanceId, actorOf(user), 'user_recovery_requested', now)
         return { user: updated, token, previous: user.recovery_sent_at }
       })
       if (sent) {

@@ -3,16 +3,17 @@
 // are always validated, a unique index stops concurrent duplicates, and SMTP runs after the commit — a failed
 // mail undoes what was just written in a second short transaction.
 import { Elysia, t } from 'elysia'
-import { writeAudit } from '../lib/audit.ts'
+import { actorOf, writeAudit } from '../lib/audit.ts'
 import { type Db, dbTime, parseTime, UniqueViolation } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
-import { badRequest, ErrorBody, forbidden, internal, unprocessable } from '../lib/errors.ts'
+import { badRequest, ErrorBody, forbidden, HttpError, internal, unprocessable } from '../lib/errors.ts'
 import { requestAud, requireEmailProvider } from '../lib/guards.ts'
 import { replyPatch } from '../lib/webhooks.ts'
+import { clientOf, enforce, RULES } from '../lib/limits.ts'
 import { mailVars } from '../lib/links.ts'
 import { issueOtp, revokeOtp } from '../lib/otp.ts'
 import {
-  deleteUser, emailProblem, findUserByEmail, insertUser, mergeMeta, type Metadata, newUserRow, parseMeta, passwordProblem, toUser, updateUser, User, type UserRow,
+  deleteUser, emailKey, emailProblem, findUserByEmail, insertUser, mergeMeta, type Metadata, newUserRow, parseMeta, passwordProblem, toUser, updateUser, User, type UserRow,
 } from '../lib/users.ts'
 
 export const SignupBody = t.Object({
@@ -36,10 +37,10 @@ async function createOrRefresh(db: Db, deps: Deps, email: string, hash: string, 
     if (existing?.confirmed_at) throw badRequest('A user with this email address has already been registered')
     let user: UserRow
     if (existing) {
-      user = await updateUser(tx, existing, {
-        encrypted_password: hash,
-        raw_user_meta_data: JSON.stringify(mergeMeta(parseMeta(existing.raw_user_meta_data), data ?? {})),
-      }, now)
+      const merged = mergeMeta(parseMeta(existing.raw_user_meta_data), data ?? {})
+      const invalid = deps.validateUserData?.(merged) // a re-signup is checked after the merge
+      if (invalid) throw unprocessable(invalid)
+      user = await updateUser(tx, existing, { encrypted_password: hash, raw_user_meta_data: JSON.stringify(merged) }, now)
     } else {
       user = await insertUser(tx, {
         instanceId, id: v.id, aud, role: config.jwt.default_group_name, email, encryptedPassword: hash,
@@ -48,7 +49,7 @@ async function createOrRefresh(db: Db, deps: Deps, email: string, hash: string, 
     }
     if (config.mailer.autoconfirm) {
       user = await updateUser(tx, user, { confirmed_at: dbTime(now) }, now)
-      await writeAudit(tx, instanceId, { id: user.id, email: user.email }, 'user_signedup', now)
+      await writeAudit(tx, instanceId, actorOf(user), 'user_signedup', now)
       return { user, created: !existing, previous: existing ?? undefined }
     }
     // SMTP_MAX_FREQUENCY: a repeated signup within the window silently sends nothing (the old link stays valid).
@@ -99,7 +100,7 @@ export function signup(deps: Deps) {
   const refused = (): boolean => config.disable_signup || config.external.email.disabled
   return new Elysia({ name: 'signup' })
     .model({ 'signup.body': SignupBody, 'signup.response': User })
-    .post('/signup', async ({ body, headers }) => {
+    .post('/signup', async ({ body, headers, request, server }) => {
       const password = body.password ?? ''
       const email = (body.email ?? '').trim()
       if (!password) throw unprocessable('Signup requires a valid password')
@@ -108,9 +109,11 @@ export function signup(deps: Deps) {
       if (problem) throw unprocessable(`Unable to validate email address: ${problem}`)
       const weak = passwordProblem(config.password.min_length, password)
       if (weak) throw unprocessable(weak)
+      // New users are checked here; a re-signup's merged metadata inside the transaction.
       const invalid = deps.validateUserData?.(body.data ?? {})
-      if (invalid) throw unprocessable(invalid)
+      if (invalid && !(await findUserByEmail(db, deps.instanceId, requestAud(deps, headers), email))) throw unprocessable(invalid)
       const aud = requestAud(deps, headers)
+      await enforce(deps.limiter, RULES(config).otp, [clientOf(config, request, server), `${aud}\n${emailKey(email)}`], clock.now().getTime())
       const hash = await hasher.hash(password)
       const validated = await validateHook(email, aud, body.data ?? {})
       let outcome: Outcome
@@ -139,7 +142,7 @@ export function signup(deps: Deps) {
               await revokeOtp(tx, user.id, 'confirmation')
             }
           }).catch((undo) => log.error('could not undo signup after mail failure', { error: undo }))
-          throw internal('Error sending confirmation mail', e)
+          throw e instanceof HttpError ? e : internal('Error sending confirmation mail', e)
         }
       }
       return toUser(user)
@@ -152,7 +155,7 @@ export function signup(deps: Deps) {
         requireEmailProvider(deps)
       },
       body: 'signup.body',
-      response: { 200: 'signup.response', 400: ErrorBody, 403: ErrorBody, 422: ErrorBody, 500: ErrorBody },
+      response: { 200: 'signup.response', 400: ErrorBody, 403: ErrorBody, 422: ErrorBody, 429: ErrorBody, 500: ErrorBody },
       detail: { summary: 'Sign up with email and password', tags: ['accounts'] },
     })
 }

@@ -4,17 +4,17 @@
 // again within SECURITY_REFRESH_TOKEN_REUSE_INTERVAL gets the same successor (concurrent tabs and retries);
 // later, it is treated as stolen and its whole family is revoked.
 import { Elysia, t } from 'elysia'
-import { writeAudit } from '../lib/audit.ts'
+import { actorOf, writeAudit } from '../lib/audit.ts'
 import { type Db, dbTime, parseTime } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
-import { ErrorBody, OAuthError, OAuthErrorBody, tooManyRequests } from '../lib/errors.ts'
+import { ErrorBody, OAuthError, OAuthErrorBody } from '../lib/errors.ts'
 import { requestAud, requireEmailProvider } from '../lib/guards.ts'
 import { createHash } from 'node:crypto'
 import { safeEqual, sha256 } from '../lib/crypto.ts'
 import { consumeOtp, findOtp, otpExpired } from '../lib/otp.ts'
-import { TokenBuckets } from '../lib/ratelimit.ts'
+import { clientOf, enforce, RULES } from '../lib/limits.ts'
 import { accessCookie, clearedCookie, insertRefreshToken, issueSession, successorOf, TokenBody, tokenResponse, type TokenResponse } from '../lib/sessions.ts'
-import { findUserByEmail, findUserById, toUser, updateUser } from '../lib/users.ts'
+import { emailKey, findUserByEmail, findUserById, toUser, updateUser } from '../lib/users.ts'
 import { replyPatch } from '../lib/webhooks.ts'
 
 const Fields = {
@@ -51,11 +51,12 @@ const splitChallenge = (s: string): [string, string] => {
 
 export function token(deps: Deps) {
   const { config, db, clock, hasher, instanceId, log, webhooks } = deps
-  const limiter = config.rate_limit_header ? new TokenBuckets(30, 0.1) : null
-  const limitHeader = config.rate_limit_header.toLowerCase()
+  const rules = RULES(config)
 
   async function passwordGrant(username: string, password: string, aud: string): Promise<TokenResponse> {
     const bad = () => new OAuthError('invalid_grant', 'No user found with that email, or password invalid.')
+    // Guessing one account's password is throttled per account, whatever addresses the guesses come from.
+    await enforce(deps.limiter, rules.login, [`${aud}\n${emailKey(username)}`], clock.now().getTime())
     const user = username ? await findUserByEmail(db, instanceId, aud, username) : null
     if (!user) {
       await hasher.burn(password) // same bcrypt cost whether or not the account exists
@@ -71,7 +72,7 @@ export function token(deps: Deps) {
     const now = clock.now()
     const session = await db.tx(async (tx) => {
       const fresh = await updateUser(tx, user, { ...replyPatch(reply), last_sign_in_at: dbTime(now) }, now)
-      await writeAudit(tx, instanceId, { id: user.id, email: user.email }, 'login', now)
+      await writeAudit(tx, instanceId, actorOf(user), 'login', now)
       return issueSession(tx, config, fresh, now)
     })
     log.info('login', { metering: true, action: 'login', login_method: 'password', instance_id: instanceId, user_id: user.id })
@@ -108,7 +109,7 @@ export function token(deps: Deps) {
       const next = successorOf(secret, raw)
       await revokeRefreshToken(tx, row.id, now)
       await insertRefreshToken(tx, { instanceId, userId: user.id, raw: next, familyId: row.family_id, parentId: row.id, now })
-      const actor = { id: user.id, email: user.email }
+      const actor = actorOf(user)
       await writeAudit(tx, instanceId, actor, 'token_refreshed', now)
       await writeAudit(tx, instanceId, actor, 'token_revoked', now)
       return tokenResponse(config, user, next, now)
@@ -160,12 +161,8 @@ export function token(deps: Deps) {
       if (cookie) set.headers['set-cookie'] = cookie
       return session
     }, {
-      transform({ headers }) {
-        if (limiter) {
-          const wait = limiter.take(headers[limitHeader] ?? '', clock.now().getTime())
-          if (wait > 0) throw tooManyRequests('Rate limit exceeded', wait)
-        }
-      },
+      // Per client (GOTRUE_RATE_LIMIT_HEADER's value, else the socket address), before any grant work.
+      transform: ({ request, server }) => enforce(deps.limiter, rules.token, [clientOf(config, request, server)], clock.now().getTime()),
       body: t.Optional(TokenForm),
       query: TokenQuery,
       response: { 200: 'token.response', 400: t.Union([OAuthErrorBody, ErrorBody]), 429: ErrorBody, 500: ErrorBody },

@@ -2,13 +2,14 @@
 // password (policy applies), starts an email change (a confirmation mail to the new address) or confirms one
 // with `email_change_token`; `app_metadata` only for admins. Every successful PUT is audited.
 import { Elysia, t } from 'elysia'
-import { writeAudit } from '../lib/audit.ts'
+import { actorOf, writeAudit } from '../lib/audit.ts'
 import { safeEqual, sha256 } from '../lib/crypto.ts'
 import { dbTime, type Db } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
-import { badRequest, ErrorBody, internal, notFound, unauthorized, unprocessable } from '../lib/errors.ts'
+import { badRequest, ErrorBody, HttpError, internal, notFound, unauthorized, unprocessable } from '../lib/errors.ts'
 import { guards, isAdminFor, SYSTEM_SUBS } from '../lib/guards.ts'
 import type { AccessClaims } from '../lib/jwt.ts'
+import { clientOf, enforce, RULES } from '../lib/limits.ts'
 import { mailVars } from '../lib/links.ts'
 import { consumeOtp, findOtpForUser, issueOtp, otpExpired, revokeOtp } from '../lib/otp.ts'
 import {
@@ -48,15 +49,18 @@ export function user(deps: Deps) {
       response: { 200: 'user.response', 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
       detail: { summary: 'The current user', tags: ['accounts'], security: [{ bearer: [] }] },
     })
-    .put('/user', async ({ claims, body }) => {
+    .put('/user', async ({ claims, body, request, server }) => {
       const password = body.password ?? ''
       if (password) {
         const weak = passwordProblem(config.password.min_length, password)
         if (weak) throw unprocessable(weak)
       }
-      const hash = password ? await hasher.hash(password) : ''
       const newEmail = (body.email ?? '').trim()
       const changeToken = (body.email_change_token ?? '').trim()
+      if (!changeToken && newEmail) {
+        await enforce(deps.limiter, RULES(config).otp, [clientOf(config, request, server), String(claims.sub)], clock.now().getTime())
+      }
+      const hash = password ? await hasher.hash(password) : ''
       if (!changeToken && newEmail) {
         const problem = emailProblem(newEmail)
         if (problem) throw unprocessable(`Unable to validate email address: ${problem}`)
@@ -95,7 +99,7 @@ export function user(deps: Deps) {
           patch.email = newEmail // same address, new capitalisation
         }
         // With a change mail to send, the audit entry waits until the mail went out (the PUT may still fail).
-        if (!mail) await writeAudit(tx, instanceId, { id: user.id, email: user.email }, 'user_modified', now)
+        if (!mail) await writeAudit(tx, instanceId, actorOf(user), 'user_modified', now)
         return { before: user, patch, updated: await updateUser(tx, user, patch, now), mail }
       })
       if (mail) {
@@ -111,7 +115,7 @@ export function user(deps: Deps) {
             await revokeOtp(tx, updated.id, 'email_change')
             await updateUser(tx, updated, undo, clock.now())
           }).catch((err) => log.error('could not undo user update after mail failure', { error: err }))
-          throw internal('Error sending change email', e)
+          throw e instanceof HttpError ? e : internal('Error sending change email', e)
         }
         await db.tx((tx) => writeAudit(tx, instanceId, { id: updated.id, email: before.email }, 'user_modified', now))
       }
@@ -119,7 +123,7 @@ export function user(deps: Deps) {
     }, {
       auth: 'user',
       body: 'user.update',
-      response: { 200: 'user.response', 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody, 500: ErrorBody },
+      response: { 200: 'user.response', 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody, 429: ErrorBody, 500: ErrorBody },
       detail: { summary: 'Update the current user: data, password, email (with confirmation)', tags: ['accounts'], security: [{ bearer: [] }] },
     })
 }

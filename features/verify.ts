@@ -2,10 +2,11 @@
 // or an invite with a password, as gotrue-js sends it), invite, recovery, email_change. Tokens are looked up
 // by hash, single use (deleted in the same transaction that issues the session) and expire.
 import { Elysia, t } from 'elysia'
-import { writeAudit } from '../lib/audit.ts'
+import { actorOf, writeAudit } from '../lib/audit.ts'
 import { dbTime } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
 import { ErrorBody, notFound, unprocessable } from '../lib/errors.ts'
+import { clientOf, enforce, RULES } from '../lib/limits.ts'
 import { consumeOtp, findOtp, type OtpType, otpExpired } from '../lib/otp.ts'
 import { accessCookie, issueSession, TokenBody } from '../lib/sessions.ts'
 import { emailKey, findUserByEmail, findUserById, passwordProblem, toUser, updateUser, type UserPatch } from '../lib/users.ts'
@@ -29,11 +30,12 @@ export function verify(deps: Deps) {
   const { config, db, clock, hasher, instanceId, webhooks } = deps
   return new Elysia({ name: 'verify' })
     .model({ 'verify.body': VerifyBody, 'verify.response': TokenBody })
-    .post('/verify', async ({ body, headers, set }) => {
+    .post('/verify', async ({ body, headers, set, request, server }) => {
       const token = (body.token ?? '').trim()
       if (!token) throw unprocessable('Verify requires a token')
       const types = TYPES[body.type ?? '']
       if (!types) throw unprocessable('Verify requires a verification type')
+      await enforce(deps.limiter, RULES(config).verify, [clientOf(config, request, server)], clock.now().getTime())
       const password = body.password ?? ''
       // Hash before the transaction (bcrypt must not hold the database); used only for an invite.
       const weak = password && types.includes('invite') ? passwordProblem(config.password.min_length, password) : undefined
@@ -45,6 +47,8 @@ export function verify(deps: Deps) {
       if (webhooks.wants('signup')) {
         const otp = await findOtp(db, instanceId, types, token)
         const user = otp && !otpExpired(config, otp, now) && (await findUserById(db, instanceId, otp.user_id))
+        // an invite without a (good) password fails below: tell the receiver nothing about it
+        if (otp?.token_type === 'invite' && (!password || weak)) throw unprocessable(weak || 'Invited users must specify a password')
         if (user && !user.confirmed_at) reply = await webhooks.send('signup', instanceId, toUser({ ...user, confirmed_at: dbTime(now) }))
       }
       const session = await db.tx(async (tx) => {
@@ -71,7 +75,7 @@ export function verify(deps: Deps) {
         await consumeOtp(tx, otp.id)
         if (!user.confirmed_at) {
           patch.confirmed_at = dbTime(now)
-          await writeAudit(tx, instanceId, { id: user.id, email: user.email }, 'user_signedup', now)
+          await writeAudit(tx, instanceId, actorOf(user), 'user_signedup', now)
         }
         const updated = Object.keys(patch).length ? await updateUser(tx, user, patch, now) : user
         return issueSession(tx, config, updated, now)
@@ -81,7 +85,7 @@ export function verify(deps: Deps) {
       return session
     }, {
       body: 'verify.body',
-      response: { 200: 'verify.response', 404: ErrorBody, 422: ErrorBody },
+      response: { 200: 'verify.response', 404: ErrorBody, 422: ErrorBody, 429: ErrorBody },
       detail: { summary: 'Confirm a signup, accept an invite, recover, or confirm an email change, with the token from a mail', tags: ['accounts'] },
     })
 }

@@ -49,7 +49,14 @@ export const ConfigSchema = T.Object({
   operator_token: str('OPERATOR_TOKEN', '', 'operator shared secret: master admin bearer token (optional in single-instance mode)', { secret: true }),
   multi_instance_mode: bool('MULTIINSTANCEMODE', false, 'serve many sites from one deployment (operator mode)'),
   disable_signup: bool('DISABLE_SIGNUP', false, 'refuse /signup and new external sign-ups (invites still work)'),
-  rate_limit_header: str('RATE_LIMIT_HEADER', '', 'request header whose value keys the /token rate limiter; empty disables it'),
+  rate_limit_header: str('RATE_LIMIT_HEADER', '', 'request header holding the client address for rate limits (set it behind a proxy); empty: the socket address'),
+  rate_limit: T.Object({
+    token_refresh: int('RATE_LIMIT_TOKEN_REFRESH', 30, 'POST /token requests per 5 minutes per client (0: off)', 0),
+    login: int('RATE_LIMIT_LOGIN', 30, 'password-grant attempts per 5 minutes per account (0: off)', 0),
+    verify: int('RATE_LIMIT_VERIFY', 30, 'POST /verify requests per 5 minutes per client (0: off)', 0),
+    otp: int('RATE_LIMIT_OTP', 30, '/signup, /recover, /invite and email-change requests per hour, per client and per email (0: off)', 0),
+    email_sent: int('RATE_LIMIT_EMAIL_SENT', 0, 'mails sent per hour in total, across nodes with Redis (0: no limit)', 0),
+  }),
   bcrypt_cost: int('BCRYPT_COST', 10, 'bcrypt cost for new password hashes', 4, 15),
   user_data_schema: str('USER_DATA_SCHEMA', '', 'JSON Schema (inline JSON, or file:PATH) that user_metadata must satisfy on signup, PUT /user and admin updates'),
   redis_url: str('REDIS_URL', '', 'Redis URL for limits shared across nodes (empty: in memory)', { secret: true }),
@@ -68,6 +75,11 @@ export const ConfigSchema = T.Object({
     migrations_path: str('DB_MIGRATIONS_PATH', '', 'directory of migration files (default: the bundled ones)'),
     automigrate: bool('DB_AUTOMIGRATE', false, 'apply pending migrations when serve starts'),
     pool_size: int('DB_POOL_SIZE', 10, 'MySQL connection pool size', 1, 1000),
+    query_timeout: dur('DB_QUERY_TIMEOUT', 30, 'MySQL: longest a statement may take before its connection is dropped and the request gets a 503 (0: no limit)'),
+  }),
+  metrics: T.Object({
+    enabled: bool('METRICS_ENABLED', true, 'serve Prometheus metrics at GET /metrics'),
+    port: int('METRICS_PORT', 0, 'serve /metrics on this port instead of the API port (0: the API port)', 0, 65535),
   }),
   log: T.Object({
     level: oneOf('LOG_LEVEL', ['panic', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'], 'info', 'log level', ),
@@ -83,6 +95,7 @@ export const ConfigSchema = T.Object({
     port: str('TRACING_PORT', '', 'tracing agent port'),
     service_name: str('TRACING_SERVICE_NAME', 'gotrue', 'service name on spans', { alt: ['GOTRUE_SERVICE_NAME', 'SERVICE_NAME'] }),
     tags: map('TRACING_TAGS', 'global span tags, k1:v1,k2:v2'),
+    otlp_endpoint: str('TRACING_OTLP_ENDPOINT', '', 'OTLP/HTTP JSON endpoint, e.g. http://collector:4318/v1/traces'),
   }),
   jwt: T.Object({
     secret: str('JWT_SECRET', '', 'HS256 signing key for access tokens (generated beside the SQLite file when unset)', { secret: true }),

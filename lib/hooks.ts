@@ -5,12 +5,13 @@ import { Elysia, ValidationError } from 'elysia'
 import { DbUnavailable } from './db/index.ts'
 import type { Deps } from './deps.ts'
 import { HttpError, OAuthError } from './errors.ts'
+import type { Span } from './tracing.ts'
 
 const ALLOWED_METHODS = 'GET, POST, PUT, DELETE'
 const ALLOWED_HEADERS = ['accept', 'authorization', 'content-type', 'x-jwt-aud', 'x-use-cookie', 'x-nf-sign', 'x-nf-client', 'x-requested-with']
 const CORS_METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE'])
 
-interface ReqInfo { id: string; start: number; status?: number }
+interface ReqInfo { id: string; start: number; status?: number; span?: Span }
 const info = new WeakMap<Request, ReqInfo>()
 export const requestId = (r: Request): string => info.get(r)?.id ?? ''
 
@@ -38,13 +39,14 @@ function validationMessage(e: ValidationError): string {
 }
 
 export function hooks(deps: Deps) {
-  const { config, log } = deps
+  const { config, log, tracer } = deps
   const maxBody = config.api.max_body_bytes
   const idHeader = config.api.request_id_header.toLowerCase()
   return new Elysia({ name: 'hooks' })
     .onRequest(({ request, set }) => {
       const id = (idHeader && request.headers.get(idHeader)?.slice(0, 200)) || crypto.randomUUID()
-      info.set(request, { id, start: performance.now() })
+      const i: ReqInfo = { id, start: performance.now() }
+      info.set(request, i)
       const headers = baseHeaders(request, id)
       if (request.method === 'OPTIONS' && request.headers.get('access-control-request-method')) {
         const method = request.headers.get('access-control-request-method')?.toUpperCase() ?? ''
@@ -58,8 +60,19 @@ export function hooks(deps: Deps) {
         }
         return new Response(null, { status: 204, headers: h })
       }
+      if (tracer.enabled) {
+        // Spec §13: one root span per request. enterWith (not run: Elysia's onRequest cannot wrap the rest of the
+        // request) makes it the current span for everything the handler awaits, so SQL/mail/webhook spans nest.
+        const nf = request.headers.get('x-nf-client')
+        const span = tracer.startSpan('http.handler', {
+          'http.method': request.method, 'http.url': new URL(request.url).pathname, 'http.request_id': id, ...(nf !== null && { 'nf.client': nf }),
+        }, { type: 'web', kind: 'server', root: true })
+        tracer.enter(span)
+        i.span = span
+      }
       const length = Number(request.headers.get('content-length') ?? 0)
-      if (length > maxBody) return json(413, { code: 413, msg: `Request body too large (limit ${maxBody} bytes)` }, headers)
+      // Thrown, not returned: a Response returned from onRequest skips onAfterResponse (no access line, no metric).
+      if (length > maxBody) throw new HttpError(413, `Request body too large (limit ${maxBody} bytes)`)
       Object.assign(set.headers, headers)
     })
     .onError({ as: 'global' }, ({ request, error, code }) => {
@@ -91,11 +104,23 @@ export function hooks(deps: Deps) {
       log.error('unhandled error', { request_id: id, code, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error), stack: error instanceof Error ? error.stack : undefined })
       return json(500, { code: 500, msg: 'Internal server error', error_id: id }, headers, request)
     })
-    .onAfterResponse({ as: 'global' }, ({ request, set, path }) => {
-      if (path === '/health' || !log.enabled('info')) return
+    .onAfterResponse({ as: 'global' }, ({ request, set, path, route, responseValue }) => {
       const i = info.get(request)
+      // A handler that returns a Response (logout's 204) leaves set.status at 200: its own status is the truth.
+      const status = Number(i?.status ?? (responseValue instanceof Response ? responseValue.status : set.status) ?? 200)
+      if (i) deps.metrics.observe(route || 'unmatched', request.method, status, (performance.now() - i.start) / 1000)
+      if (i?.span) {
+        // The route pattern (`/admin/users/:user_id`), not the path: one resource per endpoint, not per user id.
+        const resource = `${request.method} ${route || 'unmatched'}`
+        i.span.setResource(resource)
+        i.span.setTag('resource.name', resource)
+        i.span.setTag('http.status_code', String(status))
+        if (status >= 500) i.span.setError()
+        i.span.finish()
+      }
+      if (path === '/health' || !log.enabled('info')) return
       log.info('request completed', {
-        component: 'api', method: request.method, path, status: i?.status ?? set.status ?? 200,
+        component: 'api', method: request.method, path, status,
         duration_ms: i ? Math.round((performance.now() - i.start) * 100) / 100 : undefined, request_id: i?.id,
       })
     })

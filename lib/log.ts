@@ -15,15 +15,23 @@ export interface Logger {
   debug(msg: string, fields?: Fields): void
 }
 
+/** An address anywhere in a serialised line (also inside an error text such as an SMTP server's
+ *  `550 5.1.1 <ada@example.org>: Recipient address rejected`, which no caller can vet). */
+const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/g
+
 export function makeLogger(opts: { level?: string; file?: string; fields?: Fields; write?: (line: string) => void } = {}): Logger {
   const max = LEVELS[(opts.level ?? 'info') as Level] ?? LEVELS.info
   const write = opts.write ?? (opts.file ? (l: string) => appendFileSync(opts.file as string, l) : (l: string) => process.stderr.write(l))
+  // Emails only when the operator asked for debug logs: below that, any address that slipped into a message
+  // or an error's cause is masked in the finished line.
+  const mask = max < LEVELS.debug
   const log = (level: Level, msg: string, fields?: Fields) => {
     if (LEVELS[level] > max) return
     const entry: Fields = { level, time: new Date().toISOString(), msg, ...opts.fields, ...fields }
     const err = entry.error
     if (err instanceof Error) entry.error = err.message
-    write(`${JSON.stringify(entry)}\n`)
+    const line = JSON.stringify(entry)
+    write(`${mask && line.includes('@') ? line.replace(EMAIL, '[email]') : line}\n`)
   }
   return {
     enabled: (level) => LEVELS[level] <= max,

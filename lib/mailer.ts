@@ -1,5 +1,5 @@
-// Mail: the four GoTrue mails rendered from templates/ (Eta) or from a site's own template, sent over SMTP
-// (nodemailer) or, with no SMTP host, written as .eml files to the outbox folder so the zero-setup quick start
+// Mail: the four GoTrue mails rendered from templates/ (Eta, embedded) or from a site's own template, sent over SMTP
+// (nodemailer) or, with no SMTP host, written as .eml (and .html) files to the outbox folder so the zero-setup quick start
 // can still confirm a signup. The only importer of nodemailer and eta.
 // Site templates (MAILER_TEMPLATES_*) use GoTrue's Go-template variables ({{ .ConfirmationURL }}); they are
 // filled by plain substitution, never compiled, so a template fetched from the site cannot run code here.
@@ -7,6 +7,11 @@ import { Eta } from 'eta'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import nodemailer, { type Transporter } from 'nodemailer'
+import confirmation from '../templates/confirmation.eta' with { type: 'text' }
+import email_change from '../templates/email_change.eta' with { type: 'text' }
+import invite from '../templates/invite.eta' with { type: 'text' }
+import layout from '../templates/layout.eta' with { type: 'text' }
+import recovery from '../templates/recovery.eta' with { type: 'text' }
 import type { Config } from './config.ts'
 import type { LinkKind } from './links.ts'
 import type { Logger } from './log.ts'
@@ -22,8 +27,10 @@ export interface Mailer {
 }
 export class MailError extends Error {}
 
-const TEMPLATES = join(import.meta.dir, '..', 'templates')
-const eta = new Eta({ views: TEMPLATES, autoEscape: true, cache: true })
+// The default templates are embedded (imported as text), so a `bun build --compile` binary needs no templates/
+// folder. Registered under '@' names, which Eta resolves from its cache and never from disk.
+const eta = new Eta({ autoEscape: true })
+for (const [name, text] of Object.entries({ layout, confirmation, invite, recovery, email_change })) eta.loadTemplate(`@${name}`, text)
 const TITLES: Record<MailKind, string> = { invite: 'Invitation', confirmation: 'Confirm your signup', recovery: 'Reset password', email_change: 'Email change' }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
@@ -83,7 +90,7 @@ export function makeMailer(config: Config, log: Logger): Mailer {
       const custom = await site(kind)
       const body = custom !== undefined
         ? fillGoTemplate(custom, vars)
-        : eta.render('layout', { title: TITLES[kind], body: eta.render(kind, vars) })
+        : eta.render('@layout', { title: TITLES[kind], body: eta.render(`@${kind}`, vars) })
       const subject = fillGoTemplate(config.mailer.subjects[kind], vars, false)
       const message = { from: smtp.admin_email, to, subject, html: body }
       let info: { message?: Buffer | unknown }
@@ -92,8 +99,11 @@ export function makeMailer(config: Config, log: Logger): Mailer {
       }
       if (!smtp.host) {
         mkdirSync(smtp.outbox_dir, { recursive: true, mode: 0o700 })
-        const file = join(smtp.outbox_dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${kind}-${crypto.randomUUID().slice(0, 8)}.eml`)
+        const base = join(smtp.outbox_dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${kind}-${crypto.randomUUID().slice(0, 8)}`)
+        const file = `${base}.eml`
         writeFileSync(file, info.message as Buffer, { mode: 0o600 })
+        // The .eml body is quoted-printable (long links are wrapped); the .html beside it is readable as is.
+        writeFileSync(`${base}.html`, body, { mode: 0o600 })
         log.info('no SMTP host configured: mail written to the outbox', { kind, file })
       }
     },

@@ -1,12 +1,14 @@
 // The only importer of @elysiajs/openapi. Serves the Swagger UI at /openapi and the spec at /openapi/json.
 // The Swagger UI bundle is served from the swagger-ui-dist package (no CDN), so the docs page works offline
-// and under a strict CSP. writeSpec() renders the same spec to openapi/openapi.json for `gotrue openapi`.
+// and under a strict CSP. Its two files are imported as `type: 'file'`: a path into node_modules in a source
+// run, an embedded file in a `bun build --compile` binary; Bun.file() reads either. renderSpec() renders the
+// same spec as openapi/openapi.json for `gotrue openapi`.
 import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
-import { join } from 'node:path'
+import bundle from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' }
+import css from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' }
 
-const DIST = join(import.meta.dir, '..', 'node_modules', 'swagger-ui-dist')
-const ASSETS = new Set(['swagger-ui-bundle.js', 'swagger-ui.css'])
+const ASSETS = new Map([['swagger-ui-bundle.js', bundle], ['swagger-ui.css', css]])
 
 export function docs(version: string) {
   return new Elysia({ name: 'docs' })
@@ -34,9 +36,10 @@ export function docs(version: string) {
       },
     }))
     .get('/openapi/assets/:file', ({ params, set }) => {
-      if (!ASSETS.has(params.file)) { set.status = 404; return 'not found' }
+      const path = ASSETS.get(params.file)
+      if (!path) { set.status = 404; return 'not found' }
       set.headers['cache-control'] = 'public, max-age=86400'
-      return Bun.file(join(DIST, params.file))
+      return Bun.file(path)
     }, { detail: { hide: true } })
 }
 

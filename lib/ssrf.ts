@@ -1,6 +1,6 @@
 // The SSRF guard for every outbound URL a site's configuration controls (webhooks, mail templates): loopback,
-// private, CGNAT, link-local, multicast, unspecified and unique-local targets are refused unless
-// GOTRUE_WEBHOOK_ALLOW_LOCAL=true. Names are resolved first, so a public name pointing at 127.0.0.1 is refused.
+// private, CGNAT, link-local, (deprecated) site-local, multicast, unspecified and unique-local targets are
+// refused unless GOTRUE_WEBHOOK_ALLOW_LOCAL=true. Names are resolved first, so a public name pointing at 127.0.0.1 is refused.
 // (fetch resolves the name again; a DNS-rebinding race remains possible and is noted in docs.)
 import { isIP } from 'node:net'
 
@@ -18,7 +18,7 @@ export function isPrivateAddress(ip: string): boolean {
       (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127) || a >= 224
   }
   const v6 = ip.toLowerCase()
-  return v6 === '::' || v6 === '::1' || /^f[cd]/.test(v6) || /^fe[89ab]/.test(v6) || /^ff/.test(v6)
+  return v6 === '::' || v6 === '::1' || /^f[cd]/.test(v6) || /^fe[89a-f]/.test(v6) || /^ff/.test(v6) // ULA, link- and site-local, multicast
 }
 
 /** Throws when the URL's host is, or resolves to, a private address (unless local targets are allowed). */

@@ -5,7 +5,7 @@
 import { type Db, dbTime, UniqueViolation } from './db/index.ts'
 import { emailKey, emailProblem, parseMeta, toUser, USER_COLUMNS, type UserJson, type UserRow } from './users.ts'
 
-export type ExportedUser = UserJson & { encrypted_password: string }
+export type ExportedUser = UserJson & { is_super_admin?: true; encrypted_password: string }
 const BATCH = 1000
 
 /** Every user of the instance (optionally one audience), oldest first, fetched in keyset batches. */
@@ -24,7 +24,10 @@ export async function* exportRows(db: Db, instanceId: string, aud?: string): Asy
   }
 }
 
-export const exportUser = (r: UserRow): ExportedUser => ({ ...toUser(r), encrypted_password: r.encrypted_password })
+/** The API user plus what a move needs: the password hash and, only when set (the reference's export shape
+ *  otherwise), the super-admin flag, so an export → import neither demotes nor promotes anybody. */
+export const exportUser = (r: UserRow): ExportedUser =>
+  ({ ...toUser(r), ...(r.is_super_admin ? { is_super_admin: true as const } : {}), encrypted_password: r.encrypted_password })
 
 /** The export document, `{"users":[` + one user per line + `],"aud":…}`, as a stream of text chunks. */
 export async function* exportDocument(db: Db, instanceId: string, aud?: string): AsyncGenerator<string> {
@@ -64,68 +67,90 @@ export function normalizeImported(x: Record<string, unknown>, instanceId: string
     confirmation_sent_at: time('confirmation_sent_at'), recovery_sent_at: time('recovery_sent_at'),
     email_change: str('new_email') || str('email_change'), email_change_sent_at: time('email_change_sent_at'),
     last_sign_in_at: time('last_sign_in_at'), raw_app_meta_data: meta('app_metadata', 'raw_app_meta_data'),
-    raw_user_meta_data: meta('user_metadata', 'raw_user_meta_data'), is_super_admin: x.is_super_admin ? 1 : 0,
+    raw_user_meta_data: meta('user_metadata', 'raw_user_meta_data'), is_super_admin: [1, true, '1', 'true'].includes(x.is_super_admin as never) ? 1 : 0,
     created_at: created, updated_at: time('updated_at') ?? created,
   }
 }
 
-export interface ImportResult { inserted: number; updated: number; failed: { line: number; error: string }[] }
+export interface ImportFailure { line: number; id?: string; email?: string; error: string }
+export interface ImportResult { inserted: number; updated: number; unchanged: number; failed: ImportFailure[] }
+/** One record of an import source: its 1-based position, and the parsed object or why it could not be parsed. */
+export interface ImportRecord { line: number; value: Record<string, unknown>; error?: string }
 
-/** Inserts each user, or updates it when its id already exists (so a second run changes nothing). */
-export async function importUsers(db: Db, rows: AsyncIterable<{ line: number; value: Record<string, unknown> }>, opts: {
+/** Inserts each user, or updates it when its id already exists; a row that already holds exactly the imported
+ *  values is left alone and counted as unchanged (so a second run of the same file writes nothing). */
+export async function importUsers(db: Db, rows: AsyncIterable<ImportRecord>, opts: {
   instanceId: string; aud: string; now: Date; onProgress?: (done: number) => void
 }): Promise<ImportResult> {
-  const result: ImportResult = { inserted: 0, updated: 0, failed: [] }
+  const result: ImportResult = { inserted: 0, updated: 0, unchanged: 0, failed: [] }
+  const cols = [...USER_COLUMNS.split(', '), 'email_key']
   let done = 0
-  for await (const { line, value } of rows) {
+  for await (const { line, value, error } of rows) {
+    const named = { line, id: typeof value.id === 'string' ? value.id : undefined, email: typeof value.email === 'string' ? value.email : undefined }
     try {
-      const r = normalizeImported(value, opts.instanceId, opts.aud, opts.now)
-      const cols = USER_COLUMNS.split(', ')
-      const values = [...cols.map((c) => r[c as keyof UserRow] as string | number | null), emailKey(r.email)]
+      if (error) throw new Error(error)
+      const r = { ...normalizeImported(value, opts.instanceId, opts.aud, opts.now), email_key: '' }
+      r.email_key = emailKey(r.email)
+      const values = cols.map((c) => r[c as keyof typeof r] as string | number | null)
       await db.tx(async (tx) => {
-        const exists = await tx.get('SELECT id FROM {users} WHERE id = ?', [r.id])
-        if (exists) {
-          await tx.run(`UPDATE {users} SET ${[...cols, 'email_key'].filter((c) => c !== 'id').map((c) => `${c} = ?`).join(', ')} WHERE id = ?`,
-            [...values.filter((_, i) => cols[i] !== 'id'), r.id])
-          result.updated++
-        } else {
-          await tx.run(`INSERT INTO {users} (${USER_COLUMNS}, email_key) VALUES (${values.map(() => '?').join(', ')})`, values)
+        const old = await tx.get<Record<string, unknown>>(`SELECT ${cols.join(', ')} FROM {users} WHERE id = ?`, [r.id])
+        if (!old) {
+          await tx.run(`INSERT INTO {users} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`, values)
           result.inserted++
+        } else if (cols.every((c, i) => String(old[c] ?? '') === String(values[i] ?? ''))) {
+          result.unchanged++
+        } else {
+          const set = cols.filter((c) => c !== 'id')
+          await tx.run(`UPDATE {users} SET ${set.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`, [...values.filter((_, i) => cols[i] !== 'id'), r.id])
+          result.updated++
         }
       })
     } catch (e) {
       const msg = e instanceof UniqueViolation ? 'another user already has this email' : e instanceof Error ? e.message : String(e)
-      result.failed.push({ line, error: msg })
+      result.failed.push({ ...named, error: msg })
     }
     opts.onProgress?.(++done)
   }
   return result
 }
 
-/** Reads an export file as a stream of user objects: one user per line when the file is laid out that way
- *  (our export), else the whole document (`{"users":[…]}` or a bare array). */
-export async function* readExport(path: string): AsyncGenerator<{ line: number; value: Record<string, unknown> }> {
+/** Reads an export file as a stream of user records, numbered from 1: one user per line when the file is laid
+ *  out that way (our export, streamed so a large file never sits in memory), else the whole document
+ *  (`{"users":[…]}` or a bare array, e.g. rows selected from the reference's `users` table). A line that is not
+ *  valid JSON becomes a failed record instead of ending the import. */
+export async function* readExport(path: string): AsyncGenerator<ImportRecord> {
   const file = Bun.file(path)
   const head = await file.slice(0, 64).text()
+  let n = 0
   if (head.startsWith('{"users":[\n')) {
-    let n = 0
     let buf = ''
     const decoder = new TextDecoder()
+    const parse = function* (lineText: string): Generator<ImportRecord> {
+      const text = lineText.trim().replace(/,$/, '')
+      if (!text.startsWith('{')) return // the document's opening and closing lines
+      n++
+      try { yield { line: n, value: JSON.parse(text) as Record<string, unknown> } } catch (e) {
+        yield { line: n, value: {}, error: `not valid JSON (${e instanceof Error ? e.message : String(e)})` }
+      }
+    }
     for await (const chunk of file.stream() as unknown as AsyncIterable<Uint8Array>) {
       buf += decoder.decode(chunk, { stream: true })
       let i: number
       while ((i = buf.indexOf('\n')) >= 0) {
-        const lineText = buf.slice(0, i).replace(/,$/, '')
+        const lineText = buf.slice(0, i)
         buf = buf.slice(i + 1)
-        n++
-        if (lineText.startsWith('{"id"')) yield { line: n, value: JSON.parse(lineText) }
+        if (!lineText.startsWith('{"users":[')) yield* parse(lineText)
       }
     }
+    yield* parse(buf + decoder.decode())
     return
   }
   const doc = JSON.parse(await file.text()) as unknown
-  const list = Array.isArray(doc) ? doc : (doc as { users?: unknown[] })?.users
+  const list = Array.isArray(doc) ? doc : (doc as { users?: unknown[] } | null)?.users
   if (!Array.isArray(list)) throw new Error('expected a JSON array of users or {"users": [...]}')
-  let n = 0
-  for (const v of list) yield { line: ++n, value: v as Record<string, unknown> }
+  for (const v of list) {
+    n++
+    if (v && typeof v === 'object' && !Array.isArray(v)) yield { line: n, value: v as Record<string, unknown> }
+    else yield { line: n, value: {}, error: 'not a JSON object' }
+  }
 }

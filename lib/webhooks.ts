@@ -2,8 +2,9 @@
 // and, with WEBHOOK_SECRET, `x-webhook-signature`: an HS256 JWT {iss: "gotrue", sub: instance id, iat, sha256 of
 // the body}. Success is 200/202/204; a JSON reply {app_metadata, user_metadata} replaces the user's metadata.
 // Better than the reference: retries back off and skip 4xx replies, callers never
-// hold a database transaction while a hook runs, and targets on loopback/private addresses are refused
-// (SSRF guard) unless GOTRUE_WEBHOOK_ALLOW_LOCAL=true. (Elysia's lifecycle hooks are lib/hooks.ts, not this.)
+// hold a database transaction while a hook runs, targets on loopback/private addresses are refused
+// (SSRF guard) unless GOTRUE_WEBHOOK_ALLOW_LOCAL=true, the timeout covers the reply body too, and error
+// messages never show the URL's userinfo or query. (Elysia's lifecycle hooks are lib/hooks.ts, not this.)
 import type { Config } from './config.ts'
 import { HttpError } from './errors.ts'
 import { signHS256 } from './jwt.ts'
@@ -21,7 +22,40 @@ export interface Webhooks {
 }
 
 const OK = new Set([200, 202, 204])
+/** Fetch error codes that mean no connection was made (Bun names them like libuv): 502, no retry. */
+const NO_CONNECTION = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ConnectionRefused', 'FailedToOpenSocket', 'UnableToConnect'])
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v)
+const malformed = (why: string) => new HttpError(500, `Webhook returned malformed JSON: ${why}`)
+
+/** The target as error messages show it to clients: without userinfo (sent as Basic auth), query or fragment,
+ *  which may hold the receiver's credentials. The reference prints the whole URL. */
+function shown(url: URL): string {
+  const u = new URL(url)
+  u.username = ''
+  u.password = ''
+  u.search = ''
+  u.hash = ''
+  return u.toString()
+}
+
+/** A 2xx body: empty, JSON null, or an object whose app_metadata / user_metadata are objects (or null). As in the
+ *  reference (which decodes into maps), anything else is malformed rather than silently stored. */
+function parseReply(text: string): HookReply | null {
+  if (!text.trim()) return null
+  let v: unknown
+  try { v = JSON.parse(text) } catch (e) { throw malformed(e instanceof Error ? e.message : String(e)) }
+  if (v === null) return null
+  if (!isObject(v)) throw malformed('expected a JSON object')
+  const reply: HookReply = {}
+  for (const k of ['app_metadata', 'user_metadata'] as const) {
+    const m = v[k]
+    if (m === undefined || m === null) continue
+    if (!isObject(m)) throw malformed(`${k} must be an object`)
+    reply[k] = m
+  }
+  return reply
+}
 
 export function makeWebhooks(config: Config, log: Logger): Webhooks {
   const { url, secret, retries, timeout_sec: timeoutSec, events, allow_local: allowLocal } = config.webhook
@@ -39,37 +73,35 @@ export function makeWebhooks(config: Config, log: Logger): Webhooks {
       }
       try { await assertPublicUrl(target, allowLocal) } catch (e) {
         log.warn('webhook refused', { component: 'webhook', event, error: e })
-        throw new HttpError(502, `Failed to connect to ${target}`)
+        throw new HttpError(502, `Failed to connect to ${shown(target)}`)
       }
       const attempts = Math.max(retries, 1)
       for (let attempt = 1; ; attempt++) {
         const started = performance.now()
-        let res: Response
+        let status: number
+        let text: string
         try {
-          res = await fetch(target, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutSec * 1000) })
+          // The timeout covers the whole exchange, body included: a receiver that stalls mid-reply times out too.
+          const res = await fetch(target, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutSec * 1000) })
+          status = res.status
+          text = await res.text()
         } catch (e) {
           const timedOut = e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')
           log.warn('webhook attempt failed', { component: 'webhook', event, attempt, signed: !!secret, error: timedOut ? 'timeout' : e })
-          if (!timedOut) throw new HttpError(502, `Failed to connect to ${target}`)
+          if (!timedOut) {
+            const code = (e as { code?: unknown } | null)?.code
+            if (typeof code === 'string' && NO_CONNECTION.has(code)) throw new HttpError(502, `Failed to connect to ${shown(target)}`)
+            throw new HttpError(500, `Failed to trigger webhook to ${shown(target)}`, e) // connected, then failed
+          }
           if (attempt >= attempts) throw new HttpError(504, `Failed to perform webhook in time frame (${timeoutSec} seconds)`)
           await sleep(Math.min(100 * 2 ** (attempt - 1), 2000))
           continue
         }
-        const text = await res.text()
-        log.info('webhook attempt', { component: 'webhook', event, attempt, signed: !!secret, status_code: res.status, dur_ms: Math.round(performance.now() - started), content_length: text.length })
-        if (OK.has(res.status)) {
-          if (!text.trim() || event === 'userdeleted') return null
-          try {
-            const reply = JSON.parse(text) as HookReply
-            if (!reply || typeof reply !== 'object' || Array.isArray(reply)) throw new Error('expected a JSON object')
-            return reply
-          } catch (e) {
-            throw new HttpError(500, `Webhook returned malformed JSON: ${e instanceof Error ? e.message : String(e)}`)
-          }
-        }
+        log.info('webhook attempt', { component: 'webhook', event, attempt, signed: !!secret, status_code: status, dur_ms: Math.round(performance.now() - started), content_length: text.length })
+        if (OK.has(status)) return event === 'userdeleted' ? null : parseReply(text)
         // A 4xx is the receiver's answer (e.g. "reject this signup"): retrying would not change it. The message is
         // the reference's, word for word, for every event (clients match on it).
-        if ((res.status >= 400 && res.status < 500) || attempt >= attempts) throw new HttpError(422, 'Failed to handle signup webhook')
+        if ((status >= 400 && status < 500) || attempt >= attempts) throw new HttpError(422, 'Failed to handle signup webhook')
         await sleep(Math.min(100 * 2 ** (attempt - 1), 2000))
       }
     },
@@ -79,8 +111,7 @@ export function makeWebhooks(config: Config, log: Logger): Webhooks {
 /** A receiver's reply as a user update: a present (non-null) app_metadata / user_metadata replaces the stored one. */
 export function replyPatch(reply: HookReply | null): UserPatch {
   const patch: UserPatch = {}
-  const obj = (v: unknown) => v && typeof v === 'object' && !Array.isArray(v)
-  if (reply && obj(reply.app_metadata)) patch.raw_app_meta_data = JSON.stringify(reply.app_metadata)
-  if (reply && obj(reply.user_metadata)) patch.raw_user_meta_data = JSON.stringify(reply.user_metadata)
+  if (reply && isObject(reply.app_metadata)) patch.raw_app_meta_data = JSON.stringify(reply.app_metadata)
+  if (reply && isObject(reply.user_metadata)) patch.raw_user_meta_data = JSON.stringify(reply.user_metadata)
   return patch
 }

@@ -22,6 +22,11 @@ export const TEST_ENV: Env = {
   GOTRUE_OPERATOR_TOKEN: 'operator-token-for-tests',
   GOTRUE_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'fatal',
   GOTRUE_BCRYPT_COST: '4',
+  // Every test talks from 127.0.0.1: the per-client limits are lifted here and tested on their own.
+  GOTRUE_RATE_LIMIT_TOKEN_REFRESH: '0',
+  GOTRUE_RATE_LIMIT_LOGIN: '0',
+  GOTRUE_RATE_LIMIT_VERIFY: '0',
+  GOTRUE_RATE_LIMIT_OTP: '0',
 }
 
 export interface TestClock { now(): Date; advance(seconds: number): void; reset(): void }
@@ -44,7 +49,8 @@ export interface StartOptions { env?: Env; config?: ConfigOverrides; migrate?: b
 
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'gotrue-test-'))
-  const namespace = `t${crypto.randomUUID().replace(/-/g, '').slice(0, 10)}`
+  // Servers that must share tables (and Redis key space) pass the same GOTRUE_DB_NAMESPACE; each drops it on stop.
+  const namespace = opts.env?.GOTRUE_DB_NAMESPACE ?? `t${crypto.randomUUID().replace(/-/g, '').slice(0, 10)}`
   const dbEnv: Env = MYSQL_URL
     ? { GOTRUE_DB_DRIVER: 'mysql', DATABASE_URL: MYSQL_URL, GOTRUE_DB_NAMESPACE: namespace }
     : { GOTRUE_DB_DRIVER: 'sqlite', DATABASE_URL: join(dir, 'gotrue.db') }
@@ -53,7 +59,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   let config = loadConfig({ env: { ...TEST_ENV, ...dbEnv, ...smtpEnv, GOTRUE_SMTP_OUTBOX_DIR: join(dir, 'outbox'), ...opts.env }, cwd: dir })
   if (opts.config) config = withOverrides(config, opts.config)
   const clock = testClock()
-  const booted = await boot(config, { clock, port: 0, automigrate: opts.migrate ?? true, log: makeLogger({ level: config.log.level }) })
+  const booted = await boot(config, { clock, port: 0, automigrate: opts.migrate ?? true, log: makeLogger({ level: config.log.level, file: config.log.file || undefined, fields: config.log.fields }) })
   const { url } = booted
   return {
     ...booted,

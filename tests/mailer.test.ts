@@ -200,6 +200,9 @@ describe('no SMTP host: the outbox folder', () => {
     expect(mail.to && !Array.isArray(mail.to) ? mail.to.text : '').toBe('quick@example.com')
     const token = /#confirmation_token=([A-Za-z0-9_-]+)/.exec(typeof mail.html === 'string' ? mail.html : '')?.[1] ?? ''
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    // a readable .html copy of the body sits beside it (what the README's quick start greps)
+    const html = readFileSync(join(outbox, (files[0] as string).replace(/\.eml$/, '.html')), 'utf8')
+    expect(html).toContain(`#confirmation_token=${token}`)
     const t = await s.req('/verify', { method: 'POST', json: { type: 'signup', token } })
     expect(t.status).toBe(200)
     expect((await s.req('/token', form({ grant_type: 'password', username: 'quick@example.com', password: 'password-1' }))).status).toBe(200)

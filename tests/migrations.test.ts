@@ -2,13 +2,14 @@
 // same tables, same column names in the same order, same index names. Checked twice: by reading the SQL text,
 // and by applying the files to a real database and reading its catalog.
 import { afterAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Db } from '../lib/db/index.ts'
-import { BUNDLED_MIGRATIONS, listMigrations, migrate, splitStatements } from '../lib/db/migrate.ts'
+import { BUNDLED_MIGRATIONS, embeddedMigrations, listMigrations, migrate, pendingMigrations, splitStatements } from '../lib/db/migrate.ts'
 import { openMysql } from '../lib/db/mysql.ts'
 import { openSqlite } from '../lib/db/sqlite.ts'
+import { MIGRATIONS } from '../migrations/index.ts'
 
 const MYSQL_URL = process.env.TEST_MYSQL_URL ?? ''
 const EXPECTED_TABLES = ['audit_log_entries', 'flow_states', 'identities', 'instances', 'one_time_tokens', 'refresh_tokens', 'schema_migrations', 'users']
@@ -85,6 +86,34 @@ describe('migration files', () => {
     expect(users?.columns.slice(0, 3)).toEqual(['instance_id', 'id', 'aud'])
     expect(users?.indexes).toEqual(['_instance_created', 'unique _instance_aud_email_key'])
     expect(fileSchema(mysql[0]?.file ?? '').users?.indexes).toEqual(users?.indexes ?? [])
+  })
+})
+
+describe('the embedded copy (migrations/index.ts, what a compiled binary runs)', () => {
+  test('lists exactly the .sql files of the folder, each with its exact text', () => {
+    const files = readdirSync(BUNDLED_MIGRATIONS).filter((f) => f.endsWith('.sql')).sort()
+    const listed = MIGRATIONS.map((m) => `${m.version}_${m.name}.${m.dialect}.sql`)
+    expect(listed.sort()).toEqual(files)
+    for (const m of MIGRATIONS) {
+      expect(m.sql).toBe(readFileSync(join(BUNDLED_MIGRATIONS, `${m.version}_${m.name}.${m.dialect}.sql`), 'utf8'))
+    }
+  })
+
+  test('equals what listMigrations reads from the folder, for both dialects', () => {
+    expect(embeddedMigrations('sqlite')).toEqual(sqlite)
+    expect(embeddedMigrations('mysql')).toEqual(mysql)
+  })
+
+  test('GOTRUE_DB_MIGRATIONS_PATH: another folder is read from disk instead of the embedded copy', async () => {
+    const own = join(dir, 'own-migrations')
+    mkdirSync(own)
+    const first = sqlite[0]?.file ?? ''
+    copyFileSync(first, join(own, first.split('/').pop() as string))
+    const db = openSqlite(join(dir, 'own.db'), '')
+    opened.push(db)
+    expect((await migrate(db, own)).map((m) => m.version)).toEqual(['0001'])
+    expect(await pendingMigrations(db, own)).toEqual([])
+    expect((await pendingMigrations(db)).map((m) => m.version)).toEqual(sqlite.slice(1).map((m) => m.version))
   })
 })
 

@@ -197,7 +197,7 @@ describe('email provider disabled', () => {
 
 describe('rate limit (GOTRUE_RATE_LIMIT_HEADER)', () => {
   let s: TestServer
-  beforeAll(async () => { s = await startServer({ env: { GOTRUE_RATE_LIMIT_HEADER: 'My-Custom-Header' } }) })
+  beforeAll(async () => { s = await startServer({ env: { GOTRUE_RATE_LIMIT_HEADER: 'My-Custom-Header', GOTRUE_RATE_LIMIT_TOKEN_REFRESH: '30' } }) })
   afterAll(() => s.stop())
 
   const post = (headers: Record<string, string>) => s.req('/token', { method: 'POST', headers })

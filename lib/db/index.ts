@@ -56,7 +56,7 @@ export function parseTime(v: unknown): number | null {
 export async function openDb(config: Config): Promise<Db> {
   if (config.db.driver === 'mysql') {
     const { openMysql } = await import('./mysql.ts')
-    return openMysql(config.db.url, config.db.namespace, config.db.pool_size)
+    return openMysql(config.db.url, config.db.namespace, config.db.pool_size, config.db.query_timeout * 1000)
   }
   const { openSqlite } = await import('./sqlite.ts')
   return openSqlite(config.db.url, config.db.namespace)

@@ -2,22 +2,41 @@
 // {schema_migrations}. On SQLite each file runs in one transaction (its DDL is transactional); MySQL commits
 // DDL implicitly, so each statement runs on its own and files are kept small. Statements are split on `;`
 // at line end, so no multi-statement mode is ever enabled on the pool.
+// The bundled migrations are embedded (migrations/index.ts imports them as text), so a `bun build --compile`
+// binary migrates without the folder; GOTRUE_DB_MIGRATIONS_PATH points at a folder read from disk instead.
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { MIGRATIONS } from '../../migrations/index.ts'
 import { type Db, dbTime } from './index.ts'
 
+/** The source folder of the bundled migrations. Passed as `dir` it selects their embedded copy (the same
+ *  files in a source run; the only copy in a compiled binary, where this path does not exist). */
 export const BUNDLED_MIGRATIONS = join(import.meta.dir, '..', '..', 'migrations')
 
-export interface Migration { version: string; name: string; file: string }
+/** `file` is where the SQL came from (for the embedded ones: its path in the source tree). */
+export interface Migration { version: string; name: string; file: string; sql: string }
 
+const byVersion = (a: Migration, b: Migration) => Number(a.version) - Number(b.version)
+
+/** The migrations of one dialect in a folder on disk. */
 export function listMigrations(dir: string, dialect: Db['dialect']): Migration[] {
   const re = new RegExp(`^(\\d+)_(.+)\\.${dialect}\\.sql$`)
   return readdirSync(dir)
     .map((f) => ({ f, m: re.exec(f) }))
     .filter((x) => x.m)
-    .map(({ f, m }) => ({ version: m![1] as string, name: m![2] as string, file: join(dir, f) }))
-    .sort((a, b) => Number(a.version) - Number(b.version))
+    .map(({ f, m }) => ({ version: m![1] as string, name: m![2] as string, file: join(dir, f), sql: readFileSync(join(dir, f), 'utf8') }))
+    .sort(byVersion)
 }
+
+/** The embedded migrations of one dialect (migrations/index.ts). */
+export function embeddedMigrations(dialect: Db['dialect']): Migration[] {
+  return MIGRATIONS.filter((m) => m.dialect === dialect)
+    .map((m) => ({ version: m.version, name: m.name, file: join(BUNDLED_MIGRATIONS, `${m.version}_${m.name}.${dialect}.sql`), sql: m.sql }))
+    .sort(byVersion)
+}
+
+const migrationsIn = (dir: string, dialect: Db['dialect']) =>
+  dir === BUNDLED_MIGRATIONS ? embeddedMigrations(dialect) : listMigrations(dir, dialect)
 
 /** Comment lines go first, so a `;` ending a comment inside a statement cannot split it. */
 export function splitStatements(sql: string): string[] {
@@ -41,24 +60,38 @@ export async function appliedVersions(db: Db): Promise<Set<string>> {
 
 export async function pendingMigrations(db: Db, dir = BUNDLED_MIGRATIONS): Promise<Migration[]> {
   const done = await appliedVersions(db)
-  return listMigrations(dir, db.dialect).filter((m) => !done.has(m.version))
+  return migrationsIn(dir, db.dialect).filter((m) => !done.has(m.version))
 }
 
-/** Applies every pending migration; returns what it applied, in order. */
+/** Applies every pending migration; returns what it applied, in order. Safe when several nodes start at once:
+ *  on SQLite each file's transaction (BEGIN IMMEDIATE) re-checks that the file is still pending; on MySQL a
+ *  named lock (GET_LOCK, held by one connection) lets one node migrate while the others wait, then re-read. */
 export async function migrate(db: Db, dir = BUNDLED_MIGRATIONS, now = () => new Date()): Promise<Migration[]> {
-  const pending = await pendingMigrations(db, dir)
-  for (const m of pending) {
-    const statements = splitStatements(readFileSync(m.file, 'utf8'))
-    const record = (d: Db) => d.run('INSERT INTO {schema_migrations} (version, applied_at) VALUES (?, ?)', [m.version, dbTime(now())])
-    if (db.dialect === 'sqlite') {
-      await db.tx(async (t) => {
-        for (const s of statements) await t.run(s)
-        await record(t)
+  const applied: Migration[] = []
+  const record = (d: Db, m: Migration) => d.run('INSERT INTO {schema_migrations} (version, applied_at) VALUES (?, ?)', [m.version, dbTime(now())])
+  if (db.dialect === 'sqlite') {
+    for (const m of await pendingMigrations(db, dir)) {
+      const done = await db.tx(async (t) => {
+        if (await t.get('SELECT version FROM {schema_migrations} WHERE version = ?', [m.version])) return false
+        for (const s of splitStatements(m.sql)) await t.run(s)
+        await record(t, m)
+        return true
       })
-    } else {
-      for (const s of statements) await db.run(s)
-      await record(db)
+      if (done) applied.push(m)
     }
+    return applied
   }
-  return pending
+  await appliedVersions(db) // creates {schema_migrations} before the lock is named after it
+  await db.tx(async (t) => {
+    const got = await t.get<{ ok: number | null }>("SELECT GET_LOCK(CONCAT(DATABASE(), '.{schema_migrations}'), 120) AS ok")
+    if (Number(got?.ok) !== 1) throw new Error('migrate: timed out waiting for another node to finish migrating')
+    try {
+      for (const m of await pendingMigrations(t, dir)) {
+        for (const s of splitStatements(m.sql)) await t.run(s)
+        await record(t, m)
+        applied.push(m)
+      }
+    } finally { await t.get("SELECT RELEASE_LOCK(CONCAT(DATABASE(), '.{schema_migrations}'))") }
+  })
+  return applied
 }

@@ -28,24 +28,64 @@ export function parseMysqlDsn(dsn: string): MysqlTarget {
   return { host: hp?.[1] || '127.0.0.1', port: Number(hp?.[2] ?? 3306), user, password, database }
 }
 
-export function openMysql(dsn: string, namespace = '', poolSize = 10): Db {
+/** Errors that mean "no usable connection" rather than "this statement failed": the network codes, the pool
+ *  being closed, the server refusing or going away, and anything mysql2 marks fatal (the connection is dead,
+ *  e.g. "Can't add new command when connection is in closed state", which has no code). */
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR', 'PROTOCOL_ENQUEUE_AFTER_QUIT',
+  'POOL_CLOSED', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED',
+])
+function lostConnection(e: unknown): boolean {
+  const err = e as { code?: string; fatal?: boolean; message?: string } | null
+  return !!err && (CONNECTION_CODES.has(err.code ?? '') || err.fatal === true || err.message === 'Pool is closed.')
+}
+
+export function openMysql(dsn: string, namespace = '', poolSize = 10, statementTimeoutMs = 0): Db {
   const target = parseMysqlDsn(dsn)
   const pool: Pool = mysql.createPool({
     ...target, connectionLimit: poolSize, dateStrings: true, timezone: 'Z', charset: 'utf8mb4',
-    supportBigNumbers: true, enableKeepAlive: true, connectTimeout: 5000,
+    supportBigNumbers: true, enableKeepAlive: true,
+    connectTimeout: statementTimeoutMs ? Math.min(Math.max(statementTimeoutMs, 1000), 5000) : 5000,
   })
   const rewrite = sqlRewriter(namespace, 'mysql')
   const fail = (e: unknown): never => {
     const err = e as { code?: string; message?: string }
     if (err.code === 'ER_DUP_ENTRY') throw new UniqueViolation(err.message ?? 'duplicate')
-    if (['ECONNREFUSED', 'PROTOCOL_CONNECTION_LOST', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'POOL_CLOSED'].includes(err.code ?? ''))
-      throw new DbUnavailable(err.message ?? String(err.code))
+    if (lostConnection(e)) throw new DbUnavailable(err.message ?? String(err.code))
     throw e
   }
+  /** A statement on one connection, bounded by GOTRUE_DB_QUERY_TIMEOUT: a network that stops answering without
+   *  closing the socket would otherwise hang the request and, one by one, every pooled connection. On timeout the
+   *  connection is destroyed (so nothing queues behind it) and the request gets a 503. */
+  const timed = async (conn: PoolConnection, sql: string, p: Param[]) => {
+    if (!statementTimeoutMs) return (await conn.query(sql, p))[0]
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        conn.destroy()
+        reject(new DbUnavailable(`statement timed out after ${statementTimeoutMs} ms`))
+      }, statementTimeoutMs)
+    })
+    try { return (await Promise.race([conn.query(sql, p), timeout]))[0] } finally { clearTimeout(timer) }
+  }
   const over = (c: Pool | PoolConnection, inTx: boolean): Db => {
-    const query = async (sql: string, p: Param[] = []) => {
-      try { return (await c.query(rewrite(sql), p))[0] } catch (e) { return fail(e) }
-    }
+    const query = inTx
+      ? async (sql: string, p: Param[] = []) => {
+          try { return await timed(c as PoolConnection, rewrite(sql), p) } catch (e) { return fail(e) }
+        }
+      : async (sql: string, p: Param[] = []) => {
+          // Not pool.query(): when a connection dies during a statement, mysql2 hands the error to that statement
+          // only and pool.query then releases the dead connection into the pool, where every later statement on it
+          // fails ("Can't add new command when connection is in closed state"). Destroy it instead.
+          let conn: PoolConnection
+          try { conn = await pool.getConnection() } catch (e) { return fail(e) }
+          let dead = false
+          try { return await timed(conn, rewrite(sql), p) } catch (e) {
+            dead = e instanceof DbUnavailable || lostConnection(e)
+            return fail(e)
+          } finally { if (dead) conn.destroy(); else conn.release() }
+        }
     const self: Db = {
       dialect: 'mysql',
       all: async (sql, p) => (await query(sql, p)) as never,
@@ -57,20 +97,24 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10): Db {
         for (let attempt = 1; ; attempt++) {
           let conn: PoolConnection
           try { conn = await pool.getConnection() } catch (e) { return fail(e) }
+          let dead = false
           try {
             await conn.beginTransaction()
             const result = await fn(over(conn, true))
             await conn.commit()
             return result
           } catch (e) {
-            await conn.rollback().catch(() => {})
+            // A connection lost mid-transaction (BEGIN, a statement or COMMIT) is a 503, and the connection is
+            // destroyed rather than handed back to the pool for the next request to trip over.
+            dead = e instanceof DbUnavailable || lostConnection(e)
+            if (!dead) await conn.rollback().catch(() => {})
             const code = (e as { code?: string }).code
-            if (attempt < 8 && (code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT')) {
+            if (!dead && attempt < 8 && (code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT')) {
               await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt))
               continue
             }
-            throw e
-          } finally { conn.release() }
+            return fail(e)
+          } finally { if (dead) conn.destroy(); else conn.release() }
         }
       },
       close: async () => { if (!inTx) await pool.end() },

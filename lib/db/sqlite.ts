@@ -10,10 +10,17 @@ import { type Db, type Param, sqlRewriter, UniqueViolation } from './index.ts'
 export function openSqlite(path: string, namespace = ''): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
   const raw = new Database(path, { create: true, strict: true })
-  raw.run('PRAGMA journal_mode = WAL')
+  raw.run('PRAGMA busy_timeout = 5000') // first: switching to WAL itself waits for other processes' locks
+  // Several processes opening a new file at once: changing the journal mode can report "database is locked"
+  // without consulting the busy handler, so retry it for a while.
+  for (let attempt = 0; ; attempt++) {
+    try { raw.run('PRAGMA journal_mode = WAL'); break } catch (e) {
+      if (attempt >= 50 || !(e instanceof Error && /locked|busy/i.test(e.message))) throw e
+      Bun.sleepSync(100)
+    }
+  }
   raw.run('PRAGMA synchronous = NORMAL')
   raw.run('PRAGMA foreign_keys = ON')
-  raw.run('PRAGMA busy_timeout = 5000')
   const rewrite = sqlRewriter(namespace, 'sqlite')
   let locked = false
   const waiters: (() => void)[] = []

@@ -1,0 +1,17 @@
+// Observing the database without touching the adapters: wrapDb(db, around) calls `around` for every statement
+// and every transaction, so metrics (statements in flight) and tracing (a child span per statement) plug in here.
+import type { Db } from './index.ts'
+
+export type Around = <T>(kind: 'query' | 'tx', sql: string, run: () => Promise<T>) => Promise<T>
+
+export function wrapDb(db: Db, around: Around): Db {
+  const wrapped = (inner: Db): Db => ({
+    dialect: inner.dialect,
+    all: (sql, p) => around('query', sql, () => inner.all(sql, p)),
+    get: (sql, p) => around('query', sql, () => inner.get(sql, p)),
+    run: (sql, p) => around('query', sql, () => inner.run(sql, p)),
+    tx: (fn) => around('tx', 'BEGIN', () => inner.tx((t) => fn(wrapped(t)))),
+    close: () => inner.close(),
+  })
+  return wrapped(db)
+}

@@ -1,0 +1,135 @@
+// Rate limits: "at most N per window" counters keyed by client and by account. In memory for one node; shared
+// through Redis (Bun's built-in client) when GOTRUE_REDIS_URL is set, so limits add up across nodes. Fixed
+// windows: simple, the same on both backends, and Retry-After is the time left in the window.
+import { RedisClient } from 'bun'
+import type { Config } from './config.ts'
+import { tooManyRequests } from './errors.ts'
+import type { Logger } from './log.ts'
+
+export interface Limiter {
+  /** Counts one hit; resolves with 0 when allowed, else the seconds until the window resets. */
+  hit(key: string, limit: number, windowSec: number, nowMs: number): Promise<number>
+  close(): void
+}
+
+export class MemoryLimiter implements Limiter {
+  private readonly windows = new Map<string, { n: number; resetAt: number }>()
+  constructor(private readonly maxKeys = 200_000) {}
+  async hit(key: string, limit: number, windowSec: number, nowMs: number): Promise<number> {
+    let w = this.windows.get(key)
+    if (!w || w.resetAt <= nowMs) {
+      if (this.windows.size >= this.maxKeys) this.sweep(nowMs)
+      w = { n: 0, resetAt: nowMs + windowSec * 1000 }
+      this.windows.set(key, w)
+    }
+    w.n++
+    return w.n <= limit ? 0 : (w.resetAt - nowMs) / 1000
+  }
+  private sweep(nowMs: number) {
+    for (const [k, w] of this.windows) if (w.resetAt <= nowMs) this.windows.delete(k)
+    // still full of live windows: drop the oldest half rather than grow without bound
+    if (this.windows.size >= this.maxKeys) for (const k of [...this.windows.keys()].slice(0, this.maxKeys / 2)) this.windows.delete(k)
+  }
+  close() {}
+}
+
+// INCR, and give the key its window when it has none (new, or left without a TTL by anything else: a key
+// without one would never reset). Returns the count and the milliseconds left.
+const SCRIPT = "local n = redis.call('INCR', KEYS[1]) local t = redis.call('PTTL', KEYS[1]) if t < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) t = tonumber(ARGV[1]) end return {n, t}"
+/** How long the first requests after boot wait for the first connection before failing open. */
+const FIRST_CONNECT_WAIT_MS = 2000
+
+/** Resolves when `p` settles or after `ms`, whichever comes first (and leaves no timer behind). */
+const within = (p: Promise<void>, ms: number) => new Promise<void>((resolve) => {
+  const timer = setTimeout(resolve, ms)
+  void p.finally(() => { clearTimeout(timer); resolve() })
+})
+
+export class RedisLimiter implements Limiter {
+  private readonly redis: RedisClient
+  private connecting: Promise<void> | null = null
+  private first: Promise<void> | null
+  private retryAt = 0
+  private closed = false
+  constructor(url: string, private readonly log: Logger, private readonly prefix = 'gotrue:rl:') {
+    // Connecting is ours to drive. With the offline queue off (a command must never wait for an absent Redis),
+    // Bun's client rejects the command that would open the connection, and after its own retries it stays
+    // "failed" for good — a Redis restart would switch the shared limits off until this node restarted. So:
+    // connect now, and when the connection is down, try again in the background at most once a second.
+    this.redis = new RedisClient(url, { connectionTimeout: 2000, autoReconnect: false, enableOfflineQueue: false })
+    this.first = this.connect().finally(() => { this.first = null })
+  }
+  private connect(): Promise<void> {
+    this.retryAt = Date.now() + 1000
+    this.connecting ??= this.redis.connect().then(
+      () => this.log.info('rate limiter connected to Redis'),
+      (e) => this.log.warn('rate limiter cannot reach Redis, requests are allowed', { error: e instanceof Error ? e.message : String(e) }),
+    ).finally(() => { this.connecting = null })
+    return this.connecting
+  }
+  async hit(key: string, limit: number, windowSec: number): Promise<number> {
+    if (!this.redis.connected && !this.closed) {
+      if (this.first) await within(this.first, FIRST_CONNECT_WAIT_MS)
+      else if (!this.connecting && Date.now() >= this.retryAt) void this.connect() // this request fails open
+    }
+    try {
+      const [n, pttl] = (await this.redis.send('EVAL', [SCRIPT, '1', this.prefix + key, String(Math.round(windowSec * 1000))])) as [number, number]
+      return n <= limit ? 0 : Math.max(pttl, 1) / 1000
+    } catch (e) {
+      // Redis down: fail open (an outage of the limiter must not take logins down) and say so.
+      this.log.warn('rate limiter unavailable, request allowed', { error: e instanceof Error ? e.message : String(e) })
+      return 0
+    }
+  }
+  close() {
+    this.closed = true
+    this.redis.close()
+  }
+}
+
+export function makeLimiter(config: Config, log: Logger): Limiter {
+  // Deployments sharing one Redis keep their counts apart by table namespace.
+  return config.redis_url ? new RedisLimiter(config.redis_url, log, `gotrue:rl:${config.db.namespace}:`) : new MemoryLimiter()
+}
+
+/** One rule: `limit` hits per `windowSec` for each key; 0 disables it. */
+export interface Rule { name: string; limit: number; windowSec: number }
+
+/** Throws GoTrue's 429 (with Retry-After) when any key is over its rule. Keys that are empty are skipped. */
+export async function enforce(limiter: Limiter, rule: Rule, keys: string[], nowMs: number): Promise<void> {
+  if (rule.limit <= 0) return
+  for (const k of keys) {
+    if (!k) continue
+    const wait = await limiter.hit(`${rule.name}:${k}`, rule.limit, rule.windowSec, nowMs)
+    if (wait > 0) throw tooManyRequests('Rate limit exceeded', wait)
+  }
+}
+
+/** The client a request comes from: the configured header (behind a proxy) or the socket address. A request
+ *  without that header is keyed by its socket address too: an empty key would be skipped by `enforce`, so
+ *  leaving the header out would otherwise lift every per-client limit (the reference shares one "" bucket). */
+export function clientOf(config: Config, request: Request, server: { requestIP(r: Request): { address: string } | null } | null): string {
+  const h = config.rate_limit_header
+  // With a list (X-Forwarded-For) the LAST entry is the one our own proxy appended; earlier ones are the client's say.
+  const fromHeader = h ? (request.headers.get(h) ?? '').split(',').pop()?.trim() : ''
+  return fromHeader || server?.requestIP(request)?.address || ''
+}
+
+export const RULES = (c: Config) => ({
+  token: { name: 'token', limit: c.rate_limit.token_refresh, windowSec: 300 },
+  login: { name: 'login', limit: c.rate_limit.login, windowSec: 300 },
+  verify: { name: 'verify', limit: c.rate_limit.verify, windowSec: 300 },
+  otp: { name: 'otp', limit: c.rate_limit.otp, windowSec: 3600 },
+  email: { name: 'email', limit: c.rate_limit.email_sent, windowSec: 3600 },
+}) satisfies Record<string, Rule>
+
+/** GOTRUE_RATE_LIMIT_EMAIL_SENT: every mail counts against one shared hourly budget; over it, sending fails
+ *  with a 429 (features pass an HttpError through instead of reporting a mail failure). */
+export function limitedMailer<M extends { send(...a: never[]): Promise<void> }>(mailer: M, limiter: Limiter, rule: Rule, now: () => Date): M {
+  if (rule.limit <= 0) return mailer
+  const send = mailer.send.bind(mailer) as (...a: unknown[]) => Promise<void>
+  return { ...mailer, close: (mailer as unknown as { close?: () => void }).close, send: async (...a: unknown[]) => {
+    await enforce(limiter, rule, ['all'], now().getTime())
+    return send(...a)
+  } } as M
+}

@@ -1,0 +1,16 @@
+// Every migration file, embedded as text so that `bun build --compile` carries them inside the binary and
+// `gotrue migrate` needs no migrations/ folder beside it. Handwritten: when you add NNNN_name.sqlite.sql and
+// NNNN_name.mysql.sql, add both here too (tests/migrations.test.ts fails until this list equals the folder).
+import init_mysql from './0001_init.mysql.sql' with { type: 'text' }
+import init_sqlite from './0001_init.sqlite.sql' with { type: 'text' }
+import flow_states_mysql from './0002_flow_states.mysql.sql' with { type: 'text' }
+import flow_states_sqlite from './0002_flow_states.sqlite.sql' with { type: 'text' }
+
+export interface EmbeddedMigration { version: string; name: string; dialect: 'sqlite' | 'mysql'; sql: string }
+
+export const MIGRATIONS: readonly EmbeddedMigration[] = [
+  { version: '0001', name: 'init', dialect: 'sqlite', sql: init_sqlite },
+  { version: '0001', name: 'init', dialect: 'mysql', sql: init_mysql },
+  { version: '0002', name: 'flow_states', dialect: 'sqlite', sql: flow_states_sqlite },
+  { version: '0002', name: 'flow_states', dialect: 'mysql', sql: flow_states_mysql },
+]

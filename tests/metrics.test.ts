@@ -1,0 +1,184 @@
+// GET /metrics as Prometheus scrapes it: the text exposition format (every line a comment it knows or a
+// sample), request counters labelled by route pattern, cumulative latency histograms, the gauges an operator
+// alerts on; GOTRUE_METRICS_ENABLED=false removes the route, GOTRUE_METRICS_PORT moves it to its own listener.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { body, startServer, type TestServer } from './harness.ts'
+
+const ADMIN = { authorization: 'Bearer operator-token-for-tests' }
+
+interface Sample { name: string; labels: Record<string, string>; value: number }
+interface Exposition { types: Map<string, string>; samples: Sample[] }
+
+const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*'
+const LABEL = '[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*"'
+const VALUE = '(?:[-+]?(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][-+]?\\d+)?|[-+]?Inf|NaN)'
+const SAMPLE_RE = new RegExp(`^(${NAME})(?:\\{((?:${LABEL})(?:,${LABEL})*)?\\})? (${VALUE})$`)
+const HELP_RE = new RegExp(`^# HELP (${NAME}) .*$`)
+const TYPE_RE = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`)
+
+/** Parses the text format line by line; every line must be # HELP, # TYPE or a sample of a declared family. */
+function parse(text: string): Exposition {
+  expect(text.endsWith('\n')).toBe(true)
+  const types = new Map<string, string>()
+  const samples: Sample[] = []
+  for (const line of text.slice(0, -1).split('\n')) {
+    const type = TYPE_RE.exec(line)
+    if (type) {
+      expect(types.has(type[1] as string)).toBe(false) // one TYPE per family
+      types.set(type[1] as string, type[2] as string)
+      continue
+    }
+    if (HELP_RE.test(line)) continue
+    const m = SAMPLE_RE.exec(line)
+    expect({ line, valid: m !== null }).toEqual({ line, valid: true })
+    if (!m) continue
+    const name = m[1] as string
+    const family = types.has(name) ? name : name.replace(/_(bucket|sum|count)$/, '')
+    expect({ name, declared: types.has(family) }).toEqual({ name, declared: true })
+    const labels: Record<string, string> = {}
+    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k as string] = v as string
+    samples.push({ name, labels, value: Number(m[3]) })
+  }
+  return { types, samples }
+}
+
+const find = (e: Exposition, name: string, labels: Record<string, string> = {}) =>
+  e.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+
+/** The requests counter for one route/method/status, or 0 when the series does not exist yet. */
+const requests = (e: Exposition, route: string, method: string, status: string) =>
+  find(e, 'gotrue_http_requests_total', { route, method, status })[0]?.value ?? 0
+
+describe('GET /metrics on the API port (default)', () => {
+  let s: TestServer
+  let userId = ''
+  const scrape = async () => {
+    const res = await s.req('/metrics')
+    expect(res.status).toBe(200)
+    return parse(await res.text())
+  }
+  /** Requests are counted after their response went out: scrape until `ready` holds (bounded), then assert. */
+  const scrapeUntil = async (ready: (e: Exposition) => boolean) => {
+    for (let i = 0; ; i++) {
+      const e = await scrape()
+      if (ready(e) || i >= 50) return e
+      await Bun.sleep(20)
+    }
+  }
+
+  beforeAll(async () => {
+    s = await startServer()
+    for (let i = 0; i < 3; i++) expect((await s.req('/settings')).status).toBe(200)
+    const created = await s.req('/admin/users', { method: 'POST', headers: ADMIN, json: { email: 'metered@example.com', password: 'metered-password' } })
+    expect(created.status).toBe(200)
+    userId = (await body(created)).id as string
+    for (let i = 0; i < 2; i++) expect((await s.req(`/admin/users/${userId}`, { headers: ADMIN })).status).toBe(200)
+    expect((await s.req(`/admin/users/${crypto.randomUUID()}`, { headers: ADMIN })).status).toBe(404)
+    expect((await s.req(`/no-such-route-${crypto.randomUUID()}`)).status).toBe(404)
+  })
+  afterAll(() => s.stop())
+
+  test('200 text/plain in the Prometheus text format, every line valid', async () => {
+    const res = await s.req('/metrics')
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8')
+    const e = parse(await res.text())
+    expect(e.types.get('gotrue_http_requests_total')).toBe('counter')
+    expect(e.types.get('gotrue_http_request_duration_seconds')).toBe('histogram')
+  })
+
+  test('requests are counted exactly by route, method and status', async () => {
+    const e = await scrapeUntil((x) => requests(x, '/settings', 'GET', '200') >= 3 && requests(x, '/admin/users/:user_id', 'GET', '404') >= 1)
+    expect(requests(e, '/settings', 'GET', '200')).toBe(3)
+    expect(requests(e, '/admin/users', 'POST', '200')).toBe(1)
+    expect(requests(e, '/admin/users/:user_id', 'GET', '200')).toBe(2)
+    expect(requests(e, '/admin/users/:user_id', 'GET', '404')).toBe(1)
+    expect(requests(e, '/settings', 'POST', '200')).toBe(0)
+  })
+
+  test('route labels are patterns: no raw id or unknown path becomes a series', async () => {
+    const e = await scrape()
+    const routes = new Set(e.samples.map((x) => x.labels.route).filter((r): r is string => r !== undefined))
+    expect(routes.has('/admin/users/:user_id')).toBe(true)
+    for (const r of routes) {
+      expect(r).not.toContain(userId)
+      expect(r).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/)
+      expect(r).not.toContain('no-such-route')
+    }
+  })
+
+  test('histograms are cumulative, +Inf equals _count, and _count equals the requests of that route', async () => {
+    const e = await scrapeUntil((x) => requests(x, '/settings', 'GET', '200') >= 3)
+    const routes = new Set(find(e, 'gotrue_http_request_duration_seconds_count').map((x) => x.labels.route as string))
+    expect(routes.has('/settings')).toBe(true)
+    for (const route of routes) {
+      const buckets = find(e, 'gotrue_http_request_duration_seconds_bucket', { route })
+      const les = buckets.map((b) => (b.labels.le === '+Inf' ? Infinity : Number(b.labels.le)))
+      expect(les.at(-1)).toBe(Infinity)
+      expect(les).toEqual([...les].sort((a, b) => a - b))
+      for (let i = 1; i < buckets.length; i++) expect((buckets[i] as Sample).value).toBeGreaterThanOrEqual((buckets[i - 1] as Sample).value)
+      const [count] = find(e, 'gotrue_http_request_duration_seconds_count', { route })
+      const [sum] = find(e, 'gotrue_http_request_duration_seconds_sum', { route })
+      expect(buckets.at(-1)?.value).toBe(count?.value as number)
+      expect(sum?.value as number).toBeGreaterThanOrEqual(0)
+      const total = find(e, 'gotrue_http_requests_total', { route }).reduce((n, x) => n + x.value, 0)
+      expect({ route, count: count?.value }).toEqual({ route, count: total })
+    }
+    expect(find(e, 'gotrue_http_request_duration_seconds_count', { route: '/settings' })[0]?.value).toBe(3)
+  })
+
+  test('gauges: password hash queue, database operations in flight, resident memory', async () => {
+    const e = await scrape()
+    for (const name of ['gotrue_password_hash_queue', 'gotrue_db_operations_in_flight', 'process_resident_memory_bytes']) {
+      expect({ name, type: e.types.get(name) }).toEqual({ name, type: 'gauge' })
+      const [sample] = find(e, name)
+      expect(Number.isFinite(sample?.value)).toBe(true)
+      expect(sample?.value as number).toBeGreaterThanOrEqual(0)
+    }
+    expect(find(e, 'process_resident_memory_bytes')[0]?.value as number).toBeGreaterThan(0)
+  })
+})
+
+describe('GOTRUE_METRICS_ENABLED=false', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: { GOTRUE_METRICS_ENABLED: 'false' } }) })
+  afterAll(() => s.stop())
+
+  test('GET /metrics is 404 in the GoTrue shape', async () => {
+    const res = await s.req('/metrics')
+    expect(res.status).toBe(404)
+    expect(await body(res)).toEqual({ code: 404, msg: '404 page not found' })
+  })
+})
+
+describe('GOTRUE_METRICS_PORT', () => {
+  let s: TestServer
+  let port = 0
+  beforeAll(async () => {
+    const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+    port = probe.port
+    probe.stop(true)
+    s = await startServer({ env: { GOTRUE_METRICS_PORT: String(port) } })
+  })
+  afterAll(() => s.stop())
+
+  test('/metrics is served on its own port and counts the API traffic', async () => {
+    expect((await s.req('/settings')).status).toBe(200)
+    let e: Exposition | undefined
+    for (let i = 0; i < 50 && requests(e ?? { types: new Map(), samples: [] }, '/settings', 'GET', '200') < 1; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`)
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8')
+      e = parse(await res.text())
+      await Bun.sleep(10)
+    }
+    expect(requests(e as Exposition, '/settings', 'GET', '200')).toBe(1)
+  })
+
+  test('the API port answers 404 for /metrics; the metrics port serves nothing else', async () => {
+    const api = await s.req('/metrics')
+    expect(api.status).toBe(404)
+    expect(await body(api)).toEqual({ code: 404, msg: '404 page not found' })
+    expect((await fetch(`http://127.0.0.1:${port}/settings`)).status).toBe(404)
+  })
+})
