@@ -5,6 +5,7 @@ import { adminAudit } from './features/admin-audit.ts'
 import { adminUsers } from './features/admin-users.ts'
 import { external } from './features/external.ts'
 import { health } from './features/health.ts'
+import { instances } from './features/instances.ts'
 import { invite } from './features/invite.ts'
 import { logout } from './features/logout.ts'
 import { metrics } from './features/metrics.ts'
@@ -14,8 +15,12 @@ import { signup } from './features/signup.ts'
 import { token } from './features/token.ts'
 import { user } from './features/user.ts'
 import { verify } from './features/verify.ts'
-import type { Deps } from './lib/deps.ts'
+import { sha256 } from './lib/crypto.ts'
+import { type Deps, instanceDeps } from './lib/deps.ts'
+import { HttpError } from './lib/errors.ts'
 import { hooks } from './lib/hooks.ts'
+import { encryptionKey, flowInstanceId, loadInstanceConfig, type SignedClaims, verifySignedRequest } from './lib/instances.ts'
+import { rememberClient } from './lib/limits.ts'
 import { docs } from './lib/openapi.ts'
 
 export function createApp(deps: Deps) {
@@ -43,3 +48,60 @@ export function createApp(deps: Deps) {
 }
 
 export type App = ReturnType<typeof createApp>
+
+/** Multi-instance (operator) mode: the operator API, health, metrics and docs on one app; every other request
+ *  is checked (`x-nf-sign`), then served by that instance's own app — the same features, built with the
+ *  instance's settings and id, so every lookup is scoped to it. Apps are cached and rebuilt when the operator
+ *  changes an instance (or after a minute, for changes made through another node). */
+export function createMultiInstanceServer(base: Deps) {
+  const key = encryptionKey(base.config)
+  const cache = new Map<string, { app: ReturnType<typeof createApp>; at: number }>()
+  const changed = (id: string) => { for (const k of cache.keys()) if (k.startsWith(`${id}\n`)) cache.delete(k) }
+  const operator = new Elysia({ name: 'operator', normalize: true })
+    .use(hooks(base))
+    .use(docs(base.version))
+    .use(health(base))
+    .use(metrics(base))
+    .use(instances(base, { changed }))
+  const plain = (status: number, msg: string) => new Response(JSON.stringify(status >= 500 ? { code: status, msg, error_id: crypto.randomUUID() } : { code: status, msg }), {
+    status, headers: { 'content-type': 'application/json', vary: 'Origin', 'cache-control': 'no-store' },
+  })
+  async function appFor(claims: SignedClaims) {
+    const k = `${claims.id}\n${claims.site_url ?? ''}`
+    const hit = cache.get(k)
+    if (hit && Date.now() - hit.at < 60_000) return hit.app
+    const config = await loadInstanceConfig(base.db, base.config, key, claims)
+    const app = createApp(instanceDeps(base, claims.id, config))
+    if (cache.size > 500) cache.delete(cache.keys().next().value as string)
+    cache.set(k, { app, at: Date.now() })
+    return app
+  }
+  const OPERATOR_PATHS = /^\/(instances(\/.*)?|health|metrics|openapi(\/.*)?)?$/
+  return {
+    operator,
+    async fetch(request: Request, server: { requestIP(r: Request): { address: string } | null }): Promise<Response> {
+      const url = new URL(request.url)
+      rememberClient(request, server.requestIP(request)?.address ?? '')
+      // Preflights carry no x-nf-sign: the operator app's hooks answer them.
+      if (OPERATOR_PATHS.test(url.pathname) || request.method === 'OPTIONS') return operator.handle(request)
+      try {
+        let claims: SignedClaims
+        if (url.pathname === '/callback' || url.pathname === '/callback/') {
+          // The provider's redirect has no header: the instance is in the server-side flow state.
+          let state = url.searchParams.get('state') ?? ''
+          if (!state && request.method === 'POST') state = new URLSearchParams(await request.clone().text()).get('state') ?? ''
+          const id = state ? await flowInstanceId(base.db, sha256(state)) : null
+          if (!id) return operator.handle(request) // answered by the operator app: 404, no instance to blame
+          claims = { id }
+        } else {
+          claims = await verifySignedRequest(request.headers.get('x-nf-sign'), base.config.operator_token)
+        }
+        return (await appFor(claims)).handle(request)
+      } catch (e) {
+        if (e instanceof HttpError) return plain(e.status, e.msg)
+        base.log.error('multi-instance dispatch failed', { error: e })
+        return plain(500, 'Internal server error')
+      }
+    },
+  }
+}

@@ -2,7 +2,8 @@
 // CLI: serve (default) | migrate | openapi | version | admin …  Global flag: -c/--config FILE (a dotenv file).
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createApp } from '../app.ts'
+import type { Server } from 'bun'
+import { createApp, createMultiInstanceServer } from '../app.ts'
 import { admin, UsageError } from './admin.ts'
 import { type Config, ConfigError, describeConfig, loadConfig } from '../lib/config.ts'
 import { openDb } from '../lib/db/index.ts'
@@ -19,6 +20,7 @@ Usage: gotrue [command] [-c|--config FILE]
 
 Commands:
   serve       start the API server (default)
+  multi       start in multi-instance (operator) mode (same as GOTRUE_MULTIINSTANCEMODE=true)
   migrate     apply pending database migrations
   openapi     write openapi/openapi.json (or print it with --stdout)
   version     print the version
@@ -50,16 +52,27 @@ export async function boot(config: Config, opts: { clock?: Clock; log?: Logger; 
   }
   let deps: Deps
   let app: ReturnType<typeof createApp>
+  let server: Server<unknown> | null
+  const listen = { hostname: config.api.host || '0.0.0.0', port: opts.port ?? config.api.port }
   try {
     deps = makeDeps(config, db, log, { clock: opts.clock, version: VERSION })
-    app = createApp(deps)
-    app.listen({ hostname: config.api.host || '0.0.0.0', port: opts.port ?? config.api.port })
+    if (config.multi_instance_mode) {
+      // Operator mode: Bun serves the dispatcher, which hands each request to the operator app or an instance's app.
+      if (!config.operator_token) throw new ConfigError('GOTRUE_OPERATOR_TOKEN: required in multi-instance mode')
+      const multi = createMultiInstanceServer(deps)
+      app = multi.operator as unknown as ReturnType<typeof createApp>
+      server = Bun.serve({ ...listen, maxRequestBodySize: config.api.max_body_bytes + 64 * 1024, fetch: (req, srv) => multi.fetch(req, srv) })
+    } else {
+      app = createApp(deps)
+      app.listen(listen)
+      server = app.server
+    }
   } catch (e) {
     await db.close() // a bad setting found while wiring (e.g. the tracing endpoint), or the port is taken
     throw e
   }
-  const server = app.server
   if (!server) throw new Error('server did not start')
+  const listening = server
   const url = `http://${config.api.host && config.api.host !== '0.0.0.0' ? config.api.host : '127.0.0.1'}:${server.port}`
   // GOTRUE_METRICS_PORT: metrics on their own listener (e.g. reachable only from the monitoring network).
   const metricsServer = config.metrics.enabled && config.metrics.port
@@ -76,7 +89,8 @@ export async function boot(config: Config, opts: { clock?: Clock; log?: Logger; 
       metricsServer?.stop(true)
       // Stops listening at once and resolves when the requests in flight have been answered (Bun's
       // server.stop(false)); the signal handler in `serve` bounds the wait.
-      await app.stop()
+      if (config.multi_instance_mode) await listening.stop()
+      else await app.stop()
       // Elysia runs onAfterResponse (access log, metrics, trace span) in a setImmediate queued as each handler
       // returns: let the last ones run before the database closes and the process exits.
       await new Promise((r) => setImmediate(r))
@@ -98,8 +112,9 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'version' || command === '--version') { console.log(VERSION); return 0 }
   const config = loadConfig({ file })
   switch (command) {
+    case 'multi':
     case 'serve': {
-      const s = await boot(config)
+      const s = await boot(command === 'multi' ? { ...config, multi_instance_mode: true } : config)
       s.deps.log.info(`GoTrue API started on: ${s.url.replace('http://', '')}`, { version: VERSION, driver: config.db.driver })
       let stopping = false
       const shutdown = async (signal: string) => {

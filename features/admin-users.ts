@@ -95,7 +95,7 @@ export function adminUsers(deps: Deps) {
   /** A user of this instance that this admin may see (an audience admin sees only its audience). */
   async function loadUser(id: string, admin: AdminActor | null, aud: string, tx: Db = db): Promise<UserRow> {
     if (!UUID.test(id)) throw badRequest('user_id must be an UUID')
-    const user = await findUserById(tx, instanceId, id)
+    const user = await findUserById(tx, instanceId, id, tx !== db) // in a write transaction: locked (no lost merge)
     if (!user || (!admin?.superAdmin && user.aud !== aud)) throw notFound('User not found')
     return user
   }

@@ -27,9 +27,9 @@ export const UserUpdateBody = t.Object({
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-async function loadUser(deps: Deps, db: Db, claims: AccessClaims): Promise<UserRow> {
+async function loadUser(deps: Deps, db: Db, claims: AccessClaims, lock = false): Promise<UserRow> {
   if (typeof claims.sub !== 'string' || !UUID.test(claims.sub) || SYSTEM_SUBS.has(claims.sub)) throw badRequest('Could not read User ID claim')
-  const user = await findUserById(db, deps.instanceId, claims.sub)
+  const user = await findUserById(db, deps.instanceId, claims.sub, lock)
   if (!user) throw notFound('User not found')
   return user
 }
@@ -67,7 +67,7 @@ export function user(deps: Deps) {
       }
       const now = clock.now()
       const { before, patch, updated, mail } = await db.tx(async (tx) => {
-        const user = await loadUser(deps, tx, claims)
+        const user = await loadUser(deps, tx, claims, true) // locked: the merge below writes it back
         const patch: UserPatch = {}
         if (hash) patch.encrypted_password = hash
         if (body.data) {

@@ -75,6 +75,7 @@ export const ConfigSchema = T.Object({
     migrations_path: str('DB_MIGRATIONS_PATH', '', 'directory of migration files (default: the bundled ones)'),
     automigrate: bool('DB_AUTOMIGRATE', false, 'apply pending migrations when serve starts'),
     pool_size: int('DB_POOL_SIZE', 10, 'MySQL connection pool size', 1, 1000),
+    encryption_key: str('DB_ENCRYPTION_KEY', '', 'multi-instance mode: key that encrypts instance secrets (JWT secrets, SMTP and OAuth passwords) at rest', { secret: true }),
     query_timeout: dur('DB_QUERY_TIMEOUT', 30, 'MySQL: longest a statement may take before its connection is dropped and the request gets a 503 (0: no limit)'),
   }),
   metrics: T.Object({

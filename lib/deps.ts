@@ -64,6 +64,18 @@ export function makeDeps(config: Config, db: Db, log: Logger, opts: { clock?: Cl
   }
 }
 
+/** The dependencies of one instance in multi-instance mode: its own configuration, mail, webhooks and schema,
+ *  its rate-limit keys apart from other instances', and the process's database, hashing pool and telemetry. */
+export function instanceDeps(base: Deps, instanceId: string, config: Config): Deps {
+  const limiter: Limiter = { hit: (key, ...rest) => base.limiter.hit(`${instanceId}:${key}`, ...rest), close() {} }
+  return {
+    ...base, config, instanceId, limiter,
+    mailer: limitedMailer(tracedMailer(makeMailer(config, base.log), base.tracer), limiter, RULES(config).email, () => base.clock.now()),
+    webhooks: tracedWebhooks(makeWebhooks(config, base.log), base.tracer),
+    validateUserData: userDataValidator(config.user_data_schema),
+  }
+}
+
 /** smtp.send spans: tagged with the mail kind, never the recipient. */
 function tracedMailer(mailer: Mailer, tracer: Tracer): Mailer {
   if (!tracer.enabled) return mailer

@@ -112,8 +112,13 @@ export function clientOf(config: Config, request: Request, server: { requestIP(r
   const h = config.rate_limit_header
   // With a list (X-Forwarded-For) the LAST entry is the one our own proxy appended; earlier ones are the client's say.
   const fromHeader = h ? (request.headers.get(h) ?? '').split(',').pop()?.trim() : ''
-  return fromHeader || server?.requestIP(request)?.address || ''
+  return fromHeader || server?.requestIP(request)?.address || dispatched.get(request) || ''
 }
+
+/** Multi-instance mode hands each request to an instance's app with app.handle(), where there is no socket:
+ *  the dispatcher records the socket address here first. */
+const dispatched = new WeakMap<Request, string>()
+export const rememberClient = (request: Request, address: string): void => { dispatched.set(request, address) }
 
 export const RULES = (c: Config) => ({
   token: { name: 'token', limit: c.rate_limit.token_refresh, windowSec: 300 },

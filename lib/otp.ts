@@ -48,9 +48,11 @@ export async function consumeOtp(db: Db, id: string): Promise<void> {
   await db.run('DELETE FROM {one_time_tokens} WHERE id = ?', [id])
 }
 
+/** The user's token of a type, locking the row inside a transaction: concurrent confirmations of one token
+ *  (MySQL) wait for the first to consume it and then find nothing, instead of all reading the same snapshot. */
 export async function findOtpForUser(db: Db, userId: string, type: OtpType): Promise<OtpRow | null> {
   return db.get<OtpRow>(
-    'SELECT id, user_id, token_type, token_hash, relates_to, created_at FROM {one_time_tokens} WHERE user_id = ? AND token_type = ?',
+    'SELECT id, user_id, token_type, token_hash, relates_to, created_at FROM {one_time_tokens} WHERE user_id = ? AND token_type = ? FOR UPDATE',
     [userId, type],
   )
 }

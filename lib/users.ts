@@ -100,8 +100,10 @@ export function mergeMeta(base: Metadata, patch: Metadata): Metadata {
   return out
 }
 
-export async function findUserById(db: Db, instanceId: string, id: string): Promise<UserRow | null> {
-  return db.get<UserRow>(`SELECT ${USER_COLUMNS} FROM {users} WHERE instance_id = ? AND id = ?`, [instanceId, id])
+/** `lock`: inside a transaction that reads the row to write it back (a metadata merge), take the row lock, so a
+ *  concurrent update on MySQL waits instead of merging into a stale snapshot and losing the other's change. */
+export async function findUserById(db: Db, instanceId: string, id: string, lock = false): Promise<UserRow | null> {
+  return db.get<UserRow>(`SELECT ${USER_COLUMNS} FROM {users} WHERE instance_id = ? AND id = ?${lock ? ' FOR UPDATE' : ''}`, [instanceId, id])
 }
 
 export async function findUserByEmail(db: Db, instanceId: string, aud: string, email: string): Promise<UserRow | null> {

@@ -1,0 +1,94 @@
+// The operator API of multi-instance mode (spec §10.1): /instances create, get, update, delete, and GET / (the
+// manifest), behind `Authorization: Bearer <OPERATOR_TOKEN>`. Instance secrets are stored encrypted and never
+// returned (the reference echoes the JWT secret); deleting an instance deletes its users, sessions and audit log.
+import { Elysia, t } from 'elysia'
+import { safeEqual } from '../lib/crypto.ts'
+import { isoTime, UniqueViolation } from '../lib/db/index.ts'
+import type { Deps } from '../lib/deps.ts'
+import { badRequest, ErrorBody, notFound, unauthorized } from '../lib/errors.ts'
+import {
+  deleteInstanceData, encryptionKey, findInstance, findInstanceByUuid, type InstanceRow, insertInstance, mergeConfig, openConfig,
+  redactConfig, sealConfig, updateInstanceConfig,
+} from '../lib/instances.ts'
+import { NIL_UUID } from '../lib/users.ts'
+
+const Config = t.Record(t.String(), t.Unknown(), { description: 'per-instance settings (GoTrue §5.3 JSON keys)' })
+export const InstanceBody = t.Object({ uuid: t.Optional(t.String({ maxLength: 255 })), config: t.Optional(t.Nullable(Config)) }, { additionalProperties: true })
+export const Instance = t.Object({
+  id: t.String(), uuid: t.String(), config: t.Nullable(Config), created_at: t.String(), updated_at: t.String(),
+  endpoint: t.Optional(t.String()), state: t.Optional(t.String()),
+})
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const BEARER = /^[Bb]earer (\S+)$/
+
+export function instances(deps: Deps, opts: { changed(id: string): void }) {
+  const { config, db, clock } = deps
+  const key = encryptionKey(config)
+  const show = (row: InstanceRow, extra: Record<string, string> = {}) => {
+    const stored = row.raw_base_config ? (JSON.parse(row.raw_base_config) as Record<string, unknown>) : null
+    return {
+      id: row.id, uuid: row.uuid ?? '', config: stored && redactConfig(stored), created_at: isoTime(row.created_at) as string,
+      updated_at: isoTime(row.updated_at) as string, ...extra,
+    }
+  }
+  const load = async (id: string) => {
+    if (!UUID.test(id)) throw badRequest('Invalid instance ID')
+    const row = await findInstance(db, id.toLowerCase())
+    if (!row) throw notFound('Instance not found')
+    return row
+  }
+  const manifest = { description: 'GoTrue is a user registration and authentication API', name: 'GoTrue', version: deps.version }
+  return new Elysia({ name: 'instances' })
+    .onBeforeHandle(({ headers }) => {
+      const m = BEARER.exec(headers.authorization ?? '')
+      if (!m?.[1]) throw unauthorized('This endpoint requires a Bearer token')
+      if (!safeEqual(m[1], config.operator_token)) throw unauthorized('Request does not include an Operator token')
+    })
+    .model({ 'instances.body': InstanceBody, 'instances.instance': Instance })
+    .get('/', () => manifest, { detail: { summary: 'Manifest (operator)', tags: ['operator'] } })
+    .post('/instances', async ({ body, set }) => {
+      const uuid = body.uuid || NIL_UUID
+      const now = clock.now()
+      const id = crypto.randomUUID()
+      if (await findInstanceByUuid(db, uuid)) throw badRequest('An instance with that UUID already exists')
+      await insertInstance(db, { id, uuid, config: sealConfig(key, body.config ?? {}), now }).catch((e) => {
+        throw e instanceof UniqueViolation ? badRequest('An instance with that UUID already exists') : e
+      })
+      set.status = 201
+      return show((await findInstance(db, id)) as InstanceRow, { endpoint: config.api.endpoint, state: 'active' })
+    }, {
+      body: 'instances.body',
+      response: { 201: 'instances.instance', 400: ErrorBody, 401: ErrorBody },
+      detail: { summary: 'Create an instance (a site) with its settings', tags: ['operator'], security: [{ bearer: [] }] },
+    })
+    .get('/instances/:instance_id', async ({ params }) => show(await load(params.instance_id)), {
+      response: { 200: 'instances.instance', 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
+      detail: { summary: 'Get an instance (secrets are never returned)', tags: ['operator'], security: [{ bearer: [] }] },
+    })
+    .put('/instances/:instance_id', async ({ params, body }) => {
+      const row = await load(params.instance_id)
+      // Deep merge onto the stored settings: absent keys keep their values, present ones (even "") overwrite.
+      let next: Record<string, unknown> | null = null
+      if (body.config !== null) {
+        const stored = row.raw_base_config ? openConfig(key, JSON.parse(row.raw_base_config)) : {}
+        next = sealConfig(key, mergeConfig(stored, body.config ?? {}))
+      }
+      await updateInstanceConfig(db, row.id, next, clock.now())
+      opts.changed(row.id)
+      return show((await findInstance(db, row.id)) as InstanceRow)
+    }, {
+      body: 'instances.body',
+      response: { 200: 'instances.instance', 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
+      detail: { summary: 'Update an instance\'s settings (deep merge)', tags: ['operator'], security: [{ bearer: [] }] },
+    })
+    .delete('/instances/:instance_id', async ({ params, set }) => {
+      const row = await load(params.instance_id)
+      await db.tx((tx) => deleteInstanceData(tx, row.id))
+      opts.changed(row.id)
+      set.status = 204
+      return new Response(null, { status: 204 })
+    }, {
+      response: { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
+      detail: { summary: 'Delete an instance and all of its users', tags: ['operator'], security: [{ bearer: [] }] },
+    })
+}

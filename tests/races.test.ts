@@ -1,0 +1,191 @@
+// Races: many copies of one request at the same instant, as a double-clicking user, a retrying client or an
+// attacker would send them. Each case states what must exist afterwards: one successor, one user, one session,
+// one email change. The same file runs on SQLite (one connection, BEGIN IMMEDIATE) and on MySQL (a pool,
+// row locks) — the two dialects fail in different ways, so both must pass.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { sha256 } from '../lib/crypto.ts'
+import { body, form, startServer, tokenFromMail, type TestServer } from './harness.ts'
+
+const PASSWORD = 'race-password-1'
+const OPERATOR = { authorization: 'Bearer operator-token-for-tests' }
+interface Tokens { access_token: string; refresh_token: string }
+let n = 0
+const fresh = (tag: string) => `${tag}-${++n}-${crypto.randomUUID().slice(0, 6)}@example.com`
+
+/** `count` copies of one request, all started before any is awaited. */
+const burst = (count: number, send: () => Promise<Response>) => Promise.all(Array.from({ length: count }, send))
+const statuses = (rs: Response[]) => rs.map((r) => r.status).sort()
+const tally = (rs: Response[]) => rs.reduce<Record<number, number>>((m, r) => ({ ...m, [r.status]: (m[r.status] ?? 0) + 1 }), {})
+
+const login = (s: TestServer, email: string, password = PASSWORD) =>
+  s.req('/token', form({ grant_type: 'password', username: email, password }))
+const refresh = (s: TestServer, token: string) => s.req('/token', form({ grant_type: 'refresh_token', refresh_token: token }))
+const bearer = (t: string) => ({ authorization: `Bearer ${t}` })
+const usersWithEmail = (s: TestServer, email: string) =>
+  s.db.all<{ id: string }>('SELECT id FROM {users} WHERE email_key = ?', [email.toLowerCase()])
+const auditActions = async (s: TestServer, actorId: string, action: string) =>
+  (await s.db.all<{ payload: string }>('SELECT payload FROM {audit_log_entries}'))
+    .map((r) => JSON.parse(r.payload) as Record<string, unknown>)
+    .filter((p) => p.actor_id === actorId && p.action === action)
+
+describe('races with autoconfirm on: refresh, signup, password grant', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: { GOTRUE_MAILER_AUTOCONFIRM: 'true' } }) })
+  afterAll(() => s.stop())
+
+  async function confirmedUser(): Promise<{ id: string; email: string }> {
+    const email = fresh('user')
+    const res = await s.req('/signup', { method: 'POST', json: { email, password: PASSWORD } })
+    expect(res.status).toBe(200)
+    return { id: (await body<{ id: string }>(res)).id, email }
+  }
+
+  test('200 concurrent refreshes of one token: all 200 with the same successor; the family has exactly 2 rows', async () => {
+    const u = await confirmedUser()
+    const t0 = (await body<Tokens>(await login(s, u.email))).refresh_token
+    const results = await burst(200, () => refresh(s, t0))
+    expect(tally(results)).toEqual({ 200: 200 })
+    const successors = new Set((await Promise.all(results.map((r) => body<Tokens>(r)))).map((t) => t.refresh_token))
+    expect(successors.size).toBe(1)
+    const [t1] = [...successors] as [string]
+    expect(t1).not.toBe(t0)
+
+    const family = await s.db.all<{ token_hash: string; parent_id: string | null; revoked: number; id: string }>(
+      'SELECT id, token_hash, parent_id, revoked FROM {refresh_tokens} WHERE family_id = (SELECT family_id FROM {refresh_tokens} WHERE token_hash = ?)', [sha256(t0)])
+    expect(family).toHaveLength(2)
+    const root = family.find((r) => r.token_hash === sha256(t0))
+    const child = family.find((r) => r.token_hash === sha256(t1))
+    expect(root?.revoked).toBe(1)
+    expect(child).toMatchObject({ revoked: 0, parent_id: root?.id })
+    // One rotation happened, so one rotation was audited.
+    expect(await auditActions(s, u.id, 'token_refreshed')).toHaveLength(1)
+    // The successor is a normal live token.
+    const next = await refresh(s, t1)
+    expect(next.status).toBe(200)
+    expect((await body<Tokens>(next)).refresh_token).not.toBe(t1)
+  })
+
+  test('50 concurrent signups of one email: exactly one 200, the rest 400 already registered; one user row', async () => {
+    const email = fresh('signup')
+    const results = await burst(50, () => s.req('/signup', { method: 'POST', json: { email, password: PASSWORD } }))
+    expect(tally(results)).toEqual({ 200: 1, 400: 49 })
+    for (const r of results.filter((x) => x.status === 400)) {
+      expect(await body(r)).toEqual({ code: 400, msg: 'A user with this email address has already been registered' })
+    }
+    const rows = await usersWithEmail(s, email)
+    expect(rows).toHaveLength(1)
+    expect(await auditActions(s, rows[0]?.id ?? '', 'user_signedup')).toHaveLength(1)
+    expect((await login(s, email)).status).toBe(200)
+  })
+
+  test('30 concurrent password-grant logins of one user: all 200, 30 distinct sessions that each work', async () => {
+    const u = await confirmedUser()
+    const results = await burst(30, () => login(s, u.email))
+    expect(tally(results)).toEqual({ 200: 30 })
+    const sessions = await Promise.all(results.map((r) => body<Tokens>(r)))
+    expect(new Set(sessions.map((t) => t.refresh_token)).size).toBe(30)
+    const rows = await s.db.all<{ family_id: string; parent_id: string | null; revoked: number }>(
+      'SELECT family_id, parent_id, revoked FROM {refresh_tokens} WHERE user_id = ?', [u.id])
+    expect(rows).toHaveLength(30)
+    expect(new Set(rows.map((r) => r.family_id)).size).toBe(30)
+    expect(rows.every((r) => r.parent_id === null && r.revoked === 0)).toBe(true)
+    expect(await auditActions(s, u.id, 'login')).toHaveLength(30)
+    // Every access token reads the user; every refresh token rotates on its own.
+    const me = await Promise.all(sessions.map((t) => s.req('/user', { headers: bearer(t.access_token) })))
+    expect(tally(me)).toEqual({ 200: 30 })
+    const rotated = await Promise.all(sessions.map((t) => refresh(s, t.refresh_token)))
+    expect(tally(rotated)).toEqual({ 200: 30 })
+  })
+})
+
+describe('races with confirmation mails: re-signup, verify, invite, email change', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: { GOTRUE_MAILER_AUTOCONFIRM: 'false' } }) })
+  afterAll(() => s.stop())
+
+  test('50 concurrent signups of one unconfirmed email: all 200, one user, one live confirmation token, one mail', async () => {
+    const email = fresh('resignup')
+    const results = await burst(50, () => s.req('/signup', { method: 'POST', json: { email, password: PASSWORD } }))
+    expect(statuses(results)).toEqual(Array(50).fill(200))
+    const ids = new Set((await Promise.all(results.map((r) => body<{ id: string }>(r)))).map((u) => u.id))
+    expect(ids.size).toBe(1)
+    const rows = await usersWithEmail(s, email)
+    expect(rows.map((r) => r.id)).toEqual([...ids])
+    const otps = await s.db.all('SELECT id FROM {one_time_tokens} WHERE user_id = ?', [rows[0]?.id ?? ''])
+    expect(otps).toHaveLength(1)
+    // The winner mailed; every other request was a re-signup inside SMTP_MAX_FREQUENCY.
+    expect(s.smtp.mailsTo(email)).toHaveLength(1)
+  })
+
+  test('20 concurrent /verify of one confirmation token: one 200, nineteen 404; one token family created', async () => {
+    const email = fresh('verify')
+    const created = await s.req('/signup', { method: 'POST', json: { email, password: PASSWORD } })
+    const { id } = await body<{ id: string }>(created)
+    const token = tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token')
+    const results = await burst(20, () => s.req('/verify', { method: 'POST', json: { type: 'signup', token } }))
+    expect(tally(results)).toEqual({ 200: 1, 404: 19 })
+    for (const r of results.filter((x) => x.status === 404)) expect(await body(r)).toEqual({ code: 404, msg: 'User not found' })
+    const families = await s.db.all<{ family_id: string }>('SELECT family_id FROM {refresh_tokens} WHERE user_id = ?', [id])
+    expect(families).toHaveLength(1)
+    expect(await auditActions(s, id, 'user_signedup')).toHaveLength(1)
+    expect(await s.db.all('SELECT id FROM {one_time_tokens} WHERE user_id = ?', [id])).toHaveLength(0)
+  })
+
+  test('20 concurrent invites of one email: one 200, nineteen 422; one user, one invite mail', async () => {
+    const email = fresh('invite')
+    const results = await burst(20, () => s.req('/invite', { method: 'POST', json: { email }, headers: OPERATOR }))
+    expect(tally(results)).toEqual({ 200: 1, 422: 19 })
+    for (const r of results.filter((x) => x.status === 422)) {
+      expect(await body(r)).toEqual({ code: 422, msg: 'Email address already registered by another user' })
+    }
+    const rows = await usersWithEmail(s, email)
+    expect(rows).toHaveLength(1)
+    expect(s.smtp.mailsTo(email)).toHaveLength(1)
+    expect(await s.db.all('SELECT id FROM {one_time_tokens} WHERE user_id = ?', [rows[0]?.id ?? ''])).toHaveLength(1)
+  })
+
+  test('20 concurrent PUT /user email_change_token confirmations: one 200, nineteen 401; the email changes once', async () => {
+    const email = fresh('change-from')
+    const { id } = await body<{ id: string }>(await s.req('/signup', { method: 'POST', json: { email, password: PASSWORD } }))
+    const confirm = tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token')
+    const session = await body<Tokens>(await s.req('/verify', { method: 'POST', json: { type: 'signup', token: confirm } }))
+    const to = fresh('change-to')
+    expect((await s.req('/user', { method: 'PUT', json: { email: to }, headers: bearer(session.access_token) })).status).toBe(200)
+    const changeToken = tokenFromMail(await s.smtp.waitForMail(to), 'email_change_token')
+    const modifiedBefore = (await auditActions(s, id, 'user_modified')).length
+
+    const results = await burst(20, () => s.req('/user', { method: 'PUT', json: { email_change_token: changeToken }, headers: bearer(session.access_token) }))
+    expect(tally(results)).toEqual({ 200: 1, 401: 19 })
+    for (const r of results.filter((x) => x.status === 401)) {
+      expect(await body(r)).toEqual({ code: 401, msg: "Email Change Token didn't match token on file" })
+    }
+    const row = await s.db.get<{ email: string; email_change: string }>('SELECT email, email_change FROM {users} WHERE id = ?', [id])
+    expect(row).toEqual({ email: to, email_change: '' })
+    expect(await usersWithEmail(s, email)).toHaveLength(0)
+    // One confirmation, one audit entry for it.
+    expect((await auditActions(s, id, 'user_modified')).length - modifiedBefore).toBe(1)
+  })
+
+  test('20 concurrent PUT /user, each merging its own data key: no update is lost', async () => {
+    const email = fresh('merge')
+    await s.req('/signup', { method: 'POST', json: { email, password: PASSWORD, data: { kept: true } } })
+    const confirm = tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token')
+    const session = await body<Tokens>(await s.req('/verify', { method: 'POST', json: { type: 'signup', token: confirm } }))
+    let i = 0
+    const results = await burst(20, () => s.req('/user', { method: 'PUT', json: { data: { [`k${i++}`]: i } }, headers: bearer(session.access_token) }))
+    expect(tally(results)).toEqual({ 200: 20 })
+    const me = await body<{ user_metadata: Record<string, unknown> }>(await s.req('/user', { headers: bearer(session.access_token) }))
+    expect(Object.keys(me.user_metadata).sort()).toEqual(['kept', ...Array.from({ length: 20 }, (_, k) => `k${k}`)].sort())
+  })
+
+  test('20 concurrent admin PUT /admin/users/:id, each merging its own app_metadata key: no update is lost', async () => {
+    const email = fresh('admin-merge')
+    const created = await s.req('/admin/users', { method: 'POST', json: { email, password: PASSWORD, confirm: true }, headers: OPERATOR })
+    const { id } = await body<{ id: string }>(created)
+    let i = 0
+    const results = await burst(20, () => s.req(`/admin/users/${id}`, { method: 'PUT', json: { app_metadata: { [`a${i++}`]: i } }, headers: OPERATOR }))
+    expect(tally(results)).toEqual({ 200: 20 })
+    const user = await body<{ app_metadata: Record<string, unknown> }>(await s.req(`/admin/users/${id}`, { headers: OPERATOR }))
+    expect(Object.keys(user.app_metadata).filter((k) => k.startsWith('a')).sort()).toEqual(Array.from({ length: 20 }, (_, k) => `a${k}`).sort())
+  })
+})
