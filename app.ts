@@ -16,8 +16,9 @@ import { token } from './features/token.ts'
 import { user } from './features/user.ts'
 import { verify } from './features/verify.ts'
 import { sha256 } from './lib/crypto.ts'
+import { DbUnavailable } from './lib/db/index.ts'
 import { type Deps, instanceDeps } from './lib/deps.ts'
-import { HttpError } from './lib/errors.ts'
+import { badRequest, HttpError } from './lib/errors.ts'
 import { hooks } from './lib/hooks.ts'
 import { encryptionKey, flowInstanceId, loadInstanceConfig, type SignedClaims, verifySignedRequest } from './lib/instances.ts'
 import { rememberClient } from './lib/limits.ts'
@@ -63,9 +64,24 @@ export function createMultiInstanceServer(base: Deps) {
     .use(health(base))
     .use(metrics(base))
     .use(instances(base, { changed }))
-  const plain = (status: number, msg: string) => new Response(JSON.stringify(status >= 500 ? { code: status, msg, error_id: crypto.randomUUID() } : { code: status, msg }), {
-    status, headers: { 'content-type': 'application/json', vary: 'Origin', 'cache-control': 'no-store' },
-  })
+  const idHeader = base.config.api.request_id_header.toLowerCase()
+  /** A request refused before any app took it (bad x-nf-sign, unknown site, unknown OAuth state): the same
+   *  headers as lib/hooks.ts gives (CORS, so a browser can read it; the request id) and, on 5xx, a log line
+   *  carrying the response's error_id. */
+  function refuse(request: Request, e: unknown): Response {
+    const id = (idHeader && request.headers.get(idHeader)?.slice(0, 200)) || crypto.randomUUID()
+    let [status, msg, extra] = [500, 'Internal server error', {} as Record<string, string>]
+    if (e instanceof HttpError) [status, msg, extra] = [e.status, e.msg, e.headers ?? {}]
+    else if (e instanceof DbUnavailable) [status, msg, extra] = [503, 'Database temporarily unavailable', { 'retry-after': '1' }]
+    const cause = e instanceof HttpError ? e.cause : e
+    if (status >= 500) base.log.error(msg, { request_id: id, error: cause instanceof Error ? cause.message : cause })
+    const headers: Record<string, string> = { 'content-type': 'application/json', vary: 'Origin', 'cache-control': 'no-store', 'x-request-id': id, ...extra }
+    if (request.headers.get('origin') && ['GET', 'POST', 'PUT', 'DELETE'].includes(request.method)) {
+      headers['access-control-allow-origin'] = '*'
+      headers['access-control-allow-credentials'] = 'true'
+    }
+    return new Response(JSON.stringify(status >= 500 ? { code: status, msg, error_id: id } : { code: status, msg }), { status, headers })
+  }
   async function appFor(claims: SignedClaims) {
     const k = `${claims.id}\n${claims.site_url ?? ''}`
     const hit = cache.get(k)
@@ -90,17 +106,17 @@ export function createMultiInstanceServer(base: Deps) {
           // The provider's redirect has no header: the instance is in the server-side flow state.
           let state = url.searchParams.get('state') ?? ''
           if (!state && request.method === 'POST') state = new URLSearchParams(await request.clone().text()).get('state') ?? ''
-          const id = state ? await flowInstanceId(base.db, sha256(state)) : null
-          if (!id) return operator.handle(request) // answered by the operator app: 404, no instance to blame
+          // Without a known state there is no instance to serve it: GoTrue's JSON errors (spec §7.7).
+          if (!state) throw badRequest('OAuth state parameter missing')
+          const id = await flowInstanceId(base.db, sha256(state))
+          if (!id) throw badRequest('OAuth state is invalid: unknown or already used state')
           claims = { id }
         } else {
           claims = await verifySignedRequest(request.headers.get('x-nf-sign'), base.config.operator_token)
         }
         return (await appFor(claims)).handle(request)
       } catch (e) {
-        if (e instanceof HttpError) return plain(e.status, e.msg)
-        base.log.error('multi-instance dispatch failed', { error: e })
-        return plain(500, 'Internal server error')
+        return refuse(request, e)
       }
     },
   }

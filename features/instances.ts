@@ -13,19 +13,33 @@ import {
 import { NIL_UUID } from '../lib/users.ts'
 
 const Config = t.Record(t.String(), t.Unknown(), { description: 'per-instance settings (GoTrue §5.3 JSON keys)' })
-export const InstanceBody = t.Object({ uuid: t.Optional(t.String({ maxLength: 255 })), config: t.Optional(t.Nullable(Config)) }, { additionalProperties: true })
+// `config` is checked in the handler, not by the schema: Elysia's normalize turns a string or an array given for
+// a Record into an object of its characters / items (`"abc"` → {"0":"a",…}) instead of refusing it.
+export const InstanceBody = t.Object({
+  uuid: t.Optional(t.String({ maxLength: 255 })),
+  config: t.Optional(t.Unknown({ description: 'per-instance settings (GoTrue §5.3 JSON keys): an object, or null to clear' })),
+}, { additionalProperties: true })
 export const Instance = t.Object({
   id: t.String(), uuid: t.String(), config: t.Nullable(Config), created_at: t.String(), updated_at: t.String(),
   endpoint: t.Optional(t.String()), state: t.Optional(t.String()),
 })
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const BEARER = /^[Bb]earer (\S+)$/
+type Json = Record<string, unknown>
+
+/** The body's config as GoTrue decodes it: an object, null (clear) or absent; anything else is a 400. */
+function configOf(body: { config?: unknown }): Json | null | undefined {
+  const c = body.config
+  if (c === undefined || c === null) return c
+  if (typeof c !== 'object' || Array.isArray(c)) throw badRequest('Error decoding params: config must be a JSON object')
+  return c as Json
+}
 
 export function instances(deps: Deps, opts: { changed(id: string): void }) {
   const { config, db, clock } = deps
   const key = encryptionKey(config)
   const show = (row: InstanceRow, extra: Record<string, string> = {}) => {
-    const stored = row.raw_base_config ? (JSON.parse(row.raw_base_config) as Record<string, unknown>) : null
+    const stored = row.raw_base_config ? (JSON.parse(row.raw_base_config) as Json) : null
     return {
       id: row.id, uuid: row.uuid ?? '', config: stored && redactConfig(stored), created_at: isoTime(row.created_at) as string,
       updated_at: isoTime(row.updated_at) as string, ...extra,
@@ -47,11 +61,13 @@ export function instances(deps: Deps, opts: { changed(id: string): void }) {
     .model({ 'instances.body': InstanceBody, 'instances.instance': Instance })
     .get('/', () => manifest, { detail: { summary: 'Manifest (operator)', tags: ['operator'] } })
     .post('/instances', async ({ body, set }) => {
-      const uuid = body.uuid || NIL_UUID
+      const uuid = (body.uuid || NIL_UUID).toLowerCase()
+      if (!UUID.test(uuid)) throw badRequest('Error decoding params: uuid is not a valid UUID')
+      const settings = configOf(body) ?? {}
       const now = clock.now()
       const id = crypto.randomUUID()
       if (await findInstanceByUuid(db, uuid)) throw badRequest('An instance with that UUID already exists')
-      await insertInstance(db, { id, uuid, config: sealConfig(key, body.config ?? {}), now }).catch((e) => {
+      await insertInstance(db, { id, uuid, config: sealConfig(key, settings), now }).catch((e) => {
         throw e instanceof UniqueViolation ? badRequest('An instance with that UUID already exists') : e
       })
       set.status = 201
@@ -68,10 +84,11 @@ export function instances(deps: Deps, opts: { changed(id: string): void }) {
     .put('/instances/:instance_id', async ({ params, body }) => {
       const row = await load(params.instance_id)
       // Deep merge onto the stored settings: absent keys keep their values, present ones (even "") overwrite.
-      let next: Record<string, unknown> | null = null
-      if (body.config !== null) {
+      const patch = configOf(body)
+      let next: Json | null = null
+      if (patch !== null) {
         const stored = row.raw_base_config ? openConfig(key, JSON.parse(row.raw_base_config)) : {}
-        next = sealConfig(key, mergeConfig(stored, body.config ?? {}))
+        next = sealConfig(key, mergeConfig(stored, patch ?? {}))
       }
       await updateInstanceConfig(db, row.id, next, clock.now())
       opts.changed(row.id)

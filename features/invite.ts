@@ -46,8 +46,6 @@ export function invite(deps: Deps) {
         if (await findUserByEmail(tx, instanceId, aud, email)) throw taken()
         const user = await insertUser(tx, fields)
         const token = await issueOtp(tx, instanceId, user.id, 'invite', now)
-        const actor = admin?.user ? actorOf(admin.user) : { id: admin?.id ?? '', email: admin?.email ?? '' }
-        await writeAudit(tx, instanceId, actor, 'user_invited', now, { user_id: user.id, user_email: user.email })
         return { user, token }
       }).catch((e) => { throw e instanceof UniqueViolation ? taken() : e })
       try {
@@ -56,6 +54,9 @@ export function invite(deps: Deps) {
         await db.tx((tx) => deleteUser(tx, user.id)).catch((undo) => log.error('could not undo invite after mail failure', { error: undo }))
         throw e instanceof HttpError ? e : internal('Error inviting user', e)
       }
+      // Audited once the mail went out: a failed invite is undone above and must not stay in the log.
+      const actor = admin?.user ? actorOf(admin.user) : { id: admin?.id ?? '', email: admin?.email ?? '' }
+      await db.tx((tx) => writeAudit(tx, instanceId, actor, 'user_invited', now, { user_id: user.id, user_email: user.email }))
       return toUser(user)
     }, {
       auth: 'admin',

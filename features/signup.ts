@@ -49,7 +49,8 @@ async function createOrRefresh(db: Db, deps: Deps, email: string, hash: string, 
     }
     if (config.mailer.autoconfirm) {
       user = await updateUser(tx, user, { confirmed_at: dbTime(now) }, now)
-      await writeAudit(tx, instanceId, actorOf(user), 'user_signedup', now)
+      // With a signup hook the entry waits for its answer: a failing hook undoes the signup (signupHook).
+      if (!deps.webhooks.wants('signup')) await writeAudit(tx, instanceId, actorOf(user), 'user_signedup', now)
       return { user, created: !existing, previous: existing ?? undefined }
     }
     // SMTP_MAX_FREQUENCY: a repeated signup within the window silently sends nothing (the old link stays valid).
@@ -84,7 +85,12 @@ export function signup(deps: Deps) {
     const { user } = outcome
     try {
       const patch = replyPatch(await webhooks.send('signup', instanceId, toUser(user)))
-      return Object.keys(patch).length ? await db.tx((tx) => updateUser(tx, user, patch, clock.now())) : user
+      return await db.tx(async (tx) => {
+        const now = clock.now()
+        const updated = Object.keys(patch).length ? await updateUser(tx, user, patch, now) : user
+        await writeAudit(tx, instanceId, actorOf(updated), 'user_signedup', now)
+        return updated
+      })
     } catch (e) {
       await db.tx(async (tx) => {
         if (outcome.created) await deleteUser(tx, user.id)

@@ -35,21 +35,26 @@ async function loadUser(deps: Deps, db: Db, claims: AccessClaims, lock = false):
 }
 
 export function user(deps: Deps) {
+  /** The request audience (X-JWT-AUD, else JWT_AUD) must be the token's own. */
+  const checkAudience = (headers: Record<string, string | undefined>, claims: AccessClaims) => {
+    const header = headers['x-jwt-aud']
+    const tokenAud = typeof claims.aud === 'string' ? claims.aud : ''
+    if ((header && header !== tokenAud) || (!header && !tokenAud && deps.config.jwt.aud)) throw badRequest("Token audience doesn't match request audience")
+  }
   const { config, db, clock, hasher, mailer, instanceId, log } = deps
   return new Elysia({ name: 'user' })
     .use(guards(deps))
     .model({ 'user.response': User, 'user.update': UserUpdateBody })
     .get('/user', async ({ claims, headers }) => {
-      const header = headers['x-jwt-aud']
-      const tokenAud = typeof claims.aud === 'string' ? claims.aud : ''
-      if ((header && header !== tokenAud) || (!header && !tokenAud && config.jwt.aud)) throw badRequest("Token audience doesn't match request audience")
+      checkAudience(headers, claims)
       return toUser(await loadUser(deps, db, claims))
     }, {
       auth: 'user',
       response: { 200: 'user.response', 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
       detail: { summary: 'The current user', tags: ['accounts'], security: [{ bearer: [] }] },
     })
-    .put('/user', async ({ claims, body, request, server }) => {
+    .put('/user', async ({ claims, body, headers, request, server }) => {
+      checkAudience(headers, claims) // the reference checks this on GET only; a token of one audience must not edit in another
       const password = body.password ?? ''
       if (password) {
         const weak = passwordProblem(config.password.min_length, password)

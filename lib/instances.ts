@@ -150,8 +150,11 @@ export async function loadInstanceConfig(db: Db, global: Config, key: Buffer, cl
   try { stored = openConfig(key, JSON.parse(row.raw_base_config) as Json) } catch (e) {
     throw new HttpError(500, 'Error loading environment config', e)
   }
+  // Its own signing key, never the process's GOTRUE_JWT_SECRET (or the one generated into ./data): with a shared
+  // key a `sub: "0"` token would be a super-admin of every site without a key of its own.
+  const own = (stored.jwt as Json | undefined)?.secret
+  if (typeof own !== 'string' || !own) throw new HttpError(500, 'Error loading environment config', new Error('instance has no jwt.secret'))
   const config = instanceConfig(global, stored)
   if (claims.site_url) config.site_url = claims.site_url
-  if (!config.jwt.secret) throw new HttpError(500, 'Error loading environment config', new Error('instance has no jwt.secret'))
   return config
 }

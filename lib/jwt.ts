@@ -1,7 +1,8 @@
 // Access tokens (HS256, `kid: nf-ident`, GoTrue's claims) and the other signed tokens the service mints.
 // The only importer of jose. Verification accepts HS256 only and requires `exp` (the reference accepts
 // tokens without it); keys are cached per secret so per-instance secrets cost nothing extra.
-import { decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTPayload } from 'jose'
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { decodeProtectedHeader, SignJWT, type JWTPayload } from 'jose'
 
 export const KID = 'nf-ident'
 export interface AccessClaims extends JWTPayload {
@@ -35,24 +36,45 @@ function algOf(token: string): string {
   } catch { return '' }
 }
 
-/** Verifies an HS256 token with a required `exp`; throws TokenError with a readable reason. */
+const decodeJson = (part: string): unknown => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'))
+const B64URL = /^[A-Za-z0-9_-]*$/
+
+/** Verifies an HS256 token with a required `exp`; throws TokenError with a readable reason.
+ *  Synchronous node:crypto HMAC rather than jose's WebCrypto path: this runs on every authenticated request, and
+ *  the async WebCrypto call cost about twice as much here (issue 8). The checks are jose's: a compact JWS of three
+ *  base64url parts, header alg exactly HS256 and no `crit`, the signature compared in constant time, a JSON
+ *  object payload, `exp` required and in the future, `nbf` (when present) not in the future, numeric dates. */
 export async function verifyHS256<T extends JWTPayload = JWTPayload>(
   token: string, secret: string, opts: { requireExp?: boolean; now?: Date } = {},
 ): Promise<T> {
-  try {
-    const { payload } = await jwtVerify(token, keyFor(secret), {
-      algorithms: ['HS256'],
-      requiredClaims: opts.requireExp === false ? [] : ['exp'],
-      currentDate: opts.now, // the app's clock (deps.clock), so expiry follows the same time as everything else
-    })
-    return payload as T
-  } catch (e) {
-    if (e instanceof errors.JWTExpired) throw new TokenError('token is expired')
-    if (e instanceof errors.JOSEAlgNotAllowed) throw new TokenError(`signing method ${algOf(token)}is invalid`) // GoTrue's wording
-    if (e instanceof errors.JWSSignatureVerificationFailed) throw new TokenError('signature is invalid')
-    if (e instanceof errors.JWTClaimValidationFailed) throw new TokenError(e.message)
-    throw new TokenError(e instanceof Error && e.message ? `token is malformed: ${e.message}` : 'token is malformed')
-  }
+  return verifyHS256Sync<T>(token, secret, opts)
+}
+
+export function verifyHS256Sync<T extends JWTPayload = JWTPayload>(
+  token: string, secret: string, opts: { requireExp?: boolean; now?: Date } = {},
+): T {
+  const parts = token.split('.')
+  if (parts.length !== 3 || !parts.every((p) => B64URL.test(p))) throw new TokenError('token is malformed: Invalid Compact JWS')
+  const [h, p, sig] = parts as [string, string, string]
+  let header: unknown
+  try { header = decodeJson(h) } catch { throw new TokenError('token is malformed: Invalid Compact JWS') }
+  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new TokenError('token is malformed: Invalid Compact JWS')
+  const { alg, crit } = header as { alg?: unknown; crit?: unknown }
+  if (alg !== 'HS256') throw new TokenError(`signing method ${algOf(token)}is invalid`) // GoTrue's wording
+  if (crit !== undefined) throw new TokenError('token is malformed: unsupported "crit" header')
+  const expected = createHmac('sha256', keyFor(secret)).update(`${h}.${p}`).digest()
+  const given = Buffer.from(sig, 'base64url')
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new TokenError('signature is invalid')
+  let payload: unknown
+  try { payload = decodeJson(p) } catch { throw new TokenError('token is malformed: JWT Claims Set must be a top-level JSON object') }
+  if (!payload || typeof payload !== 'object' || Array.isArray(payload)) throw new TokenError('token is malformed: JWT Claims Set must be a top-level JSON object')
+  const c = payload as Record<string, unknown>
+  const now = Math.floor((opts.now ?? new Date()).getTime() / 1000)
+  for (const k of ['exp', 'nbf', 'iat'] as const) if (c[k] !== undefined && typeof c[k] !== 'number') throw new TokenError(`"${k}" claim must be a number`)
+  if (c.exp === undefined && opts.requireExp !== false) throw new TokenError('missing required "exp" claim')
+  if (typeof c.exp === 'number' && c.exp <= now) throw new TokenError('token is expired')
+  if (typeof c.nbf === 'number' && c.nbf > now) throw new TokenError('"nbf" claim timestamp check failed')
+  return c as T
 }
 
 export function signAccessToken(claims: AccessClaims, secret: string): Promise<string> {

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { boot, type Booted } from '../bin/gotrue.ts'
 import { type Env, loadConfig } from '../lib/config.ts'
 import { makeLogger } from '../lib/log.ts'
-import { body, form, MYSQL_URL, TEST_ENV } from './harness.ts'
+import { body, form, MYSQL_URL, TEST_ENV, dropNamespace } from './harness.ts'
 
 const BIN = join(import.meta.dir, '..', 'bin', 'gotrue.ts')
 const AUD = 'api.netlify.com'
@@ -42,14 +42,7 @@ async function cliNode(extra: Env = {}) {
       req('/token', { ...form({ grant_type: 'password', username: email, password }), headers: { 'content-type': 'application/x-www-form-urlencoded', ...(aud ? { 'x-jwt-aud': aud } : {}) } }),
     async close() {
       const db = server.deps.db
-      if (db.dialect === 'mysql') {
-        const tables = await db.all<{ t: string }>('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?', [`${ns}\\_%`])
-        await db.tx(async (t) => {
-          await t.run('SET FOREIGN_KEY_CHECKS = 0')
-          for (const { t: name } of tables) await t.run(`DROP TABLE IF EXISTS \`${name}\``)
-          await t.run('SET FOREIGN_KEY_CHECKS = 1')
-        })
-      }
+      await dropNamespace(db, ns)
       await server.stop()
       rmSync(dir, { recursive: true, force: true })
     },

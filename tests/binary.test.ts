@@ -9,7 +9,7 @@ import pkg from '../package.json' with { type: 'json' }
 import { openMysql } from '../lib/db/mysql.ts'
 import { MIGRATIONS } from '../migrations/index.ts'
 import { type SmtpCapture, startSmtpCapture } from './fakes/smtp.ts'
-import { body, form, MYSQL_URL, TEST_ENV, tokenFromMail } from './harness.ts'
+import { body, form, MYSQL_URL, TEST_ENV, tokenFromMail, dropNamespace } from './harness.ts'
 
 const ROOT = join(import.meta.dir, '..')
 const TEMPLATES = join(ROOT, 'templates')
@@ -176,13 +176,7 @@ describe.if(Boolean(MYSQL_URL))('on MySQL', () => {
       expect(applied.map((a) => a.version)).toEqual(VERSIONS.map((v) => v.slice(0, 4)))
       expect(await my.get('SELECT COUNT(*) AS n FROM {users}')).toEqual({ n: 0 })
     } finally {
-      const tables = await my.all<{ t: string }>(
-        'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?', [`${ns}\\_%`])
-      await my.tx(async (t) => {
-        await t.run('SET FOREIGN_KEY_CHECKS = 0')
-        for (const { t: name } of tables) await t.run(`DROP TABLE IF EXISTS \`${name}\``)
-        await t.run('SET FOREIGN_KEY_CHECKS = 1')
-      })
+      await dropNamespace(my, ns)
       await my.close()
     }
   })

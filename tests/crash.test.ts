@@ -189,7 +189,7 @@ describe(`SIGKILL under load, ${ROUNDS} rounds (${MYSQL_URL ? 'MySQL' : 'SQLite 
           expect(await db.all('PRAGMA foreign_key_check')).toEqual([])
         }
         report.push({
-          round, acknowledged: ackedThisRound, ackedSignupsTotal: acked.signups.length, signupsFound,
+          round, ackedSoFar: ackedThisRound, ackedSignupsTotal: acked.signups.length, signupsFound,
           ackedTokensTotal: acked.tokens.length, tokensFound, chains: chains.length, chainsAlive, rowsAfterRestart: rows, integrity,
         })
       } finally { await db.close() }

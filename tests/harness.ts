@@ -76,13 +76,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     async stop() {
       const db = booted.deps.db
       if (db.dialect === 'mysql') {
-        const tables = await db.all<{ t: string }>(
-          "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?", [`${namespace}\\_%`])
-        await db.tx(async (t) => {
-          await t.run('SET FOREIGN_KEY_CHECKS = 0')
-          for (const { t: name } of tables) await t.run(`DROP TABLE IF EXISTS \`${name}\``)
-          await t.run('SET FOREIGN_KEY_CHECKS = 1')
-        })
+        await dropNamespace(db, namespace)
       }
       await booted.stop()
       await smtp?.stop()
@@ -107,4 +101,16 @@ export function tokenFromMail(mail: CapturedMail, key: 'confirmation_token' | 'i
 /** POST a form-encoded body (the /token endpoint's format). */
 export function form(fields: Record<string, string>): RequestInit {
   return { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() }
+}
+
+/** Drops every MySQL table of a namespace (what a test created in the shared `test` database). */
+export async function dropNamespace(db: Db, namespace: string): Promise<void> {
+  if (db.dialect !== 'mysql') return
+  const tables = await db.all<{ t: string }>(
+    'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?', [`${namespace}\\_%`])
+  await db.tx(async (t) => {
+    await t.run('SET FOREIGN_KEY_CHECKS = 0')
+    for (const { t: name } of tables) await t.run(`DROP TABLE IF EXISTS \`${name}\``)
+    await t.run('SET FOREIGN_KEY_CHECKS = 1')
+  })
 }

@@ -1,6 +1,7 @@
 // Migrations come in pairs (NNNN_name.sqlite.sql / NNNN_name.mysql.sql) that must describe the same schema:
 // same tables, same column names in the same order, same index names. Checked twice: by reading the SQL text,
 // and by applying the files to a real database and reading its catalog.
+import { dropNamespace } from './harness.ts'
 import { afterAll, describe, expect, test } from 'bun:test'
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -189,13 +190,7 @@ describe.if(Boolean(MYSQL_URL))('applied to MySQL', () => {
         .map((r) => r.name.slice('cmp_'.length))
       expect(myIndexes.sort()).toEqual(liteIndexes.sort())
     } finally {
-      const tables = await my.all<{ t: string }>(
-        'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?', [`${namespace}\\_%`])
-      await my.tx(async (t) => {
-        await t.run('SET FOREIGN_KEY_CHECKS = 0')
-        for (const { t: name } of tables) await t.run(`DROP TABLE IF EXISTS \`${name}\``)
-        await t.run('SET FOREIGN_KEY_CHECKS = 1')
-      })
+      await dropNamespace(my, namespace)
     }
   })
 })

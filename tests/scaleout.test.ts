@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { type Env, loadConfig } from '../lib/config.ts'
 import { sha256 } from '../lib/crypto.ts'
 import { type Db, openDb } from '../lib/db/index.ts'
-import { body, JWT_SECRET, MYSQL_URL } from './harness.ts'
+import { body, JWT_SECRET, MYSQL_URL, dropNamespace } from './harness.ts'
 
 const REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379'
 const GOTRUE = join(import.meta.dir, '..', 'bin', 'gotrue.ts')
@@ -44,13 +44,7 @@ function cluster() {
     async remove() {
       const d = db ?? (MYSQL_URL ? await openDb(loadConfig({ env, cwd: dir })) : null)
       if (d?.dialect === 'mysql') {
-        const tables = await d.all<{ t: string }>(
-          'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?', [`${namespace}\\_%`])
-        await d.tx(async (t) => {
-          await t.run('SET FOREIGN_KEY_CHECKS = 0')
-          for (const { t: name } of tables) await t.run(`DROP TABLE IF EXISTS \`${name}\``)
-          await t.run('SET FOREIGN_KEY_CHECKS = 1')
-        })
+        await dropNamespace(d, namespace)
       }
       await d?.close()
       rmSync(dir, { recursive: true, force: true })

@@ -10,7 +10,7 @@ import { boot, type Booted } from '../bin/gotrue.ts'
 import { type Env, loadConfig } from '../lib/config.ts'
 import { makeLogger } from '../lib/log.ts'
 import { NIL_UUID, USER_COLUMNS } from '../lib/users.ts'
-import { body, form, MYSQL_URL, TEST_ENV } from './harness.ts'
+import { body, form, MYSQL_URL, TEST_ENV, dropNamespace } from './harness.ts'
 
 const BIN = join(import.meta.dir, '..', 'bin', 'gotrue.ts')
 const AUD = 'api.netlify.com'
@@ -53,14 +53,7 @@ async function node(dialect: Dialect = DIALECT, extra: Env = {}) {
     rows: () => server.deps.db.all<Record<string, unknown>>(`SELECT ${USER_COLUMNS} FROM {users} ORDER BY email, aud`),
     async close() {
       const db = server.deps.db
-      if (db.dialect === 'mysql') {
-        const tables = await db.all<{ t: string }>('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?', [`${ns}\\_%`])
-        await db.tx(async (t) => {
-          await t.run('SET FOREIGN_KEY_CHECKS = 0')
-          for (const { t: name } of tables) await t.run(`DROP TABLE IF EXISTS \`${name}\``)
-          await t.run('SET FOREIGN_KEY_CHECKS = 1')
-        })
-      }
+      await dropNamespace(db, ns)
       await server.stop()
       rmSync(dir, { recursive: true, force: true })
     },

@@ -250,3 +250,14 @@ describe('PUT /user', () => {
     expect(await body(res)).toEqual({ code: 422, msg: 'Email change token expired' })
   })
 })
+
+describe('PUT /user checks the audience too (the reference checks GET only)', () => {
+  test("X-JWT-AUD other than the token's aud: 400, and nothing is changed", async () => {
+    const u = await newUser({ plan: 'free' })
+    const res = await putUser({ ...u.auth, 'x-jwt-aud': 'another.audience' }, { data: { plan: 'pro' } })
+    expect(res.status).toBe(400)
+    expect(await body(res)).toEqual({ code: 400, msg: "Token audience doesn't match request audience" })
+    expect((await body<{ user_metadata: { plan: string } }>(await getUser(u.auth))).user_metadata.plan).toBe('free')
+    expect((await putUser({ ...u.auth, 'x-jwt-aud': 'api.netlify.com' }, { data: { plan: 'pro' } })).status).toBe(200)
+  })
+})
