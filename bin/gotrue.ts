@@ -38,7 +38,8 @@ export interface Booted { deps: Deps; app: ReturnType<typeof createApp>; url: st
 /** Opens the database, checks migrations, builds the app and listens. Used by `serve` and by the tests. */
 export async function boot(config: Config, opts: { clock?: Clock; log?: Logger; port?: number; automigrate?: boolean } = {}): Promise<Booted> {
   const log = opts.log ?? makeLogger({ level: config.log.level, file: config.log.file || undefined, fields: config.log.fields })
-  config = ensureJwtSecret(config, log)
+  // Multi-instance mode signs with each instance's own secret: no process-wide one is generated there.
+  if (!config.multi_instance_mode) config = ensureJwtSecret(config, log)
   const db = await openDb(config)
   try {
     if (config.db.automigrate || opts.automigrate) await migrate(db, migrationsDir(config))

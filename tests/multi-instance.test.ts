@@ -1,0 +1,259 @@
+// Multi-instance (operator) mode, part 2: two sites in one server are fully isolated (issue 7; the reference
+// leaks across instances, spec §15 item 5), rate limits are per site, external sign-ins land in the right site
+// through /callback (which carries no x-nf-sign: the server-side OAuth state names the instance), and the
+// single-instance mode needs no operator token at all (the reference requires one). The operator API itself:
+// tests/instances.test.ts.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { signAccessToken, signHS256, verifyHS256 } from '../lib/jwt.ts'
+import { clientId, clientSecret, type OAuthFake, REDIRECT_URI, startOAuthFake } from './fakes/oauth-provider.ts'
+import { type SmtpCapture, startSmtpCapture } from './fakes/smtp.ts'
+import { startWebhookReceiver, type WebhookReceiver } from './fakes/webhook-receiver.ts'
+import { body, form, startServer, type TestServer, tokenFromMail } from './harness.ts'
+
+const OP = { authorization: 'Bearer operator-token-for-tests' }
+const MULTI = { GOTRUE_MULTIINSTANCEMODE: 'true', GOTRUE_DB_ENCRYPTION_KEY: 'encryption-key-for-instance-secrets-in-tests' }
+const PASSWORD = 'correct horse battery'
+type Json = Record<string, unknown>
+interface Site { id: string; secret: string; smtp: SmtpCapture; url: string }
+
+async function createSite(s: TestServer, config: Json): Promise<string> {
+  const res = await s.req('/instances', { method: 'POST', headers: OP, json: { uuid: crypto.randomUUID(), config } })
+  expect(res.status).toBe(201)
+  return (await body(res)).id as string
+}
+/** A request to a site, with the x-nf-sign header the operator's proxy adds. */
+const on = async (s: TestServer, id: string, path: string, init: RequestInit & { json?: unknown } = {}, claims: Json = {}) =>
+  s.req(path, { ...init, headers: { ...(init.headers as Record<string, string>), 'x-nf-sign': await signHS256({ id, ...claims }, 'operator-token-for-tests', undefined) } })
+const signup = (s: TestServer, id: string, email: string, claims: Json = {}) =>
+  on(s, id, '/signup', { method: 'POST', json: { email, password: PASSWORD } }, claims)
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
+const systemToken = (secret: string) =>
+  signAccessToken({ sub: '0', exp: Math.floor(Date.now() / 1000) + 600, email: '', app_metadata: null, user_metadata: null }, secret)
+
+describe('two sites in one server', () => {
+  let s: TestServer
+  let fake: OAuthFake
+  let hooks: WebhookReceiver
+  let a: Site
+  let b: Site
+  const email = 'same.person@example.com'
+  const users: Record<'a' | 'b', { id: string; access: string; refresh: string }> = {} as never
+
+  beforeAll(async () => {
+    fake = await startOAuthFake()
+    hooks = startWebhookReceiver()
+    s = await startServer({ env: { ...MULTI, GOTRUE_WEBHOOK_ALLOW_LOCAL: 'true' } })
+    const site = async (tag: string): Promise<Site> => {
+      const smtp = await startSmtpCapture()
+      const secret = `jwt-secret-of-site-${tag}-long-enough-for-hs256`
+      const url = `https://${tag}.example.org`
+      const id = await createSite(s, {
+        site_url: url, jwt: { secret }, smtp: { host: smtp.host, port: smtp.port, admin_email: `identity@${tag}.example.org` },
+        external: { github: { enabled: true, client_id: clientId('github'), secret: clientSecret('github'), redirect_uri: REDIRECT_URI, url: `${fake.url}/github` } },
+      })
+      return { id, secret, smtp, url }
+    }
+    a = await site('a')
+    b = await site('b')
+  })
+  afterAll(async () => {
+    await s.stop()
+    await a.smtp.stop()
+    await b.smtp.stop()
+    await fake.stop()
+    await hooks.stop()
+  })
+
+  test('the same email signs up in both: two users, each confirmed by its own site\'s mail only', async () => {
+    const ua = await body(await signup(s, a.id, email))
+    const ub = await body(await signup(s, b.id, email))
+    expect(ua.id).toBeString()
+    expect(ub.id).toBeString()
+    expect(ua.id).not.toBe(ub.id)
+    const tokenA = tokenFromMail(await a.smtp.waitForMail(email), 'confirmation_token')
+    const tokenB = tokenFromMail(await b.smtp.waitForMail(email), 'confirmation_token')
+    expect(a.smtp.mailsTo(email)).toHaveLength(1)
+    expect(b.smtp.mailsTo(email)).toHaveLength(1)
+    expect(a.smtp.mailsTo(email)[0]?.from).toBe('identity@a.example.org')
+
+    // A's link does nothing at B (and leaves it usable at A)
+    const cross = await on(s, b.id, '/verify', { method: 'POST', json: { type: 'signup', token: tokenA } })
+    expect(cross.status).toBe(404)
+    expect(await body(cross)).toMatchObject({ code: 404, msg: 'User not found' })
+    for (const [site, token, key] of [[a, tokenA, 'a'], [b, tokenB, 'b']] as const) {
+      const res = await on(s, site.id, '/verify', { method: 'POST', json: { type: 'signup', token } })
+      expect(res.status).toBe(200)
+      const t = await body(res)
+      const me = await body(await on(s, site.id, '/user', { headers: bearer(t.access_token as string) }))
+      expect(me.id).toBe(key === 'a' ? ua.id : ub.id)
+      users[key] = { id: me.id as string, access: t.access_token as string, refresh: t.refresh_token as string }
+    }
+    const rows = await s.db.all<{ instance_id: string }>('SELECT instance_id FROM {users} WHERE email_key = ? ORDER BY instance_id', [email])
+    expect(rows.map((r) => r.instance_id)).toEqual([a.id, b.id].sort())
+  })
+
+  test('A\'s access token and refresh token are refused by B', async () => {
+    const own = await on(s, a.id, '/user', { headers: bearer(users.a.access) })
+    expect(own.status).toBe(200)
+    const res = await on(s, b.id, '/user', { headers: bearer(users.a.access) })
+    expect(res.status).toBe(401)
+    expect((await body(res)).msg).toBe('Invalid token: signature is invalid')
+
+    const refreshed = await on(s, b.id, '/token', form({ grant_type: 'refresh_token', refresh_token: users.a.refresh }))
+    expect(refreshed.status).toBe(400)
+    expect(await body(refreshed)).toEqual({ error: 'invalid_grant', error_description: 'Invalid Refresh Token' })
+    const atA = await on(s, a.id, '/token', form({ grant_type: 'refresh_token', refresh_token: users.a.refresh }))
+    expect(atA.status).toBe(200)
+  })
+
+  test('a recovery link mailed by A is refused by B\'s /verify', async () => {
+    expect((await on(s, a.id, '/recover', { method: 'POST', json: { email } })).status).toBe(200)
+    const token = tokenFromMail(await a.smtp.waitForMail(email, { count: 2 }), 'recovery_token')
+    expect(b.smtp.mailsTo(email)).toHaveLength(1) // B sent nothing
+    const res = await on(s, b.id, '/verify', { method: 'POST', json: { type: 'recovery', token } })
+    expect(res.status).toBe(404)
+    expect((await on(s, a.id, '/verify', { method: 'POST', json: { type: 'recovery', token } })).status).toBe(200)
+  })
+
+  test('an admin of A (a user with role admin, or sub 0 with A\'s secret) cannot list B\'s users', async () => {
+    const promoted = await on(s, a.id, `/admin/users/${users.a.id}`, { method: 'PUT', headers: bearer(await systemToken(a.secret)), json: { role: 'admin' } })
+    expect(promoted.status).toBe(200)
+    const login = await body(await on(s, a.id, '/token', form({ grant_type: 'password', username: email, password: PASSWORD })))
+    const adminOfA = login.access_token as string
+    const listA = await on(s, a.id, '/admin/users', { headers: bearer(adminOfA) })
+    expect(listA.status).toBe(200)
+    expect(((await body(listA)).users as Json[]).map((u) => u.id)).toEqual([users.a.id])
+
+    for (const token of [adminOfA, await systemToken(a.secret)]) {
+      const res = await on(s, b.id, '/admin/users', { headers: bearer(token) })
+      expect(res.status).toBe(401)
+      expect((await body(res)).msg).toStartWith('Invalid token: ')
+    }
+  })
+
+  test('B\'s admin API never shows A\'s users or audit entries', async () => {
+    const admin = bearer(await systemToken(b.secret))
+    const list = await body(await on(s, b.id, '/admin/users', { headers: admin }))
+    expect((list.users as Json[]).map((u) => u.id)).toEqual([users.b.id])
+    const got = await on(s, b.id, `/admin/users/${users.a.id}`, { headers: admin })
+    expect(got.status).toBe(404)
+    const audit = await on(s, b.id, '/admin/audit', { headers: admin })
+    expect(audit.status).toBe(200)
+    const entries = (await body<Json[]>(audit)).map((e) => e.payload as Json)
+    expect(entries.length).toBeGreaterThan(0)
+    expect(entries.map((p) => p.actor_id)).toContain(users.b.id)
+    expect(JSON.stringify(entries)).not.toContain(users.a.id)
+    const inA = await s.db.all<{ instance_id: string }>('SELECT instance_id FROM {audit_log_entries} WHERE payload LIKE ?', [`%${users.a.id}%`])
+    expect(inA.length).toBeGreaterThan(0)
+    expect(inA.every((r) => r.instance_id === a.id)).toBe(true)
+  })
+
+  test('a site_url claim in x-nf-sign changes the mail link of that request only', async () => {
+    expect((await signup(s, a.id, 'preview@example.com', { site_url: 'https://deploy-preview-7--a.example.org' })).status).toBe(200)
+    expect((await a.smtp.waitForMail('preview@example.com')).html).toContain('https://deploy-preview-7--a.example.org/#confirmation_token=')
+    expect((await signup(s, a.id, 'main@example.com')).status).toBe(200)
+    const mail = await a.smtp.waitForMail('main@example.com')
+    expect(mail.html).toContain(`${a.url}/#confirmation_token=`)
+    expect(mail.html).not.toContain('deploy-preview-7')
+  })
+
+  test('webhooks come from the site\'s own settings: A\'s receiver hears A\'s events, signed with A\'s secret', async () => {
+    const put = await s.req(`/instances/${a.id}`, { method: 'PUT', headers: OP, json: { config: { webhook: { url: hooks.url, secret: 'hook-secret-of-a', events: ['validate'] } } } })
+    expect(put.status).toBe(200)
+    expect((await signup(s, a.id, 'hooked@example.com')).status).toBe(200)
+    const [call] = await hooks.waitForCalls(1)
+    expect(call?.json()).toMatchObject({ event: 'validate', instance_id: a.id, user: { email: 'hooked@example.com' } })
+    const claims = await verifyHS256(call?.headers['x-webhook-signature'] ?? '', 'hook-secret-of-a', { requireExp: false })
+    expect(claims).toMatchObject({ iss: 'gotrue', sub: a.id })
+    expect((await signup(s, b.id, 'hooked@example.com')).status).toBe(200)
+    await b.smtp.waitForMail('hooked@example.com')
+    expect(hooks.calls).toHaveLength(1)
+  })
+
+  test('a GitHub sign-in started on A ends, through /callback without x-nf-sign, in a user of A', async () => {
+    fake.setProfile('github', { id: '4242', name: 'Ada', emails: [{ email: 'ada@example.com', verified: true, primary: true }] })
+    const start = await on(s, a.id, '/authorize?provider=github', { redirect: 'manual' })
+    expect(start.status).toBe(302)
+    const back = await fake.approve(start.headers.get('location') ?? '')
+    const res = await s.req(`/callback?${back}`, { redirect: 'manual' })
+    expect(res.status).toBe(302)
+    const landing = new URL(res.headers.get('location') ?? '')
+    expect(landing.origin).toBe(a.url)
+    const hash = new URLSearchParams(landing.hash.slice(1))
+    const me = await body(await on(s, a.id, '/user', { headers: bearer(hash.get('access_token') ?? '') }))
+    expect(me).toMatchObject({ email: 'ada@example.com', app_metadata: { provider: 'github' } })
+    const rows = await s.db.all<{ instance_id: string }>('SELECT instance_id FROM {users} WHERE email_key = ?', ['ada@example.com'])
+    expect(rows).toEqual([{ instance_id: a.id }])
+    const ids = await s.db.all<{ instance_id: string }>('SELECT instance_id FROM {identities} WHERE provider_id = ?', ['4242'])
+    expect(ids).toEqual([{ instance_id: a.id }])
+    // replaying the callback finds no flow state, so no site to serve it: GoTrue's JSON errors
+    const replay = await s.req(`/callback?${back}`, { redirect: 'manual' })
+    expect(replay.status).toBe(400)
+    expect(await body(replay)).toEqual({ code: 400, msg: 'OAuth state is invalid: unknown or already used state' })
+    expect(await body(await s.req('/callback?code=x', { redirect: 'manual' }))).toEqual({ code: 400, msg: 'OAuth state parameter missing' })
+  })
+})
+
+describe('rate limits are per site', () => {
+  test('GOTRUE_RATE_LIMIT_OTP=2: two signups on A use up A\'s budget, not B\'s', async () => {
+    const s = await startServer({ env: { ...MULTI, GOTRUE_RATE_LIMIT_OTP: '2' } })
+    try {
+      const a = await createSite(s, { site_url: 'https://a.example.org', jwt: { secret: 'jwt-secret-of-site-a-long-enough-for-hs256' } })
+      const b = await createSite(s, { site_url: 'https://b.example.org', jwt: { secret: 'jwt-secret-of-site-b-long-enough-for-hs256' } })
+      const email = 'limited@example.com'
+      for (let i = 0; i < 2; i++) expect((await signup(s, a, email)).status).toBe(200)
+      const third = await signup(s, a, email)
+      expect(third.status).toBe(429)
+      expect(await body(third)).toMatchObject({ code: 429, msg: 'Rate limit exceeded' })
+      for (let i = 0; i < 2; i++) expect((await signup(s, b, email)).status).toBe(200)
+      expect((await signup(s, b, email)).status).toBe(429)
+    } finally { await s.stop() }
+  })
+})
+
+describe('single-instance mode (the default)', () => {
+  test('works with no operator token: no /instances routes, no x-nf-sign needed', async () => {
+    const s = await startServer({ env: { GOTRUE_OPERATOR_TOKEN: '' } })
+    try {
+      expect(s.deps.config.operator_token).toBe('')
+      expect((await s.req('/instances', { method: 'POST', headers: OP, json: { config: {} } })).status).toBe(404)
+      expect((await s.req(`/instances/${crypto.randomUUID()}`, { headers: OP })).status).toBe(404)
+      const settings = await s.req('/settings')
+      expect(settings.status).toBe(200)
+      expect(((await body(settings)).external as Json).email).toBe(true)
+      expect((await s.req('/signup', { method: 'POST', json: { email: 'single@example.com', password: PASSWORD } })).status).toBe(200)
+    } finally { await s.stop() }
+  })
+})
+
+describe('gotrue multi refuses to start without its secrets', () => {
+  const BIN = join(import.meta.dir, '..', 'bin', 'gotrue.ts')
+  const run = (args: string[], env: Record<string, string>) => {
+    const cwd = mkdtempSync(join(tmpdir(), 'gotrue-multi-'))
+    const p = Bun.spawnSync(['bun', BIN, ...args], {
+      cwd,
+      env: {
+        PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', GOTRUE_DB_DRIVER: 'sqlite', DATABASE_URL: join(cwd, 'gotrue.db'),
+        GOTRUE_DB_AUTOMIGRATE: 'true', GOTRUE_JWT_SECRET: 'cli-test-secret-long-enough-for-hs256', GOTRUE_API_PORT: '0', ...env,
+      },
+    })
+    return { code: p.exitCode, err: p.stderr.toString().trim() }
+  }
+
+  test('`gotrue multi` without GOTRUE_OPERATOR_TOKEN → exit 1, one line naming it', () => {
+    const r = run(['multi'], { GOTRUE_DB_ENCRYPTION_KEY: 'encryption-key-for-instance-secrets-in-tests' })
+    expect(r.code).toBe(1)
+    expect(r.err.split('\n')).toHaveLength(1)
+    expect(r.err).toContain('GOTRUE_OPERATOR_TOKEN')
+  })
+
+  test('GOTRUE_MULTIINSTANCEMODE=true without GOTRUE_DB_ENCRYPTION_KEY → exit 1, one line naming it', () => {
+    const r = run(['serve'], { GOTRUE_MULTIINSTANCEMODE: 'true', GOTRUE_OPERATOR_TOKEN: 'operator-token-for-tests' })
+    expect(r.code).toBe(1)
+    expect(r.err.split('\n')).toHaveLength(1)
+    expect(r.err).toContain('GOTRUE_DB_ENCRYPTION_KEY')
+  })
+})
