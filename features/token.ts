@@ -109,9 +109,7 @@ export function token(deps: Deps) {
       const next = successorOf(secret, raw)
       await revokeRefreshToken(tx, row.id, now)
       await insertRefreshToken(tx, { instanceId, userId: user.id, raw: next, familyId: row.family_id, parentId: row.id, now })
-      const actor = actorOf(user)
-      await writeAudit(tx, instanceId, actor, 'token_refreshed', now)
-      await writeAudit(tx, instanceId, actor, 'token_revoked', now)
+      await writeAudit(tx, instanceId, actorOf(user), ['token_refreshed', 'token_revoked'], now)
       return tokenResponse(config, user, next, now)
     })
     const cleared = { 'set-cookie': clearedCookie(config) }

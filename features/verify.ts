@@ -33,7 +33,7 @@ export function verify(deps: Deps) {
     .post('/verify', async ({ body, headers, set, request, server }) => {
       const token = (body.token ?? '').trim()
       if (!token) throw unprocessable('Verify requires a token')
-      const types = TYPES[body.type ?? '']
+      const types = Object.hasOwn(TYPES, body.type ?? '') ? TYPES[body.type ?? ''] : undefined // not `constructor`, `__proto__`, …
       if (!types) throw unprocessable('Verify requires a verification type')
       await enforce(deps.limiter, RULES(config).verify, [clientOf(config, request, server)], clock.now().getTime())
       const password = body.password ?? ''

@@ -11,9 +11,13 @@ import { findUserById, NIL_UUID, parseMeta, type UserRow } from './users.ts'
 const BEARER = /^[Bb]earer (\S+)$/
 export const SYSTEM_SUBS = new Set(['0', NIL_UUID])
 
-/** GoTrue's request audience: X-JWT-AUD, else the token's aud, else JWT_AUD. */
-export const requestAud = (deps: Deps, headers: Record<string, string | undefined>, claims?: { aud?: unknown }): string =>
-  headers['x-jwt-aud'] || (typeof claims?.aud === 'string' && claims.aud) || deps.config.jwt.aud
+/** GoTrue's request audience: X-JWT-AUD, else the token's aud, else JWT_AUD. At most 255 characters, the size of
+ *  the `aud` column (MySQL refuses a longer value on insert, which would be a 500). */
+export function requestAud(deps: Deps, headers: Record<string, string | undefined>, claims?: { aud?: unknown }): string {
+  const aud = headers['x-jwt-aud'] || (typeof claims?.aud === 'string' && claims.aud) || deps.config.jwt.aud
+  if (aud.length > 255) throw badRequest('Audience too long (at most 255 characters)')
+  return aud
+}
 
 export interface AdminActor { id: string; email: string; user: UserRow | null; superAdmin: boolean }
 
@@ -49,6 +53,7 @@ export function guards(deps: Deps) {
         }
         const claims = await verify(token)
         const aud = requestAud(deps, headers, claims)
+        if (typeof claims.sub !== 'string') throw unauthorized('Invalid admin user') // a number or object is no user id
         if (SYSTEM_SUBS.has(claims.sub)) {
           return { claims, admin: { id: NIL_UUID, email: claims.email ?? '', user: null, superAdmin: true } as AdminActor, aud }
         }

@@ -30,12 +30,34 @@ function json(status: number, body: unknown, headers: Record<string, string>, re
   return new Response(JSON.stringify(body), { status, headers: { ...headers, 'content-type': 'application/json' } })
 }
 
-/** Turns Elysia's validation detail into one readable line naming the field. */
+/** Turns Elysia's validation detail into one readable line naming the field. Elysia's summaries interpolate the
+ *  value (`${value}`), which throws for a value with its own `toString` key or arrays nested thousands deep: then
+ *  TypeBox's own error (path and message, no value) is used. */
 function validationMessage(e: ValidationError): string {
-  const first = e.all[0] as { path?: string; message?: string; summary?: string } | undefined
+  let first: { path?: string; message?: string; summary?: string } | undefined
+  try { first = e.all[0] } catch { first = e.valueError }
   if (!first) return `Invalid ${e.type}`
   const field = first.path ? first.path.replace(/^\//, '').replace(/\//g, '.') : e.type
-  return `Invalid ${e.type}: ${field}: ${first.summary ?? first.message ?? 'invalid value'}`.replace(/\s+/g, ' ')
+  const msg = `Invalid ${e.type}: ${field}: ${first.summary ?? first.message ?? 'invalid value'}`.replace(/\s+/g, ' ')
+  return msg.length > 300 ? `${msg.slice(0, 300)}…` : msg // the summary quotes the value, which may be a megabyte
+}
+
+/** Request JSON nested deeper than 64 levels (System.Text.Json's default) is refused before any handler. The
+ *  reference (Go's encoding/json) allows 10,000, but here depth is a cost: JSON.parse accepts any depth while
+ *  storing ~50,000 levels (JSON.stringify) overflows the stack (a 500), and outside NODE_ENV=production Elysia
+ *  pretty-prints the whole body into every validation error, quadratic in depth (a 900 KB body of 5,000-level
+ *  chains cost 7.8 s of CPU; at 64 levels a failed 1 MB body costs about twice a flat one). No metadata needs
+ *  more. Iterative, so the check itself cannot overflow. */
+const MAX_DEPTH = 64
+function tooDeep(value: unknown): boolean {
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return false
+  const stack: [object, number][] = [[value, 1]]
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const [v, depth] = top
+    if (depth > MAX_DEPTH) return true
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1])
+  }
+  return false
 }
 
 export function hooks(deps: Deps) {
@@ -75,6 +97,9 @@ export function hooks(deps: Deps) {
       if (length > maxBody) throw new HttpError(413, `Request body too large (limit ${maxBody} bytes)`)
       Object.assign(set.headers, headers)
     })
+    .onTransform({ as: 'global' }, ({ body }) => {
+      if (tooDeep(body)) throw new HttpError(400, `Could not parse request body: JSON nested deeper than ${MAX_DEPTH} levels`)
+    })
     .onError({ as: 'global' }, ({ request, error, code }) => {
       const id = requestId(request) || crypto.randomUUID()
       const headers = baseHeaders(request, id)
@@ -101,6 +126,11 @@ export function hooks(deps: Deps) {
         case 'NOT_FOUND': return json(404, { code: 404, msg: '404 page not found' }, headers, request)
       }
       if (typeof code === 'number' && code < 500) return json(code, { code, msg: String((error as unknown as Error).message ?? 'Error') }, headers, request)
+      // The same interpolation inside `new ValidationError` (outside NODE_ENV=production) makes the constructor itself
+      // throw, so the failed validation arrives here as a TypeError or RangeError: it is still the client's 422.
+      if ((error instanceof TypeError || error instanceof RangeError) && /\b(?:mapValueError|ValidationError)\b/.test(error.stack ?? '')) {
+        return json(422, { code: 422, msg: 'Invalid request: a value has the wrong type' }, headers, request)
+      }
       log.error('unhandled error', { request_id: id, code, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error), stack: error instanceof Error ? error.stack : undefined })
       return json(500, { code: 500, msg: 'Internal server error', error_id: id }, headers, request)
     })

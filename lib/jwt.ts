@@ -54,7 +54,8 @@ export function verifyHS256Sync<T extends JWTPayload = JWTPayload>(
   token: string, secret: string, opts: { requireExp?: boolean; now?: Date } = {},
 ): T {
   const parts = token.split('.')
-  if (parts.length !== 3 || !parts.every((p) => B64URL.test(p))) throw new TokenError('token is malformed: Invalid Compact JWS')
+  if (parts.length !== 3) throw new TokenError('token contains an invalid number of segments') // jwt-go's wording, as GoTrue
+  if (!parts.every((p) => B64URL.test(p))) throw new TokenError('token is malformed: Invalid Compact JWS')
   const [h, p, sig] = parts as [string, string, string]
   let header: unknown
   try { header = decodeJson(h) } catch { throw new TokenError('token is malformed: Invalid Compact JWS') }
@@ -77,11 +78,18 @@ export function verifyHS256Sync<T extends JWTPayload = JWTPayload>(
   return c as T
 }
 
+const ACCESS_HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', kid: KID, typ: 'JWT' })).toString('base64url')
+
+/** Access tokens are signed synchronously with node:crypto, byte-for-byte what jose's SignJWT produces for the
+ *  same header and claims (tests/jwt.test.ts compares them): Bun runs WebCrypto — jose's
+ *  signer — on the worker pool that also runs bcrypt, and during a login flood each signature waited 40–110 ms
+ *  behind a hash, inside the session's transaction (issue 8 profile). jose still signs everything else. */
 export function signAccessToken(claims: AccessClaims, secret: string): Promise<string> {
   const ordered: Record<string, unknown> = {}
   if (claims.aud) ordered.aud = claims.aud
   Object.assign(ordered, { exp: claims.exp, sub: claims.sub, email: claims.email, app_metadata: claims.app_metadata, user_metadata: claims.user_metadata })
-  return signHS256(ordered, secret)
+  const input = `${ACCESS_HEADER}.${Buffer.from(JSON.stringify(ordered)).toString('base64url')}`
+  return Promise.resolve(`${input}.${createHmac('sha256', keyFor(secret)).update(input).digest('base64url')}`)
 }
 
 export const verifyAccessToken = (token: string, secret: string, now?: Date) => verifyHS256<AccessClaims>(token, secret, { now })

@@ -1,0 +1,467 @@
+// `bun run bench`: our real server against its ceilings and a peer, on this machine's cores 0 (servers) and 1
+// (wrk). See bench/README.md. Flags: --quick, --mysql, --bcrypt-cost N, --rounds N, --warmup S, --duration S,
+// --connections N, --hash-connections N, --threads N, --users N, --no-peer, --out FILE, --max-minutes N.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { insertUsers, openCeilingDb } from './ceiling/shared.ts'
+import { cpuWindow, settle } from './cpu.ts'
+import { dropNamespace, mysqlVersion } from './mysql.ts'
+import { freePort, installCleanup, logTail, type Proc, rssMb, run, spawn, stop, stopAll, waitReady } from './procs.ts'
+import { median, type Row, type Sample, type Section, sectionTable, summarize, type Target, targetsTable, fmtMs, fmtRps, fmtRatio, ratio } from './report.ts'
+import { ceilingMinter, gotrueMinter, PASSWORD, seedGotrue, seedPeer, topUp, writeLines } from './seed.ts'
+import { ensureWrk, failures, wrk, type WrkResult } from './wrk.ts'
+
+// ---- flags ----------------------------------------------------------------------------------------------------
+const argv = process.argv.slice(2)
+const has = (f: string) => argv.includes(f)
+const num = (f: string, def: number) => {
+  const i = argv.indexOf(f)
+  if (i < 0) return def
+  const v = Number(argv[i + 1])
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`${f}: expected a positive number`)
+  return v
+}
+const quick = has('--quick')
+const F = {
+  quick,
+  mysql: has('--mysql'),
+  cost: num('--bcrypt-cost', 10),
+  rounds: num('--rounds', quick ? 1 : 3),
+  warmup: num('--warmup', quick ? 1 : 3),
+  duration: num('--duration', quick ? 3 : 10),
+  connections: num('--connections', 32),
+  hashConnections: num('--hash-connections', 8),
+  threads: num('--threads', 2),
+  users: num('--users', 32),
+  coldStarts: quick ? 3 : 5,
+  peer: !has('--no-peer'),
+  maxMinutes: num('--max-minutes', 40),
+  settle: argv.includes('--settle') ? Number(argv[argv.indexOf('--settle') + 1]) : 8,
+}
+const outIdx = argv.indexOf('--out')
+const OUT = outIdx >= 0 ? (argv[outIdx + 1] as string) : quick ? '' : join(import.meta.dir, 'RESULTS.md')
+const ROOT = join(import.meta.dir, '..')
+const MYSQL_URL = process.env.TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306/test'
+const log = (s: string) => console.log(`bench: ${s}`)
+
+// ---- state shared with the cleanup -----------------------------------------------------------------------------
+const dir = mkdtempSync(join(tmpdir(), 'gotrue-bench-'))
+const namespace = `bench${crypto.randomUUID().replace(/-/g, '').slice(0, 8)}`
+let mysqlUsed = false
+let failed = false
+async function cleanup() {
+  await stopAll()
+  if (mysqlUsed) await dropNamespace(MYSQL_URL, namespace).catch((e) => console.error(`bench: could not drop MySQL namespace ${namespace}: ${e}`))
+  if (failed) console.error(`bench: logs kept in ${dir}`)
+  else rmSync(dir, { recursive: true, force: true })
+}
+installCleanup(cleanup)
+const guard = setTimeout(() => {
+  console.error(`bench: over --max-minutes ${F.maxMinutes}: aborting`)
+  failed = true
+  void cleanup().finally(() => process.exit(1))
+}, F.maxMinutes * 60_000)
+
+// ---- servers ---------------------------------------------------------------------------------------------------
+const JWT_SECRET = `bench-${crypto.randomUUID()}-${crypto.randomUUID()}`
+const AUD = 'bench'
+
+function gotrueEnv(port: number, driver: 'sqlite' | 'mysql', dbFile: string): Record<string, string> {
+  return {
+    GOTRUE_API_HOST: '127.0.0.1', GOTRUE_API_PORT: String(port),
+    ...(driver === 'mysql'
+      ? { GOTRUE_DB_DRIVER: 'mysql', GOTRUE_DB_DATABASE_URL: MYSQL_URL, GOTRUE_DB_NAMESPACE: namespace }
+      : { GOTRUE_DB_DRIVER: 'sqlite', GOTRUE_DB_DATABASE_URL: dbFile }),
+    GOTRUE_DB_AUTOMIGRATE: 'true', GOTRUE_MAILER_AUTOCONFIRM: 'true', GOTRUE_BCRYPT_COST: String(F.cost),
+    GOTRUE_RATE_LIMIT_TOKEN_REFRESH: '0', GOTRUE_RATE_LIMIT_LOGIN: '0', GOTRUE_RATE_LIMIT_OTP: '0', GOTRUE_RATE_LIMIT_VERIFY: '0',
+    GOTRUE_LOG_LEVEL: 'error', GOTRUE_JWT_SECRET: JWT_SECRET, GOTRUE_JWT_AUD: AUD, GOTRUE_SMTP_OUTBOX_DIR: join(dir, 'outbox'),
+  }
+}
+
+/** Our server from the checkout (cwd is the temp dir so a developer's ./.env cannot change the run). */
+function startGotrue(name: string, cpus: string, driver: 'sqlite' | 'mysql', dbFile: string): Proc {
+  const port = freePort()
+  return spawn(name, ['bun', join(ROOT, 'bin', 'gotrue.ts'), 'serve'], { cpus, env: gotrueEnv(port, driver, dbFile), cwd: dir, dir, port })
+}
+
+function startCeiling(name: string, file: string, db: string): Proc {
+  const port = freePort()
+  return spawn(name, ['bun', join(import.meta.dir, 'ceiling', file)], {
+    cpus: '0', cwd: ROOT, dir, port, env: { PORT: String(port), CEILING_DB: db, JWT_SECRET, JWT_AUD: AUD },
+  })
+}
+
+async function startPeer(): Promise<Proc> {
+  const peerDir = join(import.meta.dir, 'peer')
+  if (!existsSync(join(peerDir, 'node_modules', 'better-auth'))) {
+    log('installing the peer: cd bench/peer && bun install --frozen-lockfile')
+    const r = await run(['bun', 'install', '--frozen-lockfile'], { cwd: peerDir, timeoutMs: 300_000 })
+    if (r.code !== 0) throw new Error(`bun install in bench/peer failed:\n${r.err.slice(-1500)}`)
+  }
+  const port = freePort()
+  const p = spawn('peer', ['bun', join(peerDir, 'server.js')], {
+    cpus: '0', cwd: peerDir, dir, port, env: { PORT: String(port), PEER_DB: join(dir, 'peer.db'), NODE_ENV: 'production' },
+  })
+  await waitReady(p)
+  return p
+}
+
+// ---- measurements ----------------------------------------------------------------------------------------------
+interface Item { row: Row; group: string; measure: (seconds: number, runId: string) => Promise<Sample> }
+const rows: Row[] = []
+const items: Item[] = []
+const notes: string[] = []
+
+function row(id: string, label: string, cores: string, extra: Partial<Row> = {}): Row {
+  const r: Row = { id, label, cores, samples: [], ...extra }
+  rows.push(r)
+  return r
+}
+
+const ms = (us: number) => us / 1000
+let wrkPeak = 0 // the most of core 1 wrk used in any run (%): near 100 would make wrk the bottleneck
+function sampleOf(r: WrkResult, what: string, other?: number): Sample {
+  const bad = failures(r)
+  const extra = r.extra ?? {}
+  const starved = Number(extra.starved ?? 0), unparsed = Number(extra.unparsed ?? 0)
+  let note: string | undefined
+  if (bad || starved || unparsed) {
+    note = `${what}: ${r.errors.status} non-2xx (${JSON.stringify(r.statuses)}), socket errors c/r/w/t ${r.errors.connect}/${r.errors.read}/${r.errors.write}/${r.errors.timeout}` +
+      (starved || unparsed ? `, ${starved} requests without a token, ${unparsed} bodies without a refresh_token` : '')
+    console.warn(`bench: WARNING ${note}`)
+  }
+  wrkPeak = Math.max(wrkPeak, r.cpuMs / (r.duration_us / 1000) * 100)
+  return { rps: r.rps, p50: ms(r.p50_us), p99: ms(r.p99_us), failures: bad + starved + unparsed, note, other }
+}
+
+/** The database server's pid with --mysql (part of the system under test, not "other load"). */
+let dbServerPid: number | null = null
+function findDbServer(): number | null {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue
+    try { if (/^(mariadbd|mysqld)$/.test(readFileSync(`/proc/${d}/comm`, 'utf8').trim())) return Number(d) } catch { /* gone */ }
+  }
+  return null
+}
+
+function wrkItem(group: string, r: Row, o: { server: Proc; path: string; script: string; connections: number; args?: (runId: string) => Record<string, string | number>; prepare?: () => Promise<void> }) {
+  items.push({
+    row: r, group,
+    measure: async (seconds, runId) => {
+      await o.prepare?.()
+      const w = cpuWindow(dbServerPid ? [o.server.pid, dbServerPid] : [o.server.pid])
+      const res = await wrk({ url: o.server.url + o.path, script: o.script, threads: F.threads, connections: o.connections, seconds, args: { threads: F.threads, ...o.args?.(runId) } })
+      return sampleOf(res, `${r.label} (${o.path})`, w.stop(res.cpuMs).other)
+    },
+  })
+}
+
+function bcryptItem(r: Row, cpus: string, concurrency: number) {
+  items.push({
+    row: r, group: 'password',
+    measure: async (seconds) => {
+      const w = cpuWindow([])
+      const res = await run(['taskset', '-c', cpus, 'bun', join(import.meta.dir, 'bcrypt.ts'), '--cost', String(F.cost), '--concurrency', String(concurrency),
+        '--seconds', String(seconds), '--warmup', '0'], { timeoutMs: (seconds + 60) * 1000 })
+      if (res.code !== 0) throw new Error(`bcrypt.ts failed: ${res.err}`)
+      const out = JSON.parse(res.out.trim().split('\n').pop() as string) as { rate: number }
+      return { rps: out.rate, p50: null, p99: null, failures: 0, other: w.stop(res.cpuMs).other }
+    },
+  })
+}
+
+/** GET /user on `url` must answer exactly what our server answers for the same token. */
+async function sameJson(label: string, ours: string, other: string, token: string) {
+  const get = async (u: string) => (await fetch(`${u}/user`, { headers: { authorization: `Bearer ${token}` } })).json()
+  const a = JSON.stringify(await get(ours)), b = JSON.stringify(await get(other))
+  if (a === b) notes.push(`${label} answered byte-for-byte the same JSON as our GET /user for the same token (checked before the load).`)
+  else {
+    const msg = `${label} does not answer the same JSON as our GET /user:\n  ours:    ${a}\n  ceiling: ${b}`
+    console.warn(`bench: WARNING ${msg}`)
+    notes.push(msg)
+  }
+}
+
+async function refreshOnce(url: string, token: string, label: string) {
+  const res = await fetch(`${url}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=refresh_token&refresh_token=${token}` })
+  const body = (await res.json()) as Record<string, unknown>
+  if (res.status !== 200 || typeof body.refresh_token !== 'string' || typeof body.access_token !== 'string') throw new Error(`${label}: a refresh grant failed: ${res.status} ${JSON.stringify(body)}`)
+}
+
+// ---- main ------------------------------------------------------------------------------------------------------
+async function main() {
+  const started = new Date()
+  // The checkout as the servers load it (other people may commit while the run goes on).
+  const git = (await run(['git', 'rev-parse', '--short', 'HEAD'], { cwd: ROOT })).out.trim()
+  const dirty = (await run(['git', 'status', '--porcelain', '--untracked-files=no'], { cwd: ROOT })).out.split('\n').filter(Boolean).length
+  const load0 = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+  log(`${F.quick ? 'quick run' : 'full run'}: ${F.rounds} round(s), warm-up ${F.warmup} s, ${F.duration} s per measurement, bcrypt cost ${F.cost}, ` +
+    `${F.connections} connections (${F.hashConnections} on bcrypt-bound routes), ${F.threads} wrk threads, ${F.mysql ? 'MySQL' : 'SQLite'}; temp dir ${dir}`)
+  if ((await run(['nproc'])).out.trim() !== '2') log(`note: this harness pins servers to core 0 and wrk to core 1; nproc is ${(await run(['nproc'])).out.trim()}`)
+  const wrkPath = await ensureWrk()
+  const wrkVersion = `wrk ${/wrk (\S+)/.exec((await run([wrkPath, '-v'])).out)?.[1] ?? '?'}`
+
+  // Our server, one core (the measured configuration), and the same checkout on two cores for the hashing pool.
+  const driver = F.mysql ? 'mysql' : 'sqlite'
+  if (F.mysql) {
+    mysqlUsed = true
+    dbServerPid = findDbServer()
+    if (!dbServerPid) log('note: no mariadbd/mysqld process found on this machine; its CPU counts as other load')
+  }
+  const oursDb = join(dir, 'gotrue.db')
+  const ours = startGotrue('gotrue-1core', '0', driver, oursDb)
+  await waitReady(ours)
+  const idleRssAfterStart = rssMb(ours.pid)
+  log(`our server is up (${driver}); seeding ${F.users} accounts through the API`)
+  const seeded = await seedGotrue(ours.url, F.users, 'main')
+  const accessFile = join(dir, 'access.txt'), loginsFile = join(dir, 'logins.txt'), refreshFile = join(dir, 'refresh.txt')
+  writeLines(accessFile, seeded.accessTokens.map((t) => `Bearer ${t}`))
+  writeLines(loginsFile, seeded.emails.map((e) => `${e}\t${PASSWORD}`))
+  const pool = 4 * F.connections
+  await topUp(refreshFile, pool, gotrueMinter(ours.url, seeded.emails))
+  await refreshOnce(ours.url, readFileSync(refreshFile, 'utf8').split('\n')[0] as string, 'our server')
+  writeLines(refreshFile, readFileSync(refreshFile, 'utf8').split('\n').filter(Boolean).slice(1))
+  const ours2 = startGotrue('gotrue-2cores', '0,1', driver, oursDb)
+  await waitReady(ours2)
+
+  // With --mysql, the SQLite figures of the same build, for the MySQL ÷ SQLite target.
+  let oursLite: Proc | null = null
+  const liteAccess = join(dir, 'lite-access.txt'), liteRefresh = join(dir, 'lite-refresh.txt')
+  let liteEmails: string[] = []
+  if (F.mysql) {
+    oursLite = startGotrue('gotrue-1core-sqlite', '0', 'sqlite', join(dir, 'lite.db'))
+    await waitReady(oursLite)
+    const s = await seedGotrue(oursLite.url, F.users, 'lite')
+    liteEmails = s.emails
+    writeLines(liteAccess, s.accessTokens.map((t) => `Bearer ${t}`))
+    await topUp(liteRefresh, pool, gotrueMinter(oursLite.url, liteEmails))
+  }
+
+  // Ceilings (users copied from what our GET /user answers now, after the logins above, so they answer the same JSON).
+  seeded.users = await Promise.all(seeded.accessTokens.map(async (tok) => (await fetch(`${ours.url}/user`, { headers: { authorization: `Bearer ${tok}` } })).json() as Promise<Record<string, unknown>>))
+  const ceilUsersDb = join(dir, 'ceiling-users.db'), ceilRefreshDb = join(dir, 'ceiling-refresh.db')
+  for (const path of [ceilUsersDb, ceilRefreshDb]) { const db = openCeilingDb(path); insertUsers(db, seeded.users); db.close() }
+  const ceilBun = startCeiling('ceiling-user-bun', 'user-bun.ts', ceilUsersDb)
+  const ceilElysia = startCeiling('ceiling-user-elysia', 'user-elysia.ts', ceilUsersDb)
+  const ceilRefresh = startCeiling('ceiling-refresh', 'refresh.ts', ceilRefreshDb)
+  for (const p of [ceilBun, ceilElysia, ceilRefresh]) await waitReady(p)
+  await sameJson('the Bun.serve ceiling', ours.url, ceilBun.url, seeded.accessTokens[0] as string)
+  await sameJson('the Elysia ceiling', ours.url, ceilElysia.url, seeded.accessTokens[0] as string)
+  const ceilRefreshFile = join(dir, 'ceiling-refresh.txt')
+  await topUp(ceilRefreshFile, pool, ceilingMinter(ceilRefresh.url))
+  await refreshOnce(ceilRefresh.url, (await ceilingMinter(ceilRefresh.url)(1))[0] as string, 'the refresh ceiling')
+
+  // The peer.
+  let peer: Proc | null = null
+  const peerCookies = join(dir, 'peer-cookies.txt'), peerLogins = join(dir, 'peer-logins.txt')
+  let betterAuthVersion = 'not run'
+  if (F.peer) {
+    try {
+      peer = await startPeer()
+      const s = await seedPeer(peer.url, F.users, 'peer')
+      writeLines(peerCookies, s.cookies)
+      writeLines(peerLogins, s.emails.map((e) => `${e}\t${PASSWORD}`))
+      betterAuthVersion = JSON.parse(readFileSync(join(import.meta.dir, 'peer', 'node_modules', 'better-auth', 'package.json'), 'utf8')).version
+    } catch (e) {
+      const msg = `the peer (better-auth) could not be started or seeded, so it is left out: ${e instanceof Error ? e.message : String(e)}`
+      console.warn(`bench: WARNING ${msg}`)
+      notes.push(msg)
+      if (peer) await stop(peer)
+      peer = null
+    }
+  } else notes.push('the peer was skipped (--no-peer)')
+
+  // ---- the plan ----
+  const C = F.connections, H = F.hashConnections
+  const oursLabel = `GoTrue (this project, ${driver === 'mysql' ? 'MySQL' : 'SQLite'})`
+  const uOurs = row('user.ours', oursLabel, '1', { project: true })
+  wrkItem('user', uOurs, { server: ours, path: '/user', script: 'get.lua', connections: C, args: () => ({ file: accessFile, header: 'Authorization' }) })
+  if (oursLite) {
+    const r = row('user.lite', 'GoTrue (this project, SQLite)', '1', { vs: 'user.ours' })
+    wrkItem('user', r, { server: oursLite, path: '/user', script: 'get.lua', connections: C, args: () => ({ file: liteAccess, header: 'Authorization' }) })
+  }
+  wrkItem('user', row('user.bun', 'ceiling: bare Bun.serve, sync HS256 + bun:sqlite', '1', { vs: 'user.ours' }),
+    { server: ceilBun, path: '/user', script: 'get.lua', connections: C, args: () => ({ file: accessFile, header: 'Authorization' }) })
+  wrkItem('user', row('user.elysia', 'ceiling: bare Elysia, same work', '1', { vs: 'user.ours' }),
+    { server: ceilElysia, path: '/user', script: 'get.lua', connections: C, args: () => ({ file: accessFile, header: 'Authorization' }) })
+  if (peer) {
+    wrkItem('user', row('user.peer', `peer: better-auth ${betterAuthVersion} GET /api/auth/get-session (cookie)`, '1', { vs: 'user.ours' }),
+      { server: peer, path: '/api/auth/get-session', script: 'get.lua', connections: C, args: () => ({ file: peerCookies, header: 'Cookie' }) })
+  }
+
+  const rOurs = row('refresh.ours', oursLabel, '1', { project: true })
+  wrkItem('refresh', rOurs, { server: ours, path: '/token', script: 'refresh.lua', connections: C, args: () => ({ file: refreshFile }),
+    prepare: async () => { await topUp(refreshFile, pool, gotrueMinter(ours.url, seeded.emails)) } })
+  if (oursLite) {
+    const lite = oursLite
+    wrkItem('refresh', row('refresh.lite', 'GoTrue (this project, SQLite)', '1', { vs: 'refresh.ours' }), { server: lite, path: '/token', script: 'refresh.lua', connections: C,
+      args: () => ({ file: liteRefresh }), prepare: async () => { await topUp(liteRefresh, pool, gotrueMinter(lite.url, liteEmails)) } })
+  }
+  wrkItem('refresh', row('refresh.ceiling', 'ceiling: bare Bun.serve, one bun:sqlite transaction + createHmac', '1', { vs: 'refresh.ours' }),
+    { server: ceilRefresh, path: '/token', script: 'refresh.lua', connections: C, args: () => ({ file: ceilRefreshFile }),
+      prepare: async () => { await topUp(ceilRefreshFile, pool, ceilingMinter(ceilRefresh.url)) } })
+
+  wrkItem('password', row('password.ours', oursLabel, '1', { project: true }),
+    { server: ours, path: '/token', script: 'login.lua', connections: H, args: () => ({ file: loginsFile, mode: 'gotrue' }) })
+  wrkItem('password', row('password.ours2', `${oursLabel}, two cores`, '0,1 (shared with wrk)', { project: true }),
+    { server: ours2, path: '/token', script: 'login.lua', connections: H, args: () => ({ file: loginsFile, mode: 'gotrue' }) })
+  bcryptItem(row('password.bcrypt1', `ceiling: raw bcrypt cost ${F.cost}, Bun.password.hash ×2 in flight (hashes/s)`, '1', { vs: 'password.ours' }), '0', 2)
+  bcryptItem(row('password.bcrypt2', `ceiling: raw bcrypt cost ${F.cost}, Bun.password.hash ×4 in flight (hashes/s)`, '0,1', { vs: 'password.ours2' }), '0,1', 4)
+  if (peer) {
+    wrkItem('password', row('password.peer', 'peer: better-auth POST /api/auth/sign-in/email (scrypt)', '1', { vs: 'password.ours' }),
+      { server: peer, path: '/api/auth/sign-in/email', script: 'login.lua', connections: H, args: () => ({ file: peerLogins, mode: 'peer' }) })
+  }
+
+  const signupArgs = (runId: string) => ({ run: runId, mode: 'gotrue', password: PASSWORD })
+  wrkItem('signup', row('signup.ours', oursLabel, '1', { project: true }), { server: ours, path: '/signup', script: 'signup.lua', connections: H, args: signupArgs })
+  wrkItem('signup', row('signup.ours2', `${oursLabel}, two cores`, '0,1 (shared with wrk)', { project: true }), { server: ours2, path: '/signup', script: 'signup.lua', connections: H, args: signupArgs })
+  if (peer) {
+    wrkItem('signup', row('signup.peer', 'peer: better-auth POST /api/auth/sign-up/email (scrypt)', '1', { vs: 'signup.ours' }),
+      { server: peer, path: '/api/auth/sign-up/email', script: 'signup.lua', connections: H, args: (id) => ({ run: id, mode: 'peer', password: PASSWORD }) })
+  }
+
+  // ---- rounds: groups in order, the targets of a group interleaved (rotated each round) ----
+  const groups = ['user', 'refresh', 'password', 'signup']
+  const runTag = crypto.randomUUID().slice(0, 6)
+  for (let round = 0; round < F.rounds; round++) {
+    log(`round ${round + 1}/${F.rounds}`)
+    for (const g of groups) {
+      const list = items.filter((i) => i.group === g)
+      const rotated = list.map((_, k) => list[(k + round) % list.length] as Item)
+      for (const item of rotated) {
+        if (F.settle > 0) await settle(40, F.settle * 1000)
+        await item.measure(F.warmup, `${runTag}w${round}${item.row.id.replace(/\W/g, '')}`)
+        const s = await item.measure(F.duration, `${runTag}m${round}${item.row.id.replace(/\W/g, '')}`)
+        item.row.samples.push(s)
+        if (s.note) notes.push(`round ${round + 1}: ${s.note}`)
+        log(`  ${item.row.label} [${item.row.cores}]: ${fmtRps(s.rps)} req/s, p50 ${fmtMs(s.p50)} ms, p99 ${fmtMs(s.p99)} ms, other load ${(s.other ?? 0).toFixed(0)}%${s.failures ? `, ${s.failures} failures` : ''}`)
+      }
+    }
+  }
+
+  // ---- extra: GET /user during a login flood ----
+  const flood = async (target: Proc, label: string) => {
+    const probe = (seconds: number) => wrk({ url: `${target.url}/user`, script: 'probe.lua', threads: 1, connections: 4, seconds, args: { file: accessFile, header: 'Authorization', pause: 5, threads: 1 } })
+    await probe(F.warmup)
+    const alone = await probe(F.duration)
+    const w = cpuWindow(dbServerPid ? [target.pid, dbServerPid] : [target.pid])
+    const floodRun = wrk({ url: `${target.url}/token`, script: 'login.lua', threads: 1, connections: 2 * H, seconds: F.duration + 2, args: { file: loginsFile, mode: 'gotrue', threads: 1 } })
+    await Bun.sleep(1000)
+    const during = await probe(F.duration)
+    const logins = await floodRun
+    const other = w.stop(during.cpuMs + logins.cpuMs).other
+    const r = { label, alone: sampleOf(alone, `${label} probe`), during: sampleOf(during, `${label} probe under flood`, other), logins: sampleOf(logins, `${label} login flood`) }
+    log(`  flood ${label}: GET /user p99 ${fmtMs(r.alone.p99)} ms alone, ${fmtMs(r.during.p99)} ms during ${fmtRps(r.logins.rps)} logins/s`)
+    for (const s of [r.alone, r.during, r.logins]) if (s.note) notes.push(`login flood: ${s.note}`)
+    return r
+  }
+  log(`extra: GET /user (paced probe) during a login flood (password grants, ${2 * H} connections)`)
+  const flood2 = await flood(ours2, 'two cores')
+  const flood1 = await flood(ours, 'one core')
+
+  // ---- extra: memory and cold start ----
+  const rssAfterLoad = rssMb(ours.pid)
+  log(`extra: cold start (${F.coldStarts}× restart on the migrated database, ${F.coldStarts}× first boot on a fresh SQLite file)`)
+  const restart: number[] = [], firstBoot: number[] = [], idleRss: number[] = []
+  for (let i = 0; i < F.coldStarts; i++) {
+    for (const fresh of [false, true]) {
+      const t0 = performance.now()
+      const p = startGotrue(`cold-${fresh ? 'fresh' : 'restart'}-${i}`, '0', fresh ? 'sqlite' : driver, fresh ? join(dir, `fresh-${i}.db`) : oursDb)
+      const t = await waitReady(p, '/health', 30_000, t0, 2)
+      ;(fresh ? firstBoot : restart).push(t)
+      if (!fresh) { await Bun.sleep(1000); idleRss.push(rssMb(p.pid)) }
+      await stop(p)
+    }
+  }
+
+  // ---- results ----
+  const finished = new Date()
+  const load1 = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+  const S = (id: string) => summarize(rows.find((r) => r.id === id))
+  const R = (a: string, b: string) => ratio(rows, a, b)
+  const t = (name: string, value: number, required: string, ok: (v: number) => boolean, fmt: (v: number) => string = fmtRatio, why?: string): Target =>
+    ({ name, figure: Number.isFinite(value) ? fmt(value) : 'n/a', required, met: Number.isFinite(value) ? ok(value) : null, why: Number.isFinite(value) ? undefined : why })
+  const oursP = S('password.ours'), ours2P = S('password.ours2'), oursS = S('signup.ours'), ours2S = S('signup.ours2')
+  const rawScale = R('password.bcrypt2', 'password.bcrypt1')
+  const scaleNote = `raw bcrypt itself scaled ${fmtRatio(rawScale)} from one core to two in this run`
+  const targets: Target[] = [
+    t('GET /user ÷ sync-HS256 + SQLite ceiling (bare Bun.serve)', R('user.ours', 'user.bun'), '≥ 0.85', (v) => v >= 0.85),
+    t('GET /user ÷ better-auth get-session', R('user.ours', 'user.peer'), '≥ 10×', (v) => v >= 10, fmtRatio, 'peer not run'),
+    t('refresh grant ÷ bare refresh ceiling', R('refresh.ours', 'refresh.ceiling'), '≥ 0.6', (v) => v >= 0.6),
+    t('password grant ÷ raw bcrypt (one core)', R('password.ours', 'password.bcrypt1'), '≥ 0.9', (v) => v >= 0.9),
+    t('signup ÷ raw bcrypt (one core)', R('signup.ours', 'password.bcrypt1'), '≥ 0.9', (v) => v >= 0.9),
+    { ...t('hashing pool on two cores: password grant 2 cores ÷ 1 core', ours2P && oursP ? ours2P.rps / oursP.rps : NaN, '≥ 1.8×', (v) => v >= 1.8), why: scaleNote },
+    { ...t('hashing pool on two cores: signup 2 cores ÷ 1 core', ours2S && oursS ? ours2S.rps / oursS.rps : NaN, '≥ 1.8×', (v) => v >= 1.8), why: scaleNote },
+    t('GET /user p99 during a login flood (two cores)', flood2.during.p99 ?? NaN, '< 20 ms', (v) => v < 20, (v) => `${fmtMs(v)} ms`),
+    t('MySQL GET /user ÷ SQLite GET /user', F.mysql ? R('user.ours', 'user.lite') : NaN, '≥ 0.5', (v) => v >= 0.5, fmtRatio, 'run with --mysql'),
+    t('MySQL refresh ÷ SQLite refresh', F.mysql ? R('refresh.ours', 'refresh.lite') : NaN, '≥ 0.5', (v) => v >= 0.5, fmtRatio, 'run with --mysql'),
+    t('latency flat from 1 k to 1 M users', NaN, 'flat', () => false, fmtRatio, 'not measured by this harness: seeding 1 M accounts through the API is out of its time budget'),
+    t('idle RSS after start', median(idleRss), '≤ 60 MB', (v) => v <= 60, (v) => `${v.toFixed(1)} MB`),
+    t('cold start to first answered /health (restart, migrated DB)', median(restart), '≤ 300 ms', (v) => v <= 300, (v) => `${v.toFixed(0)} ms`),
+  ]
+
+  const cpu = (readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? '?').trim()
+  const pkg = (name: string, base = ROOT) => { try { return JSON.parse(readFileSync(join(base, 'node_modules', name, 'package.json'), 'utf8')).version as string } catch { return '?' } }
+  const { Database } = await import('bun:sqlite')
+  const sqliteVersion = (new Database(':memory:').query('select sqlite_version() as v').get() as { v: string }).v
+  const sections: Section[] = [
+    { title: 'GET /user (bearer JWT)', blurb: `${C} connections, ${F.threads} wrk threads; ${F.users} accounts, each request the next account's token.`, rows: rows.filter((r) => r.id.startsWith('user.')) },
+    { title: 'POST /token, refresh grant', blurb: `${C} connections; every refresh token used once, its successor fed back (per-thread queues of ≥ ${pool} tokens).`, rows: rows.filter((r) => r.id.startsWith('refresh.')) },
+    { title: 'POST /token, password grant', blurb: `${H} connections, form body, ${F.users} accounts in turn; bcrypt cost ${F.cost}. The two-core rows compare with each other.`, rows: rows.filter((r) => r.id.startsWith('password.')) },
+    { title: 'POST /signup', blurb: `${H} connections, a unique email per request (autoconfirm on); bcrypt cost ${F.cost}. Raw bcrypt: see the password grant table.`, rows: [...rows.filter((r) => r.id.startsWith('signup.')), ...rows.filter((r) => r.id.startsWith('password.bcrypt')).map((r) => ({ ...r, vs: r.id === 'password.bcrypt1' ? 'signup.ours' : 'signup.ours2' }))] },
+  ]
+  const floodLine = (f: typeof flood2) => `| ${f.label} | ${fmtRps(f.alone.rps)} | ${fmtMs(f.alone.p50)} | ${fmtMs(f.alone.p99)} | ${fmtRps(f.during.rps)} | ${fmtMs(f.during.p50)} | ${fmtMs(f.during.p99)} | ${fmtRps(f.logins.rps)} | ${f.alone.failures + f.during.failures + f.logins.failures} | ${(f.during.other ?? 0).toFixed(0)}% |`
+  const md = [
+    '# Benchmark results', '',
+    `Generated by \`bun run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}\` on ${started.toISOString()} (${((finished.getTime() - started.getTime()) / 60000).toFixed(1)} min). ` +
+      'Absolute numbers on a shared machine swing; the ratios from one run are what count.', '',
+    '## Machine and versions', '',
+    `- machine: \`nproc\` = ${(await run(['nproc'])).out.trim()}, CPU: ${cpu}; load average ${load0} at the start, ${load1} at the end (other work on this machine competes with the run)`,
+    `- Bun ${Bun.version}, SQLite ${sqliteVersion}${F.mysql ? `, ${await mysqlVersion(MYSQL_URL)}` : ''}, ${wrkVersion}`,
+    `- project ${git}${dirty ? ` (+${dirty} modified tracked files)` : ''} at the start of the run: elysia ${pkg('elysia')}, jose ${pkg('jose')}, mysql2 ${pkg('mysql2')}; peer: better-auth ${betterAuthVersion}`,
+    `- protocol: servers on core 0 (\`taskset -c 0\`), wrk on core 1 (\`taskset -c 1\`), loopback; ${F.rounds} round(s), targets interleaved and rotated each round; ` +
+      `warm-up ${F.warmup} s then ${F.duration} s per measurement; medians over rounds (req/s, p50, p99 each); "failures" = non-2xx + socket errors over all rounds.`,
+    `- our server: \`bun bin/gotrue.ts serve\` with ${driver === 'mysql' ? `MySQL (${MYSQL_URL.replace(/\/\/[^@]*@/, '//…@')}, namespace dropped afterwards)` : 'a temp SQLite file'}, ` +
+      `GOTRUE_BCRYPT_COST=${F.cost}, autoconfirm, rate limits off, log level error. "two cores" = the same build started with \`taskset -c 0,1\`, sharing core 1 with wrk.` +
+      (F.mysql ? ' MariaDB itself is not pinned (it runs where the OS puts it, competing with wrk on core 1 too); its CPU is not counted as other load.' : ''),
+    '', '## Throughput and latency', '',
+    ...sections.flatMap((s) => [sectionTable(s, rows), '']),
+    '## Extra figures', '',
+    `GET /user paced (4 connections, 5 ms between requests on each: ≤ 800 req/s) alone, then while ${2 * H} connections flood POST /token with password grants (both wrk on core 1):`, '',
+    '| server | alone req/s | alone p50 ms | alone p99 ms | flood req/s | flood p50 ms | flood p99 ms | logins/s | failures | other load (flood) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    floodLine(flood2), floodLine(flood1), '',
+    `- idle RSS (VmRSS) 1 s after start: median ${median(idleRss).toFixed(1)} MB over ${idleRss.length} starts (the benchmarked server: ${idleRssAfterStart.toFixed(1)} MB after start, ${rssAfterLoad.toFixed(1)} MB after all the load)`,
+    `- cold start, spawn to first answered GET /health: restart on the migrated database median ${median(restart).toFixed(0)} ms (${restart.map((x) => x.toFixed(0)).join(', ')}); ` +
+      `first boot on a fresh SQLite file incl. migrations median ${median(firstBoot).toFixed(0)} ms (${firstBoot.map((x) => x.toFixed(0)).join(', ')})`,
+    '', '## Targets (issue 8)', '', targetsTable(targets), '',
+    '## Notes', '',
+    '- The peer hashes passwords with scrypt (N=16384, r=16, via node:crypto), better-auth\'s default, not bcrypt: its sign-in and sign-up rows compare the defaults a team gets, not equal work.',
+    '- The refresh ceiling joins the user row in its lookup (the access token carries the email and metadata); it writes no audit rows, which our refresh grant does (two per refresh).',
+    '- Raw bcrypt rows are hashes/s of `Bun.password.hash`; the password grant verifies (same cost), signup hashes.',
+    `- wrk used at most ${wrkPeak.toFixed(0)}% of core 1 in any run, so the load generator was not the limit${wrkPeak > 85 ? ' (⚠ close to it: the fastest rows may be understated)' : ''}.`,
+    '- "other load": CPU used by other work on this machine during the measurement (machine busy time from /proc/stat, steal included, minus the benchmark\'s own processes), in % of one core. Before each measurement the harness waits up to ' +
+      `${F.settle} s for the machine to quiet down (--settle).`,
+    ...notes.map((n) => `- ${n.replace(/\n/g, ' ')}`),
+    '',
+  ].join('\n')
+  console.log(`\n${md}`)
+  if (OUT) { writeFileSync(OUT, md); log(`wrote ${OUT}`) }
+}
+
+try {
+  await main()
+} catch (e) {
+  failed = true
+  console.error(`bench: failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`)
+  for (const name of ['gotrue-1core', 'gotrue-2cores']) {
+    const p = join(dir, `${name}.log`)
+    if (existsSync(p)) console.error(`--- ${name}.log (tail) ---\n${logTail({ log: p } as Proc)}`)
+  }
+  process.exitCode = 1
+} finally {
+  clearTimeout(guard)
+  await cleanup()
+  process.exit(process.exitCode ?? 0)
+}

@@ -1,0 +1,60 @@
+// lib/jwt.ts signs access tokens and verifies HS256 on node:crypto (the hot path); jose is the reference: the same
+// claims must give the same bytes, and jose must accept what we sign and refuse what we refuse.
+import { describe, expect, test } from 'bun:test'
+import { jwtVerify, SignJWT } from 'jose'
+import { signAccessToken, TokenError, verifyHS256Sync } from '../lib/jwt.ts'
+
+const SECRET = 'a-secret-that-is-long-enough-for-hs256'
+const key = new TextEncoder().encode(SECRET)
+const claims = (extra: Record<string, unknown> = {}) => ({
+  aud: 'api.netlify.com', exp: Math.floor(Date.now() / 1000) + 3600, sub: '6f1d2c3e-1111-4222-8333-944455556666',
+  email: 'ünïcödé+tag@example.com', app_metadata: { provider: 'email', roles: ['admin'] }, user_metadata: { full_name: 'A "quoted" name' }, ...extra,
+})
+
+describe('signAccessToken', () => {
+  test('byte-identical to jose SignJWT with the same header and claims', async () => {
+    for (const c of [claims(), claims({ aud: undefined }), claims({ user_metadata: { nested: { a: [1, 2, { b: null }] } } })]) {
+      const ours = await signAccessToken(c as never, SECRET)
+      const payload = Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined && v !== ''))
+      const theirs = await new SignJWT(payload).setProtectedHeader({ alg: 'HS256', kid: 'nf-ident', typ: 'JWT' }).sign(key)
+      expect(ours).toBe(theirs)
+      expect((await jwtVerify(ours, key)).payload.sub).toBe(c.sub)
+    }
+  })
+})
+
+describe('verifyHS256Sync agrees with jose', () => {
+  const sign = (payload: Record<string, unknown>, header: Record<string, unknown> = { alg: 'HS256' }) =>
+    new SignJWT(payload).setProtectedHeader(header as { alg: string }).sign(key)
+  test('accepts what jose accepts', async () => {
+    const t = await sign(claims())
+    expect(verifyHS256Sync(t, SECRET).sub).toBe(claims().sub)
+    expect((await jwtVerify(t, key)).payload.sub).toBe(claims().sub)
+  })
+  test('refuses what jose refuses: expired, future nbf, wrong key, crit, other alg, not a JWS', async () => {
+    const now = Math.floor(Date.now() / 1000)
+    const bad = [
+      await sign(claims({ exp: now - 10 })),
+      await sign(claims({ nbf: now + 600 })),
+      await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode('another-secret-another-secret-12')),
+      await new SignJWT(claims()).setProtectedHeader({ alg: 'HS512' }).sign(key),
+      'a.b',
+      'not-base64!.eyJ9.x',
+    ]
+    for (const t of bad) {
+      expect(() => verifyHS256Sync(t, SECRET)).toThrow(TokenError)
+      await expect(jwtVerify(t, key, { algorithms: ['HS256'] })).rejects.toThrow()
+    }
+    // a `crit` header (jose will not even sign one it does not know): built by hand, both refuse it
+    const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
+    const input = `${enc({ alg: 'HS256', crit: ['x-custom'], 'x-custom': 1 })}.${enc(claims())}`
+    const crit = `${input}.${require('node:crypto').createHmac('sha256', SECRET).update(input).digest('base64url')}`
+    expect(() => verifyHS256Sync(crit, SECRET)).toThrow(TokenError)
+    await expect(jwtVerify(crit, key)).rejects.toThrow()
+  })
+  test('exp is required unless the caller says otherwise', async () => {
+    const t = await sign({ sub: 'x' })
+    expect(() => verifyHS256Sync(t, SECRET)).toThrow('missing required "exp" claim')
+    expect(verifyHS256Sync(t, SECRET, { requireExp: false }).sub).toBe('x')
+  })
+})
