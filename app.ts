@@ -28,8 +28,9 @@ export function createApp(deps: Deps) {
   return new Elysia({
     name: 'gotrue',
     normalize: true,
-    // Bun's own cap is a backstop for chunked bodies; declared lengths get the JSON 413 from lib/hooks.ts.
-    serve: { maxRequestBodySize: deps.config.api.max_body_bytes + 64 * 1024 },
+    // Bun's own cap (answered with a bare 413 before any hook runs) is only a backstop for chunked bodies and
+    // absurd declarations: a declared length over GOTRUE_API_MAX_BODY_BYTES gets the JSON 413 from lib/hooks.ts.
+    serve: { maxRequestBodySize: deps.config.api.max_body_bytes + 15 * 1024 * 1024 },
   })
     .use(hooks(deps))
     .use(docs(deps.version))

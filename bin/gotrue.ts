@@ -62,7 +62,7 @@ export async function boot(config: Config, opts: { clock?: Clock; log?: Logger; 
       if (!config.operator_token) throw new ConfigError('GOTRUE_OPERATOR_TOKEN: required in multi-instance mode')
       const multi = createMultiInstanceServer(deps)
       app = multi.operator as unknown as ReturnType<typeof createApp>
-      server = Bun.serve({ ...listen, maxRequestBodySize: config.api.max_body_bytes + 64 * 1024, fetch: (req, srv) => multi.fetch(req, srv) })
+      server = Bun.serve({ ...listen, maxRequestBodySize: config.api.max_body_bytes + 15 * 1024 * 1024, fetch: (req, srv) => multi.fetch(req, srv) })
     } else {
       app = createApp(deps)
       app.listen(listen)

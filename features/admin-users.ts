@@ -13,10 +13,9 @@ import { likeSubstring, linkHeader, parsePage } from '../lib/pagination.ts'
 import { exportDocument } from '../lib/transfer.ts'
 import {
   deleteUser, emailKey, emailProblem, findUserByEmail, findUserById, insertUser, mergeMeta, parseMeta, passwordProblem, toUser,
-  updateUser, User, USER_COLUMNS, type UserJson, type UserPatch, type UserRow,
+  updateUser, User, USER_COLUMNS, type UserJson, type UserPatch, type UserRow, MetadataInput, metadataOf
 } from '../lib/users.ts'
 
-const Meta = t.Nullable(t.Record(t.String(), t.Unknown()))
 export const AdminUserBody = t.Object({
   email: t.Optional(t.String({ maxLength: 320 })),
   password: t.Optional(t.String({ maxLength: 1024 })),
@@ -24,8 +23,8 @@ export const AdminUserBody = t.Object({
   aud: t.Optional(t.String({ maxLength: 255 })),
   role: t.Optional(t.String({ maxLength: 255 })),
   confirm: t.Optional(t.Boolean()),
-  user_metadata: t.Optional(Meta),
-  app_metadata: t.Optional(Meta),
+  user_metadata: MetadataInput,
+  app_metadata: MetadataInput,
 }, { additionalProperties: true })
 export const ListQuery = t.Object({
   page: t.Optional(t.String()), per_page: t.Optional(t.String()), sort: t.Optional(t.String()),
@@ -169,6 +168,8 @@ export function adminUsers(deps: Deps) {
       },
     })
     .post('/admin/users', async ({ body, admin, aud: requestAud }) => {
+      const userMeta = metadataOf(body.user_metadata, 'user_metadata') ?? {}
+      const appMeta = metadataOf(body.app_metadata, 'app_metadata') ?? {}
       const aud = body.aud || requestAud
       // as the reference's admin check, which reads `aud` from the body: an audience admin creates in its own audience only
       if (admin && !admin.superAdmin && !(admin.user && isAdminFor(deps, admin.user, aud))) throw unauthorized('User not allowed')
@@ -177,7 +178,7 @@ export function adminUsers(deps: Deps) {
       if (!email) throw unprocessable('An email address is required')
       const problem = emailProblem(email)
       if (problem) throw unprocessable(`Unable to validate email address: ${problem}`)
-      const invalid = deps.validateUserData?.(body.user_metadata ?? {})
+      const invalid = deps.validateUserData?.(userMeta)
       if (invalid) throw unprocessable(invalid)
       const hash = (await newPasswordHash(body.password, body.password_hash)) ?? ''
       const now = clock.now()
@@ -185,7 +186,7 @@ export function adminUsers(deps: Deps) {
         if (await findUserByEmail(tx, instanceId, aud, email)) throw taken()
         const u = await insertUser(tx, {
           instanceId, aud, role: body.role ?? config.jwt.default_group_name, email, encryptedPassword: hash,
-          appMetadata: { ...(body.app_metadata ?? {}), provider: 'email' }, userMetadata: body.user_metadata ?? {},
+          appMetadata: { ...appMeta, provider: 'email' }, userMetadata: userMeta,
           confirmedAt: body.confirm ? now : null, now,
         })
         await writeAudit(tx, instanceId, actor(admin), 'user_signedup', now, { user_id: u.id, user_email: u.email })
@@ -203,6 +204,8 @@ export function adminUsers(deps: Deps) {
       detail: { summary: 'Get a user', tags: ['admin'], security: [{ bearer: [] }] },
     })
     .put('/admin/users/:user_id', async ({ params, body, admin, aud }) => {
+      const userMeta = metadataOf(body.user_metadata, 'user_metadata')
+      const appMeta = metadataOf(body.app_metadata, 'app_metadata')
       const newEmail = body.email?.trim()
       if (newEmail !== undefined) {
         const problem = emailProblem(newEmail)
@@ -221,9 +224,9 @@ export function adminUsers(deps: Deps) {
           if (other && other.id !== user.id) throw taken()
           patch.email = newEmail
         }
-        if (body.app_metadata) patch.raw_app_meta_data = JSON.stringify(mergeMeta(parseMeta(user.raw_app_meta_data), body.app_metadata))
-        if (body.user_metadata) {
-          const merged = mergeMeta(parseMeta(user.raw_user_meta_data), body.user_metadata)
+        if (appMeta) patch.raw_app_meta_data = JSON.stringify(mergeMeta(parseMeta(user.raw_app_meta_data), appMeta))
+        if (userMeta) {
+          const merged = mergeMeta(parseMeta(user.raw_user_meta_data), userMeta)
           const invalid = deps.validateUserData?.(merged)
           if (invalid) throw unprocessable(invalid)
           patch.raw_user_meta_data = JSON.stringify(merged)

@@ -191,7 +191,7 @@ export function external(deps: Deps) {
     try {
       if (p.error) throw new RedirectError(p.error, p.error_description ?? '')
       if (!p.code) throw new RedirectError('invalid_request', 'Authorization code missing')
-      const provider = getProvider(config, flow.provider)
+      const provider = await getProvider(config, flow.provider)
       const accessToken = await provider.exchange(p.code, flow.provider_code_verifier || null).catch((e) => {
         log.warn('external code exchange failed', { provider: flow.provider, error: e })
         throw new RedirectError('server_error', `Unable to exchange external code for ${flow.provider} provider`)
@@ -232,7 +232,7 @@ export function external(deps: Deps) {
     .get('/authorize', async ({ query, headers }) => {
       const name = query.provider ?? ''
       let provider
-      try { provider = getProvider(config, name) } catch (e) {
+      try { provider = await getProvider(config, name) } catch (e) {
         if (e instanceof ProviderError) throw badRequest(`Unsupported provider: ${e.message}`)
         throw e
       }

@@ -9,11 +9,11 @@ import { guards } from '../lib/guards.ts'
 import { clientOf, enforce, RULES } from '../lib/limits.ts'
 import { mailVars } from '../lib/links.ts'
 import { issueOtp } from '../lib/otp.ts'
-import { deleteUser, emailKey, emailProblem, findUserByEmail, insertUser, type Metadata, newUserRow, toUser, User } from '../lib/users.ts'
+import { deleteUser, emailKey, emailProblem, findUserByEmail, insertUser, type Metadata, newUserRow, toUser, User, MetadataInput, metadataOf } from '../lib/users.ts'
 
 export const InviteBody = t.Object({
   email: t.Optional(t.String({ maxLength: 320 })),
-  data: t.Optional(t.Nullable(t.Record(t.String(), t.Unknown()))),
+  data: MetadataInput,
 }, { additionalProperties: true })
 
 export function invite(deps: Deps) {
@@ -22,18 +22,19 @@ export function invite(deps: Deps) {
     .use(guards(deps))
     .model({ 'invite.body': InviteBody, 'invite.response': User })
     .post('/invite', async ({ body, admin, aud, request, server }) => {
+      const data = metadataOf(body.data, 'data') ?? {}
       const email = (body.email ?? '').trim()
       if (!email) throw unprocessable('An email address is required')
       await enforce(deps.limiter, RULES(config).otp, [clientOf(config, request, server), `${aud}\n${emailKey(email)}`], clock.now().getTime())
       const problem = emailProblem(email)
       if (problem) throw unprocessable(`Unable to validate email address: ${problem}`)
-      const invalid = deps.validateUserData?.(body.data ?? {})
+      const invalid = deps.validateUserData?.(data)
       if (invalid) throw unprocessable(invalid)
       const now = clock.now()
       const taken = () => unprocessable('Email address already registered by another user')
       const fields = {
         instanceId, id: crypto.randomUUID(), aud, role: config.jwt.default_group_name, email, encryptedPassword: '',
-        appMetadata: { provider: 'email' } as Metadata, userMetadata: (body.data ?? {}) as Metadata, invitedAt: now, now,
+        appMetadata: { provider: 'email' } as Metadata, userMetadata: data, invitedAt: now, now,
       }
       // The validate webhook sees the user before it is written (no transaction is held while it runs).
       if (webhooks.wants('validate')) {
@@ -49,7 +50,7 @@ export function invite(deps: Deps) {
         return { user, token }
       }).catch((e) => { throw e instanceof UniqueViolation ? taken() : e })
       try {
-        await mailer.send('invite', user.email, mailVars(config, 'invite', user.email, token, body.data ?? {}))
+        await mailer.send('invite', user.email, mailVars(config, 'invite', user.email, token, data))
       } catch (e) {
         await db.tx((tx) => deleteUser(tx, user.id)).catch((undo) => log.error('could not undo invite after mail failure', { error: undo }))
         throw e instanceof HttpError ? e : internal('Error inviting user', e)

@@ -13,13 +13,13 @@ import { clientOf, enforce, RULES } from '../lib/limits.ts'
 import { mailVars } from '../lib/links.ts'
 import { issueOtp, revokeOtp } from '../lib/otp.ts'
 import {
-  deleteUser, emailKey, emailProblem, findUserByEmail, insertUser, mergeMeta, type Metadata, newUserRow, parseMeta, passwordProblem, toUser, updateUser, User, type UserRow,
+  deleteUser, emailKey, emailProblem, findUserByEmail, insertUser, mergeMeta, type Metadata, newUserRow, parseMeta, passwordProblem, toUser, updateUser, User, type UserRow, MetadataInput, metadataOf
 } from '../lib/users.ts'
 
 export const SignupBody = t.Object({
   email: t.Optional(t.String({ maxLength: 320 })),
   password: t.Optional(t.String({ maxLength: 1024 })),
-  data: t.Optional(t.Nullable(t.Record(t.String(), t.Unknown()))),
+  data: MetadataInput,
 }, { additionalProperties: true })
 
 /** What the transaction did, so the mail (after commit) and its undo know what to send or revert.
@@ -107,6 +107,7 @@ export function signup(deps: Deps) {
   return new Elysia({ name: 'signup' })
     .model({ 'signup.body': SignupBody, 'signup.response': User })
     .post('/signup', async ({ body, headers, request, server }) => {
+      const data = metadataOf(body.data, 'data') ?? null
       const password = body.password ?? ''
       const email = (body.email ?? '').trim()
       if (!password) throw unprocessable('Signup requires a valid password')
@@ -116,19 +117,19 @@ export function signup(deps: Deps) {
       const weak = passwordProblem(config.password.min_length, password)
       if (weak) throw unprocessable(weak)
       // New users are checked here; a re-signup's merged metadata inside the transaction.
-      const invalid = deps.validateUserData?.(body.data ?? {})
+      const invalid = deps.validateUserData?.(data ?? {})
       if (invalid && !(await findUserByEmail(db, deps.instanceId, requestAud(deps, headers), email))) throw unprocessable(invalid)
       const aud = requestAud(deps, headers)
       await enforce(deps.limiter, RULES(config).otp, [clientOf(config, request, server), `${aud}\n${emailKey(email)}`], clock.now().getTime())
       const hash = await hasher.hash(password)
-      const validated = await validateHook(email, aud, body.data ?? {})
+      const validated = await validateHook(email, aud, data ?? {})
       let outcome: Outcome
       try {
-        outcome = await createOrRefresh(db, deps, email, hash, body.data ?? null, aud, validated)
+        outcome = await createOrRefresh(db, deps, email, hash, data, aud, validated)
       } catch (e) {
         // Two signups of one email at once: the loser retries and finds the winner's row.
         if (!(e instanceof UniqueViolation)) throw e
-        outcome = await createOrRefresh(db, deps, email, hash, body.data ?? null, aud, validated)
+        outcome = await createOrRefresh(db, deps, email, hash, data, aud, validated)
       }
       let { user } = outcome
       const { token } = outcome

@@ -14,15 +14,15 @@ import { mailVars } from '../lib/links.ts'
 import { consumeOtp, findOtpForUser, issueOtp, otpExpired, revokeOtp } from '../lib/otp.ts'
 import {
   emailKey, emailProblem, findUserByEmail, findUserById, mergeMeta, parseMeta, passwordProblem, toUser, updateUser, User,
-  type UserPatch, type UserRow,
+  type UserPatch, type UserRow, MetadataInput, metadataOf
 } from '../lib/users.ts'
 
 export const UserUpdateBody = t.Object({
   email: t.Optional(t.String({ maxLength: 320 })),
   password: t.Optional(t.String({ maxLength: 1024 })),
   email_change_token: t.Optional(t.String({ maxLength: 512 })),
-  data: t.Optional(t.Nullable(t.Record(t.String(), t.Unknown()))),
-  app_metadata: t.Optional(t.Nullable(t.Record(t.String(), t.Unknown()))),
+  data: MetadataInput,
+  app_metadata: MetadataInput,
 }, { additionalProperties: true })
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -54,6 +54,8 @@ export function user(deps: Deps) {
       detail: { summary: 'The current user', tags: ['accounts'], security: [{ bearer: [] }] },
     })
     .put('/user', async ({ claims, body, headers, request, server }) => {
+      const data = metadataOf(body.data, 'data')
+      const appMetadata = metadataOf(body.app_metadata, 'app_metadata')
       checkAudience(headers, claims) // the reference checks this on GET only; a token of one audience must not edit in another
       const password = body.password ?? ''
       if (password) {
@@ -75,15 +77,15 @@ export function user(deps: Deps) {
         const user = await loadUser(deps, tx, claims, true) // locked: the merge below writes it back
         const patch: UserPatch = {}
         if (hash) patch.encrypted_password = hash
-        if (body.data) {
-          const merged = mergeMeta(parseMeta(user.raw_user_meta_data), body.data)
+        if (data) {
+          const merged = mergeMeta(parseMeta(user.raw_user_meta_data), data)
           const invalid = deps.validateUserData?.(merged)
           if (invalid) throw unprocessable(invalid)
           patch.raw_user_meta_data = JSON.stringify(merged)
         }
-        if (body.app_metadata) {
+        if (appMetadata) {
           if (!isAdminFor(deps, user, config.jwt.aud)) throw unauthorized('Updating app_metadata requires admin privileges')
-          patch.raw_app_meta_data = JSON.stringify(mergeMeta(parseMeta(user.raw_app_meta_data), body.app_metadata))
+          patch.raw_app_meta_data = JSON.stringify(mergeMeta(parseMeta(user.raw_app_meta_data), appMetadata))
         }
         let mail: { token: string; to: string } | null = null
         if (changeToken) {

@@ -41,9 +41,12 @@ export function makeDeps(config: Config, db: Db, log: Logger, opts: { clock?: Cl
   const hasher = new PasswordHasher(config.bcrypt_cost)
   const tracer = makeTracer(config, log)
   let inFlight = 0
-  const counted = async <T>(run: () => Promise<T>): Promise<T> => {
+  // not an async function: one promise hop less on every statement of every request
+  const done = <T>(v: T): T => { inFlight--; return v }
+  const failed = (e: unknown): never => { inFlight--; throw e }
+  const counted = <T>(run: () => Promise<T>): Promise<T> => {
     inFlight++
-    try { return await run() } finally { inFlight-- }
+    try { return run().then(done, failed) } catch (e) { return failed(e) }
   }
   // With tracing on, every statement and transaction is also a child span of the request: the resource is the
   // SQL text as written (`{table}` names, `?` placeholders), never a parameter value.

@@ -2,7 +2,7 @@
 // The only importer of jose. Verification accepts HS256 only and requires `exp` (the reference accepts
 // tokens without it); keys are cached per secret so per-instance secrets cost nothing extra.
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { decodeProtectedHeader, SignJWT, type JWTPayload } from 'jose'
+import type { JWTPayload } from 'jose'
 
 export const KID = 'nf-ident'
 export interface AccessClaims extends JWTPayload {
@@ -23,7 +23,10 @@ const keyFor = (secret: string): Uint8Array => {
 
 /** Signs claims with HS256. Claims are emitted in GoTrue's order: aud, exp, sub, email, app_metadata, user_metadata. */
 export function signHS256(payload: JWTPayload, secret: string, kid: string | undefined = KID): Promise<string> {
-  return new SignJWT(payload).setProtectedHeader(kid ? { alg: 'HS256', kid, typ: 'JWT' } : { alg: 'HS256', typ: 'JWT' }).sign(keyFor(secret))
+  // jose is loaded on first use: the hot paths (access tokens) sign and verify on node:crypto, and the module
+  // costs resident memory a node that never sends a webhook does not need (issue 8: idle RSS).
+  return import('jose').then(({ SignJWT }) =>
+    new SignJWT(payload).setProtectedHeader(kid ? { alg: 'HS256', kid, typ: 'JWT' } : { alg: 'HS256', typ: 'JWT' }).sign(keyFor(secret)))
 }
 
 export class TokenError extends Error {}
@@ -31,7 +34,7 @@ export class TokenError extends Error {}
 /** The header's alg (printable, bounded) followed by a space, or '' when unreadable: for error messages only. */
 function algOf(token: string): string {
   try {
-    const alg = decodeProtectedHeader(token).alg
+    const alg = (JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as { alg?: unknown }).alg
     return typeof alg === 'string' && /^[A-Za-z0-9+_-]{1,20}$/.test(alg) ? `${alg} ` : ''
   } catch { return '' }
 }
@@ -50,9 +53,37 @@ export async function verifyHS256<T extends JWTPayload = JWTPayload>(
   return verifyHS256Sync<T>(token, secret, opts)
 }
 
+/** Tokens already verified, per secret: GET /user is called again and again with the same token, and a hit
+ *  skips the HMAC and both JSON parses (about a fifth of that route's CPU). Keyed by the whole token string, so
+ *  only the exact bytes that passed are trusted; exp and nbf are still checked against the clock on every hit.
+ *  Bounded: a full cache is emptied oldest-first. */
+const verified = new Map<string, Map<string, JWTPayload>>()
+const CACHE_MAX = 10_000
+
+function checkTimes(c: Record<string, unknown>, opts: { requireExp?: boolean; now?: Date }): void {
+  const now = Math.floor((opts.now ?? new Date()).getTime() / 1000)
+  if (c.exp === undefined && opts.requireExp !== false) throw new TokenError('missing required "exp" claim')
+  if (typeof c.exp === 'number' && c.exp <= now) throw new TokenError('token is expired')
+  if (typeof c.nbf === 'number' && c.nbf > now) throw new TokenError('"nbf" claim timestamp check failed')
+}
+
 export function verifyHS256Sync<T extends JWTPayload = JWTPayload>(
   token: string, secret: string, opts: { requireExp?: boolean; now?: Date } = {},
 ): T {
+  let cache = verified.get(secret)
+  const hit = cache?.get(token)
+  if (hit) {
+    checkTimes(hit as Record<string, unknown>, opts)
+    return hit as T
+  }
+  const claims = verifyUncached<T>(token, secret, opts)
+  if (!cache) { cache = new Map(); verified.set(secret, cache) }
+  if (cache.size >= CACHE_MAX) for (const k of [...cache.keys()].slice(0, CACHE_MAX / 2)) cache.delete(k)
+  cache.set(token, Object.freeze(claims))
+  return claims
+}
+
+function verifyUncached<T extends JWTPayload>(token: string, secret: string, opts: { requireExp?: boolean; now?: Date }): T {
   const parts = token.split('.')
   if (parts.length !== 3) throw new TokenError('token contains an invalid number of segments') // jwt-go's wording, as GoTrue
   if (!parts.every((p) => B64URL.test(p))) throw new TokenError('token is malformed: Invalid Compact JWS')
@@ -70,11 +101,8 @@ export function verifyHS256Sync<T extends JWTPayload = JWTPayload>(
   try { payload = decodeJson(p) } catch { throw new TokenError('token is malformed: JWT Claims Set must be a top-level JSON object') }
   if (!payload || typeof payload !== 'object' || Array.isArray(payload)) throw new TokenError('token is malformed: JWT Claims Set must be a top-level JSON object')
   const c = payload as Record<string, unknown>
-  const now = Math.floor((opts.now ?? new Date()).getTime() / 1000)
   for (const k of ['exp', 'nbf', 'iat'] as const) if (c[k] !== undefined && typeof c[k] !== 'number') throw new TokenError(`"${k}" claim must be a number`)
-  if (c.exp === undefined && opts.requireExp !== false) throw new TokenError('missing required "exp" claim')
-  if (typeof c.exp === 'number' && c.exp <= now) throw new TokenError('token is expired')
-  if (typeof c.nbf === 'number' && c.nbf > now) throw new TokenError('"nbf" claim timestamp check failed')
+  checkTimes(c, opts)
   return c as T
 }
 

@@ -6,7 +6,7 @@
 import { Eta } from 'eta'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import nodemailer, { type Transporter } from 'nodemailer'
+import type { Transporter } from 'nodemailer'
 import confirmation from '../templates/confirmation.eta' with { type: 'text' }
 import email_change from '../templates/email_change.eta' with { type: 'text' }
 import invite from '../templates/invite.eta' with { type: 'text' }
@@ -77,14 +77,22 @@ function siteTemplates(config: Config, log: Logger) {
 export function makeMailer(config: Config, log: Logger): Mailer {
   const site = siteTemplates(config, log)
   const smtp = config.smtp
-  const transport: Transporter = smtp.host
-    ? nodemailer.createTransport({
-        host: smtp.host, port: smtp.port, secure: smtp.port === 465,
-        auth: smtp.user ? { user: smtp.user, pass: smtp.pass } : undefined,
-        connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000,
-        tls: { rejectUnauthorized: !/^(127\.|localhost$)/.test(smtp.host) },
-      })
-    : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' })
+  // nodemailer is loaded on the first mail, not at start: it is the largest module here (~15 MB of resident
+  // memory), and a node that only answers GET /user or /token never needs it (issue 8: idle RSS).
+  let transport: Transporter | null = null
+  const getTransport = async (): Promise<Transporter> => {
+    if (transport) return transport
+    const { default: nodemailer } = await import('nodemailer')
+    transport = smtp.host
+      ? nodemailer.createTransport({
+          host: smtp.host, port: smtp.port, secure: smtp.port === 465,
+          auth: smtp.user ? { user: smtp.user, pass: smtp.pass } : undefined,
+          connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000,
+          tls: { rejectUnauthorized: !/^(127\.|localhost$)/.test(smtp.host) },
+        })
+      : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' })
+    return transport
+  }
   return {
     async send(kind, to, vars) {
       const custom = await site(kind)
@@ -94,7 +102,7 @@ export function makeMailer(config: Config, log: Logger): Mailer {
       const subject = fillGoTemplate(config.mailer.subjects[kind], vars, false)
       const message = { from: smtp.admin_email, to, subject, html: body }
       let info: { message?: Buffer | unknown }
-      try { info = await transport.sendMail(message) } catch (e) {
+      try { info = await (await getTransport()).sendMail(message) } catch (e) {
         throw new MailError(e instanceof Error ? e.message : String(e))
       }
       if (!smtp.host) {
@@ -107,6 +115,6 @@ export function makeMailer(config: Config, log: Logger): Mailer {
         log.info('no SMTP host configured: mail written to the outbox', { kind, file })
       }
     },
-    close() { transport.close() },
+    close() { transport?.close() },
   }
 }

@@ -14,6 +14,9 @@ import css from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' }
 // its response (issue 8 profile). The formats our schemas use get plain regular expressions back.
 const UUID_FORMAT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 FormatRegistry.Set('uuid', (v) => UUID_FORMAT.test(v))
+// Elysia's own date-time check parses the date twice per value; our timestamps are RFC 3339 by construction.
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/i
+FormatRegistry.Set('date-time', (v) => DATE_TIME.test(v))
 
 const ASSETS = new Map([['swagger-ui-bundle.js', bundle], ['swagger-ui.css', css]])
 

@@ -1,6 +1,7 @@
 // The user row, its GoTrue JSON form, and the user statements two or more features share.
 import { t } from 'elysia'
 import { type Db, dbTime, isoTime, type Param } from './db/index.ts'
+import { unprocessable } from './errors.ts'
 
 export const NIL_UUID = '00000000-0000-0000-0000-000000000000'
 export type Metadata = Record<string, unknown>
@@ -168,4 +169,14 @@ export function passwordProblem(minLength: number, password: string): string | u
   if (password.length < minLength) return `Password should be at least ${minLength} characters`
   if (new TextEncoder().encode(password).length > 72) return 'Password cannot be longer than 72 bytes'
   return undefined
+}
+
+/** A metadata field of a request body (`data`, `user_metadata`, `app_metadata`). Declared `unknown` on purpose:
+ *  for an object schema Elysia coerces a string or an array into an object ("abc" → {"0":"a","1":"b","2":"c"}),
+ *  which would be stored key by key. metadataOf() checks it instead: an object, or null/absent. */
+export const MetadataInput = t.Optional(t.Unknown({ description: 'a JSON object (null or absent: no change)', examples: [{ full_name: 'Ada Lovelace' }] }))
+export function metadataOf(v: unknown, field: string): Metadata | null | undefined {
+  if (v === undefined || v === null) return v
+  if (typeof v !== 'object' || Array.isArray(v)) throw unprocessable(`${field} must be a JSON object`)
+  return v as Metadata
 }

@@ -58,3 +58,16 @@ describe('verifyHS256Sync agrees with jose', () => {
     expect(verifyHS256Sync(t, SECRET, { requireExp: false }).sub).toBe('x')
   })
 })
+
+describe('the verified-token cache', () => {
+  test('a cached token still expires, is cached per secret, and a one-byte change is verified afresh', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 60
+    const t = await signAccessToken(claims({ exp }) as never, SECRET)
+    expect(verifyHS256Sync(t, SECRET).exp).toBe(exp) // now cached
+    expect(verifyHS256Sync(t, SECRET).exp).toBe(exp) // a hit
+    expect(() => verifyHS256Sync(t, SECRET, { now: new Date((exp + 1) * 1000) })).toThrow('token is expired')
+    expect(() => verifyHS256Sync(t, 'another-secret-another-secret-12')).toThrow('signature is invalid')
+    const tampered = `${t.slice(0, -2)}${t.endsWith('A') ? 'B' : 'A'}${t.slice(-1)}`
+    expect(() => verifyHS256Sync(tampered, SECRET)).toThrow(TokenError)
+  })
+})

@@ -1,7 +1,6 @@
 // The external OAuth providers: a registry of small provider files, the only importers of arctic. Each file
 // knows its endpoints (every host replaced by GOTRUE_EXTERNAL_<P>_URL when set), scopes, whether it supports
 // PKCE, and how to read the profile and the emails (with the provider's own verified flag).
-import { OAuth2Client } from 'arctic'
 import type { Config, ProviderName } from '../config.ts'
 import { bitbucket } from './bitbucket.ts'
 import { facebook } from './facebook.ts'
@@ -39,8 +38,9 @@ const SPECS: Record<ProviderName, ProviderSpec> = { bitbucket, facebook, github,
 
 export class ProviderError extends Error {}
 
-/** The configured provider, or a ProviderError with GoTrue's message. */
-export function getProvider(config: Config, name: string): Provider {
+/** The configured provider, or a ProviderError with GoTrue's message. arctic is loaded on the first external
+ *  sign-in (resident memory of nodes that never see one: issue 8). */
+export async function getProvider(config: Config, name: string): Promise<Provider> {
   const key = name.toLowerCase() as ProviderName
   const spec = Object.hasOwn(SPECS, key) ? SPECS[key] : undefined // not `constructor`, `__proto__`, …
   if (!spec) throw new ProviderError(`Provider ${name} could not be found`)
@@ -51,6 +51,7 @@ export function getProvider(config: Config, name: string): Provider {
   if (!s.redirect_uri) throw new ProviderError('Missing redirect URI')
   const base = s.url.replace(/\/+$/, '')
   const ep = spec.endpoints(base)
+  const { OAuth2Client } = await import('arctic')
   const client = new OAuth2Client(s.client_id, s.secret, s.redirect_uri)
   return {
     name: key,

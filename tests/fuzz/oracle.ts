@@ -33,8 +33,15 @@ function isGoTrueError(status: number, v: unknown): boolean {
   return http || oauth
 }
 
+/** The route a request is counted under: method and path pattern (`/admin/users/:id`). */
+export function routeOf(r: Req): string {
+  const path = r.path.split('?')[0] ?? ''
+  const id = path.startsWith('/admin/users/') && !(r.method === 'GET' && path === '/admin/users/export')
+  return `${r.method} ${id ? '/admin/users/:id' : path}`
+}
+
 /** Sends one request and checks the properties every answer must have; throws (with the request) if not. */
-export async function send(s: TestServer, route: string, r: Req): Promise<Answer> {
+export async function send(s: TestServer, r: Req, route = routeOf(r)): Promise<Answer> {
   const h = new Headers(r.headers)
   if (r.body?.contentType !== undefined) h.set('content-type', r.body.contentType)
   const started = performance.now()
@@ -92,15 +99,17 @@ export async function snapshot(s: TestServer): Promise<Snapshot> {
 
 /** One fixed-seed property: `numRuns` inputs from `arb`, each checked by `run`. */
 export async function fuzz<T>(arb: Arbitrary<T>, run: (v: T) => Promise<unknown>, numRuns = RUNS): Promise<void> {
-  await fc.assert(fc.asyncProperty(arb, async (v) => { await run(v) }), { seed: 42, numRuns })
+  // No shrinking unless FUZZ_SHRINK=1: a failing HTTP property can take many thousands of requests to shrink,
+  // and the first counterexample (printed short, with its path for replay) is usually clear enough.
+  await fc.assert(fc.asyncProperty(arb, async (v) => { await run(v) }), { seed: 42, numRuns, endOnFailure: process.env.FUZZ_SHRINK !== '1' })
 }
 
 /** Batches of requests sent at once that must all be refused (4xx; `anyStatus` for read-only routes, where
  *  a 200 is fine too) and must leave every table exactly as it was. */
-export async function refusedBatches(s: TestServer, route: string, arb: Arbitrary<Req>, opts: { anyStatus?: boolean; numRuns?: number } = {}): Promise<void> {
+export async function refusedBatches(s: TestServer, arb: Arbitrary<Req>, opts: { anyStatus?: boolean; numRuns?: number } = {}): Promise<void> {
   await fuzz(fc.array(arb, { minLength: 1, maxLength: 3 }), async (batch) => {
     const before = await snapshot(s)
-    const answers = await Promise.all(batch.map((r) => send(s, route, r)))
+    const answers = await Promise.all(batch.map((r) => send(s, r)))
     answers.forEach((a, i) => {
       if (!opts.anyStatus && (a.status < 400 || a.status >= 500)) throw new Error(`expected a refusal, got ${a.status} ${JSON.stringify(a.json).slice(0, 200)} for ${describeReq(batch[i] as Req)}`)
     })
