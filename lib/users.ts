@@ -87,7 +87,8 @@ export function emailProblem(email: string): string | undefined {
   if (email.length > 254) return 'email address is too long'
   if (!email.includes('@')) return "mail: missing '@' or angle-addr"
   const local = email.slice(0, email.lastIndexOf('@'))
-  if (local.length > 64 || !EMAIL.test(email)) return 'mail: invalid address'
+  // a dot-atom has no leading, trailing or doubled dot (RFC 5322 3.4.1): SMTP servers refuse `a..b@x.y`
+  if (local.length > 64 || !EMAIL.test(email) || /^\.|\.\.|\.$/.test(local)) return 'mail: invalid address'
   return undefined
 }
 

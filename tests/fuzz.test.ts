@@ -269,6 +269,13 @@ describe('examples at the edges the properties sample', () => {
     expect(await body(res)).toEqual({ code: 422, msg: 'Verify requires a verification type' })
   })
 
+  test('an email whose local part has a leading, trailing or doubled dot is a 422 (SMTP refused it: a 500)', async () => {
+    for (const email of ['a..b@example.com', '.a@example.com', 'a.@example.com']) {
+      const res = await s.req('/signup', { method: 'POST', json: { email, password: PW } })
+      expect(await body(res)).toEqual({ code: 422, msg: 'Unable to validate email address: mail: invalid address' })
+    }
+  })
+
   test('an X-JWT-AUD longer than the aud column is a 400 (it was a 500 on MySQL)', async () => {
     const res = await s.req('/signup', { method: 'POST', headers: { 'x-jwt-aud': 'a'.repeat(256) }, json: { email: 'long-aud@example.com', password: PW } })
     expect(await body(res)).toEqual({ code: 400, msg: 'Audience too long (at most 255 characters)' })

@@ -1,6 +1,7 @@
 // startServer(): the real app on a real port. SQLite in a temp file by default; MySQL (a fresh table namespace
 // in TEST_MYSQL_URL's database, dropped on stop) when TEST_MYSQL_URL is set. Migrations are applied, the clock
 // can be moved forward, and stop() tears everything down.
+import { RedisClient } from 'bun'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +12,7 @@ import { makeLogger } from '../lib/log.ts'
 import { type CapturedMail, type SmtpCapture, startSmtpCapture } from './fakes/smtp.ts'
 
 export const MYSQL_URL = process.env.TEST_MYSQL_URL ?? ''
+export const REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379'
 export const DIALECT = MYSQL_URL ? 'mysql' : 'sqlite'
 export const JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256'
 
@@ -113,4 +115,15 @@ export async function dropNamespace(db: Db, namespace: string): Promise<void> {
     for (const { t: name } of tables) await t.run(`DROP TABLE IF EXISTS \`${name}\``)
     await t.run('SET FOREIGN_KEY_CHECKS = 1')
   })
+}
+
+/** Why Redis cannot be used by a test, or null when it answers PING. */
+export async function redisProblem(url: string): Promise<string | null> {
+  const probe = new RedisClient(url, { connectionTimeout: 1000, autoReconnect: false, enableOfflineQueue: false })
+  try {
+    await probe.connect()
+    return (await probe.send('PING', [])) === 'PONG' ? null : 'PING was not answered with PONG'
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e)
+  } finally { probe.close() }
 }

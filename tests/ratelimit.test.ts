@@ -4,10 +4,8 @@
 // fails open. TEST_ENV switches every limit off; each server here sets the ones it tests.
 // Client values and emails are random: Redis counters outlive a run by up to an hour.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { RedisClient } from 'bun'
-import { body, startServer, type TestServer } from './harness.ts'
+import { body, startServer, type TestServer, REDIS_URL, redisProblem } from './harness.ts'
 
-const REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379'
 const OPERATOR = { authorization: 'Bearer operator-token-for-tests' }
 const H = 'x-client-ip'
 const LIMITED = { code: 429, msg: 'Rate limit exceeded' }
@@ -253,16 +251,6 @@ describe('GOTRUE_RATE_LIMIT_EMAIL_SENT=2: one hourly budget for every mail', () 
   })
 })
 
-/** Why the Redis tests cannot run, or null when Redis answers. */
-async function redisProblem(url: string): Promise<string | null> {
-  const probe = new RedisClient(url, { connectionTimeout: 1000, autoReconnect: false, enableOfflineQueue: false })
-  try {
-    await probe.connect()
-    return (await probe.send('PING', [])) === 'PONG' ? null : 'PING was not answered with PONG'
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e)
-  } finally { probe.close() }
-}
 const redisDown = await redisProblem(REDIS_URL)
 // Without Redis a developer may skip these; CI (which starts Redis) must not.
 const skipRedis = redisDown !== null && !process.env.CI

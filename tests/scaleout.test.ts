@@ -3,16 +3,15 @@
 // the refresh token and the rate-limit counts are the same. The processes are killed in afterAll, and on exit
 // of the test runner as a last resort, so none is left behind when a test fails.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { RedisClient, type Subprocess } from 'bun'
+import type { Subprocess } from 'bun'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Env, loadConfig } from '../lib/config.ts'
 import { sha256 } from '../lib/crypto.ts'
 import { type Db, openDb } from '../lib/db/index.ts'
-import { body, JWT_SECRET, MYSQL_URL, dropNamespace } from './harness.ts'
+import { body, JWT_SECRET, MYSQL_URL, dropNamespace, REDIS_URL, redisProblem } from './harness.ts'
 
-const REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379'
 const GOTRUE = join(import.meta.dir, '..', 'bin', 'gotrue.ts')
 const uid = () => crypto.randomUUID().slice(0, 8)
 const client = () => `198.51.100.${uid()}` // every request names a fresh client unless a test means one
@@ -88,16 +87,6 @@ async function stopNode(node: Node | undefined): Promise<void> {
   running.delete(node.proc)
 }
 
-/** Why the Redis test cannot run, or null when Redis answers. */
-async function redisProblem(url: string): Promise<string | null> {
-  const probe = new RedisClient(url, { connectionTimeout: 1000, autoReconnect: false, enableOfflineQueue: false })
-  try {
-    await probe.connect()
-    return (await probe.send('PING', [])) === 'PONG' ? null : 'PING was not answered with PONG'
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e)
-  } finally { probe.close() }
-}
 const redisDown = await redisProblem(REDIS_URL)
 const skipRedis = redisDown !== null && !process.env.CI // CI starts Redis: there it must be up
 
