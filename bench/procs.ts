@@ -77,10 +77,20 @@ export function installCleanup(extra: () => Promise<void>): void {
   process.on('exit', () => { for (const p of live) p.kill('SIGKILL') })
 }
 
-/** Resident set size in MB from /proc/<pid>/status (VmRSS). */
-export function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+/** Resident set size in MB from /proc/<pid>/status (VmRSS, or another of its kB lines: RssAnon, RssFile). */
+export function rssMb(pid: number, field = 'VmRSS'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+)\\s+kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
   return m ? Number(m[1]) / 1024 : NaN
+}
+
+/** MB of a process's resident pages mapped from one file (the runtime's own executable, say), from smaps. */
+export function rssOfFileMb(pid: number, file: string): number {
+  let kb = 0, inFile = false
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inFile = line.trimEnd().endsWith(file)
+    else if (inFile && line.startsWith('Rss:')) kb += Number(/(\d+)/.exec(line)?.[1] ?? 0)
+  }
+  return kb / 1024
 }
 
 /** Runs a short command to completion (bounded), returning its output. */

@@ -3,7 +3,7 @@
 // can still confirm a signup. The only importer of nodemailer and eta.
 // Site templates (MAILER_TEMPLATES_*) use GoTrue's Go-template variables ({{ .ConfirmationURL }}); they are
 // filled by plain substitution, never compiled, so a template fetched from the site cannot run code here.
-import { Eta } from 'eta'
+import type { Eta } from 'eta'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Transporter } from 'nodemailer'
@@ -29,8 +29,14 @@ export class MailError extends Error {}
 
 // The default templates are embedded (imported as text), so a `bun build --compile` binary needs no templates/
 // folder. Registered under '@' names, which Eta resolves from its cache and never from disk.
-const eta = new Eta({ autoEscape: true })
-for (const [name, text] of Object.entries({ layout, confirmation, invite, recovery, email_change })) eta.loadTemplate(`@${name}`, text)
+// Eta is loaded and the templates compiled on the first mail, like nodemailer: a node that sends none keeps the
+// memory (issue 8: idle RSS).
+let eta: Promise<Eta> | null = null
+const templates = () => (eta ??= import('eta').then(({ Eta }) => {
+  const e = new Eta({ autoEscape: true })
+  for (const [name, text] of Object.entries({ layout, confirmation, invite, recovery, email_change })) e.loadTemplate(`@${name}`, text)
+  return e
+}))
 const TITLES: Record<MailKind, string> = { invite: 'Invitation', confirmation: 'Confirm your signup', recovery: 'Reset password', email_change: 'Email change' }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
@@ -98,7 +104,7 @@ export function makeMailer(config: Config, log: Logger): Mailer {
       const custom = await site(kind)
       const body = custom !== undefined
         ? fillGoTemplate(custom, vars)
-        : eta.render('@layout', { title: TITLES[kind], body: eta.render(`@${kind}`, vars) })
+        : await templates().then((e) => e.render('@layout', { title: TITLES[kind], body: e.render(`@${kind}`, vars) }))
       const subject = fillGoTemplate(config.mailer.subjects[kind], vars, false)
       const message = { from: smtp.admin_email, to, subject, html: body }
       let info: { message?: Buffer | unknown }

@@ -6,6 +6,7 @@ const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
 const labels = (l: Record<string, string>) => `{${Object.entries(l).map(([k, v]) => `${k}="${esc(v)}"`).join(',')}}`
 
+/** counts[i]: requests that fell in bucket i alone (not cumulative: one increment per request); render() sums. */
 interface Histogram { counts: number[]; sum: number; n: number }
 
 export class Metrics {
@@ -20,7 +21,9 @@ export class Metrics {
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1)
     let h = this.latency.get(route)
     if (!h) { h = { counts: BUCKETS.map(() => 0), sum: 0, n: 0 }; this.latency.set(route, h) }
-    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= (BUCKETS[i] as number)) h.counts[i] = (h.counts[i] ?? 0) + 1
+    let i = 0
+    while (i < BUCKETS.length && seconds > (BUCKETS[i] as number)) i++
+    if (i < BUCKETS.length) h.counts[i] = (h.counts[i] as number) + 1
     h.sum += seconds
     h.n++
   }
@@ -39,7 +42,11 @@ export class Metrics {
     }
     out.push('# HELP gotrue_http_request_duration_seconds Request latency by route.', '# TYPE gotrue_http_request_duration_seconds histogram')
     for (const [route, h] of this.latency) {
-      BUCKETS.forEach((le, i) => out.push(`gotrue_http_request_duration_seconds_bucket${labels({ route, le: String(le) })} ${h.counts[i]}`))
+      let cumulative = 0
+      BUCKETS.forEach((le, i) => {
+        cumulative += h.counts[i] as number
+        out.push(`gotrue_http_request_duration_seconds_bucket${labels({ route, le: String(le) })} ${cumulative}`)
+      })
       out.push(`gotrue_http_request_duration_seconds_bucket${labels({ route, le: '+Inf' })} ${h.n}`)
       out.push(`gotrue_http_request_duration_seconds_sum${labels({ route })} ${h.sum}`)
       out.push(`gotrue_http_request_duration_seconds_count${labels({ route })} ${h.n}`)
