@@ -216,7 +216,7 @@ async function main() {
   const dirty = (await run(['git', 'status', '--porcelain', '--untracked-files=no'], { cwd: ROOT })).out.split('\n').filter(Boolean).length
   const load0 = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
   log(`${F.quick ? 'quick run' : 'full run'}: ${F.rounds} round(s), warm-up ${F.warmup} s, ${F.duration} s per measurement, bcrypt cost ${F.cost}, ` +
-    `${F.connections} connections (${F.hashConnections} on bcrypt-bound routes), ${F.threads} wrk threads, ${F.mysql ? 'MySQL' : 'SQLite'}; temp dir ${dir}`)
+    `${F.connections} connections (${F.hashConnections} on bcrypt-bound routes), ${F.threads} wrk threads, ${F.mysql ? 'SQLite and MySQL' : 'SQLite'}; temp dir ${dir}`)
   if ((await run(['nproc'])).out.trim() !== '2') log(`note: this harness pins servers to core 0 and wrk to core 1; nproc is ${(await run(['nproc'])).out.trim()}`)
   const wrkPath = await ensureWrk()
   const wrkVersion = `wrk ${/wrk (\S+)/.exec((await run([wrkPath, '-v'])).out)?.[1] ?? '?'}`
