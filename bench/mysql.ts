@@ -20,3 +20,19 @@ export async function dropNamespace(url: string, namespace: string): Promise<voi
     for (const { t } of rows as { t: string }[]) await c.query(`DROP TABLE IF EXISTS \`${t}\``)
   } finally { await c.end() }
 }
+
+/** Sets innodb_buffer_pool_size (bytes); with `onlyIfSmaller`, only when the current one is smaller. Returns the
+ *  size before the change, or null when nothing was changed. MariaDB resizes it online, in the background. */
+export async function setBufferPool(url: string, bytes: number, onlyIfSmaller = false): Promise<number | null> {
+  const c = await connect(url)
+  try {
+    const read = async () => Number(((await c.query('SELECT @@innodb_buffer_pool_size AS b'))[0] as { b: number | string }[])[0]?.b ?? 0)
+    const before = await read()
+    if (onlyIfSmaller && before >= bytes) return null
+    if (before === bytes) return null
+    await c.query('SET GLOBAL innodb_buffer_pool_size = ?', [bytes])
+    // The resize runs in the background: wait (bounded) until the new size is in effect.
+    for (let i = 0; i < 100 && Math.abs((await read()) - bytes) > bytes / 8; i++) await Bun.sleep(100)
+    return before
+  } finally { await c.end() }
+}

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { insertUsers, openCeilingDb } from './ceiling/shared.ts'
 import { cpuWindow, settle } from './cpu.ts'
-import { dropNamespace, mysqlVersion } from './mysql.ts'
+import { dropNamespace, mysqlVersion, setBufferPool } from './mysql.ts'
 import { freePort, installCleanup, logTail, type Proc, rssMb, rssOfFileMb, run, spawn, stop, stopAll, waitReady } from './procs.ts'
 import { median, type Row, type Sample, type Section, sectionTable, summarize, type Target, targetsTable, fmtMs, fmtRps, fmtRatio, ratio } from './report.ts'
 import { copyMysql, copySqlite, countMysql, countSqlite, fillMysql, fillSqlite } from './scale.ts'
@@ -41,6 +41,8 @@ const F = {
   coldStarts: quick ? 3 : 5,
   peer: !has('--no-peer'),
   /** With --mysql: the core the database server is pinned to during the run ('none': left alone). */
+  /** With --mysql: InnoDB buffer pool (MB) for the run, if the server's is smaller (0: left alone). */
+  bufferPoolMb: argv.includes('--db-buffer-pool') ? Number(argv[argv.indexOf('--db-buffer-pool') + 1]) : 2048,
   dbCore: argv.includes('--db-core') ? String(argv[argv.indexOf('--db-core') + 1]) : '1',
   maxMinutes: num('--max-minutes', 40),
   /** Only these groups of the main rounds (user, refresh, password, signup, scale), for development runs. */
@@ -58,6 +60,8 @@ const dir = mkdtempSync(join(tmpdir(), 'gotrue-bench-'))
 const namespace = `bench${crypto.randomUUID().replace(/-/g, '').slice(0, 8)}`
 const scaleNs = { small: `${namespace}s`, big: `${namespace}b` }
 let mysqlUsed = false
+/** InnoDB's buffer pool size before --mysql grew it (restored by the cleanup). */
+let bufferPoolBefore: number | null = null
 /** The database server's CPU mask before --mysql pinned it (restored by the cleanup). */
 let dbAffinity: { pid: number; mask: string } | null = null
 let failed = false
@@ -66,6 +70,9 @@ async function cleanup() {
   if (dbAffinity) {
     const r = await run(['taskset', '-a', '-p', dbAffinity.mask, String(dbAffinity.pid)]).catch(() => null)
     if (r?.code !== 0) console.error(`bench: could not restore the CPU affinity of the database server (pid ${dbAffinity.pid}) to ${dbAffinity.mask}: run \`taskset -a -p ${dbAffinity.mask} ${dbAffinity.pid}\``)
+  }
+  if (bufferPoolBefore !== null) {
+    await setBufferPool(MYSQL_URL, bufferPoolBefore).catch((e) => console.error(`bench: could not restore innodb_buffer_pool_size to ${bufferPoolBefore}: ${e}`))
   }
   if (mysqlUsed) {
     for (const ns of [namespace, scaleNs.small, scaleNs.big]) await dropNamespace(MYSQL_URL, ns).catch((e) => console.error(`bench: could not drop MySQL namespace ${ns}: ${e}`))
@@ -236,6 +243,16 @@ async function main() {
         dbAffinity = { pid: dbServerPid, mask }
         log(`the database server (pid ${dbServerPid}) is pinned to core ${F.dbCore} for the run (its mask ${mask} is restored at the end)`)
       } else log(`note: could not pin the database server (pid ${dbServerPid}) to core ${F.dbCore}; it runs where the OS puts it`)
+    }
+    // A database of a million users is ~1.3 GB of InnoDB data and indexes; MariaDB's default buffer pool (128 MB)
+    // would make the scale figure measure disk reads of the database server, not our server. Sized as a
+    // production server would be, for the run only.
+    if (F.bufferPoolMb > 0) {
+      const before = await setBufferPool(MYSQL_URL, F.bufferPoolMb * 1024 * 1024, true)
+      if (before !== null) {
+        bufferPoolBefore = before
+        log(`innodb_buffer_pool_size raised from ${Math.round(before / 1048576)} MB to ${F.bufferPoolMb} MB for the run (restored at the end)`)
+      }
     }
   }
   const oursDb = join(dir, 'gotrue.db')
@@ -523,7 +540,8 @@ async function main() {
     `- our server: \`bun bin/gotrue.ts serve\` with a temp SQLite file${F.mysql ? ` (and with --mysql the same build on MySQL: ${MYSQL_URL.replace(/\/\/[^@]*@/, '//…@')}, random table namespaces dropped afterwards)` : ''}, ` +
       `GOTRUE_BCRYPT_COST=${F.cost}, autoconfirm, rate limits off, log level error. "two cores" = the same build started with \`taskset -c 0,1\`, sharing core 1 with wrk.` +
       (F.mysql ? (dbAffinity ? ` The database server was pinned to core ${F.dbCore} (with wrk) for the run, as if on its own host; its CPU is not counted as other load.`
-        : ' The database server was not pinned (it ran where the OS put it, competing with our server and wrk); its CPU is not counted as other load.') : ''),
+        : ' The database server was not pinned (it ran where the OS put it, competing with our server and wrk); its CPU is not counted as other load.') +
+        (bufferPoolBefore !== null ? ` InnoDB's buffer pool was ${F.bufferPoolMb} MB for the run (the server's own setting, ${Math.round(bufferPoolBefore / 1048576)} MB, restored afterwards).` : '') : ''),
     '', '## Throughput and latency', '',
     ...sections.flatMap((s) => [sectionTable(s, rows), '']),
     '## Extra figures', '',

@@ -20,12 +20,32 @@ FormatRegistry.Set('date-time', (v) => DATE_TIME.test(v))
 
 const ASSETS = new Map([['swagger-ui-bundle.js', bundle], ['swagger-ui.css', css]])
 
+type Spec = { paths?: Record<string, Record<string, { requestBody?: { content?: Record<string, unknown> } }>> }
+interface RouteInfo { method: string; path: string; hooks?: { body?: unknown } }
+
+/** @elysiajs/openapi lists a request body's media types from the route's parse hooks, and a parse hook that is a
+ *  function (lib/hooks.ts checks the body cap in one, on every route; signup has its own) contributes none: the
+ *  body would be documented with no content at all. Such bodies are given the three types Elysia parses, with the
+ *  route's body schema (a model reference, or the schema itself). */
+export function withBodies(spec: Spec, routes: readonly RouteInfo[]): Spec {
+  const out = structuredClone(spec)
+  for (const r of routes) {
+    const body = r.hooks?.body
+    const op = out.paths?.[r.path.replace(/:(\w+)/g, '{$1}')]?.[r.method.toLowerCase()]
+    if (!body || !op?.requestBody || Object.keys(op.requestBody.content ?? {}).length) continue
+    const schema = typeof body === 'string' ? { $ref: `#/components/schemas/${body}` } : JSON.parse(JSON.stringify(body))
+    op.requestBody.content = Object.fromEntries(['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'].map((t) => [t, { schema }]))
+  }
+  return out
+}
+
 export function docs(version: string) {
-  return new Elysia({ name: 'docs' })
-    .use(openapi({
+  const plugin = openapi({
       path: '/openapi',
+      // The plugin's own document (hidden); /openapi/json serves it with the request bodies completed.
+      specPath: '/openapi/raw',
       provider: 'swagger-ui',
-      swagger: { cdn: '/openapi/assets/swagger-ui-bundle.js', theme: '/openapi/assets/swagger-ui.css', autoDarkMode: false },
+      swagger: { cdn: '/openapi/assets/swagger-ui-bundle.js', theme: '/openapi/assets/swagger-ui.css', autoDarkMode: false, ...{ url: '/openapi/json' } } as never,
       exclude: { paths: [/^\/openapi/] },
       documentation: {
         info: {
@@ -44,7 +64,13 @@ export function docs(version: string) {
           securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
         },
       },
-    }))
+    })
+  const raw = plugin.routes.find((r) => r.path === '/openapi/raw')?.handler as (() => Spec) | undefined
+  if (!raw) throw new Error('@elysiajs/openapi: no /openapi/raw route')
+  const self = new Elysia({ name: 'docs' })
+  return self
+    .use(plugin)
+    .get('/openapi/json', () => withBodies(raw(), (self as unknown as { getGlobalRoutes(): RouteInfo[] }).getGlobalRoutes()), { detail: { hide: true } })
     .get('/openapi/assets/:file', ({ params, set }) => {
       const path = ASSETS.get(params.file)
       if (!path) { set.status = 404; return 'not found' }

@@ -32,3 +32,13 @@ test('GET /openapi serves the Swagger UI with its assets from this server (no CD
   expect((await js.text()).length).toBeGreaterThan(100_000)
   expect((await s.req('/openapi/assets/..%2Fpackage.json')).status).toBe(404)
 })
+
+test('every request body is documented with its media types and schema (function parse hooks hid them)', async () => {
+  const spec = await body<{ paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema?: unknown }> } }>> }>(await s.req('/openapi/json'))
+  const bodies = Object.entries(spec.paths).flatMap(([path, ops]) => Object.entries(ops).filter(([, op]) => op.requestBody).map(([m, op]) => [`${m.toUpperCase()} ${path}`, op.requestBody?.content] as const))
+  expect(bodies.map(([route]) => route)).toEqual(expect.arrayContaining(['POST /signup', 'POST /token', 'PUT /user', 'POST /admin/users']))
+  for (const [route, content] of bodies) {
+    expect({ route, types: Object.keys(content ?? {}) }).toEqual({ route, types: ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'] })
+    for (const t of Object.values(content ?? {})) expect(t.schema).toBeTruthy()
+  }
+})
