@@ -29,7 +29,8 @@ export async function writeAudit(db: Db, instanceId: string, actor: Actor, actio
       ...(actor.name ? { actor_name: actor.name } : {}), action: a, log_type: LOG_TYPE[a],
       ...(traits ? { traits } : {}),
     }
-    rows.push(instanceId, crypto.randomUUID(), JSON.stringify(payload), dbTime(now))
+    // Time-ordered (v7) ids: appended to the primary-key index rather than scattered over it (see lib/sessions.ts).
+    rows.push(instanceId, Bun.randomUUIDv7(), JSON.stringify(payload), dbTime(now))
   }
   const values = Array.from({ length: rows.length / 4 }, () => '(?, ?, ?, ?)').join(', ')
   await db.run(`INSERT INTO {audit_log_entries} (instance_id, id, payload, created_at) VALUES ${values}`, rows)

@@ -30,8 +30,11 @@ export function mintAccessToken(config: Config, user: UserRow, now: Date): Promi
 export const successorOf = (secret: string, raw: string): string => hmac(secret, `refresh-successor:${raw}`).slice(0, 43)
 
 export interface RefreshInsert { instanceId: string; userId: string; raw: string; familyId: string; parentId: string | null; now: Date }
+/** Row ids (and new families) are time-ordered UUIDs (v7): each insert lands at the end of the primary-key index
+ *  instead of on a random page of it, which kept the refresh grant's cost from growing with the table (issue 8:
+ *  1 k → 1 M users). They identify rows only; the token itself is the 256-bit random secret, stored hashed. */
 export async function insertRefreshToken(db: Db, r: RefreshInsert): Promise<string> {
-  const id = crypto.randomUUID()
+  const id = Bun.randomUUIDv7()
   const now = dbTime(r.now)
   await db.run(
     'INSERT INTO {refresh_tokens} (id, instance_id, user_id, token_hash, family_id, parent_id, revoked, revoked_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, NULL, ?, ?)',
@@ -43,7 +46,7 @@ export async function insertRefreshToken(db: Db, r: RefreshInsert): Promise<stri
 /** Starts a new token family for the user (login, verify, external sign-in) and returns the token response. */
 export async function issueSession(db: Db, config: Config, user: UserRow, now: Date): Promise<TokenResponse> {
   const raw = randomToken()
-  await insertRefreshToken(db, { instanceId: user.instance_id, userId: user.id, raw, familyId: crypto.randomUUID(), parentId: null, now })
+  await insertRefreshToken(db, { instanceId: user.instance_id, userId: user.id, raw, familyId: Bun.randomUUIDv7(), parentId: null, now })
   return tokenResponse(config, user, raw, now)
 }
 

@@ -61,5 +61,5 @@ export async function openDb(config: Config): Promise<Db> {
     return openMysql(config.db.url, config.db.namespace, config.db.pool_size, config.db.query_timeout * 1000)
   }
   const { openSqlite } = await import('./sqlite.ts')
-  return openSqlite(config.db.url, config.db.namespace)
+  return openSqlite(config.db.url, config.db.namespace, config.db.sqlite_mmap_mb)
 }
