@@ -24,7 +24,7 @@ export interface Tracer {
   readonly enabled: boolean
   /** A span child of the current one (or a new trace when there is none, or with `root`). */
   startSpan(name: string, tags?: Tags, opts?: SpanOptions): Span
-  /** Makes `span` the current span for the rest of this async execution (the request span, from onRequest). */
+  /** Makes `span` the current span for the rest of this async execution (the request span, from the transform hook in lib/hooks.ts). */
   enter(span: Span): void
   /** Runs fn inside a child span of the current span, failed when fn throws. Untraced outside any span. */
   trace<T>(name: string, tags: Tags, opts: SpanOptions, fn: () => Promise<T>): Promise<T>
