@@ -1,7 +1,7 @@
 // The MySQL side of `--mysql`: the server version for the report, and dropping the run's table namespace.
 import mysql from 'mysql2/promise'
 
-const connect = (url: string) => mysql.createConnection({ uri: url, multipleStatements: false })
+export const connect = (url: string) => mysql.createConnection({ uri: url, multipleStatements: false })
 
 export async function mysqlVersion(url: string): Promise<string> {
   const c = await connect(url)

@@ -5,7 +5,7 @@
 // UUIDs like real ones. The "1 M" database is a copy of the "1 k" one plus fillers, so both hold the same
 // API-made accounts and the same access tokens work on both.
 import { Database } from 'bun:sqlite'
-import mysql from 'mysql2/promise'
+import { connect } from './mysql.ts'
 
 const INSTANCE = '00000000-0000-0000-0000-000000000000'
 const BATCH = 2000
@@ -58,8 +58,6 @@ export function countSqlite(path: string): { users: number; tokens: number } {
   db.close()
   return out
 }
-
-const connect = (url: string) => mysql.createConnection({ uri: url, multipleStatements: false })
 
 /** Adds `n` filler users (and one refresh token each) to the `<ns>_…` tables of a MySQL database. */
 export async function fillMysql(url: string, ns: string, n: number, tag: string, aud: string): Promise<void> {

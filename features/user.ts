@@ -37,7 +37,7 @@ async function loadUser(deps: Deps, db: Db, claims: AccessClaims, lock = false):
 /** ErrorBody as an OpenAPI response, for routes that document their responses without checking them. */
 const ERROR_RESPONSE = {
   description: 'GoTrue error',
-  content: { 'application/json': { schema: { description: 'GoTrue error', type: 'object', required: ['code', 'msg'], properties: { code: { type: 'integer' }, msg: { type: 'string' }, error_id: { type: 'string' } }, examples: ErrorBody.examples } } },
+  content: { 'application/json': { schema: ErrorBody } },
 }
 
 export function user(deps: Deps) {
