@@ -19,7 +19,7 @@ import { sha256 } from './lib/crypto.ts'
 import { DbUnavailable } from './lib/db/index.ts'
 import { type Deps, instanceDeps } from './lib/deps.ts'
 import { badRequest, HttpError } from './lib/errors.ts'
-import { hooks } from './lib/hooks.ts'
+import { hooks, serverBodyLimit } from './lib/hooks.ts'
 import { encryptionKey, flowInstanceId, loadInstanceConfig, type SignedClaims, verifySignedRequest } from './lib/instances.ts'
 import { rememberClient } from './lib/limits.ts'
 import { docs } from './lib/openapi.ts'
@@ -28,9 +28,8 @@ export function createApp(deps: Deps) {
   return new Elysia({
     name: 'gotrue',
     normalize: true,
-    // Bun's own cap (answered with a bare 413 before any hook runs) is only a backstop for chunked bodies and
-    // absurd declarations: a declared length over GOTRUE_API_MAX_BODY_BYTES gets the JSON 413 from lib/hooks.ts.
-    serve: { maxRequestBodySize: deps.config.api.max_body_bytes + 15 * 1024 * 1024 },
+    // Bun's own cap (a bare 413 before any hook runs) is the backstop; the parse hook answers the JSON 413.
+    serve: { maxRequestBodySize: serverBodyLimit(deps.config.api.max_body_bytes) },
   })
     .use(hooks(deps))
     .use(docs(deps.version))
@@ -87,7 +86,7 @@ export function createMultiInstanceServer(base: Deps) {
     const k = `${claims.id}\n${claims.site_url ?? ''}`
     const hit = cache.get(k)
     if (hit && Date.now() - hit.at < 60_000) return hit.app
-    const config = await loadInstanceConfig(base.db, base.config, key, claims)
+    const config = await loadInstanceConfig(base.db, base.config, key, claims, base.log)
     const app = createApp(instanceDeps(base, claims.id, config))
     if (cache.size > 500) cache.delete(cache.keys().next().value as string)
     cache.set(k, { app, at: Date.now() })

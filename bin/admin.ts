@@ -19,6 +19,7 @@ Verbs:
   export [FILE]                          write every user with password hashes (stdout without FILE)
   import FILE                            load an export (ours, the API's, or a JSON array of rows of the
                                          reference's users table), idempotently; exit 1 if any record failed
+      --allow-super-admin  keep is_super_admin from the file (without it such a record is refused)
 
 Flags for every verb:
   -a, --aud AUD            audience (default GOTRUE_JWT_AUD; list and export: every audience unless given)
@@ -39,7 +40,7 @@ function parse(args: string[]): Parsed {
     }
     if (a === '-a' || a === '--aud') out.aud = value()
     else if (a === '-i' || a === '--instance_id') out.instance = value()
-    else if (/^--(confirm|admin|superadmin|json|help)$/.test(a) || a === '-h') out.flags.add(a === '-h' ? '--help' : a)
+    else if (/^--(confirm|admin|superadmin|allow-super-admin|json|help)$/.test(a) || a === '-h') out.flags.add(a === '-h' ? '--help' : a)
     else if (a.startsWith('-')) throw new UsageError(`unknown flag ${a}`)
     else out.positional.push(a)
   }
@@ -105,7 +106,7 @@ export async function admin(config: Config, args: string[]): Promise<number> {
         const tty = process.stderr.isTTY
         const progress = (n: number) => process.stderr.write(`\rimporting… ${n} users`)
         const r = await importUsers(db, readExport(file), {
-          instanceId, aud, now: new Date(),
+          instanceId, aud, now: new Date(), allowSuperAdmin: p.flags.has('--allow-super-admin'), bcrypt: config,
           onProgress: tty ? (n) => { if (n === 1 || n % 100 === 0) progress(n) } : undefined,
         })
         const total = r.inserted + r.updated + r.unchanged + r.failed.length

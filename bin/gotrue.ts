@@ -9,7 +9,9 @@ import { type Config, ConfigError, describeConfig, loadConfig } from '../lib/con
 import { openDb } from '../lib/db/index.ts'
 import { BUNDLED_MIGRATIONS, migrate, pendingMigrations } from '../lib/db/migrate.ts'
 import { type Clock, type Deps, makeDeps } from '../lib/deps.ts'
+import { serverBodyLimit } from '../lib/hooks.ts'
 import { type Logger, makeLogger } from '../lib/log.ts'
+import { METRICS_CONTENT_TYPE, metricsAllowed } from '../lib/metrics.ts'
 import { renderSpec } from '../lib/openapi.ts'
 import { ensureJwtSecret } from '../lib/secrets.ts'
 import { VERSION } from '../lib/version.ts'
@@ -54,7 +56,7 @@ export async function boot(config: Config, opts: { clock?: Clock; log?: Logger; 
   let deps: Deps
   let app: ReturnType<typeof createApp>
   let server: Server<unknown> | null
-  const listen = { hostname: config.api.host || '0.0.0.0', port: opts.port ?? config.api.port }
+  const listen = { hostname: config.api.host || '0.0.0.0', port: opts.port ?? config.api.port, maxRequestBodySize: serverBodyLimit(config.api.max_body_bytes) }
   try {
     deps = makeDeps(config, db, log, { clock: opts.clock, version: VERSION })
     if (config.multi_instance_mode) {
@@ -62,7 +64,7 @@ export async function boot(config: Config, opts: { clock?: Clock; log?: Logger; 
       if (!config.operator_token) throw new ConfigError('GOTRUE_OPERATOR_TOKEN: required in multi-instance mode')
       const multi = createMultiInstanceServer(deps)
       app = multi.operator as unknown as ReturnType<typeof createApp>
-      server = Bun.serve({ ...listen, maxRequestBodySize: config.api.max_body_bytes + 15 * 1024 * 1024, fetch: (req, srv) => multi.fetch(req, srv) })
+      server = Bun.serve({ ...listen, fetch: (req, srv) => multi.fetch(req, srv) })
     } else {
       app = createApp(deps)
       app.listen(listen)
@@ -75,15 +77,24 @@ export async function boot(config: Config, opts: { clock?: Clock; log?: Logger; 
   if (!server) throw new Error('server did not start')
   const listening = server
   const url = `http://${config.api.host && config.api.host !== '0.0.0.0' ? config.api.host : '127.0.0.1'}:${server.port}`
-  // GOTRUE_METRICS_PORT: metrics on their own listener (e.g. reachable only from the monitoring network).
-  const metricsServer = config.metrics.enabled && config.metrics.port
+  // GOTRUE_METRICS_PORT: metrics on their own listener (e.g. reachable only from the monitoring network), behind
+  // GOTRUE_METRICS_TOKEN too when one is set.
+  const { metrics } = config
+  const metricsServer = metrics.enabled && metrics.port
     ? Bun.serve({
-        hostname: config.api.host || '0.0.0.0', port: config.metrics.port,
-        fetch: (req) => new URL(req.url).pathname === '/metrics'
-          ? new Response(deps.metrics.render(), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } })
-          : new Response('404 page not found', { status: 404 }),
+        hostname: config.api.host || '0.0.0.0', port: metrics.port, maxRequestBodySize: 1024, // a scrape has no body
+        fetch: (req) => {
+          if (new URL(req.url).pathname !== '/metrics') return new Response('404 page not found', { status: 404 })
+          if (!metricsAllowed(metrics.token, req.headers.get('authorization'))) {
+            return new Response('Invalid metrics token', { status: 401, headers: { 'www-authenticate': 'Bearer' } })
+          }
+          return new Response(deps.metrics.render(), { headers: { 'content-type': METRICS_CONTENT_TYPE } })
+        },
       })
     : null
+  if (metrics.enabled && !metrics.port && !metrics.token) {
+    log.info('metrics: GET /metrics is not served on the API port without GOTRUE_METRICS_TOKEN; set it, or GOTRUE_METRICS_PORT')
+  }
   return {
     deps, app, url,
     async stop() {
@@ -144,7 +155,7 @@ async function main(argv: string[]): Promise<number> {
       // Generated from defaults, not from this machine's .env, so the committed spec is reproducible.
       const docConfig = loadConfig({ env: {}, cwd: '/nonexistent' })
       const quiet = makeLogger({ level: 'error' })
-      const app = createApp(makeDeps({ ...docConfig, jwt: { ...docConfig.jwt, secret: 'openapi' } }, null as never, quiet, { version: VERSION }))
+      const app = createApp(makeDeps({ ...docConfig, jwt: { ...docConfig.jwt, secret: 'openapi' }, metrics: { ...docConfig.metrics, token: 'openapi' } }, null as never, quiet, { version: VERSION }))
       const spec = await renderSpec(app)
       // wait for the pipe to drain: process.exit right after a large write would cut it at 64 KiB
       if (args.includes('--stdout')) await new Promise<void>((r) => process.stdout.write(spec, () => r()))

@@ -1,10 +1,12 @@
 // GET /admin/audit: the audit log, newest first, a bare JSON array with X-Total-Count and Link headers.
-// `query=author:…|action:…|type:…` filters by a case-insensitive literal substring.
+// `query=author:…|action:…|type:…` filters by a case-insensitive literal substring. Entries carry no audience: an
+// audience admin sees those whose actor or subject (traits.user_id) is a user of its audience other than a super
+// admin; the operator and super admins see all of the instance.
 import { Elysia, t } from 'elysia'
 import { type Db, isoTime, type Param } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
 import { badRequest, ErrorBody } from '../lib/errors.ts'
-import { guards } from '../lib/guards.ts'
+import { type AdminActor, guards } from '../lib/guards.ts'
 import { likeSubstring, linkHeader, parsePage } from '../lib/pagination.ts'
 
 export const AuditEntry = t.Object({
@@ -24,13 +26,31 @@ const FIELD = {
 } as const
 const SCOPES = new Map([['author', ['actor_email', 'actor_name']], ['action', ['action']], ['type', ['log_type']]]) // a Map: no `constructor:` scope
 
-function auditWhere(db: Db, instanceId: string, query: string | undefined): { sql: string; params: Param[] } {
-  if (!query) return { sql: 'instance_id = ?', params: [instanceId] }
-  const i = query.indexOf(':')
-  const scope = i > 0 ? SCOPES.get(query.slice(0, i))?.map(FIELD[db.dialect]) : undefined
-  if (!scope) throw badRequest(`Invalid query scope: ${query}`)
-  const pattern = likeSubstring(query.slice(i + 1))
-  return { sql: `instance_id = ? AND (${scope.join(' OR ')})`, params: [instanceId, ...scope.map(() => pattern)] }
+const TEXT = {
+  sqlite: (path: string) => `JSON_EXTRACT(payload, '${path}')`,
+  mysql: (path: string) => `JSON_UNQUOTE(JSON_EXTRACT(payload, '${path}'))`,
+} as const
+/** Super-admin rights: the operator token, a system-user JWT, or a user flagged is_super_admin. */
+const holdsSuper = (a: AdminActor | null): boolean => !!a && (a.superAdmin || !!a.user?.is_super_admin)
+
+/** The instance; for an audience admin, its audience's entries; then the optional `query` filter. */
+function auditWhere(db: Db, instanceId: string, aud: string | null, query: string | undefined): { sql: string; params: Param[] } {
+  const parts = ['instance_id = ?']
+  const params: Param[] = [instanceId]
+  if (aud !== null) {
+    const text = TEXT[db.dialect]
+    parts.push(`EXISTS (SELECT 1 FROM {users} u WHERE u.instance_id = ? AND u.aud = ? AND u.is_super_admin = 0 AND u.id IN (${text('$.actor_id')}, ${text('$.traits.user_id')}))`)
+    params.push(instanceId, aud)
+  }
+  if (query) {
+    const i = query.indexOf(':')
+    const scope = i > 0 ? SCOPES.get(query.slice(0, i))?.map(FIELD[db.dialect]) : undefined
+    if (!scope) throw badRequest(`Invalid query scope: ${query}`)
+    const pattern = likeSubstring(query.slice(i + 1))
+    parts.push(`(${scope.join(' OR ')})`)
+    params.push(...scope.map(() => pattern))
+  }
+  return { sql: parts.join(' AND '), params }
 }
 
 async function countEntries(db: Db, w: { sql: string; params: Param[] }): Promise<number> {
@@ -46,9 +66,9 @@ export function adminAudit(deps: Deps) {
   return new Elysia({ name: 'admin-audit' })
     .use(guards(deps))
     .model({ 'audit.list': t.Array(AuditEntry), 'audit.query': AuditQuery })
-    .get('/admin/audit', async ({ query, set, path }) => {
+    .get('/admin/audit', async ({ query, admin, aud, set, path }) => {
       const p = parsePage(query)
-      const w = auditWhere(db, instanceId, query.query)
+      const w = auditWhere(db, instanceId, holdsSuper(admin) ? null : aud, query.query)
       const total = await countEntries(db, w)
       const rows = await listEntries(db, w, p.perPage, p.offset)
       set.headers['x-total-count'] = String(total)

@@ -6,10 +6,11 @@ import { Elysia, t } from 'elysia'
 import { type Actor, actorOf, writeAudit } from '../lib/audit.ts'
 import { type Db, dbTime, type Param, UniqueViolation } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
-import { safeEqual } from '../lib/crypto.ts'
+import { bcryptProblem, safeEqual } from '../lib/crypto.ts'
 import { badRequest, ErrorBody, notFound, unauthorized, unprocessable } from '../lib/errors.ts'
 import { type AdminActor, guards, isAdminFor, requireEmailProvider } from '../lib/guards.ts'
 import { likeSubstring, linkHeader, parsePage } from '../lib/pagination.ts'
+import { endOtherSessions } from '../lib/sessions.ts'
 import { exportDocument } from '../lib/transfer.ts'
 import {
   deleteUser, emailKey, emailProblem, findUserByEmail, findUserById, insertUser, mergeMeta, parseMeta, passwordProblem, toUser,
@@ -33,7 +34,9 @@ export const ListQuery = t.Object({
 export const UserList = t.Object({ users: t.Array(User), aud: t.String() })
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/
+/** Super-admin rights: the operator token, a system-user JWT, or a user flagged is_super_admin. Only they may see
+ *  or touch a super admin, so an audience admin cannot take over the account that administers every audience. */
+const holdsSuper = (a: AdminActor | null): boolean => !!a && (a.superAdmin || !!a.user?.is_super_admin)
 const SORTS = new Map([['created_at', 'created_at'], ['email', 'email_key']]) // a Map: `sort=constructor` is no field
 
 function parseSort(sort: string | undefined): { column: string; dir: 'ASC' | 'DESC' } {
@@ -51,10 +54,12 @@ const FULL_NAME = {
   mysql: "JSON_UNQUOTE(JSON_EXTRACT(raw_user_meta_data, '$.full_name'))",
 } as const
 
-/** The list's WHERE clause: instance, audience, and the optional filters. */
-function listWhere(db: Db, instanceId: string, aud: string, q: typeof ListQuery.static): { sql: string; params: Param[] } {
+/** The list's WHERE clause: instance, audience, super admins only for those who hold that right, and the
+ *  optional filters. */
+function listWhere(db: Db, instanceId: string, aud: string, q: typeof ListQuery.static, superAdmins: boolean): { sql: string; params: Param[] } {
   const parts = ['instance_id = ?', 'aud = ?']
   const params: Param[] = [instanceId, aud]
+  if (!superAdmins) parts.push('is_super_admin = 0')
   if (q.email) { parts.push('email_key = ?'); params.push(emailKey(q.email)) }
   if (q.filter) {
     parts.push(`(email_key LIKE ? ESCAPE '!' OR LOWER(${FULL_NAME[db.dialect]}) LIKE ? ESCAPE '!')`)
@@ -91,11 +96,12 @@ export function adminUsers(deps: Deps) {
   const { config, db, clock, hasher, instanceId, webhooks, log } = deps
   /** The audit actor: an admin user is named as any actor is (actor_name from its full_name, as the reference). */
   const actor = (a: AdminActor | null): Actor => (a?.user ? actorOf(a.user) : { id: a?.id ?? '', email: a?.email ?? '' })
-  /** A user of this instance that this admin may see (an audience admin sees only its audience). */
+  /** A user of this instance that this admin may see: an audience admin sees only its audience, and never a super
+   *  admin (a 404 as for any user it may not see, so it cannot even learn which addresses are super admins). */
   async function loadUser(id: string, admin: AdminActor | null, aud: string, tx: Db = db): Promise<UserRow> {
     if (!UUID.test(id)) throw badRequest('user_id must be an UUID')
     const user = await findUserById(tx, instanceId, id, tx !== db) // in a write transaction: locked (no lost merge)
-    if (!user || (!admin?.superAdmin && user.aud !== aud)) throw notFound('User not found')
+    if (!user || (!admin?.superAdmin && user.aud !== aud) || (user.is_super_admin && !holdsSuper(admin))) throw notFound('User not found')
     return user
   }
   const newPasswordHash = async (password?: string, hash?: string): Promise<string | undefined> => {
@@ -105,7 +111,8 @@ export function adminUsers(deps: Deps) {
       return hasher.hash(password)
     }
     if (hash) {
-      if (!BCRYPT.test(hash)) throw unprocessable('password_hash must be a bcrypt hash ($2a$, $2b$ or $2y$)')
+      const bad = bcryptProblem(hash, config)
+      if (bad) throw unprocessable(`password_hash ${bad}`)
       return hash
     }
     return undefined
@@ -120,10 +127,10 @@ export function adminUsers(deps: Deps) {
   return new Elysia({ name: 'admin-users' })
     .use(guards(deps))
     .model({ 'admin.user': AdminUserBody, 'admin.users': UserList, 'admin.list': ListQuery, 'admin.userOut': User })
-    .get('/admin/users', async ({ query, aud, set, path }) => {
+    .get('/admin/users', async ({ query, admin, aud, set, path }) => {
       const p = parsePage(query)
       const { column, dir } = parseSort(query.sort)
-      const where = listWhere(db, instanceId, aud, query)
+      const where = listWhere(db, instanceId, aud, query, holdsSuper(admin))
       const after = query.cursor ? decodeCursor(query.cursor) : undefined
       const total = await countUsers(db, where)
       const rows = await listUsers(db, where, column, dir, p.perPage, after ? 0 : p.offset, after)
@@ -149,7 +156,7 @@ export function adminUsers(deps: Deps) {
       const all = query.all === 'true'
       // every audience at once is for super admins only: an audience admin sees its own audience, nothing more
       if (all && !admin?.superAdmin) throw unauthorized('User not allowed')
-      const chunks = exportDocument(db, instanceId, all ? undefined : aud)
+      const chunks = exportDocument(db, instanceId, all ? undefined : aud, { superAdmins: holdsSuper(admin) })
       const encoder = new TextEncoder()
       const stream = new ReadableStream<Uint8Array>({
         async pull(c) {
@@ -232,6 +239,8 @@ export function adminUsers(deps: Deps) {
           patch.raw_user_meta_data = JSON.stringify(merged)
         }
         const next = await updateUser(tx, user, patch, now)
+        // A password or email reset by an admin ends every session of the user.
+        if (patch.encrypted_password || patch.email) await endOtherSessions(tx, instanceId, user.id, null)
         // as the reference, written after the change: an email change records the new address
         await writeAudit(tx, instanceId, actor(admin), 'user_modified', now, { user_id: next.id, user_email: next.email })
         return next

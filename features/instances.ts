@@ -5,10 +5,10 @@ import { Elysia, t } from 'elysia'
 import { safeEqual } from '../lib/crypto.ts'
 import { isoTime, UniqueViolation } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
-import { badRequest, ErrorBody, notFound, unauthorized } from '../lib/errors.ts'
+import { badRequest, ErrorBody, internal, notFound, unauthorized } from '../lib/errors.ts'
 import {
-  deleteInstanceData, encryptionKey, findInstance, findInstanceByUuid, type InstanceRow, insertInstance, mergeConfig, openConfig,
-  redactConfig, sealConfig, updateInstanceConfig,
+  assertValidConfig, deleteInstanceData, encryptionKey, findInstance, findInstanceByUuid, type InstanceRow, insertInstance, mergeConfig,
+  openConfig, redactConfig, sealConfig, updateInstanceConfig, withoutReplacedSecrets,
 } from '../lib/instances.ts'
 import { NIL_UUID } from '../lib/users.ts'
 
@@ -64,17 +64,18 @@ export function instances(deps: Deps, opts: { changed(id: string): void }) {
       const uuid = (body.uuid || NIL_UUID).toLowerCase()
       if (!UUID.test(uuid)) throw badRequest('Error decoding params: uuid is not a valid UUID')
       const settings = configOf(body) ?? {}
+      assertValidConfig(settings)
       const now = clock.now()
       const id = crypto.randomUUID()
       if (await findInstanceByUuid(db, uuid)) throw badRequest('An instance with that UUID already exists')
-      await insertInstance(db, { id, uuid, config: sealConfig(key, settings), now }).catch((e) => {
+      await insertInstance(db, { id, uuid, config: sealConfig(key, id, settings), now }).catch((e) => {
         throw e instanceof UniqueViolation ? badRequest('An instance with that UUID already exists') : e
       })
       set.status = 201
       return show((await findInstance(db, id)) as InstanceRow, { endpoint: config.api.endpoint, state: 'active' })
     }, {
       body: 'instances.body',
-      response: { 201: 'instances.instance', 400: ErrorBody, 401: ErrorBody },
+      response: { 201: 'instances.instance', 400: ErrorBody, 401: ErrorBody, 422: ErrorBody },
       detail: { summary: 'Create an instance (a site) with its settings', tags: ['operator'], security: [{ bearer: [] }] },
     })
     .get('/instances/:instance_id', async ({ params }) => show(await load(params.instance_id)), {
@@ -87,15 +88,24 @@ export function instances(deps: Deps, opts: { changed(id: string): void }) {
       const patch = configOf(body)
       let next: Json | null = null
       if (patch !== null) {
-        const stored = row.raw_base_config ? openConfig(key, JSON.parse(row.raw_base_config)) : {}
-        next = sealConfig(key, mergeConfig(stored, patch ?? {}))
+        // A stored secret that the update sets again need not open (that is how a secret that no longer opens is
+        // repaired); any other that does not open stops the update rather than being dropped.
+        let stored: Json = {}
+        if (row.raw_base_config) {
+          try { stored = openConfig(key, row.id, withoutReplacedSecrets(JSON.parse(row.raw_base_config) as Json, patch ?? {})) } catch (e) {
+            throw internal('Error loading environment config', e)
+          }
+        }
+        const merged = mergeConfig(stored, patch ?? {})
+        assertValidConfig(merged)
+        next = sealConfig(key, row.id, merged)
       }
       await updateInstanceConfig(db, row.id, next, clock.now())
       opts.changed(row.id)
       return show((await findInstance(db, row.id)) as InstanceRow)
     }, {
       body: 'instances.body',
-      response: { 200: 'instances.instance', 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
+      response: { 200: 'instances.instance', 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody },
       detail: { summary: 'Update an instance\'s settings (deep merge)', tags: ['operator'], security: [{ bearer: [] }] },
     })
     .delete('/instances/:instance_id', async ({ params, set }) => {

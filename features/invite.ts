@@ -25,7 +25,7 @@ export function invite(deps: Deps) {
       const data = metadataOf(body.data, 'data') ?? {}
       const email = (body.email ?? '').trim()
       if (!email) throw unprocessable('An email address is required')
-      await enforce(deps.limiter, RULES(config).otp, [clientOf(config, request, server), `${aud}\n${emailKey(email)}`], clock.now().getTime())
+      await enforce(deps.limiter, RULES(config).otp, [clientOf(config, request, server), emailKey(email)], clock.now().getTime())
       const problem = emailProblem(email)
       if (problem) throw unprocessable(`Unable to validate email address: ${problem}`)
       const invalid = deps.validateUserData?.(data)

@@ -1,40 +1,49 @@
-// POST /recover: mail a password-recovery link. Answers 200 {} whether or not the email exists, throttles
-// known and unknown emails alike (SMTP_MAX_FREQUENCY → 429), and sends the mail after responding, so neither
-// the body, the status nor the latency tells an attacker which addresses have accounts.
+// POST /recover: mail a password-recovery link. Answers 200 {} whether or not the email exists and whether or
+// not a mail goes out, and sends the mail after responding, so neither the body, the status nor the latency
+// tells an attacker which addresses have accounts. At most one mail per SMTP_MAX_FREQUENCY: the time of the last
+// one is kept in the row (recovery_sent_at) as the reference does, so every node, and a restarted or rebuilt
+// app, honours it.
 import { Elysia, t } from 'elysia'
 import { actorOf, writeAudit } from '../lib/audit.ts'
-import { dbTime } from '../lib/db/index.ts'
+import { type Db, dbTime } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
-import { ErrorBody, tooManyRequests, unprocessable } from '../lib/errors.ts'
+import { ErrorBody, unprocessable } from '../lib/errors.ts'
 import { requestAud, requireEmailProvider } from '../lib/guards.ts'
 import { clientOf, enforce, RULES } from '../lib/limits.ts'
 import { mailVars } from '../lib/links.ts'
 import { issueOtp, revokeOtp } from '../lib/otp.ts'
-import { Throttle } from '../lib/ratelimit.ts'
-import { emailKey, findUserByEmail, parseMeta, updateUser } from '../lib/users.ts'
+import { emailKey, findUserByEmail, parseMeta, updateUser, type UserRow } from '../lib/users.ts'
 
 export const RecoverBody = t.Object({ email: t.Optional(t.String({ maxLength: 320 })) }, { additionalProperties: true })
 
+/** Takes this window's recovery mail for the user: sets recovery_sent_at unless one went out after `since`. One
+ *  conditional UPDATE, so two nodes asked at the same moment cannot both see the old time and both send. */
+async function claimRecoveryMail(db: Db, id: string, now: Date, since: Date): Promise<boolean> {
+  const { changes } = await db.run(
+    'UPDATE {users} SET recovery_sent_at = ?, updated_at = ? WHERE id = ? AND (recovery_sent_at IS NULL OR recovery_sent_at <= ?)',
+    [dbTime(now), dbTime(now), id, dbTime(since)],
+  )
+  return changes === 1
+}
+
 export function recover(deps: Deps) {
   const { config, db, clock, mailer, log, instanceId } = deps
-  const throttle = new Throttle()
   return new Elysia({ name: 'recover' })
     .model({ 'recover.body': RecoverBody, 'recover.response': t.Object({}) })
     .post('/recover', async ({ body, headers, request, server }) => {
       const email = (body.email ?? '').trim()
       if (!email) throw unprocessable('Password recovery requires an email')
       const aud = requestAud(deps, headers)
-      await enforce(deps.limiter, RULES(config).otp, [clientOf(config, request, server), `${aud}\n${emailKey(email)}`], clock.now().getTime())
+      // One mailbox has one budget, whatever the audience (X-JWT-AUD) asked for.
+      await enforce(deps.limiter, RULES(config).otp, [clientOf(config, request, server), emailKey(email)], clock.now().getTime())
       const now = clock.now()
-      const key = `${aud}\n${emailKey(email)}`
-      if (!throttle.hit(key, config.smtp.max_frequency, now.getTime())) {
-        throw tooManyRequests('Rate limit exceeded, try again later', config.smtp.max_frequency)
-      }
       const sent = await db.tx(async (tx) => {
         const user = await findUserByEmail(tx, instanceId, aud, email)
         if (!user) return null
+        // Inside SMTP_MAX_FREQUENCY nothing is sent (the last link still works), and the answer is the same.
+        if (!(await claimRecoveryMail(tx, user.id, now, new Date(now.getTime() - config.smtp.max_frequency * 1000)))) return null
         const token = await issueOtp(tx, instanceId, user.id, 'recovery', now)
-        const updated = await updateUser(tx, user, { recovery_sent_at: dbTime(now) }, now)
+        const updated: UserRow = { ...user, recovery_sent_at: dbTime(now), updated_at: dbTime(now) }
         await writeAudit(tx, instanceId, actorOf(user), 'user_recovery_requested', now)
         return { user: updated, token, previous: user.recovery_sent_at }
       })
@@ -43,7 +52,6 @@ export function recover(deps: Deps) {
         mailer.send('recovery', user.email, mailVars(config, 'recovery', user.email, token, parseMeta(user.raw_user_meta_data)))
           .catch(async (e) => {
             log.error('recovery mail failed', { error: e })
-            throttle.forget(key)
             await db.tx(async (tx) => {
               await revokeOtp(tx, user.id, 'recovery')
               await updateUser(tx, user, { recovery_sent_at: sent.previous }, clock.now())

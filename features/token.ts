@@ -12,8 +12,8 @@ import { requestAud, requireEmailProvider } from '../lib/guards.ts'
 import { createHash } from 'node:crypto'
 import { safeEqual, sha256 } from '../lib/crypto.ts'
 import { consumeOtp, findOtp, otpExpired } from '../lib/otp.ts'
-import { clientOf, enforce, RULES } from '../lib/limits.ts'
-import { accessCookie, clearedCookie, insertRefreshToken, issueSession, successorOf, TokenBody, tokenResponse, type TokenResponse } from '../lib/sessions.ts'
+import { clientOf, enforce, reserveLogin, RULES } from '../lib/limits.ts'
+import { accessCookie, clearedCookie, insertRefreshToken, issueSession, sessionExpiry, successorOf, TokenBody, tokenResponse, type TokenResponse } from '../lib/sessions.ts'
 import { emailKey, findUserByEmail, findUserById, toUser, updateUser } from '../lib/users.ts'
 import { replyPatch } from '../lib/webhooks.ts'
 
@@ -28,16 +28,20 @@ const Fields = {
 export const TokenForm = t.Object(Fields, { additionalProperties: true, description: 'application/x-www-form-urlencoded (or JSON)' })
 export const TokenQuery = t.Object(Fields, { additionalProperties: true })
 
-interface RefreshRow { id: string; user_id: string; instance_id: string; family_id: string; revoked: number; revoked_at: string | null; created_at: string }
+interface RefreshRow { id: string; user_id: string; instance_id: string; family_id: string; revoked: number; revoked_at: string | null; created_at: string; updated_at: string }
 
 async function findRefreshToken(db: Db, raw: string): Promise<RefreshRow | null> {
   return db.get<RefreshRow>(
-    'SELECT id, user_id, instance_id, family_id, revoked, revoked_at, created_at FROM {refresh_tokens} WHERE token_hash = ? FOR UPDATE',
+    'SELECT id, user_id, instance_id, family_id, revoked, revoked_at, created_at, updated_at FROM {refresh_tokens} WHERE token_hash = ? FOR UPDATE',
     [sha256(raw)],
   )
 }
 async function revokeRefreshToken(db: Db, id: string, now: Date): Promise<void> {
   await db.run('UPDATE {refresh_tokens} SET revoked = 1, revoked_at = ?, updated_at = ? WHERE id = ?', [dbTime(now), dbTime(now), id])
+}
+/** Without rotation one row serves the whole session: its updated_at records the last use (idle timeout). */
+async function touchRefreshToken(db: Db, id: string, now: Date): Promise<void> {
+  await db.run('UPDATE {refresh_tokens} SET updated_at = ? WHERE id = ?', [dbTime(now), id])
 }
 async function revokeFamily(db: Db, familyId: string, now: Date): Promise<void> {
   await db.run('UPDATE {refresh_tokens} SET revoked = 1, revoked_at = COALESCE(revoked_at, ?), updated_at = ? WHERE family_id = ?', [dbTime(now), dbTime(now), familyId])
@@ -53,10 +57,14 @@ export function token(deps: Deps) {
   const { config, db, clock, hasher, instanceId, log, webhooks } = deps
   const rules = RULES(config)
 
-  async function passwordGrant(username: string, password: string, aud: string): Promise<TokenResponse> {
+  async function passwordGrant(username: string, password: string, aud: string, client: string): Promise<TokenResponse> {
     const bad = () => new OAuthError('invalid_grant', 'No user found with that email, or password invalid.')
-    // Guessing one account's password is throttled per account, whatever addresses the guesses come from.
-    await enforce(deps.limiter, rules.login, [`${aud}\n${emailKey(username)}`], clock.now().getTime())
+    // Guessing is limited by failures: per account and client, so that someone else's wrong guesses never lock
+    // the owner out, and per account from all clients, a looser ceiling for guesses spread over many addresses.
+    // Each attempt takes a slot before the hash and gives it back when the password was right. Unknown accounts
+    // go through the same steps, so neither the 429 nor the timing tells whether an account exists.
+    const account = `${aud}\n${emailKey(username)}`
+    const release = await reserveLogin(deps.limiter, rules.login, rules.loginAccount, account, client, clock.now().getTime())
     const user = username ? await findUserByEmail(db, instanceId, aud, username) : null
     if (!user) {
       await hasher.burn(password) // same bcrypt cost whether or not the account exists
@@ -65,6 +73,7 @@ export function token(deps: Deps) {
     // The password is checked before the confirmation state, so "Email not confirmed" is only ever told to
     // someone who knows the password.
     if (!(await hasher.verify(password, user.encrypted_password))) throw bad()
+    await release(clock.now().getTime()) // the right password: not a failure
     if (!user.confirmed_at) throw new OAuthError('invalid_grant', 'Email not confirmed')
     // The login webhook runs before the transaction (never while holding the database); its reply may rewrite
     // the metadata the access token carries. A failing hook fails the login (format A error).
@@ -83,7 +92,7 @@ export function token(deps: Deps) {
     if (!raw) throw new OAuthError('invalid_request', 'refresh_token required')
     const now = clock.now()
     const secret = config.jwt.secret
-    const result = await db.tx(async (tx): Promise<TokenResponse | 'reused' | 'invalid' | 'expired'> => {
+    const result = await db.tx(async (tx): Promise<TokenResponse | { ended: string } | 'reused' | 'invalid' | 'expired'> => {
       const row = await findRefreshToken(tx, raw)
       if (!row || row.instance_id !== instanceId) return 'invalid'
       const user = await findUserById(tx, instanceId, row.user_id)
@@ -98,19 +107,27 @@ export function token(deps: Deps) {
             next = successorOf(secret, next)
             const child = await findRefreshToken(tx, next)
             if (!child || child.family_id !== row.family_id) break
-            if (!child.revoked) return tokenResponse(config, user, next, now)
+            if (!child.revoked) {
+              const ended = await sessionExpiry(tx, config, row.family_id, child.updated_at, now) // the grace path too
+              return ended ? { ended } : tokenResponse(config, user, next, now, row.family_id)
+            }
           }
         }
         await revokeFamily(tx, row.family_id, now)
         return 'reused'
       }
       if (now.getTime() - (parseTime(row.created_at) ?? 0) > config.jwt.refresh_token_lifetime * 1000) return 'expired'
-      if (!config.security.refresh_token_rotation_enabled) return tokenResponse(config, user, raw, now)
+      const ended = await sessionExpiry(tx, config, row.family_id, row.updated_at, now)
+      if (ended) return { ended }
+      if (!config.security.refresh_token_rotation_enabled) {
+        if (config.sessions.inactivity_timeout > 0) await touchRefreshToken(tx, row.id, now)
+        return tokenResponse(config, user, raw, now, row.family_id)
+      }
       const next = successorOf(secret, raw)
       await revokeRefreshToken(tx, row.id, now)
       await insertRefreshToken(tx, { instanceId, userId: user.id, raw: next, familyId: row.family_id, parentId: row.id, now })
       await writeAudit(tx, instanceId, actorOf(user), ['token_refreshed', 'token_revoked'], now)
-      return tokenResponse(config, user, next, now)
+      return tokenResponse(config, user, next, now, row.family_id)
     })
     const cleared = { 'set-cookie': clearedCookie(config) }
     if (result === 'expired') throw new OAuthError('invalid_grant', 'Refresh token expired', cleared)
@@ -119,6 +136,7 @@ export function token(deps: Deps) {
       throw new OAuthError('invalid_grant', 'Invalid Refresh Token', cleared)
     }
     if (result === 'invalid') throw invalid()
+    if ('ended' in result) throw new OAuthError('invalid_grant', result.ended, cleared)
     return result
   }
 
@@ -143,14 +161,17 @@ export function token(deps: Deps) {
 
   return new Elysia({ name: 'token' })
     .model({ 'token.form': TokenForm, 'token.response': TokenBody })
-    .post('/token', async ({ body, query, headers, set }) => {
+    .post('/token', async ({ body, query, headers, set, request, server }) => {
       const f = { ...query, ...(body && typeof body === 'object' ? body : {}) } as Record<string, unknown>
       const str = (k: string) => (typeof f[k] === 'string' ? (f[k] as string) : '')
       let session: TokenResponse
       switch (str('grant_type')) {
         // Only the password grant needs the email provider: with GOTRUE_EXTERNAL_EMAIL_DISABLED a provider-only
         // site still refreshes sessions and exchanges PKCE codes (the reference blocked every grant).
-        case 'password': requireEmailProvider(deps); session = await passwordGrant(str('username').trim(), str('password'), requestAud(deps, headers)); break
+        case 'password':
+          requireEmailProvider(deps)
+          session = await passwordGrant(str('username').trim(), str('password'), requestAud(deps, headers), clientOf(config, request, server))
+          break
         case 'refresh_token': session = await refreshGrant(str('refresh_token').trim()); break
         case 'authorization_code': session = await codeGrant(str('code').trim(), str('code_verifier')); break
         default: throw new OAuthError('unsupported_grant_type')

@@ -12,6 +12,7 @@ import type { AccessClaims } from '../lib/jwt.ts'
 import { clientOf, enforce, RULES } from '../lib/limits.ts'
 import { mailVars } from '../lib/links.ts'
 import { consumeOtp, findOtpForUser, issueOtp, otpExpired, revokeOtp } from '../lib/otp.ts'
+import { endOtherSessions, sessionOf } from '../lib/sessions.ts'
 import {
   emailKey, emailProblem, findUserByEmail, findUserById, mergeMeta, parseMeta, passwordProblem, toUser, updateUser, User,
   type UserPatch, type UserRow, MetadataInput, metadataOf
@@ -118,6 +119,10 @@ export function user(deps: Deps) {
         } else if (newEmail && newEmail !== user.email) {
           patch.email = newEmail // same address, new capitalisation
         }
+        // A new password or a confirmed new address ends the user's other sessions; the one making the change
+        // goes on (an access token from before sessions were named ends them all). A pending change ends
+        // nothing: until its link is used, the old credentials are still the account's.
+        if (hash || changeToken) await endOtherSessions(tx, instanceId, user.id, sessionOf(claims))
         // With a change mail to send, the audit entry waits until the mail went out (the PUT may still fail).
         if (!mail) await writeAudit(tx, instanceId, actorOf(user), 'user_modified', now)
         return { before: user, patch, updated: await updateUser(tx, user, patch, now), mail }

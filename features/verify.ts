@@ -8,7 +8,7 @@ import type { Deps } from '../lib/deps.ts'
 import { ErrorBody, notFound, unprocessable } from '../lib/errors.ts'
 import { clientOf, enforce, RULES } from '../lib/limits.ts'
 import { consumeOtp, findOtp, type OtpType, otpExpired } from '../lib/otp.ts'
-import { accessCookie, issueSession, TokenBody } from '../lib/sessions.ts'
+import { accessCookie, endOtherSessions, issueSession, TokenBody } from '../lib/sessions.ts'
 import { emailKey, findUserByEmail, findUserById, passwordProblem, toUser, updateUser, type UserPatch } from '../lib/users.ts'
 import { type HookReply, replyPatch } from '../lib/webhooks.ts'
 
@@ -72,12 +72,18 @@ export function verify(deps: Deps) {
           patch.email_change = ''
           patch.email_change_sent_at = null
         }
+        // A recovery link confirms a pending signup, whose password may be someone else's: anyone can sign up an
+        // address they do not own and wait for its owner to recover it. The owner gets a session and sets a password.
+        if (otp.token_type === 'recovery' && !user.confirmed_at) patch.encrypted_password = ''
         await consumeOtp(tx, otp.id)
         if (!user.confirmed_at) {
           patch.confirmed_at = dbTime(now)
           await writeAudit(tx, instanceId, actorOf(user), 'user_signedup', now)
         }
         const updated = Object.keys(patch).length ? await updateUser(tx, user, patch, now) : user
+        // Whoever recovers the account or confirms its new address gets the only session: every older one ends
+        // (a device signed in by someone who knew the old password, or with the old address).
+        if (otp.token_type === 'recovery' || otp.token_type === 'email_change') await endOtherSessions(tx, instanceId, user.id, null)
         return issueSession(tx, config, updated, now)
       })
       const cookie = accessCookie(config, headers['x-use-cookie'] ?? null, session.access_token, now)

@@ -46,18 +46,21 @@ const mailKinds = (prefix: string, doc: string, defs: [string, string, string, s
 
 export const ConfigSchema = T.Object({
   site_url: str('SITE_URL', 'http://localhost:8081', 'base URL of the site: mail links, template fetches, redirects'),
+  uri_allow_list: list('URI_ALLOW_LIST', 'URLs besides SITE_URL\'s own scheme, host and port that sign-ins may redirect to, comma-separated globs (* within a host label or path segment, ** anything)'),
   operator_token: str('OPERATOR_TOKEN', '', 'operator shared secret: master admin bearer token (optional in single-instance mode)', { secret: true }),
   multi_instance_mode: bool('MULTIINSTANCEMODE', false, 'serve many sites from one deployment (operator mode)'),
   disable_signup: bool('DISABLE_SIGNUP', false, 'refuse /signup and new external sign-ups (invites still work)'),
   rate_limit_header: str('RATE_LIMIT_HEADER', '', 'request header holding the client address for rate limits (set it behind a proxy); empty: the socket address'),
   rate_limit: T.Object({
     token_refresh: int('RATE_LIMIT_TOKEN_REFRESH', 30, 'POST /token requests per 5 minutes per client (0: off)', 0),
-    login: int('RATE_LIMIT_LOGIN', 30, 'password-grant attempts per 5 minutes per account (0: off)', 0),
+    login: int('RATE_LIMIT_LOGIN', 30, 'failed password-grant attempts per 5 minutes per account and client; successes do not count (0: off)', 0),
+    login_account: int('RATE_LIMIT_LOGIN_ACCOUNT', 300, 'failed password-grant attempts per 5 minutes per account from all clients together: the ceiling for guessing spread over many addresses (0: off)', 0),
     verify: int('RATE_LIMIT_VERIFY', 30, 'POST /verify requests per 5 minutes per client (0: off)', 0),
     otp: int('RATE_LIMIT_OTP', 30, '/signup, /recover, /invite and email-change requests per hour, per client and per email (0: off)', 0),
     email_sent: int('RATE_LIMIT_EMAIL_SENT', 0, 'mails sent per hour in total, across nodes with Redis (0: no limit)', 0),
   }),
   bcrypt_cost: int('BCRYPT_COST', 10, 'bcrypt cost for new password hashes', 4, 15),
+  bcrypt_max_cost: int('BCRYPT_MAX_COST', 14, 'highest bcrypt cost accepted in a supplied hash (admin password_hash, import) or verified at login', 4, 31),
   user_data_schema: str('USER_DATA_SCHEMA', '', 'JSON Schema (inline JSON, or file:PATH) that user_metadata must satisfy on signup, PUT /user and admin updates'),
   redis_url: str('REDIS_URL', '', 'Redis URL for limits shared across nodes (empty: in memory)', { secret: true }),
   api: T.Object({
@@ -82,6 +85,7 @@ export const ConfigSchema = T.Object({
   metrics: T.Object({
     enabled: bool('METRICS_ENABLED', true, 'serve Prometheus metrics at GET /metrics'),
     port: int('METRICS_PORT', 0, 'serve /metrics on this port instead of the API port (0: the API port)', 0, 65535),
+    token: str('METRICS_TOKEN', '', 'bearer token GET /metrics requires (Prometheus `authorization`); on the API port /metrics is served only when it is set', { secret: true }),
   }),
   log: T.Object({
     level: oneOf('LOG_LEVEL', ['panic', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'], 'info', 'log level', ),
@@ -103,6 +107,7 @@ export const ConfigSchema = T.Object({
     secret: str('JWT_SECRET', '', 'HS256 signing key for access tokens (generated beside the SQLite file when unset)', { secret: true }),
     exp: int('JWT_EXP', 3600, 'access token lifetime in seconds', 0, 365 * 86400),
     aud: str('JWT_AUD', '', 'default audience'),
+    audiences: list('JWT_AUDIENCES', 'further audiences (X-JWT-AUD) /signup may create users in, besides JWT_AUD and audiences that already have users'),
     admin_group_name: str('JWT_ADMIN_GROUP_NAME', 'admin', 'role that makes a user an admin of its audience'),
     default_group_name: str('JWT_DEFAULT_GROUP_NAME', '', 'role given to new users'),
     refresh_token_lifetime: int('JWT_REFRESH_TOKEN_LIFETIME', 2592000, 'refresh token idle lifetime in seconds', 0),
@@ -110,6 +115,10 @@ export const ConfigSchema = T.Object({
   security: T.Object({
     refresh_token_rotation_enabled: bool('SECURITY_REFRESH_TOKEN_ROTATION_ENABLED', true, 'rotate refresh tokens on every use'),
     refresh_token_reuse_interval: int('SECURITY_REFRESH_TOKEN_REUSE_INTERVAL', 10, 'seconds a rotated refresh token may be replayed (returns the same successor); later reuse revokes the family', 0, 3600),
+  }),
+  sessions: T.Object({
+    timebox: dur('SESSIONS_TIMEBOX', 0, 'longest a session (a refresh-token family) lives from its login, however often it is refreshed (0: no limit)'),
+    inactivity_timeout: dur('SESSIONS_INACTIVITY_TIMEOUT', 0, 'a session not refreshed for this long ends (0: no limit besides JWT_REFRESH_TOKEN_LIFETIME)'),
   }),
   password: T.Object({
     min_length: int('PASSWORD_MIN_LENGTH', 8, 'minimum password length for new passwords', 1, 72),
@@ -126,7 +135,8 @@ export const ConfigSchema = T.Object({
   mailer: T.Object({
     autoconfirm: bool('MAILER_AUTOCONFIRM', false, 'confirm new users without a mail'),
     subjects: mailKinds('MAILER_SUBJECTS', 'mail subject', ['You have been invited', 'Confirm Your Signup', 'Reset Your Password', 'Confirm Email Change']),
-    templates: mailKinds('MAILER_TEMPLATES', 'template URL path on SITE_URL or local file', ['', '', '', '']),
+    templates: mailKinds('MAILER_TEMPLATES', 'template: a URL path on SITE_URL, or file:NAME in GOTRUE_MAILER_TEMPLATES_DIR', ['', '', '', '']),
+    templates_dir: str('MAILER_TEMPLATES_DIR', './templates', 'folder that file: mail templates are read from; a file outside it (through .. or a symlink) is refused'),
     url_paths: mailKinds('MAILER_URLPATHS', 'path or URL of the link in the mail', ['/', '/', '/', '/']),
     recovery_max_age: dur('MAILER_RECOVERY_MAX_AGE', 86400, 'recovery token lifetime'),
     confirmation_max_age: dur('MAILER_CONFIRMATION_MAX_AGE', 86400, 'confirmation and email-change token lifetime'),

@@ -38,7 +38,11 @@ export function makeDeps(config: Config, db: Db, log: Logger, opts: { clock?: Cl
   const clock = opts.clock ?? systemClock
   const limiter = makeLimiter(config, log)
   const metrics = new Metrics()
-  const hasher = new PasswordHasher(config.bcrypt_cost)
+  const hasher = new PasswordHasher(config.bcrypt_cost, {
+    maxCost: config.bcrypt_max_cost,
+    // the cost only, never the hash: a planted high-cost hash is refused instead of holding a worker for hours
+    onRefused: (cost) => log.warn('stored password hash refused: bcrypt cost above GOTRUE_BCRYPT_MAX_COST', { cost }),
+  })
   const tracer = makeTracer(config, log)
   let inFlight = 0
   // not an async function: one promise hop less on every statement of every request

@@ -6,7 +6,7 @@ import type { Deps } from './deps.ts'
 import { badRequest, unauthorized } from './errors.ts'
 import { type AccessClaims, TokenError, verifyAccessToken } from './jwt.ts'
 import { clearedCookie } from './sessions.ts'
-import { findUserById, NIL_UUID, parseMeta, type UserRow } from './users.ts'
+import { audienceHasUsers, findUserById, NIL_UUID, parseMeta, type UserRow } from './users.ts'
 
 const BEARER = /^[Bb]earer (\S+)$/
 export const SYSTEM_SUBS = new Set(['0', NIL_UUID])
@@ -17,6 +17,16 @@ export function requestAud(deps: Deps, headers: Record<string, string | undefine
   const aud = headers['x-jwt-aud'] || (typeof claims?.aud === 'string' && claims.aud) || deps.config.jwt.aud
   if (aud.length > 255) throw badRequest('Audience too long (at most 255 characters)')
   return aud
+}
+
+/** A request may create users only in a known audience: JWT_AUD, one listed in JWT_AUDIENCES, or one that
+ *  already has users (created by an admin, an import, or before the list existed). Any other X-JWT-AUD value
+ *  would open a fresh audience per value: one more account, and one more mail, for the same address each time. */
+export async function requireKnownAud(deps: Deps, aud: string): Promise<void> {
+  const { jwt } = deps.config
+  if (aud === jwt.aud || jwt.audiences.includes(aud)) return
+  if (await audienceHasUsers(deps.db, deps.instanceId, aud)) return
+  throw badRequest('Invalid audience')
 }
 
 export interface AdminActor { id: string; email: string; user: UserRow | null; superAdmin: boolean }

@@ -60,6 +60,38 @@ function tooDeep(value: unknown): boolean {
   return false
 }
 
+const tooLarge = (max: number) => new HttpError(413, `Request body too large (limit ${max} bytes)`)
+
+/** Bun's own cap (`maxRequestBodySize`), for both listeners. Bun answers a body over it with a bare 413 and no
+ *  JSON: before any handler for a declared length, and in place of the handler's answer for a chunked one
+ *  (Bun 1.4 counts chunked bytes too). GOTRUE_API_MAX_BODY_BYTES itself is enforced by the parse hook with
+ *  GoTrue's JSON 413 whatever the framing, so Bun's cap sits above it: a client that declares up to twice the
+ *  limit still gets a readable error, and what a connection can make the server buffer stays within 2x the cap. */
+export const serverBodyLimit = (maxBody: number): number => 2 * maxBody
+
+/** Reads a body without a declared length, counting its bytes: over `max`, the read stops and the request gets
+ *  the JSON 413. The bytes read become the request's body for Elysia's parsers (json, text, urlencoded, form
+ *  data, as for any request): its body methods are shadowed on this one Request, so the object (and what is
+ *  keyed by it: the request id, the client address) stays the same. */
+async function bufferCapped(request: Request, max: number): Promise<undefined> {
+  const reader = (request.body as ReadableStream<Uint8Array>).getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    size += r.value.byteLength
+    if (size > max) {
+      void reader.cancel().catch(() => {})
+      throw tooLarge(max)
+    }
+    chunks.push(r.value)
+  }
+  const copy = new Response(Buffer.concat(chunks), { headers: request.headers })
+  for (const m of ['arrayBuffer', 'blob', 'bytes', 'formData', 'json', 'text'] as const) {
+    Object.defineProperty(request, m, { value: () => copy[m](), configurable: true })
+  }
+  return undefined
+}
+
 /** A CORS preflight's answer, as rs/cors gives it: the method and headers asked for, when all are allowed. */
 function preflight(request: Request): Response {
   const method = request.headers.get('access-control-request-method')?.toUpperCase() ?? ''
@@ -101,9 +133,14 @@ export function hooks(deps: Deps) {
   return new Elysia({ name: 'hooks' })
     .onParse({ as: 'global' }, ({ request }) => {
       ensure(request) // the request's time starts before its body is read
-      const length = Number(request.headers.get('content-length') ?? 0)
-      if (length > maxBody) throw new HttpError(413, `Request body too large (limit ${maxBody} bytes)`)
-      return undefined // Elysia's own parsers read the body
+      const declared = request.headers.get('content-length')
+      if (declared !== null) {
+        // Bun holds a body to its declared length (and refuses one that also says Transfer-Encoding).
+        if (Number(declared) > maxBody) throw tooLarge(maxBody)
+        return undefined // Elysia's own parsers read the body
+      }
+      // No declared length (chunked): count the bytes as they arrive, then let Elysia's parsers read the copy.
+      return request.body ? bufferCapped(request, maxBody) : undefined
     })
     .onTransform({ as: 'global' }, ({ request, set, body }) => {
       const i = ensure(request)
@@ -124,7 +161,7 @@ export function hooks(deps: Deps) {
       // Elysia wraps whatever the parse phase throws (our 413 included) in a ParseError: the cause is the error.
       let error = code === 'PARSE' && (raised as Error).cause instanceof HttpError ? (raised as Error).cause as HttpError : raised
       // The body cap holds for every request, routed or not (the parse hook only sees routes that read a body).
-      if (code === 'NOT_FOUND' && Number(request.headers.get('content-length') ?? 0) > maxBody) error = new HttpError(413, `Request body too large (limit ${maxBody} bytes)`)
+      if (code === 'NOT_FOUND' && Number(request.headers.get('content-length') ?? 0) > maxBody) error = tooLarge(maxBody)
       if (tracer.enabled && !i.span) i.span = startSpan(request, i)
       // OPTIONS matches no route: a preflight for any path is answered here, as the reference's CORS middleware does.
       if (code === 'NOT_FOUND' && request.method === 'OPTIONS' && request.headers.get('access-control-request-method')) {

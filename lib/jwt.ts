@@ -1,6 +1,6 @@
 // Access tokens (HS256, `kid: nf-ident`, GoTrue's claims) and the other signed tokens the service mints.
 // The only importer of jose. Verification accepts HS256 only and requires `exp` (the reference accepts
-// tokens without it); keys are cached per secret so per-instance secrets cost nothing extra.
+// tokens without it). Tokens that verified are remembered (bounded) so a repeated GET /user skips the HMAC.
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { JWTPayload } from 'jose'
 
@@ -12,21 +12,20 @@ export interface AccessClaims extends JWTPayload {
   email: string
   app_metadata: Record<string, unknown> | null
   user_metadata: Record<string, unknown> | null
+  /** The refresh-token family (the session) the token was issued for, as supabase/auth names it. */
+  session_id?: string
 }
 
-const keys = new Map<string, Uint8Array>()
-const keyFor = (secret: string): Uint8Array => {
-  let k = keys.get(secret)
-  if (!k) { k = new TextEncoder().encode(secret); keys.set(secret, k) }
-  return k
-}
+// HMAC keys are the secret's UTF-8 bytes (node:crypto encodes a string key so, as jose and the reference do).
+// Nothing is kept per secret: instance secrets are replaced by the operator, and a map of every secret ever
+// seen would only grow.
 
 /** Signs claims with HS256. Claims are emitted in GoTrue's order: aud, exp, sub, email, app_metadata, user_metadata. */
 export function signHS256(payload: JWTPayload, secret: string, kid: string | undefined = KID): Promise<string> {
   // jose is loaded on first use: the hot paths (access tokens) sign and verify on node:crypto, and the module
   // costs resident memory a node that never sends a webhook does not need (issue 8: idle RSS).
   return import('jose').then(({ SignJWT }) =>
-    new SignJWT(payload).setProtectedHeader(kid ? { alg: 'HS256', kid, typ: 'JWT' } : { alg: 'HS256', typ: 'JWT' }).sign(keyFor(secret)))
+    new SignJWT(payload).setProtectedHeader(kid ? { alg: 'HS256', kid, typ: 'JWT' } : { alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(secret)))
 }
 
 export class TokenError extends Error {}
@@ -39,8 +38,15 @@ function algOf(token: string): string {
   } catch { return '' }
 }
 
-const decodeJson = (part: string): unknown => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'))
 const B64URL = /^[A-Za-z0-9_-]*$/
+/** A segment's bytes, only from its one canonical spelling (RFC 7515 §2: base64url without padding). Buffer's
+ *  decoder ignores the unused low bits of the last character and anything outside the alphabet, so other strings
+ *  decode to the same bytes: a signature with those bits flipped would still verify, i.e. a second valid token. */
+function decodeSegment(part: string): Buffer {
+  const bytes = Buffer.from(part, 'base64url')
+  if (!B64URL.test(part) || bytes.toString('base64url') !== part) throw new TokenError('token is malformed: Invalid Compact JWS')
+  return bytes
+}
 
 /** Verifies an HS256 token with a required `exp`; throws TokenError with a readable reason.
  *  Synchronous node:crypto HMAC rather than jose's WebCrypto path: this runs on every authenticated request, and
@@ -53,12 +59,39 @@ export async function verifyHS256<T extends JWTPayload = JWTPayload>(
   return verifyHS256Sync<T>(token, secret, opts)
 }
 
-/** Tokens already verified, per secret: GET /user is called again and again with the same token, and a hit
- *  skips the HMAC and both JSON parses (about a fifth of that route's CPU). Keyed by the whole token string, so
- *  only the exact bytes that passed are trusted; exp and nbf are still checked against the clock on every hit.
- *  Bounded: a full cache is emptied oldest-first. */
-const verified = new Map<string, Map<string, JWTPayload>>()
-const CACHE_MAX = 10_000
+/** Tokens already verified: GET /user is called again and again with the same token, and a hit skips the HMAC
+ *  and both JSON parses (about a fifth of that route's CPU). Keyed by the whole token string, so only the exact
+ *  bytes that passed are trusted, and a hit counts only for the secret that verified it: once an instance's
+ *  secret is replaced, its old tokens are verified afresh against the new one, and fail. exp and nbf are still
+ *  checked on every hit. Bounded by bytes, not by count, since a token's size is its user's to choose (through
+ *  user_metadata): a token over CACHE_TOKEN_MAX is never kept, the oldest entries go first once the total passes
+ *  CACHE_BYTES, and an entry leaves at its token's exp, so a replaced secret's entries are gone within one token
+ *  lifetime. (HTTP caps a bearer token at Bun's header limit anyway; the bound holds for any caller.) */
+interface Cached { secret: string; claims: JWTPayload; exp: number; size: number }
+const verified = new Map<string, Cached>()
+const CACHE_BYTES = 16 * 1024 * 1024
+const CACHE_TOKEN_MAX = 16 * 1024
+let cachedBytes = 0
+
+const forget = (token: string, e: Cached): void => {
+  verified.delete(token)
+  cachedBytes -= e.size
+}
+
+function remember(token: string, secret: string, claims: JWTPayload, now: number): void {
+  if (typeof claims.exp !== 'number' || token.length > CACHE_TOKEN_MAX) return
+  // The key and the parsed claims (about the payload's size again), plus the entry's own objects.
+  const size = 2 * token.length + 256
+  const old = verified.get(token)
+  if (old) forget(token, old)
+  // Oldest first: expired entries (mostly the oldest: one lifetime per secret), then whatever the bytes require.
+  for (const [k, e] of verified) {
+    if (e.exp > now && cachedBytes + size <= CACHE_BYTES) break
+    forget(k, e)
+  }
+  verified.set(token, { secret, claims: Object.freeze(claims), exp: claims.exp, size })
+  cachedBytes += size
+}
 
 function checkTimes(c: Record<string, unknown>, opts: { requireExp?: boolean; now?: Date }): void {
   const now = Math.floor((opts.now ?? new Date()).getTime() / 1000)
@@ -70,35 +103,35 @@ function checkTimes(c: Record<string, unknown>, opts: { requireExp?: boolean; no
 export function verifyHS256Sync<T extends JWTPayload = JWTPayload>(
   token: string, secret: string, opts: { requireExp?: boolean; now?: Date } = {},
 ): T {
-  let cache = verified.get(secret)
-  const hit = cache?.get(token)
-  if (hit) {
-    checkTimes(hit as Record<string, unknown>, opts)
-    return hit as T
+  const now = Math.floor((opts.now ?? new Date()).getTime() / 1000)
+  const hit = verified.get(token)
+  if (hit && hit.secret === secret) {
+    if (hit.exp > now) {
+      checkTimes(hit.claims as Record<string, unknown>, opts)
+      return hit.claims as T
+    }
+    forget(token, hit) // expired: the full check below says so
   }
   const claims = verifyUncached<T>(token, secret, opts)
-  if (!cache) { cache = new Map(); verified.set(secret, cache) }
-  if (cache.size >= CACHE_MAX) for (const k of [...cache.keys()].slice(0, CACHE_MAX / 2)) cache.delete(k)
-  cache.set(token, Object.freeze(claims))
+  remember(token, secret, claims, now)
   return claims
 }
 
 function verifyUncached<T extends JWTPayload>(token: string, secret: string, opts: { requireExp?: boolean; now?: Date }): T {
   const parts = token.split('.')
   if (parts.length !== 3) throw new TokenError('token contains an invalid number of segments') // jwt-go's wording, as GoTrue
-  if (!parts.every((p) => B64URL.test(p))) throw new TokenError('token is malformed: Invalid Compact JWS')
-  const [h, p, sig] = parts as [string, string, string]
+  const [h, p] = parts as [string, string, string]
+  const [hBytes, pBytes, given] = parts.map(decodeSegment) as [Buffer, Buffer, Buffer]
   let header: unknown
-  try { header = decodeJson(h) } catch { throw new TokenError('token is malformed: Invalid Compact JWS') }
+  try { header = JSON.parse(hBytes.toString('utf8')) } catch { throw new TokenError('token is malformed: Invalid Compact JWS') }
   if (!header || typeof header !== 'object' || Array.isArray(header)) throw new TokenError('token is malformed: Invalid Compact JWS')
   const { alg, crit } = header as { alg?: unknown; crit?: unknown }
   if (alg !== 'HS256') throw new TokenError(`signing method ${algOf(token)}is invalid`) // GoTrue's wording
   if (crit !== undefined) throw new TokenError('token is malformed: unsupported "crit" header')
-  const expected = createHmac('sha256', keyFor(secret)).update(`${h}.${p}`).digest()
-  const given = Buffer.from(sig, 'base64url')
+  const expected = createHmac('sha256', secret).update(`${h}.${p}`).digest()
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new TokenError('signature is invalid')
   let payload: unknown
-  try { payload = decodeJson(p) } catch { throw new TokenError('token is malformed: JWT Claims Set must be a top-level JSON object') }
+  try { payload = JSON.parse(pBytes.toString('utf8')) } catch { throw new TokenError('token is malformed: JWT Claims Set must be a top-level JSON object') }
   if (!payload || typeof payload !== 'object' || Array.isArray(payload)) throw new TokenError('token is malformed: JWT Claims Set must be a top-level JSON object')
   const c = payload as Record<string, unknown>
   for (const k of ['exp', 'nbf', 'iat'] as const) if (c[k] !== undefined && typeof c[k] !== 'number') throw new TokenError(`"${k}" claim must be a number`)
@@ -116,8 +149,9 @@ export function signAccessToken(claims: AccessClaims, secret: string): Promise<s
   const ordered: Record<string, unknown> = {}
   if (claims.aud) ordered.aud = claims.aud
   Object.assign(ordered, { exp: claims.exp, sub: claims.sub, email: claims.email, app_metadata: claims.app_metadata, user_metadata: claims.user_metadata })
+  if (claims.session_id) ordered.session_id = claims.session_id
   const input = `${ACCESS_HEADER}.${Buffer.from(JSON.stringify(ordered)).toString('base64url')}`
-  return Promise.resolve(`${input}.${createHmac('sha256', keyFor(secret)).update(input).digest('base64url')}`)
+  return Promise.resolve(`${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`)
 }
 
 export const verifyAccessToken = (token: string, secret: string, now?: Date) => verifyHS256<AccessClaims>(token, secret, { now })

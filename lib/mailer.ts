@@ -4,8 +4,9 @@
 // Site templates (MAILER_TEMPLATES_*) use GoTrue's Go-template variables ({{ .ConfirmationURL }}); they are
 // filled by plain substitution, never compiled, so a template fetched from the site cannot run code here.
 import type { Eta } from 'eta'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, realpathSync, writeFileSync } from 'node:fs'
+import { join, resolve, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Transporter } from 'nodemailer'
 import confirmation from '../templates/confirmation.eta' with { type: 'text' }
 import email_change from '../templates/email_change.eta' with { type: 'text' }
@@ -15,7 +16,7 @@ import recovery from '../templates/recovery.eta' with { type: 'text' }
 import type { Config } from './config.ts'
 import type { LinkKind } from './links.ts'
 import type { Logger } from './log.ts'
-import { assertPublicUrl } from './ssrf.ts'
+import { pinnedFetch } from './ssrf.ts'
 
 export type MailKind = LinkKind
 export interface MailVars {
@@ -49,7 +50,29 @@ export function fillGoTemplate(tpl: string, vars: MailVars, escape = true): stri
   })
 }
 
-/** Site templates: a local file, or a path on SITE_URL fetched with a timeout and a size cap, cached 5 minutes. */
+const MAX_TEMPLATE = 256 * 1024
+
+/** A `file:` template of the process's own configuration, read from MAILER_TEMPLATES_DIR only: the real path (every
+ *  symlink followed) must lie inside the folder's real path, and at most 256 KiB are read (a /proc file says size 0). */
+function readTemplateFile(dir: string, ref: string): string {
+  const name = ref.startsWith('file://') ? fileURLToPath(ref) : ref.slice(5)
+  const root = realpathSync(resolve(dir))
+  const file = realpathSync(resolve(root, name))
+  if (!file.startsWith(root + sep)) throw new Error('template file is outside GOTRUE_MAILER_TEMPLATES_DIR')
+  const fd = openSync(file, 'r')
+  try {
+    if (!fstatSync(fd).isFile()) throw new Error('template is not a regular file')
+    const buf = Buffer.alloc(MAX_TEMPLATE + 1)
+    let n = 0
+    for (let r = 1; r > 0 && n < buf.length; n += r) r = readSync(fd, buf, n, buf.length - n, null)
+    if (n > MAX_TEMPLATE) throw new Error('template larger than 256 KiB')
+    return buf.subarray(0, n).toString('utf8')
+  } finally { closeSync(fd) }
+}
+
+/** Site templates: a file of MAILER_TEMPLATES_DIR, or a path on SITE_URL fetched through the SSRF guard with a
+ *  timeout and a size cap, cached 5 minutes. (A multi-instance site's own settings never name a file: those are
+ *  dropped before they reach here, see lib/instances.ts.) */
 function siteTemplates(config: Config, log: Logger) {
   const cache = new Map<string, { body: string; until: number }>()
   return async (kind: MailKind): Promise<string | undefined> => {
@@ -59,17 +82,14 @@ function siteTemplates(config: Config, log: Logger) {
     if (hit && hit.until > Date.now()) return hit.body
     try {
       let body: string
-      if (ref.startsWith('file:')) {
-        // file:./path (relative to the working directory) or file:///absolute/path
-        body = readFileSync(ref.startsWith('file://') ? new URL(ref) : resolve(ref.slice(5)), 'utf8')
-      } else {
-        const url = config.site_url.replace(/\/$/, '') + ref.replace(/^https?:\/\/[^/]+/, '')
-        await assertPublicUrl(new URL(url), config.webhook.allow_local)
-        const res = await fetch(url, { signal: AbortSignal.timeout(5000), redirect: 'error' })
+      if (/^file:/i.test(ref)) body = readTemplateFile(config.mailer.templates_dir, ref)
+      else {
+        const url = new URL(config.site_url.replace(/\/$/, '') + ref.replace(/^https?:\/\/[^/]+/i, ''))
+        const res = await pinnedFetch(url, { signal: AbortSignal.timeout(5000) }, config.webhook.allow_local)
         if (res.status !== 200) throw new Error(`status ${res.status}`)
-        if (Number(res.headers.get('content-length') ?? 0) > 256 * 1024) throw new Error('template larger than 256 KiB')
+        if (Number(res.headers.get('content-length') ?? 0) > MAX_TEMPLATE) throw new Error('template larger than 256 KiB')
         body = await res.text()
-        if (body.length > 256 * 1024) throw new Error('template larger than 256 KiB')
+        if (body.length > MAX_TEMPLATE) throw new Error('template larger than 256 KiB')
       }
       cache.set(ref, { body, until: Date.now() + 5 * 60_000 })
       return body

@@ -1,6 +1,8 @@
 // Prometheus metrics in the text exposition format: requests by route, method and status, a latency histogram
 // per route, the password-hashing queue, and database transactions in flight. No dependency: a handful of
-// counters rendered on GET /metrics (or on GOTRUE_METRICS_PORT).
+// counters rendered on GET /metrics (or on GOTRUE_METRICS_PORT), behind GOTRUE_METRICS_TOKEN when it is set.
+import { safeEqual } from './crypto.ts'
+
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
 const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
@@ -57,4 +59,14 @@ export class Metrics {
     out.push('# HELP process_start_time_seconds Start time of the process.', '# TYPE process_start_time_seconds gauge', `process_start_time_seconds ${Math.floor(this.started / 1000)}`)
     return `${out.join('\n')}\n`
   }
+}
+
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
+
+/** Whether a scrape may read the metrics: any, without a configured token; else `Authorization: Bearer <token>`,
+ *  compared in constant time. */
+export function metricsAllowed(token: string, authorization: string | null | undefined): boolean {
+  if (!token) return true
+  const m = /^Bearer (\S+)$/.exec(authorization ?? '')
+  return !!m && safeEqual(m[1] as string, token)
 }

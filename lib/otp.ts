@@ -18,11 +18,18 @@ export function otpMaxAge(config: Config, type: OtpType): number {
 export async function issueOtp(db: Db, instanceId: string, userId: string, type: OtpType, now: Date, relatesTo = ''): Promise<string> {
   const raw = randomToken()
   await revokeOtp(db, userId, type)
+  await insertOtp(db, instanceId, {
+    id: crypto.randomUUID(), user_id: userId, token_type: type, token_hash: sha256(raw), relates_to: relatesTo, created_at: dbTime(now),
+  })
+  return raw
+}
+
+/** Puts a token row back as it was (undo: a re-signup whose mail failed must leave the owner's link working). */
+export async function insertOtp(db: Db, instanceId: string, o: OtpRow): Promise<void> {
   await db.run(
     'INSERT INTO {one_time_tokens} (id, instance_id, user_id, token_type, token_hash, relates_to, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    [crypto.randomUUID(), instanceId, userId, type, sha256(raw), relatesTo, dbTime(now)],
+    [o.id, instanceId, o.user_id, o.token_type, o.token_hash, o.relates_to, o.created_at],
   )
-  return raw
 }
 
 /** Finds a live-or-expired token of one of `types` by its raw value, locking the row inside a transaction. */

@@ -1,10 +1,12 @@
 // Sessions: an access JWT plus an opaque refresh token. Refresh tokens are 256-bit random at the root of a
 // family; each rotation's successor is HMAC(secret, parent), so a replay of the parent within the grace window
 // can be answered with the same successor without ever storing a usable token (only SHA-256 hashes are kept).
+// A family is a session: access tokens carry its id as `session_id` (supabase/auth's claim), so a request made
+// with an access token knows which session made it.
 import { t } from 'elysia'
 import type { Config } from './config.ts'
 import { hmac, randomToken, sha256 } from './crypto.ts'
-import { type Db, dbTime } from './db/index.ts'
+import { type Db, dbTime, parseTime } from './db/index.ts'
 import { signAccessToken } from './jwt.ts'
 import { parseMeta, type UserRow } from './users.ts'
 
@@ -16,7 +18,7 @@ export const TokenBody = t.Object({
 }, { description: 'Access and refresh token' })
 export type TokenResponse = typeof TokenBody.static
 
-export function mintAccessToken(config: Config, user: UserRow, now: Date): Promise<string> {
+export function mintAccessToken(config: Config, user: UserRow, now: Date, sessionId?: string): Promise<string> {
   return signAccessToken({
     aud: user.aud || undefined,
     exp: Math.floor(now.getTime() / 1000) + config.jwt.exp,
@@ -24,6 +26,7 @@ export function mintAccessToken(config: Config, user: UserRow, now: Date): Promi
     email: user.email,
     app_metadata: parseMeta(user.raw_app_meta_data),
     user_metadata: parseMeta(user.raw_user_meta_data),
+    session_id: sessionId,
   }, config.jwt.secret)
 }
 
@@ -46,17 +49,40 @@ export async function insertRefreshToken(db: Db, r: RefreshInsert): Promise<stri
 /** Starts a new token family for the user (login, verify, external sign-in) and returns the token response. */
 export async function issueSession(db: Db, config: Config, user: UserRow, now: Date): Promise<TokenResponse> {
   const raw = randomToken()
-  await insertRefreshToken(db, { instanceId: user.instance_id, userId: user.id, raw, familyId: Bun.randomUUIDv7(), parentId: null, now })
-  return tokenResponse(config, user, raw, now)
+  const familyId = Bun.randomUUIDv7()
+  await insertRefreshToken(db, { instanceId: user.instance_id, userId: user.id, raw, familyId, parentId: null, now })
+  return tokenResponse(config, user, raw, now, familyId)
 }
 
-export async function tokenResponse(config: Config, user: UserRow, refreshToken: string, now: Date): Promise<TokenResponse> {
-  return { access_token: await mintAccessToken(config, user, now), token_type: 'bearer', expires_in: config.jwt.exp, refresh_token: refreshToken }
+export async function tokenResponse(config: Config, user: UserRow, refreshToken: string, now: Date, familyId: string): Promise<TokenResponse> {
+  return { access_token: await mintAccessToken(config, user, now, familyId), token_type: 'bearer', expires_in: config.jwt.exp, refresh_token: refreshToken }
+}
+
+/** After a change of password or email (by the user, a recovery or an admin): every session of the user ends
+ *  but `keep`, the one that made the change (null: all of them). Called inside the transaction that writes the
+ *  change, so a device signed in with the old credentials cannot refresh its way past it. Access tokens already
+ *  issued stay valid until they expire (GOTRUE_JWT_EXP). */
+export async function endOtherSessions(db: Db, instanceId: string, userId: string, keep: string | null): Promise<void> {
+  await db.run('DELETE FROM {refresh_tokens} WHERE instance_id = ? AND user_id = ? AND family_id <> ?', [instanceId, userId, keep ?? ''])
 }
 
 /** Logout: every refresh token of the user, on every device (GoTrue's documented behaviour). */
-export async function revokeUserSessions(db: Db, instanceId: string, userId: string): Promise<void> {
-  await db.run('DELETE FROM {refresh_tokens} WHERE instance_id = ? AND user_id = ?', [instanceId, userId])
+export const revokeUserSessions = (db: Db, instanceId: string, userId: string): Promise<void> => endOtherSessions(db, instanceId, userId, null)
+
+/** The session an access token was issued for, when it names one (tokens from before `session_id` do not). */
+export const sessionOf = (claims: { session_id?: unknown }): string | null =>
+  typeof claims.session_id === 'string' && claims.session_id ? claims.session_id : null
+
+/** Why a session may not be refreshed any more (supabase/auth's wording), or null. `lastUsed` is the time its
+ *  current refresh token was issued or last used. The family's start is read only when a timebox is set. */
+export async function sessionExpiry(db: Db, config: Config, familyId: string, lastUsed: string, now: Date): Promise<string | null> {
+  const { timebox, inactivity_timeout: idle } = config.sessions
+  if (timebox > 0) {
+    const first = await db.get<{ t: string | null }>('SELECT MIN(created_at) AS t FROM {refresh_tokens} WHERE family_id = ?', [familyId])
+    if (now.getTime() - (parseTime(first?.t ?? null) ?? 0) > timebox * 1000) return 'Invalid Refresh Token: Session Expired'
+  }
+  if (idle > 0 && now.getTime() - (parseTime(lastUsed) ?? 0) > idle * 1000) return 'Invalid Refresh Token: Session Expired (Inactivity)'
+  return null
 }
 
 /** Cookie mode (X-Use-Cookie): the access token in an HttpOnly cookie; `session` makes it a session cookie.

@@ -2,19 +2,22 @@
 // million users never sit in memory) and an idempotent import of such an export — or of rows selected from the
 // reference's MySQL `users` table (raw_app_meta_data / raw_user_meta_data columns). Used by the
 // /admin/users/export route and the `gotrue admin export|import` CLI verbs.
+import { bcryptProblem } from './crypto.ts'
 import { type Db, dbTime, UniqueViolation } from './db/index.ts'
-import { emailKey, emailProblem, parseMeta, toUser, USER_COLUMNS, type UserJson, type UserRow } from './users.ts'
+import { emailKey, emailProblem, NIL_UUID, parseMeta, toUser, USER_COLUMNS, type UserJson, type UserRow } from './users.ts'
 
 export type ExportedUser = UserJson & { is_super_admin?: true; encrypted_password: string }
 const BATCH = 1000
 
-/** Every user of the instance (optionally one audience), oldest first, fetched in keyset batches. */
-export async function* exportRows(db: Db, instanceId: string, aud?: string): AsyncGenerator<UserRow> {
+/** Every user of the instance (optionally one audience; without super admins for someone who is not one), oldest
+ *  first, fetched in keyset batches. */
+export async function* exportRows(db: Db, instanceId: string, aud?: string, opts: { superAdmins?: boolean } = {}): AsyncGenerator<UserRow> {
   let after: [string, string] | null = null
   for (;;) {
     const params: (string | number)[] = [instanceId]
     let where = 'instance_id = ?'
     if (aud !== undefined) { where += ' AND aud = ?'; params.push(aud) }
+    if (opts.superAdmins === false) where += ' AND is_super_admin = 0'
     if (after) { where += ' AND (created_at > ? OR (created_at = ? AND id > ?))'; params.push(after[0], after[0], after[1]) }
     const rows: UserRow[] = await db.all<UserRow>(`SELECT ${USER_COLUMNS} FROM {users} WHERE ${where} ORDER BY created_at ASC, id ASC LIMIT ?`, [...params, BATCH])
     for (const r of rows) yield r
@@ -30,18 +33,27 @@ export const exportUser = (r: UserRow): ExportedUser =>
   ({ ...toUser(r), ...(r.is_super_admin ? { is_super_admin: true as const } : {}), encrypted_password: r.encrypted_password })
 
 /** The export document, `{"users":[` + one user per line + `],"aud":…}`, as a stream of text chunks. */
-export async function* exportDocument(db: Db, instanceId: string, aud?: string): AsyncGenerator<string> {
+export async function* exportDocument(db: Db, instanceId: string, aud?: string, opts: { superAdmins?: boolean } = {}): AsyncGenerator<string> {
   yield '{"users":[\n'
   let first = true
-  for await (const r of exportRows(db, instanceId, aud)) {
+  for await (const r of exportRows(db, instanceId, aud, opts)) {
     yield `${first ? '' : ',\n'}${JSON.stringify(exportUser(r))}`
     first = false
   }
   yield `\n],"aud":${JSON.stringify(aud ?? '')}}\n`
 }
 
+/** What an import may write: the instance and default audience it targets, the bcrypt cost bounds, and whether a
+ *  record may carry the super-admin flag (only when the operator said so: it is admin of every audience). */
+export interface ImportTarget {
+  instanceId: string; aud: string; now: Date; allowSuperAdmin?: boolean
+  bcrypt: { bcrypt_cost: number; bcrypt_max_cost: number }
+}
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
 /** One user record of an export (ours or the reference's) or of a row of the reference's `users` table. */
-export function normalizeImported(x: Record<string, unknown>, instanceId: string, defaultAud: string, now: Date): UserRow {
+export function normalizeImported(x: Record<string, unknown>, target: ImportTarget): UserRow {
+  const { instanceId, aud: defaultAud, now } = target
   const str = (k: string) => (typeof x[k] === 'string' ? (x[k] as string) : '')
   const time = (k: string) => {
     const v = x[k]
@@ -55,11 +67,15 @@ export function normalizeImported(x: Record<string, unknown>, instanceId: string
   }
   const email = str('email').trim()
   const id = str('id')
-  if (!/^[0-9a-f-]{36}$/i.test(id)) throw new Error(`invalid id ${JSON.stringify(id)}`)
+  // The nil UUID is the system user: a JWT with it as `sub` is admin of every audience, so no real user may have it.
+  if (!UUID.test(id) || id === NIL_UUID) throw new Error(`invalid id ${JSON.stringify(id)} (a UUID other than the nil UUID)`)
   const problem = emailProblem(email)
   if (problem) throw new Error(`invalid email ${JSON.stringify(email)}: ${problem}`)
   const hash = str('encrypted_password')
-  if (hash && !/^\$2[aby]\$\d{2}\$/.test(hash)) throw new Error(`user ${id}: encrypted_password is not a bcrypt hash`)
+  const badHash = hash ? bcryptProblem(hash, target.bcrypt) : null
+  if (badHash) throw new Error(`user ${id}: encrypted_password ${badHash}`)
+  const superAdmin = [1, true, '1', 'true'].includes(x.is_super_admin as never)
+  if (superAdmin && !target.allowSuperAdmin) throw new Error(`user ${id}: is_super_admin needs --allow-super-admin`)
   const created = time('created_at') ?? dbTime(now)
   return {
     instance_id: instanceId, id: id.toLowerCase(), aud: typeof x.aud === 'string' ? x.aud : defaultAud, role: str('role'), email,
@@ -67,7 +83,7 @@ export function normalizeImported(x: Record<string, unknown>, instanceId: string
     confirmation_sent_at: time('confirmation_sent_at'), recovery_sent_at: time('recovery_sent_at'),
     email_change: str('new_email') || str('email_change'), email_change_sent_at: time('email_change_sent_at'),
     last_sign_in_at: time('last_sign_in_at'), raw_app_meta_data: meta('app_metadata', 'raw_app_meta_data'),
-    raw_user_meta_data: meta('user_metadata', 'raw_user_meta_data'), is_super_admin: [1, true, '1', 'true'].includes(x.is_super_admin as never) ? 1 : 0,
+    raw_user_meta_data: meta('user_metadata', 'raw_user_meta_data'), is_super_admin: superAdmin ? 1 : 0,
     created_at: created, updated_at: time('updated_at') ?? created,
   }
 }
@@ -77,10 +93,12 @@ export interface ImportResult { inserted: number; updated: number; unchanged: nu
 /** One record of an import source: its 1-based position, and the parsed object or why it could not be parsed. */
 export interface ImportRecord { line: number; value: Record<string, unknown>; error?: string }
 
-/** Inserts each user, or updates it when its id already exists; a row that already holds exactly the imported
- *  values is left alone and counted as unchanged (so a second run of the same file writes nothing). */
-export async function importUsers(db: Db, rows: AsyncIterable<ImportRecord>, opts: {
-  instanceId: string; aud: string; now: Date; onProgress?: (done: number) => void
+/** Inserts each user, or updates it when its id already exists in the target instance; a row that already holds
+ *  exactly the imported values is left alone and counted as unchanged (so a second run of the same file writes
+ *  nothing). Ids are unique across instances, so a file's id that another instance holds is refused, never
+ *  overwritten. A refused record writes nothing. */
+export async function importUsers(db: Db, rows: AsyncIterable<ImportRecord>, opts: ImportTarget & {
+  onProgress?: (done: number) => void
 }): Promise<ImportResult> {
   const result: ImportResult = { inserted: 0, updated: 0, unchanged: 0, failed: [] }
   const cols = [...USER_COLUMNS.split(', '), 'email_key']
@@ -89,11 +107,11 @@ export async function importUsers(db: Db, rows: AsyncIterable<ImportRecord>, opt
     const named = { line, id: typeof value.id === 'string' ? value.id : undefined, email: typeof value.email === 'string' ? value.email : undefined }
     try {
       if (error) throw new Error(error)
-      const r = { ...normalizeImported(value, opts.instanceId, opts.aud, opts.now), email_key: '' }
+      const r = { ...normalizeImported(value, opts), email_key: '' }
       r.email_key = emailKey(r.email)
       const values = cols.map((c) => r[c as keyof typeof r] as string | number | null)
       await db.tx(async (tx) => {
-        const old = await tx.get<Record<string, unknown>>(`SELECT ${cols.join(', ')} FROM {users} WHERE id = ?`, [r.id])
+        const old = await tx.get<Record<string, unknown>>(`SELECT ${cols.join(', ')} FROM {users} WHERE instance_id = ? AND id = ?`, [opts.instanceId, r.id])
         if (!old) {
           await tx.run(`INSERT INTO {users} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`, values)
           result.inserted++
@@ -101,12 +119,13 @@ export async function importUsers(db: Db, rows: AsyncIterable<ImportRecord>, opt
           result.unchanged++
         } else {
           const set = cols.filter((c) => c !== 'id')
-          await tx.run(`UPDATE {users} SET ${set.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`, [...values.filter((_, i) => cols[i] !== 'id'), r.id])
+          await tx.run(`UPDATE {users} SET ${set.map((c) => `${c} = ?`).join(', ')} WHERE instance_id = ? AND id = ?`, [...values.filter((_, i) => cols[i] !== 'id'), opts.instanceId, r.id])
           result.updated++
         }
       })
     } catch (e) {
-      const msg = e instanceof UniqueViolation ? 'another user already has this email' : e instanceof Error ? e.message : String(e)
+      // the id's row of another instance, or the email's in this audience: either way it stays as it is
+      const msg = e instanceof UniqueViolation ? 'another user already has this email or id' : e instanceof Error ? e.message : String(e)
       result.failed.push({ ...named, error: msg })
     }
     opts.onProgress?.(++done)

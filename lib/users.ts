@@ -115,6 +115,11 @@ export async function findUserByEmail(db: Db, instanceId: string, aud: string, e
   return db.get<UserRow>(`SELECT ${USER_COLUMNS} FROM {users} WHERE instance_id = ? AND aud = ? AND email_key = ?`, [instanceId, aud, emailKey(email)])
 }
 
+/** Whether any user of the instance is in `aud` (an index prefix lookup on (instance_id, aud, email_key)). */
+export async function audienceHasUsers(db: Db, instanceId: string, aud: string): Promise<boolean> {
+  return (await db.get('SELECT id FROM {users} WHERE instance_id = ? AND aud = ? LIMIT 1', [instanceId, aud])) !== null
+}
+
 export interface NewUser {
   instanceId: string; id?: string; aud: string; role: string; email: string; encryptedPassword: string
   appMetadata: Metadata; userMetadata: Metadata | null; confirmedAt?: Date | null; invitedAt?: Date | null; now: Date

@@ -9,7 +9,7 @@ import type { Config } from './config.ts'
 import { HttpError } from './errors.ts'
 import { signHS256 } from './jwt.ts'
 import type { Logger } from './log.ts'
-import { assertPublicUrl } from './ssrf.ts'
+import { checkedAddress, fetchAt } from './ssrf.ts'
 import type { Metadata, UserJson, UserPatch } from './users.ts'
 
 export type HookEvent = 'validate' | 'signup' | 'login' | 'userdeleted' | 'usermodified'
@@ -71,7 +71,8 @@ export function makeWebhooks(config: Config, log: Logger): Webhooks {
         const sha256 = new Bun.CryptoHasher('sha256').update(body).digest('hex')
         headers['x-webhook-signature'] = await signHS256({ iss: 'gotrue', sub: instanceId, iat: Math.floor(Date.now() / 1000), sha256 }, secret, undefined)
       }
-      try { await assertPublicUrl(target, allowLocal) } catch (e) {
+      let address: string
+      try { address = await checkedAddress(target, allowLocal) } catch (e) {
         log.warn('webhook refused', { component: 'webhook', event, error: e })
         throw new HttpError(502, `Failed to connect to ${shown(target)}`)
       }
@@ -82,7 +83,7 @@ export function makeWebhooks(config: Config, log: Logger): Webhooks {
         let text: string
         try {
           // The timeout covers the whole exchange, body included: a receiver that stalls mid-reply times out too.
-          const res = await fetch(target, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutSec * 1000) })
+          const res = await fetchAt(target, address, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutSec * 1000) })
           status = res.status
           text = await res.text()
         } catch (e) {

@@ -148,3 +148,47 @@ describe('GET /admin/audit', () => {
     expect(await body(res)).toEqual({ code: 401, msg: 'User not allowed' })
   })
 })
+
+describe('audiences: an audience admin sees the entries of its own audience’s users only', () => {
+  let adminB = ''
+  const emailsIn = (list: Entry[]) => list.flatMap((e) => [e.payload.actor_email as string, (e.payload.traits as { user_email?: string } | undefined)?.user_email ?? []].flat())
+  beforeAll(async () => {
+    const B = { ...OP, 'x-jwt-aud': 'tenant-b' }
+    for (const json of [{ email: 'boss@b.example', role: 'admin' }, { email: 'member@b.example' }, { email: 'root@b.example' }]) {
+      const res = await s.req('/admin/users', { method: 'POST', headers: B, json: { ...json, password: 'password-123', confirm: true } })
+      expect(res.status).toBe(200)
+    }
+    // a super admin living in tenant-b: its own entries are not the audience admin's to read
+    await s.db.run('UPDATE {users} SET is_super_admin = 1 WHERE email_key = ?', ['root@b.example'])
+    const login = async (username: string) => {
+      const res = await s.req('/token', { ...form({ grant_type: 'password', username, password: 'password-123' }), headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-jwt-aud': 'tenant-b' } })
+      expect(res.status).toBe(200)
+      return (await body<{ access_token: string }>(res)).access_token
+    }
+    adminB = await login('boss@b.example')
+    await login('root@b.example')
+    const member = (await body<{ users: { id: string }[] }>(await s.req('/admin/users?email=member@b.example', { headers: B }))).users[0]?.id
+    expect((await s.req(`/admin/users/${member}`, { method: 'PUT', headers: { authorization: `Bearer ${adminB}` }, json: { role: 'editor' } })).status).toBe(200)
+  })
+
+  test('the tenant-b admin sees tenant-b’s entries and nothing of the other audience or of the super admin', async () => {
+    const res = await auditRes('?per_page=100', { authorization: `Bearer ${adminB}` })
+    expect(res.status).toBe(200)
+    const list = await body<Entry[]>(res)
+    expect(list.map((e) => e.payload.action).sort()).toEqual(['login', 'user_modified', 'user_signedup', 'user_signedup'])
+    for (const email of emailsIn(list)) expect(['boss@b.example', 'member@b.example', 'operator@netlify.com']).toContain(email)
+    expect(res.headers.get('x-total-count')).toBe('4')
+  })
+
+  test('the api.netlify.com admin sees nothing of tenant-b; the operator sees both', async () => {
+    const res = await auditRes('?per_page=100', { authorization: `Bearer ${admin.token}` })
+    expect(res.status).toBe(200)
+    const mine = emailsIn(await body<Entry[]>(res))
+    expect(mine.filter((e) => e.endsWith('@b.example'))).toEqual([])
+    expect(mine).toContain('grace@navy.example.com')
+    const all = emailsIn(await entries('?per_page=100'))
+    expect(all).toContain('member@b.example')
+    expect(all).toContain('root@b.example')
+    expect(all).toContain('grace@navy.example.com')
+  })
+})

@@ -64,7 +64,7 @@ describe(`gotrue admin: usage (${MYSQL_URL ? 'mysql' : 'sqlite'})`, () => {
     for (const verb of ['createuser', 'deleteuser', 'list', 'export', 'import']) expect(help.out).toContain(verb)
     const create = await n.cli('admin', 'createuser', '--help')
     expect(create.code).toBe(0)
-    for (const flag of ['--confirm', '--admin', '--superadmin', '-a, --aud', '-i, --instance_id', '--json']) expect(create.out).toContain(flag)
+    for (const flag of ['--confirm', '--admin', '--superadmin', '--allow-super-admin', '-a, --aud', '-i, --instance_id', '--json']) expect(create.out).toContain(flag)
   })
 
   test('no verb: the usage on stderr, nothing on stdout, exit 2', async () => {
@@ -162,6 +162,19 @@ describe('gotrue admin createuser', () => {
     const boss = await as('boss@example.com')
     expect(boss.status).toBe(401)
     expect(await body(boss)).toEqual({ code: 401, msg: 'User not allowed' })
+  })
+
+  test('a --superadmin of tenant-a is out of reach of a plain tenant-a admin: GET, PUT {password} and DELETE are 404', async () => {
+    const root = userOf(await n.cli('admin', 'createuser', 'root@a.example', 'root-password', '--superadmin', '--confirm', '-a', 'tenant-a'))
+    userOf(await n.cli('admin', 'createuser', 'admin@a.example', 'admin-password', '--admin', '--confirm', '-a', 'tenant-a'))
+    const { access_token } = await body<{ access_token: string }>(await n.login('admin@a.example', 'admin-password', 'tenant-a'))
+    const headers = { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' }
+    for (const [method, json] of [['PUT', { password: 'taken-over-123' }], ['GET'], ['DELETE']] as const) {
+      const res = await n.req(`/admin/users/${root.id}`, { method, headers, ...(json ? { body: JSON.stringify(json) } : {}) })
+      expect(await body(res)).toEqual({ code: 404, msg: 'User not found' })
+    }
+    expect((await n.login('root@a.example', 'taken-over-123', 'tenant-a')).status).toBe(400)
+    expect((await n.login('root@a.example', 'root-password', 'tenant-a')).status).toBe(200)
   })
 
   test('a duplicate email (any case) in the audience is exit 1 with a message', async () => {

@@ -117,3 +117,24 @@ describe('with GOTRUE_API_EXPORT_SECRET', () => {
     expect(await body(res)).toEqual({ code: 401, msg: 'User not allowed' })
   })
 })
+
+describe('super admins in an export', () => {
+  let s: TestServer
+  beforeAll(async () => {
+    s = await startServer({ env: { GOTRUE_API_EXPORT_SECRET: SECRET } })
+    for (const json of [{ email: 'root@example.com' }, { email: 'boss@example.com', role: 'admin' }, { email: 'member@example.com' }]) {
+      expect((await create(s, { ...json, password: 'password-123', confirm: true })).status).toBe(200)
+    }
+    await s.db.run('UPDATE {users} SET is_super_admin = 1 WHERE email_key = ?', ['root@example.com'])
+  })
+  afterAll(() => s.stop())
+
+  test('an audience admin’s export leaves out its audience’s super admin (and its password hash); the operator’s has it', async () => {
+    const login = await s.req('/token', form({ grant_type: 'password', username: 'boss@example.com', password: 'password-123' }))
+    const auth = { authorization: `Bearer ${(await body<{ access_token: string }>(login)).access_token}`, export_secret: SECRET }
+    const doc = await body<{ users: Exported[] }>(await exportReq(s, auth))
+    expect(doc.users.map((u) => u.email).sort()).toEqual(['boss@example.com', 'member@example.com'])
+    const full = await body<{ users: (Exported & { is_super_admin?: true })[] }>(await exportReq(s, { ...OP, export_secret: SECRET }))
+    expect(full.users.find((u) => u.email === 'root@example.com')).toMatchObject({ is_super_admin: true, encrypted_password: expect.stringMatching(/^\$2b\$04\$/) })
+  })
+})

@@ -398,3 +398,85 @@ describe('GOTRUE_USER_DATA_SCHEMA applies to admin user_metadata', () => {
     expect((await body(await s.req(`/admin/users/${u.id}`, { headers: OP }))).user_metadata).toEqual({ age: 30 })
   })
 })
+
+describe('super admins: only a super admin (or the operator) reads, changes or deletes one', () => {
+  let s: TestServer
+  let root: Json & { id: string }
+  let tenantAdmin = ''
+  beforeAll(async () => {
+    s = await startServer()
+    // what `gotrue admin createuser root@a … --superadmin -a tenant-a` writes: a super admin living in tenant-a
+    root = await created(s, { email: 'root@a.example', password: PASSWORD, confirm: true }, { ...OP, 'x-jwt-aud': 'tenant-a' })
+    await s.db.run('UPDATE {users} SET is_super_admin = 1 WHERE id = ?', [root.id])
+    await created(s, { email: 'admin@a.example', password: PASSWORD, confirm: true, role: 'admin' }, { ...OP, 'x-jwt-aud': 'tenant-a' })
+    await created(s, { email: 'member@a.example', password: PASSWORD, confirm: true }, { ...OP, 'x-jwt-aud': 'tenant-a' })
+    const res = await s.req('/token', { ...form({ grant_type: 'password', username: 'admin@a.example', password: PASSWORD }), headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-jwt-aud': 'tenant-a' } })
+    expect(res.status).toBe(200)
+    tenantAdmin = (await body<{ access_token: string }>(res)).access_token
+  })
+  afterAll(() => s.stop())
+  const stored = async () => s.db.get<{ encrypted_password: string; role: string }>('SELECT encrypted_password, role FROM {users} WHERE id = ?', [root.id])
+
+  test('an audience admin gets 404 User not found for GET, PUT (password, email, role) and DELETE of its audience’s super admin', async () => {
+    const before = await stored()
+    for (const [method, json] of [['GET'], ['PUT', { password: 'taken-over-123' }], ['PUT', { email: 'mine@a.example' }], ['PUT', { role: 'nobody' }], ['DELETE']] as const) {
+      const res = await s.req(`/admin/users/${root.id}`, { method, headers: bearer(tenantAdmin), ...(json ? { json } : {}) })
+      expect(res.status).toBe(404)
+      expect(await body(res)).toEqual({ code: 404, msg: 'User not found' })
+    }
+    expect(await stored()).toEqual(before)
+    expect((await login(s, 'root@a.example', 'taken-over-123')).status).toBe(400)
+  })
+
+  test('the audience admin’s list leaves super admins out; its own audience’s other users are there', async () => {
+    const res = await list(s, '', bearer(tenantAdmin))
+    expect(res.status).toBe(200)
+    expect(emails((await body(res)).users).sort()).toEqual(['admin@a.example', 'member@a.example'])
+    expect(res.headers.get('x-total-count')).toBe('2')
+    expect(emails((await body(await list(s, '?email=root@a.example', bearer(tenantAdmin)))).users)).toEqual([])
+  })
+
+  test('the operator and the super admin itself still read and change it', async () => {
+    expect((await s.req(`/admin/users/${root.id}`, { headers: { ...OP, 'x-jwt-aud': 'tenant-a' } })).status).toBe(200)
+    const res = await s.req('/token', { ...form({ grant_type: 'password', username: 'root@a.example', password: PASSWORD }), headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-jwt-aud': 'tenant-a' } })
+    const rootToken = (await body<{ access_token: string }>(res)).access_token
+    expect((await put(s, root.id, { user_metadata: { full_name: 'Root' } }, bearer(rootToken))).status).toBe(200)
+    expect(emails((await body(await list(s, '', { ...OP, 'x-jwt-aud': 'tenant-a' }))).users)).toContain('root@a.example')
+  })
+})
+
+describe('supplied bcrypt hashes: cost 4 to GOTRUE_BCRYPT_MAX_COST (default 14)', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer() })
+  afterAll(() => s.stop())
+  /** A well-formed bcrypt hash of any cost, made from a real cost-4 hash (no one waits for a cost-31 hash). */
+  const withCost = async (cost: number, password = 'planted-secret') =>
+    (await Bun.password.hash(password, { algorithm: 'bcrypt', cost: 4 })).replace(/^\$2b\$04\$/, `$2b$${String(cost).padStart(2, '0')}$`)
+
+  test('POST and PUT with a $2b$31$ (or $2b$15$, or $2b$03$) password_hash are 422 and say why; nothing is stored', async () => {
+    for (const cost of [31, 15, 3]) {
+      const res = await create(s, { email: `cost${cost}@example.com`, password_hash: await withCost(cost), confirm: true })
+      expect(res.status).toBe(422)
+      expect(await body(res)).toEqual({ code: 422, msg: `password_hash bcrypt cost ${cost} is out of bounds (4 to 14)` })
+    }
+    expect(await s.db.all('SELECT id FROM {users} WHERE email_key LIKE ?', ['cost%'])).toHaveLength(0)
+    const u = await created(s, { email: 'costly@example.com', password: PASSWORD, confirm: true })
+    const res = await put(s, u.id, { password_hash: await withCost(31) })
+    expect(await body(res)).toEqual({ code: 422, msg: 'password_hash bcrypt cost 31 is out of bounds (4 to 14)' })
+    expect((await login(s, 'costly@example.com', PASSWORD)).status).toBe(200)
+  })
+
+  test('a cost-14 hash is accepted', async () => {
+    const res = await create(s, { email: 'cost14@example.com', password_hash: await withCost(14) })
+    expect(res.status).toBe(200)
+  })
+
+  test('a high-cost hash already in the database: login answers at once with invalid_grant, it never hashes at cost 31', async () => {
+    const u = await created(s, { email: 'planted@example.com', password: PASSWORD, confirm: true })
+    await s.db.run('UPDATE {users} SET encrypted_password = ? WHERE id = ?', [await withCost(31), u.id])
+    const started = performance.now()
+    const res = await login(s, 'planted@example.com', 'planted-secret')
+    expect(await body(res)).toEqual({ error: 'invalid_grant', error_description: 'No user found with that email, or password invalid.' })
+    expect(performance.now() - started).toBeLessThan(2000)
+  }, 10_000)
+})

@@ -28,7 +28,9 @@ async function signIn(s: TestServer, p: string, query = '', headers: Record<stri
   const res = await authorize(s, `provider=${p}${query}`, headers)
   expect(res.status).toBe(302)
   const back = await fake.approve(res.headers.get('location') ?? '')
-  return s.req(`/callback?${new URLSearchParams({ code: back.get('code') ?? '', state: back.get('state') ?? '' })}`, { redirect: 'manual' })
+  // the browser that started the flow comes back with the state cookie /authorize set
+  const cookie = /^(gotrue-oauth-state=[^;]*)/.exec(res.headers.get('set-cookie') ?? '')?.[1] ?? ''
+  return s.req(`/callback?${new URLSearchParams({ code: back.get('code') ?? '', state: back.get('state') ?? '' })}`, { redirect: 'manual', headers: { cookie } })
 }
 /** The redirect target and its fragment parameters. */
 function landing(res: Response): { url: URL; hash: URLSearchParams } {

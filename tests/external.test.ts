@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { createHash, randomBytes } from 'node:crypto'
 import { type FakeEmail, type FakeProviderName, type OAuthFake, startOAuthFake } from './fakes/oauth-provider.ts'
+import { startWebhookReceiver, type WebhookReceiver } from './fakes/webhook-receiver.ts'
 import { body, form, startServer, type TestServer, tokenFromMail } from './harness.ts'
 
 const SITE = 'https://example.netlify.com'
@@ -19,13 +20,20 @@ afterAll(async () => { await fake.stop() })
 
 const authorize = (s: TestServer, query: string, headers: Record<string, string> = {}) =>
   s.req(`/authorize?${query}`, { redirect: 'manual', headers })
+/** The browser's side of each flow: the state cookie /authorize set, by the state it goes with. */
+const jar = new Map<string, string>()
+const stateCookie = (res: Response) => /^(gotrue-oauth-state=[^;]*)/.exec(res.headers.get('set-cookie') ?? '')?.[1] ?? ''
 /** /authorize → the fake provider: the parameters the provider sends back to /callback (code and state). */
 async function begin(s: TestServer, query: string, headers: Record<string, string> = {}): Promise<URLSearchParams> {
   const res = await authorize(s, query, headers)
   if (res.status !== 302) throw new Error(`/authorize ${query}: ${res.status} ${await res.text()}`)
-  return fake.approve(res.headers.get('location') ?? '')
+  const back = await fake.approve(res.headers.get('location') ?? '')
+  jar.set(back.get('state') ?? '', stateCookie(res))
+  return back
 }
-const callback = (s: TestServer, params: URLSearchParams) => s.req(`/callback?${params}`, { redirect: 'manual' })
+/** The provider's redirect back, from the browser that started the flow (it carries that flow's cookie). */
+const callback = (s: TestServer, params: URLSearchParams) =>
+  s.req(`/callback?${params}`, { redirect: 'manual', headers: { cookie: jar.get(params.get('state') ?? '') ?? '' } })
 const signIn = async (s: TestServer, query: string, headers: Record<string, string> = {}) => callback(s, await begin(s, query, headers))
 /** The redirect target and its fragment parameters. */
 function landing(res: Response): { url: URL; hash: Record<string, string> } {
@@ -69,6 +77,57 @@ describe('/callback: state, errors and where it lands', () => {
       expect(`${other.url.origin}${other.url.pathname}`).toBe(`${SITE}/`)
       expect(other.hash.access_token).toBeString()
     }
+  })
+
+  test('a Referer with another scheme, port, userinfo or odd syntax → the session lands on SITE_URL', async () => {
+    profile('github', '11', emails(['strict-referer@example.com', true]))
+    for (const referer of [
+      'http://example.netlify.com:9999/x', 'http://example.netlify.com/x', 'https://example.netlify.com:8443/x',
+      'javascript://example.netlify.com/%0aalert(document.cookie)', 'data://example.netlify.com/x', '//example.netlify.com/x',
+      'https://example.netlify.com@evil.example.org/x', 'https://user:pw@example.netlify.com/x', 'https://example.netlify.com\\@evil.example.org/x',
+      'https://example.netlify.com.evil.example.org/x',
+    ]) {
+      const { url, hash } = landing(await signIn(s, 'provider=github', { referer }))
+      expect([referer, url.toString().replace(/#.*$/, '')]).toEqual([referer, `${SITE}/`])
+      expect(hash.access_token).toBeString()
+    }
+    // the default port spelled out is the same origin
+    const same = landing(await signIn(s, 'provider=github', { referer: 'https://example.netlify.com:443/account' }))
+    expect(same.url.toString().replace(/#.*$/, '')).toBe(`${SITE}/account`)
+  })
+
+  test('the state cookie /authorize sets: HttpOnly, SameSite=Lax, Secure (https callback), scoped to the callback path, short-lived', async () => {
+    const res = await authorize(s, 'provider=github')
+    const cookie = res.headers.get('set-cookie') ?? ''
+    expect(cookie).toMatch(/^gotrue-oauth-state=[A-Za-z0-9_-]{20,};/)
+    const attrs = cookie.split(';').slice(1).map((a) => a.trim())
+    expect(attrs).toContain('HttpOnly')
+    expect(attrs).toContain('SameSite=Lax')
+    expect(attrs).toContain('Secure')
+    expect(attrs).toContain('Path=/.netlify/identity/callback') // the path of GOTRUE_EXTERNAL_*_REDIRECT_URI
+    expect(attrs).toContain('Max-Age=300')
+    // the value is not the state itself (a leaked callback URL does not give the cookie)
+    const state = new URL(res.headers.get('location') ?? '').searchParams.get('state') ?? ''
+    expect(cookie).not.toContain(state)
+  })
+
+  test('a callback from another browser (no state cookie, or another flow\'s) → no session; the owner\'s browser still signs in', async () => {
+    profile('github', '12', emails(['bound@example.com', true]))
+    const back = await begin(s, 'provider=github', { referer: `${SITE}/login` })
+    const other = await begin(s, 'provider=github')
+    for (const cookie of ['', jar.get(other.get('state') ?? '') ?? '', 'gotrue-oauth-state=forged']) {
+      const res = await s.req(`/callback?${back}`, { redirect: 'manual', headers: { cookie } })
+      const { url, hash } = landing(res)
+      expect(`${url.origin}${url.pathname}`).toBe(`${SITE}/login`)
+      expect(hash).toEqual({ error: 'invalid_request', error_description: 'OAuth state does not belong to this browser' })
+      expect(url.search).toBe('')
+    }
+    expect(fake.calls('github', 'token')).toHaveLength(0)
+    expect(await usersWith(s, 'bound@example.com')).toHaveLength(0)
+    const ok = await callback(s, back)
+    expect((await me(s, landing(ok).hash.access_token)).email).toBe('bound@example.com')
+    // the cookie is cleared by the callback that used it
+    expect(ok.headers.get('set-cookie') ?? '').toMatch(/^gotrue-oauth-state=;.*Max-Age=0/)
   })
 
   test('the provider refusing → its error and description in the fragment, at the referrer', async () => {
@@ -129,8 +188,98 @@ describe('/callback: state, errors and where it lands', () => {
   test('POST /callback with a form body works like GET', async () => {
     profile('bitbucket', '4', emails(['posted@example.com', true]))
     const back = await begin(s, 'provider=bitbucket')
-    const res = await s.req('/callback', { method: 'POST', redirect: 'manual', ...form(Object.fromEntries(back)) })
+    const post = form(Object.fromEntries(back))
+    const res = await s.req('/callback', { ...post, redirect: 'manual', headers: { ...post.headers, cookie: jar.get(back.get('state') ?? '') ?? '' } })
     expect((await me(s, landing(res).hash.access_token)).email).toBe('posted@example.com')
+  })
+})
+
+describe('with GOTRUE_URI_ALLOW_LIST', () => {
+  let s: TestServer
+  beforeAll(async () => {
+    s = await startServer({ env: { ...fake.env(), GOTRUE_URI_ALLOW_LIST: 'https://app.example.org/**, https://*.preview.example.net/callback,*://any.example.org/*' } })
+  })
+  afterAll(async () => { await s.stop() })
+
+  test.each([
+    ['https://app.example.org/deep/path?tab=1', 'https://app.example.org/deep/path?tab=1'],
+    ['https://app.example.org', 'https://app.example.org/'],
+    ['https://pr-7.preview.example.net/callback', 'https://pr-7.preview.example.net/callback'],
+    ['https://any.example.org/x', 'https://any.example.org/x'],
+    [`${SITE}/still-fine`, `${SITE}/still-fine`],
+  ])('Referer %s is allowed', async (referer, lands) => {
+    profile('gitlab', '21', emails(['allowed@example.com', true]))
+    const { url, hash } = landing(await signIn(s, 'provider=gitlab', { referer }))
+    expect(url.toString().replace(/#.*$/, '')).toBe(lands)
+    expect(hash.access_token).toBeString()
+  })
+
+  test.each([
+    'http://app.example.org/deep', 'https://app.example.org.evil.example.com/', 'https://a.b.preview.example.net/callback',
+    'https://pr-7.preview.example.net/callback/more', 'https://evil.example.com/https://app.example.org/', 'javascript://any.example.org/x',
+    'https://app.example.org@evil.example.com/', 'data://any.example.org/x',
+  ])('Referer %s is not allowed → SITE_URL', async (referer) => {
+    profile('gitlab', '22', emails(['refused@example.com', true]))
+    const { url, hash } = landing(await signIn(s, 'provider=gitlab', { referer }))
+    expect(url.toString().replace(/#.*$/, '')).toBe(`${SITE}/`)
+    expect(hash.access_token).toBeString()
+  })
+})
+
+describe('concurrent first sign-ins with one provider account', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: fake.env() }) })
+  afterAll(async () => { await s.stop() })
+
+  test('4 parallel callbacks for one new user, 5 rounds → all land with a session of the same single user', async () => {
+    for (let round = 0; round < 5; round++) {
+      const email = `race-${round}@example.com`
+      profile('github', `race-${round}`, emails([email, true]))
+      const flows = await Promise.all([1, 2, 3, 4].map(() => begin(s, 'provider=github')))
+      const responses = await Promise.all(flows.map((back) => callback(s, back)))
+      expect(responses.map((r) => r.status)).toEqual([302, 302, 302, 302])
+      const hashes = responses.map((r) => landing(r).hash)
+      expect(hashes.map((h) => h.error_description ?? 'ok')).toEqual(['ok', 'ok', 'ok', 'ok'])
+      const ids = await Promise.all(hashes.map(async (h) => (await me(s, h.access_token)).id))
+      const rows = await usersWith(s, email)
+      expect(rows).toHaveLength(1)
+      expect(ids).toEqual([rows[0]?.id, rows[0]?.id, rows[0]?.id, rows[0]?.id])
+      expect(await identitiesOf(s, rows[0]?.id ?? '')).toEqual([{ provider: 'github', provider_id: `race-${round}` }])
+    }
+  })
+
+  test('4 parallel first sign-ins linking one existing account → one identity, the same user everywhere', async () => {
+    const id = await passwordUser(s, 'race-link@example.com', 'password-1')
+    profile('gitlab', 'race-link', emails(['race-link@example.com', true]))
+    const flows = await Promise.all([1, 2, 3, 4].map(() => begin(s, 'provider=gitlab')))
+    const responses = await Promise.all(flows.map((back) => callback(s, back)))
+    const ids = await Promise.all(responses.map(async (r) => (await me(s, landing(r).hash.access_token)).id))
+    expect(ids).toEqual([id, id, id, id])
+    expect(await identitiesOf(s, id)).toEqual([{ provider: 'gitlab', provider_id: 'race-link' }])
+  })
+})
+
+describe('concurrent first sign-ins with webhooks', () => {
+  let s: TestServer
+  let hooks: WebhookReceiver
+  beforeAll(async () => {
+    hooks = startWebhookReceiver()
+    s = await startServer({ env: { ...fake.env(), GOTRUE_WEBHOOK_URL: hooks.url, GOTRUE_WEBHOOK_EVENTS: 'validate,signup,login', GOTRUE_WEBHOOK_ALLOW_LOCAL: 'true' } })
+  })
+  afterAll(async () => { await s.stop(); await hooks.stop() })
+
+  test('the sign-ins that lost the race are reported as logins of the user that won, with its hook reply applied', async () => {
+    profile('github', 'race-hooks', emails(['race-hooks@example.com', true]))
+    hooks.setDefault({ body: { app_metadata: { plan: 'pro' } } })
+    const flows = await Promise.all([1, 2, 3, 4].map(() => begin(s, 'provider=github')))
+    const responses = await Promise.all(flows.map((back) => callback(s, back)))
+    const users = await Promise.all(responses.map(async (r) => me(s, landing(r).hash.access_token)))
+    const winner = users[0]?.id as string
+    expect(users.map((u) => [u.id, (u.app_metadata as Record<string, unknown>).plan])).toEqual([1, 2, 3, 4].map(() => [winner, 'pro']))
+    const events = hooks.calls.map((c) => c.json<{ event: string; user: { id: string } }>())
+    const logins = events.filter((e) => e.event === 'login')
+    expect(logins.map((e) => e.user.id)).toEqual([1, 2, 3].map(() => winner))
+    expect(events.filter((e) => e.event === 'signup').map((e) => e.user.id)).toContain(winner)
   })
 })
 
@@ -226,6 +375,18 @@ describe('accepting an invite through a provider', () => {
     // the invite is used up
     const reuse = await s.req('/verify', { method: 'POST', json: { type: 'signup', token, password: 'password-1' } })
     expect(reuse.status).toBe(404)
+  })
+
+  test('a pending signup confirmed through a provider with its confirmation token loses the signup password', async () => {
+    // the signup password may be someone else's: anyone can sign up an address they do not own
+    const email = 'pending-via-provider@example.com'
+    expect((await s.req('/signup', { method: 'POST', json: { email, password: 'attacker-pass' } })).status).toBe(200)
+    const token = tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token')
+    profile('gitlab', '3101', emails([email, true]))
+    const { hash } = landing(await signIn(s, `provider=gitlab&invite_token=${token}`))
+    expect((await me(s, hash.access_token)).email).toBe(email)
+    const grant = await s.req('/token', form({ grant_type: 'password', username: email, password: 'attacker-pass' }))
+    expect(grant.status).toBe(400)
   })
 
   test('an unknown invite token → 404 User not found, no redirect', async () => {

@@ -5,7 +5,8 @@
 // instance's one-time tokens, identities, flow states and audit entries. Isolation between instances:
 // tests/multi-instance.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { signHS256 } from '../lib/jwt.ts'
+import { createCipheriv, createHash, randomBytes } from 'node:crypto'
+import { signHS256, verifyHS256 } from '../lib/jwt.ts'
 import { type SmtpCapture, startSmtpCapture } from './fakes/smtp.ts'
 import { body, form, startServer, type TestServer } from './harness.ts'
 
@@ -88,7 +89,7 @@ describe('POST /instances and GET /instances/:id', () => {
     const raw = (await rawConfig(inst.id as string)) ?? ''
     for (const secret of Object.values(SECRETS)) expect(raw).not.toContain(secret)
     const stored = JSON.parse(raw) as { jwt: Json; smtp: Json; webhook: Json; external: { github: Json } }
-    for (const v of [stored.jwt.secret, stored.smtp.pass, stored.webhook.secret, stored.external.github.secret]) expect(v).toMatch(/^enc:v1:/)
+    for (const v of [stored.jwt.secret, stored.smtp.pass, stored.webhook.secret, stored.external.github.secret]) expect(v).toMatch(/^enc:v2:/)
 
     const got = await s.req(`/instances/${inst.id}`, { headers: OP })
     expect(got.status).toBe(200)
@@ -147,7 +148,7 @@ describe('PUT /instances/:id', () => {
       site_url: 'https://merge.example.org', jwt: { aud: '', admin_group_name: 'boss' },
       mailer: { autoconfirm: true, subjects: { confirmation: 'Welcome', recovery: 'Reset' } }, webhook: { events: ['validate'] },
     })
-    expect(JSON.parse((await rawConfig(id as string)) ?? '{}').jwt.secret).toMatch(/^enc:v1:/) // kept, still sealed
+    expect(JSON.parse((await rawConfig(id as string)) ?? '{}').jwt.secret).toMatch(/^enc:v2:/) // kept, still sealed
     // The site still runs with its kept secret and autoconfirm.
     const signed = await signup(id as string, 'merged@example.com')
     expect(signed.status).toBe(200)
@@ -198,6 +199,98 @@ describe('PUT /instances/:id', () => {
     expect((await put(id as string, { config: { external: { email: { disabled: true } } } })).status).toBe(200)
     await expectError(await signup(id as string, 'after@example.com'), 400, 'Unsupported email provider')
     expect(((await body(await asSite(id as string, '/settings'))).external as Json).email).toBe(false)
+  })
+})
+
+describe('instance configs are type-checked', () => {
+  const bad: [string, Json, string][] = [
+    ['jwt.exp as a string', { jwt: { exp: '3600' } }, 'jwt.exp must be an integer from 0 to 31536000'],
+    ['a relative site_url', { site_url: 'example.org' }, 'site_url must be an absolute http(s) URL'],
+    ['a javascript: site_url', { site_url: 'javascript:alert(1)' }, 'site_url must be an absolute http(s) URL'],
+    ['smtp.port out of range', { smtp: { port: 70000 } }, 'smtp.port must be an integer from 1 to 65535'],
+    ['autoconfirm as a string', { mailer: { autoconfirm: 'yes' } }, 'mailer.autoconfirm must be true or false'],
+    ['a negative duration', { mailer: { recovery_max_age: -1 } }, 'mailer.recovery_max_age must be a duration in nanoseconds (a number from 0)'],
+    ['webhook.events as a string', { webhook: { events: 'signup' } }, 'webhook.events must be a list of events among validate, signup, login, userdeleted, usermodified'],
+    ['an unknown webhook event', { webhook: { events: ['signup', 'everything'] } }, 'webhook.events must be a list of events among validate, signup, login, userdeleted, usermodified'],
+    ['jwt as a string', { jwt: 'secret' }, 'jwt must be an object'],
+    ['a provider flag as a string', { external: { github: { enabled: 'true' } } }, 'external.github.enabled must be true or false'],
+    ['jwt.secret as a number', { jwt: { secret: 42 } }, 'jwt.secret must be a string'],
+    ['a webhook URL that does not parse', { webhook: { url: 'http://[oops/' } }, 'webhook.url must be an http(s) URL or a path on site_url'],
+  ]
+  test.each(bad)('%s → 422 naming the field, on POST and PUT; nothing stored', async (_name, patch, why) => {
+    const uuid = crypto.randomUUID()
+    const created = await s.req('/instances', { method: 'POST', headers: OP, json: { uuid, config: { site_url: 'https://typed.example.org', ...patch } } })
+    expect(created.status).toBe(422)
+    expect(await body(created)).toEqual({ code: 422, msg: `Invalid config: ${why}` })
+    expect(await s.db.get('SELECT id FROM {instances} WHERE uuid = ?', [uuid])).toBeNull()
+    const { id } = await create({ site_url: 'https://typed.example.org', jwt: { secret: SECRETS.jwt } })
+    await expectError(await put(id as string, { config: patch }), 422, `Invalid config: ${why}`)
+    expect((await body(await s.req(`/instances/${id}`, { headers: OP }))).config).toEqual({ site_url: 'https://typed.example.org', jwt: {} })
+    expect((await asSite(id as string, '/settings')).status).toBe(200)
+  })
+
+  test('nulls, empty strings and unknown keys are accepted, as GoTrue\'s decoder does', async () => {
+    const { id } = await create({ site_url: 'https://lax.example.org', jwt: { secret: SECRETS.jwt, exp: null, aud: '' }, some_future_key: { x: 1 } })
+    expect((await asSite(id as string, '/settings')).status).toBe(200)
+  })
+
+  test('a bad config already stored: the site answers 500 Error loading environment config, others keep working', async () => {
+    const good = (await create({ site_url: 'https://good.example.org', jwt: { secret: SECRETS.jwt }, mailer: { autoconfirm: true } })).id as string
+    for (const patch of [{ jwt: { exp: '3600' } }, { site_url: 'not a url' }]) {
+      const { id } = await create({ site_url: 'https://stored.example.org', jwt: { secret: SECRETS.jwt }, mailer: { autoconfirm: true } })
+      const stored = JSON.parse((await rawConfig(id as string)) ?? '{}') as Json
+      const next = { ...stored, ...patch, jwt: { ...(stored.jwt as Json), ...((patch as Json).jwt as Json | undefined) } }
+      await s.db.run('UPDATE {instances} SET raw_base_config = ? WHERE id = ?', [JSON.stringify(next), id as string])
+      for (let i = 0; i < 3; i++) {
+        await expectError(await asSite(id as string, '/settings'), 500, 'Error loading environment config')
+        await expectError(await signup(id as string, `stored${i}@example.com`), 500, 'Error loading environment config')
+      }
+      expect((await signup(good, `good-${(patch as Json).site_url ? 'url' : 'exp'}@example.com`)).status).toBe(200)
+    }
+  })
+})
+
+describe('instance secrets are bound to their instance and field', () => {
+  const KEY = createHash('sha256').update('encryption-key-for-instance-secrets-in-tests').digest()
+  const stored = async (id: string) => JSON.parse((await rawConfig(id)) ?? '{}') as { jwt: Json; smtp: Json }
+  const store = (id: string, config: Json) => s.db.run('UPDATE {instances} SET raw_base_config = ? WHERE id = ?', [JSON.stringify(config), id])
+
+  test('a sealed value copied to another instance, or to another field, does not open', async () => {
+    const a = (await create({ site_url: 'https://seal-a.example.org', jwt: { secret: 'jwt-secret-of-a-long-enough-for-hs256' }, smtp: { pass: 'smtp-pass-of-a' } })).id as string
+    const b = (await create({ site_url: 'https://seal-b.example.org', jwt: { secret: 'jwt-secret-of-b-long-enough-for-hs256' } })).id as string
+    const sa = await stored(a)
+    const sb = await stored(b)
+    await store(b, { ...sb, jwt: { ...sb.jwt, secret: sa.jwt.secret } })
+    await expectError(await asSite(b, '/settings'), 500, 'Error loading environment config')
+    await store(a, { ...sa, jwt: { ...sa.jwt, secret: sa.smtp.pass } })
+    await expectError(await asSite(a, '/settings'), 500, 'Error loading environment config')
+  })
+
+  test('a plaintext secret written into the row is refused (someone with write access to the table cannot choose a key)', async () => {
+    const { id } = await create({ site_url: 'https://plain.example.org', jwt: { secret: SECRETS.jwt }, mailer: { autoconfirm: true } })
+    const sealed = await stored(id as string)
+    await store(id as string, { ...sealed, jwt: { ...sealed.jwt, secret: 'chosen-by-the-attacker-long-enough' } })
+    await expectError(await asSite(id as string, '/settings'), 500, 'Error loading environment config')
+    await expectError(await signup(id as string, 'plain@example.com'), 500, 'Error loading environment config')
+  })
+
+  test('a secret sealed by the previous version (enc:v1:, no binding) still opens once and is resealed bound', async () => {
+    const { id } = await create({ site_url: 'https://legacy.example.org', jwt: { secret: 'placeholder' }, mailer: { autoconfirm: true } })
+    const secret = 'legacy-jwt-secret-sealed-without-binding'
+    const iv = randomBytes(12)
+    const c = createCipheriv('aes-256-gcm', KEY, iv)
+    const text = Buffer.concat([c.update(secret, 'utf8'), c.final()])
+    const v1 = `enc:v1:${Buffer.concat([iv, c.getAuthTag(), text]).toString('base64url')}`
+    const sealed = await stored(id as string)
+    await store(id as string, { ...sealed, jwt: { ...sealed.jwt, secret: v1 } })
+    const res = await signup(id as string, 'legacy@example.com')
+    expect(res.status).toBe(200)
+    const login = await body(await asSite(id as string, '/token', form({ grant_type: 'password', username: 'legacy@example.com', password: 'correct horse battery' })))
+    expect(await verifyHS256(login.access_token as string, secret)).toMatchObject({ email: 'legacy@example.com' })
+    const after = (await stored(id as string)).jwt.secret as string
+    expect(after).toMatch(/^enc:v2:/)
+    expect((await rawConfig(id as string)) ?? '').not.toContain(v1)
+    expect((await asSite(id as string, '/settings')).status).toBe(200)
   })
 })
 
@@ -253,6 +346,13 @@ describe('x-nf-sign: which site a request is for', () => {
     await expectError(await withSign(await sign({ site_url: 'https://x.example.org' })), 400, 'Instance ID is missing')
     await expectError(await withSign(await sign({ id: 'site-42' })), 400, 'Instance ID is not a valid UUID')
     await expectError(await withSign(await sign({ id: crypto.randomUUID() })), 404, 'Unable to locate site configuration')
+  })
+
+  test('a site_url claim that is not an absolute http(s) URL → 400, not a 500 on every request', async () => {
+    for (const site_url of ['not a url', 'javascript:alert(1)', '/relative']) {
+      await expectError(await withSign(await sign({ id, site_url })), 400, 'Operator microservice headers: site_url is not an absolute http(s) URL')
+    }
+    expect((await withSign(await sign({ id, site_url: 'https://deploy-preview-1--signed.example.org' }))).status).toBe(200)
   })
 
   test('/health needs no header; a CORS preflight of /signup without one → 204', async () => {

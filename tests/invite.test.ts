@@ -135,10 +135,12 @@ describe('POST /invite', () => {
     expect((await s.req('/verify', { method: 'POST', json: { type: 'signup', token, password: 'long-enough' } })).status).toBe(200)
   })
 
-  test('a signup of the invited address before acceptance does not keep its password', async () => {
+  test('a signup of the invited address before acceptance is refused and keeps no password', async () => {
     const email = 'hijack@example.com'
     const token = await invited(s, email)
-    expect((await s.req('/signup', { method: 'POST', json: { email, password: 'attacker-pw' } })).status).toBe(200)
+    const signup = await s.req('/signup', { method: 'POST', json: { email, password: 'attacker-pw' } })
+    expect(signup.status).toBe(400)
+    expect(await body(signup)).toEqual({ code: 400, msg: 'A user with this email address has already been registered' })
     const none = await s.req('/verify', { method: 'POST', json: { type: 'signup', token } })
     expect(none.status).toBe(422)
     expect(await body(none)).toEqual({ code: 422, msg: 'Invited users must specify a password' })

@@ -67,7 +67,37 @@ describe('the verified-token cache', () => {
     expect(verifyHS256Sync(t, SECRET).exp).toBe(exp) // a hit
     expect(() => verifyHS256Sync(t, SECRET, { now: new Date((exp + 1) * 1000) })).toThrow('token is expired')
     expect(() => verifyHS256Sync(t, 'another-secret-another-secret-12')).toThrow('signature is invalid')
-    const tampered = `${t.slice(0, -2)}${t.endsWith('A') ? 'B' : 'A'}${t.slice(-1)}`
+    const tampered = `${t.slice(0, -2)}${t.at(-2) === 'A' ? 'B' : 'A'}${t.slice(-1)}`
     expect(() => verifyHS256Sync(tampered, SECRET)).toThrow(TokenError)
+  })
+})
+
+describe('the verified-token cache is bounded by bytes and by time', () => {
+  /** Heap in use after a full collection, in MiB. */
+  const heapMiB = () => { Bun.gc(true); return process.memoryUsage().heapUsed / 2 ** 20 }
+  /** `n` distinct valid tokens of about 12 KiB each (a user can make its metadata, hence its tokens, that large). */
+  const bigTokens = (n: number, exp: number) => Promise.all(Array.from({ length: n }, (_, i) =>
+    signAccessToken(claims({ exp, sub: `user-${i}`, user_metadata: { blob: `${'x'.repeat(9000)}${i}` } }) as never, SECRET)))
+
+  test('4,000 large tokens do not stay in memory; once expired, what was kept is released', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 60
+    let tokens = await bigTokens(4000, exp)
+    const before = heapMiB()
+    for (const t of tokens) expect(verifyHS256Sync(t, SECRET).exp).toBe(exp)
+    // A count bound of thousands kept them all: about 4,000 x (12 KiB token + 9 KiB claims), over 80 MiB.
+    expect(heapMiB() - before).toBeLessThan(40)
+    tokens = []
+    // Past their exp, the next verification sweeps them out.
+    const later = new Date((exp + 1) * 1000)
+    const fresh = await signAccessToken(claims({ exp: exp + 3600 }) as never, SECRET)
+    expect(verifyHS256Sync(fresh, SECRET, { now: later }).exp).toBe(exp + 3600)
+    expect(heapMiB() - before).toBeLessThan(4)
+  })
+
+  test('a token verified with one secret is not a hit for another: a replaced secret\'s tokens fail at once', async () => {
+    const t = await signAccessToken(claims() as never, SECRET)
+    expect(verifyHS256Sync(t, SECRET).sub).toBe(claims().sub)
+    expect(() => verifyHS256Sync(t, 'the-replacing-secret-long-enough-for-hs256')).toThrow('signature is invalid')
+    expect(verifyHS256Sync(t, SECRET).sub).toBe(claims().sub)
   })
 })

@@ -1,7 +1,7 @@
 // The four mails (spec §6): subjects, links, URL paths, site templates fetched over HTTP or read from a file,
 // the outbox folder when no SMTP host is set, and SMTP AUTH.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { simpleParser } from 'mailparser'
@@ -125,6 +125,7 @@ describe('site templates (MAILER_TEMPLATES_*)', () => {
       // A full URL: its host is replaced by SITE_URL's, as in GoTrue.
       GOTRUE_MAILER_TEMPLATES_INVITE: 'https://elsewhere.example.org/tpl/invite.html',
       GOTRUE_MAILER_TEMPLATES_RECOVERY: `file:${recoveryFile}`,
+      GOTRUE_MAILER_TEMPLATES_DIR: dir,
     } })
   })
   afterAll(async () => { await s.stop() })
@@ -164,6 +165,50 @@ describe('site templates (MAILER_TEMPLATES_*)', () => {
     const mail = await s.smtp.waitForMail('tpl@example.com', { count: 2 })
     expect(mail.subject).toBe('Reset Your Password')
     expect(mail.html.trimEnd()).toBe(`<i>Reset for tpl@example.com at ${siteUrl}/#recovery_token=${tokenFromMail(mail, 'recovery_token')}</i>`)
+  })
+})
+
+describe('file: templates are read only from GOTRUE_MAILER_TEMPLATES_DIR', () => {
+  // A secret beside the templates folder, and four ways to reach it (or to exhaust memory) from a file: template.
+  const root = mkdtempSync(join(tmpdir(), 'mail-dir-'))
+  const tplDir = join(root, 'templates')
+  mkdirSync(tplDir)
+  writeFileSync(join(root, 'secret.txt'), 'SERVER-SIDE-SECRET')
+  symlinkSync(join(root, 'secret.txt'), join(tplDir, 'link.html'))
+  writeFileSync(join(tplDir, 'big.html'), 'x'.repeat(300 * 1024))
+  writeFileSync(join(tplDir, 'ok.html'), '<u>Welcome {{ .Email }}</u>')
+  let s: TestServer
+  beforeAll(async () => {
+    s = await startServer({ env: {
+      GOTRUE_MAILER_TEMPLATES_DIR: tplDir,
+      GOTRUE_MAILER_TEMPLATES_RECOVERY: 'file:../secret.txt',
+      GOTRUE_MAILER_TEMPLATES_CONFIRMATION: 'file:link.html',
+      GOTRUE_MAILER_TEMPLATES_INVITE: `file://${join(root, 'secret.txt')}`,
+      GOTRUE_MAILER_TEMPLATES_EMAIL_CHANGE: 'file:big.html',
+    } })
+  })
+  afterAll(async () => { await s.stop(); rmSync(root, { recursive: true, force: true }) })
+
+  test('.., a symlink out, an absolute path outside, and a file over 256 KiB: the default template, nothing read', async () => {
+    const jwt = await confirmedUser(s, 'esc@example.com') // confirmation through link.html
+    const confirmation = s.smtp.mailsTo('esc@example.com')[0]
+    expect(confirmation?.html).toContain('<h2>Confirm your signup</h2>')
+    expect((await s.req('/recover', { method: 'POST', json: { email: 'esc@example.com' } })).status).toBe(200)
+    const recovery = await s.smtp.waitForMail('esc@example.com', { count: 2 })
+    expect(recovery.html).toContain('<h2>Reset password</h2>')
+    expect((await s.req('/invite', { method: 'POST', json: { email: 'esc-i@example.com' }, headers: { authorization: 'Bearer operator-token-for-tests' } })).status).toBe(200)
+    expect((await s.smtp.waitForMail('esc-i@example.com')).html).toContain('<h2>You have been invited</h2>')
+    expect((await s.req('/user', { method: 'PUT', json: { email: 'esc-new@example.com' }, headers: { authorization: `Bearer ${jwt}` } })).status).toBe(200)
+    expect((await s.smtp.waitForMail('esc-new@example.com')).html).toContain('<h2>Confirm email address change</h2>')
+    for (const m of s.smtp.mails) expect(m.html).not.toContain('SERVER-SIDE-SECRET')
+  })
+
+  test('a file inside the folder is read (by name, relative to the folder)', async () => {
+    const s2 = await startServer({ env: { GOTRUE_MAILER_TEMPLATES_DIR: tplDir, GOTRUE_MAILER_TEMPLATES_CONFIRMATION: 'file:ok.html' } })
+    try {
+      expect((await signup(s2, 'ok@example.com')).status).toBe(200)
+      expect((await s2.smtp.waitForMail('ok@example.com')).html.trimEnd()).toBe('<u>Welcome ok@example.com</u>')
+    } finally { await s2.stop() }
   })
 })
 

@@ -1,10 +1,13 @@
 // GET /metrics as Prometheus scrapes it: the text exposition format (every line a comment it knows or a
 // sample), request counters labelled by route pattern, cumulative latency histograms, the gauges an operator
 // alerts on; GOTRUE_METRICS_ENABLED=false removes the route, GOTRUE_METRICS_PORT moves it to its own listener.
+// On the API port (the public one) /metrics is served only behind GOTRUE_METRICS_TOKEN, as a bearer token.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { body, startServer, type TestServer } from './harness.ts'
 
 const ADMIN = { authorization: 'Bearer operator-token-for-tests' }
+const METRICS_TOKEN = 'metrics-scrape-token-for-tests'
+const SCRAPER = { authorization: `Bearer ${METRICS_TOKEN}` }
 
 interface Sample { name: string; labels: Record<string, string>; value: number }
 interface Exposition { types: Map<string, string>; samples: Sample[] }
@@ -49,11 +52,11 @@ const find = (e: Exposition, name: string, labels: Record<string, string> = {}) 
 const requests = (e: Exposition, route: string, method: string, status: string) =>
   find(e, 'gotrue_http_requests_total', { route, method, status })[0]?.value ?? 0
 
-describe('GET /metrics on the API port (default)', () => {
+describe('GET /metrics on the API port, with GOTRUE_METRICS_TOKEN', () => {
   let s: TestServer
   let userId = ''
   const scrape = async () => {
-    const res = await s.req('/metrics')
+    const res = await s.req('/metrics', { headers: SCRAPER })
     expect(res.status).toBe(200)
     return parse(await res.text())
   }
@@ -67,7 +70,7 @@ describe('GET /metrics on the API port (default)', () => {
   }
 
   beforeAll(async () => {
-    s = await startServer()
+    s = await startServer({ env: { GOTRUE_METRICS_TOKEN: METRICS_TOKEN } })
     for (let i = 0; i < 3; i++) expect((await s.req('/settings')).status).toBe(200)
     const created = await s.req('/admin/users', { method: 'POST', headers: ADMIN, json: { email: 'metered@example.com', password: 'metered-password' } })
     expect(created.status).toBe(200)
@@ -79,7 +82,7 @@ describe('GET /metrics on the API port (default)', () => {
   afterAll(() => s.stop())
 
   test('200 text/plain in the Prometheus text format, every line valid', async () => {
-    const res = await s.req('/metrics')
+    const res = await s.req('/metrics', { headers: SCRAPER })
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8')
     const e = parse(await res.text())
@@ -139,25 +142,55 @@ describe('GET /metrics on the API port (default)', () => {
   })
 })
 
+describe('who may read /metrics on the API port', () => {
+  test('without GOTRUE_METRICS_TOKEN (the default) it is not served there: 404, as for any unknown path', async () => {
+    const s = await startServer()
+    try {
+      const res = await s.req('/metrics')
+      expect(res.status).toBe(404)
+      expect(await body(res)).toEqual({ code: 404, msg: '404 page not found' })
+    } finally { await s.stop() }
+  })
+
+  test('with it: no token, another token, a token with a different case or length, or another scheme → 401', async () => {
+    const s = await startServer({ env: { GOTRUE_METRICS_TOKEN: METRICS_TOKEN } })
+    try {
+      for (const authorization of [undefined, 'Bearer operator-token-for-tests', `Bearer ${METRICS_TOKEN.toUpperCase()}`, `Bearer ${METRICS_TOKEN}x`, `Bearer ${METRICS_TOKEN.slice(0, -1)}`, `Basic ${btoa(`x:${METRICS_TOKEN}`)}`]) {
+        const res = await s.req('/metrics', { headers: authorization ? { authorization } : {} })
+        expect({ authorization, status: res.status }).toEqual({ authorization, status: 401 })
+        expect(res.headers.get('www-authenticate')).toBe('Bearer')
+        expect(await body(res)).toEqual({ code: 401, msg: 'Invalid metrics token' })
+      }
+      expect((await s.req('/metrics', { headers: SCRAPER })).status).toBe(200)
+    } finally { await s.stop() }
+  })
+})
+
 describe('GOTRUE_METRICS_ENABLED=false', () => {
   let s: TestServer
-  beforeAll(async () => { s = await startServer({ env: { GOTRUE_METRICS_ENABLED: 'false' } }) })
+  beforeAll(async () => { s = await startServer({ env: { GOTRUE_METRICS_ENABLED: 'false', GOTRUE_METRICS_TOKEN: METRICS_TOKEN } }) })
   afterAll(() => s.stop())
 
-  test('GET /metrics is 404 in the GoTrue shape', async () => {
-    const res = await s.req('/metrics')
+  test('GET /metrics is 404 in the GoTrue shape, even with the token', async () => {
+    const res = await s.req('/metrics', { headers: SCRAPER })
     expect(res.status).toBe(404)
     expect(await body(res)).toEqual({ code: 404, msg: '404 page not found' })
   })
 })
 
+/** A port nobody listens on right now, for the metrics listener. */
+function freePort(): number {
+  const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+  const { port } = probe
+  probe.stop(true)
+  return port
+}
+
 describe('GOTRUE_METRICS_PORT', () => {
   let s: TestServer
   let port = 0
   beforeAll(async () => {
-    const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-    port = probe.port
-    probe.stop(true)
+    port = freePort()
     s = await startServer({ env: { GOTRUE_METRICS_PORT: String(port) } })
   })
   afterAll(() => s.stop())
@@ -180,5 +213,26 @@ describe('GOTRUE_METRICS_PORT', () => {
     expect(api.status).toBe(404)
     expect(await body(api)).toEqual({ code: 404, msg: '404 page not found' })
     expect((await fetch(`http://127.0.0.1:${port}/settings`)).status).toBe(404)
+  })
+})
+
+describe('GOTRUE_METRICS_PORT with GOTRUE_METRICS_TOKEN', () => {
+  let s: TestServer
+  let port = 0
+  beforeAll(async () => {
+    port = freePort()
+    s = await startServer({ env: { GOTRUE_METRICS_PORT: String(port), GOTRUE_METRICS_TOKEN: METRICS_TOKEN } })
+  })
+  afterAll(() => s.stop())
+
+  test('the metrics port asks for the token too; the API port still does not serve /metrics', async () => {
+    const denied = await fetch(`http://127.0.0.1:${port}/metrics`)
+    expect(denied.status).toBe(401)
+    expect(denied.headers.get('www-authenticate')).toBe('Bearer')
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401)
+    const ok = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: SCRAPER })
+    expect(ok.status).toBe(200)
+    parse(await ok.text())
+    expect((await s.req('/metrics', { headers: SCRAPER })).status).toBe(404)
   })
 })

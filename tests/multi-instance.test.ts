@@ -4,7 +4,7 @@
 // single-instance mode needs no operator token at all (the reference requires one). The operator API itself:
 // tests/instances.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { signAccessToken, signHS256, verifyHS256 } from '../lib/jwt.ts'
@@ -178,7 +178,9 @@ describe('two sites in one server', () => {
     const start = await on(s, a.id, '/authorize?provider=github', { redirect: 'manual' })
     expect(start.status).toBe(302)
     const back = await fake.approve(start.headers.get('location') ?? '')
-    const res = await s.req(`/callback?${back}`, { redirect: 'manual' })
+    // The browser that started the flow brings back the state cookie it was given.
+    const cookie = start.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
+    const res = await s.req(`/callback?${back}`, { redirect: 'manual', headers: { cookie } })
     expect(res.status).toBe(302)
     const landing = new URL(res.headers.get('location') ?? '')
     expect(landing.origin).toBe(a.url)
@@ -194,6 +196,59 @@ describe('two sites in one server', () => {
     expect(replay.status).toBe(400)
     expect(await body(replay)).toEqual({ code: 400, msg: 'OAuth state is invalid: unknown or already used state' })
     expect(await body(await s.req('/callback?code=x', { redirect: 'manual' }))).toEqual({ code: 400, msg: 'OAuth state parameter missing' })
+  })
+})
+
+describe('an instance cannot make the server read its files into a mail', () => {
+  // A file only the server can read, planted where a leak would show: the process's secrets live in files like it.
+  const dir = mkdtempSync(join(tmpdir(), 'gotrue-secret-'))
+  const secretFile = join(dir, 'secret.txt')
+  writeFileSync(secretFile, 'SERVER-SIDE-SECRET GOTRUE_OPERATOR_TOKEN=operator-token-for-tests')
+  let s: TestServer
+  let smtp: SmtpCapture
+  beforeAll(async () => {
+    smtp = await startSmtpCapture()
+    s = await startServer({ env: MULTI })
+  })
+  afterAll(async () => { await s.stop(); await smtp.stop(); rmSync(dir, { recursive: true, force: true }) })
+  const base = () => ({
+    site_url: 'https://files.example.org', jwt: { secret: 'jwt-secret-of-site-files-long-enough-for-hs256' },
+    smtp: { host: smtp.host, port: smtp.port, admin_email: 'identity@files.example.org' }, mailer: { autoconfirm: true },
+  })
+
+  test('a file: or non-URL template is refused at create and update with 422 naming the field', async () => {
+    const bad = [`file://${secretFile}`, 'file:///proc/self/environ', 'file:secret.txt', 'FILE:/etc/passwd', 'data:text/html,hi', 'gopher://x/', 'secret.txt']
+    const id = await createSite(s, base())
+    for (const ref of bad) {
+      const config = { ...base(), mailer: { templates: { recovery: ref } } }
+      const created = await s.req('/instances', { method: 'POST', headers: OP, json: { uuid: crypto.randomUUID(), config } })
+      expect(created.status).toBe(422)
+      expect(await body(created)).toEqual({ code: 422, msg: 'Invalid config: mailer.templates.recovery must be an http(s) URL or a path on site_url' })
+      const updated = await s.req(`/instances/${id}`, { method: 'PUT', headers: OP, json: { config: { mailer: { templates: { recovery: ref } } } } })
+      expect(updated.status).toBe(422)
+      expect((await body(updated)).msg).toBe('Invalid config: mailer.templates.recovery must be an http(s) URL or a path on site_url')
+    }
+    const shown = await body(await s.req(`/instances/${id}`, { headers: OP }))
+    expect(((shown.config as Json).mailer as Json).templates).toBeUndefined()
+    for (const ref of ['https://files.example.org/mail/recovery.html', '/mail/recovery.html', '']) {
+      expect((await s.req(`/instances/${id}`, { method: 'PUT', headers: OP, json: { config: { mailer: { templates: { recovery: ref } } } } })).status).toBe(200)
+    }
+  })
+
+  test('a file: template already stored (written before this check) is never read: /recover mails the default', async () => {
+    const id = await createSite(s, base())
+    const row = await s.db.get<{ raw_base_config: string }>('SELECT raw_base_config FROM {instances} WHERE id = ?', [id])
+    const stored = JSON.parse(row?.raw_base_config ?? '{}') as Json
+    stored.mailer = { autoconfirm: true, templates: { recovery: `file://${secretFile}`, confirmation: 'file:///proc/self/environ' } }
+    await s.db.run('UPDATE {instances} SET raw_base_config = ? WHERE id = ?', [JSON.stringify(stored), id])
+    const email = 'reader@example.com'
+    expect((await signup(s, id, email)).status).toBe(200)
+    expect((await on(s, id, '/recover', { method: 'POST', json: { email } })).status).toBe(200)
+    const mail = await smtp.waitForMail(email)
+    expect(mail.subject).toBe('Reset Your Password')
+    expect(mail.html).toContain('https://files.example.org/#recovery_token=')
+    expect(mail.html).not.toContain('SERVER-SIDE-SECRET')
+    expect(mail.html).not.toContain('operator-token-for-tests')
   })
 })
 

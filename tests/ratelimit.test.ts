@@ -63,8 +63,18 @@ describe('per client and per account, in memory (limit 3 each, client from X-Cli
   })
   afterAll(async () => { await s.stop() })
   const tokenClient = client(), verifyClient = client()
-  let throttled: { email: string; password: string }
   let signupLimited = ''
+
+  test('an IPv6 client counts by its /64 (one host holds a whole prefix); IPv4-mapped IPv6 is its IPv4 address', async () => {
+    const g = uid().slice(0, 4)
+    const net = `2001:db8:${g}:7`
+    for (const c of [`${net}::1`, `${net}::2`, `${net}:0:0:0:3`]) await expectUnsupported(await unsupported(s, c))
+    await expectLimited(await unsupported(s, `${net}:ffff::4`), 300)
+    await expectUnsupported(await unsupported(s, `2001:db8:${g}:8::1`)) // the next /64 is another client
+    const v4 = `198.51.100.${1 + Math.floor(Math.random() * 254)}`
+    for (const c of [v4, `::ffff:${v4}`, v4]) await expectUnsupported(await unsupported(s, c))
+    await expectLimited(await unsupported(s, `::FFFF:${v4}`), 300)
+  })
 
   test('/token: 3 requests per client, then 429 whatever the grant; X-Forwarded-For does not help; another client is not limited', async () => {
     for (let i = 0; i < 3; i++) await expectUnsupported(await unsupported(s, tokenClient))
@@ -80,24 +90,6 @@ describe('per client and per account, in memory (limit 3 each, client from X-Cli
     for (let i = 0; i < 3; i++) await expectUnsupported(await unsupported(s))
     await expectLimited(await unsupported(s), 300)
     await expectUnsupported(await unsupported(s, client()))
-  })
-
-  test('password grant: 3 attempts per account from any clients, then 429 even with the right password; other accounts unaffected', async () => {
-    throttled = await confirmedUser(s)
-    for (const username of [throttled.email, throttled.email.toUpperCase(), ` ${throttled.email}`]) {
-      const res = await login(s, username, 'wrong-password')
-      expect(res.status).toBe(400)
-      expect(await body(res)).toEqual(BAD_LOGIN)
-    }
-    await expectLimited(await login(s, throttled.email, throttled.password), 300)
-    const other = await confirmedUser(s)
-    expect((await login(s, other.email, other.password)).status).toBe(200)
-  })
-
-  test('password grant: unknown accounts are throttled alike (the 429 tells nothing about existence)', async () => {
-    const ghost = email('ghost')
-    for (let i = 0; i < 3; i++) expect(await body(await login(s, ghost, 'whatever-password'))).toEqual(BAD_LOGIN)
-    await expectLimited(await login(s, ghost, 'whatever-password'), 300)
   })
 
   test('/verify: 3 per client, then 429; another client is not limited', async () => {
@@ -184,16 +176,92 @@ describe('per client and per account, in memory (limit 3 each, client from X-Cli
     expect((await body<{ user_metadata: unknown }>(data)).user_metadata).toEqual({ plan: 'pro' })
   })
 
-  test('after the window, requests pass again: 5 minutes for /token, login and /verify, an hour for signup', async () => {
+  test('after the window, requests pass again: 5 minutes for /token and /verify, an hour for signup', async () => {
     await expectLimited(await unsupported(s, tokenClient), 300)
     await expectLimited(await signup(s, signupLimited), 3600)
     s.clock.advance(301)
     await expectUnsupported(await unsupported(s, tokenClient))
-    expect((await login(s, throttled.email, throttled.password)).status).toBe(200)
     await expectNoUser(await verify(s, verifyClient))
     await expectLimited(await signup(s, signupLimited), 3600)
     s.clock.advance(3600)
     expect((await signup(s, signupLimited)).status).toBe(200)
+  })
+})
+
+describe('password grant: failures per account and client, and a ceiling per account (limits 3 and 10; /token unlimited)', () => {
+  let s: TestServer
+  beforeAll(async () => {
+    s = await startServer({ env: { GOTRUE_RATE_LIMIT_HEADER: 'X-Client-IP', GOTRUE_RATE_LIMIT_LOGIN: '3', GOTRUE_RATE_LIMIT_LOGIN_ACCOUNT: '10' } })
+  })
+  afterAll(async () => { await s.stop() })
+  const guesser = client()
+  let throttled: { email: string; password: string }, ceilinged: { email: string; password: string }
+
+  test('password grant: 3 failures per account and client, then 429 for that client, even with the right password', async () => {
+    throttled = await confirmedUser(s)
+    for (const username of [throttled.email, throttled.email.toUpperCase(), ` ${throttled.email}`]) {
+      const res = await login(s, username, 'wrong-password', guesser)
+      expect(res.status).toBe(400)
+      expect(await body(res)).toEqual(BAD_LOGIN)
+    }
+    await expectLimited(await login(s, throttled.email, throttled.password, guesser), 300)
+    await expectLimited(await login(s, throttled.email, 'wrong-password', guesser), 300)
+    const other = await confirmedUser(s)
+    expect((await login(s, other.email, other.password, guesser)).status).toBe(200) // another account, same client
+  })
+
+  test('password grant: the owner on another client still logs in; successes never count; its own failures do', async () => {
+    const owner = client()
+    for (let i = 0; i < 5; i++) expect((await login(s, throttled.email, throttled.password, owner)).status).toBe(200)
+    for (let i = 0; i < 3; i++) expect(await body(await login(s, throttled.email, 'wrong-password', owner))).toEqual(BAD_LOGIN)
+    await expectLimited(await login(s, throttled.email, throttled.password, owner), 300)
+    expect((await login(s, throttled.email, throttled.password, client())).status).toBe(200) // 6 failures so far, under 10
+  })
+
+  test('password grant: 20 parallel guesses from one client get exactly 3 answers, the rest 429', async () => {
+    const u = await confirmedUser(s), c = client()
+    const statuses = (await Promise.all(Array.from({ length: 20 }, () => login(s, u.email, 'wrong-password', c)))).map((r) => r.status)
+    expect(statuses.filter((x) => x === 400)).toHaveLength(3)
+    expect(statuses.filter((x) => x === 429)).toHaveLength(17)
+  })
+
+  test('password grant: past 10 failures per account from all clients, every client that has failed gets 429; a fresh client one guess; the owner still logs in', async () => {
+    const u = ceilinged = await confirmedUser(s)
+    const failing: string[] = []
+    for (let i = 0; i < 5; i++) {
+      const c = client()
+      failing.push(c)
+      for (let j = 0; j < 2; j++) expect(await body(await login(s, u.email, 'wrong-password', c))).toEqual(BAD_LOGIN)
+    }
+    // every client that has been failing on this account is refused, even with the right password
+    for (const c of failing) await expectLimited(await login(s, u.email, u.password, c), 300)
+    // a fresh address gets one guess, then it is a failing client like the others
+    const fresh = client()
+    expect(await body(await login(s, u.email, 'wrong-password', fresh))).toEqual(BAD_LOGIN)
+    await expectLimited(await login(s, u.email, 'wrong-password', fresh), 300)
+    await expectLimited(await login(s, u.email, u.password, fresh), 300)
+    // the owner, who has not been failing, is not locked out by guesses from elsewhere, however many
+    const owner = client()
+    for (let i = 0; i < 3; i++) expect((await login(s, u.email, u.password, owner)).status).toBe(200)
+  })
+
+  test('password grant: unknown accounts are throttled alike, per client and per account (a 429 tells nothing about existence)', async () => {
+    const ghost = email('ghost'), c = client()
+    for (let i = 0; i < 3; i++) expect(await body(await login(s, ghost, 'whatever-password', c))).toEqual(BAD_LOGIN)
+    await expectLimited(await login(s, ghost, 'whatever-password', c), 300)
+    const others = Array.from({ length: 7 }, () => client())
+    for (const o of others) expect(await body(await login(s, ghost, 'whatever-password', o))).toEqual(BAD_LOGIN)
+    for (const o of others) await expectLimited(await login(s, ghost, 'whatever-password', o), 300)
+  })
+
+  test('after 5 minutes the client and the account may log in again', async () => {
+    await expectLimited(await login(s, throttled.email, throttled.password, guesser), 300)
+    const failed = client()
+    expect(await body(await login(s, ceilinged.email, 'wrong-password', failed))).toEqual(BAD_LOGIN)
+    await expectLimited(await login(s, ceilinged.email, ceilinged.password, failed), 300)
+    s.clock.advance(301)
+    expect((await login(s, throttled.email, throttled.password, guesser)).status).toBe(200)
+    expect((await login(s, ceilinged.email, ceilinged.password, failed)).status).toBe(200)
   })
 })
 
@@ -215,7 +283,7 @@ describe('0 switches a rule off', () => {
   beforeAll(async () => {
     s = await startServer({ env: {
       GOTRUE_RATE_LIMIT_HEADER: 'X-Client-IP', GOTRUE_RATE_LIMIT_TOKEN_REFRESH: '0', GOTRUE_RATE_LIMIT_LOGIN: '0',
-      GOTRUE_RATE_LIMIT_VERIFY: '0', GOTRUE_RATE_LIMIT_OTP: '0', GOTRUE_SMTP_MAX_FREQUENCY: '0',
+      GOTRUE_RATE_LIMIT_LOGIN_ACCOUNT: '0', GOTRUE_RATE_LIMIT_VERIFY: '0', GOTRUE_RATE_LIMIT_OTP: '0', GOTRUE_SMTP_MAX_FREQUENCY: '0',
     } })
   })
   afterAll(async () => { await s.stop() })
@@ -260,7 +328,7 @@ describe.skipIf(skipRedis)(redisTitle, () => {
   let a: TestServer, b: TestServer
   beforeAll(async () => {
     // one namespace: Redis keys are prefixed by it, so nodes of one deployment share it
-    const env = { GOTRUE_REDIS_URL: REDIS_URL, GOTRUE_RATE_LIMIT_HEADER: 'X-Client-IP', GOTRUE_RATE_LIMIT_TOKEN_REFRESH: '5', GOTRUE_DB_NAMESPACE: `t${crypto.randomUUID().replace(/-/g, '').slice(0, 10)}` }
+    const env = { GOTRUE_REDIS_URL: REDIS_URL, GOTRUE_RATE_LIMIT_HEADER: 'X-Client-IP', GOTRUE_RATE_LIMIT_TOKEN_REFRESH: '5', GOTRUE_RATE_LIMIT_LOGIN: '3', GOTRUE_RATE_LIMIT_LOGIN_ACCOUNT: '6', GOTRUE_DB_NAMESPACE: `t${crypto.randomUUID().replace(/-/g, '').slice(0, 10)}` }
     ;[a, b] = await Promise.all([startServer({ env }), startServer({ env })])
   })
   afterAll(async () => { await Promise.all([a?.stop(), b?.stop()]) })
@@ -273,6 +341,26 @@ describe.skipIf(skipRedis)(redisTitle, () => {
     await expectLimited(await unsupported(b, c), 300)
     await expectLimited(await unsupported(a, c), 300)
     await expectUnsupported(await unsupported(a, client()))
+  })
+
+  test('failed logins add up across nodes per account and client; the owner elsewhere logs in; successes do not count', async () => {
+    // Each node has its own database here: the user exists on a only, and b counts its failures all the same.
+    // Every client stays within /token's 5 requests.
+    const u = await confirmedUser(a), x = client(), y = client()
+    for (const s of [a, b, a]) expect(await body(await login(s, u.email, 'wrong-password', x))).toEqual(BAD_LOGIN)
+    await expectLimited(await login(a, u.email, u.password, x), 300)
+    for (const s of [a, a]) expect((await login(s, u.email, u.password, y)).status).toBe(200)
+    for (const s of [b, a, b]) expect(await body(await login(s, u.email, 'wrong-password', y))).toEqual(BAD_LOGIN)
+    // 6 failures: the account's ceiling, shared by the nodes: a client that has failed is refused on either node,
+    // a fresh one gets one guess, the owner's right password from a fresh client still works
+    await expectLimited(await login(b, u.email, u.password, y), 300)
+    const w = client()
+    expect(await body(await login(b, u.email, 'wrong-password', w))).toEqual(BAD_LOGIN)
+    await expectLimited(await login(a, u.email, u.password, w), 300)
+    expect((await login(a, u.email, u.password, client())).status).toBe(200)
+    const v = await confirmedUser(a), z = client()
+    const statuses = (await Promise.all(Array.from({ length: 5 }, (_, i) => login(i % 2 ? a : b, v.email, 'wrong-password', z)))).map((r) => r.status)
+    expect(statuses.sort()).toEqual([400, 400, 400, 429, 429]) // z's budget, taken atomically in Redis
   })
 })
 

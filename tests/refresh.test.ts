@@ -1,5 +1,6 @@
 // POST /token grant_type=refresh_token: rotation, the reuse grace window, family revocation on late reuse,
-// expiry, concurrent refreshes, rotation switched off, and how refresh tokens are stored.
+// expiry, concurrent refreshes, rotation switched off, how refresh tokens are stored, sessions ended by an admin
+// reset, and GOTRUE_SESSIONS_TIMEBOX / GOTRUE_SESSIONS_INACTIVITY_TIMEOUT.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createHash } from 'node:crypto'
 import { body, form, startServer, type TestServer } from './harness.ts'
@@ -162,6 +163,78 @@ describe('refresh grant (defaults: rotation on, 10 s reuse interval)', () => {
     expect(actions.filter((a) => a === 'token_refreshed')).toHaveLength(1)
     expect(actions.filter((a) => a === 'token_revoked')).toHaveLength(1)
     expect(audit.find((p) => p.action === 'token_refreshed')).toMatchObject({ actor_email: u.email, log_type: 'token' })
+  })
+})
+
+describe('an admin password or email reset ends every session of the user', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: { GOTRUE_MAILER_AUTOCONFIRM: 'true' } }) })
+  afterAll(() => s.stop())
+  const adminPut = (id: string, json: unknown) =>
+    s.req(`/admin/users/${id}`, { method: 'PUT', json, headers: { authorization: 'Bearer operator-token-for-tests' } })
+
+  test('PUT /admin/users/:id with a password: every family of the user is refused, other users keep theirs', async () => {
+    const u = await newUser(s), other = await newUser(s)
+    const [a, b, o] = [await u.session(), await u.session(), await other.session()]
+    expect((await adminPut(u.id, { password: 'reset-by-the-admin' })).status).toBe(200)
+    await expectInvalid(await refresh(s, a.refresh_token))
+    await expectInvalid(await refresh(s, b.refresh_token))
+    await refreshOk(s, o.refresh_token)
+  })
+
+  test('with an email: the same; with metadata only: nothing ends', async () => {
+    const u = await newUser(s)
+    const a = await u.session()
+    expect((await adminPut(u.id, { user_metadata: { plan: 'pro' } })).status).toBe(200)
+    const a1 = await refreshOk(s, a.refresh_token)
+    expect((await adminPut(u.id, { email: freshEmail('moved') })).status).toBe(200)
+    await expectInvalid(await refresh(s, a1.refresh_token))
+  })
+})
+
+describe('GOTRUE_SESSIONS_TIMEBOX=3h, GOTRUE_SESSIONS_INACTIVITY_TIMEOUT=1h', () => {
+  let s: TestServer
+  beforeAll(async () => {
+    s = await startServer({ env: { GOTRUE_MAILER_AUTOCONFIRM: 'true', GOTRUE_SESSIONS_TIMEBOX: '3h', GOTRUE_SESSIONS_INACTIVITY_TIMEOUT: '1h' } })
+  })
+  afterAll(() => s.stop())
+
+  test('a family refreshed every 50 minutes lives 3 hours, then gets Session Expired; a new login works', async () => {
+    const u = await newUser(s)
+    let t = (await u.session()).refresh_token
+    for (let i = 0; i < 3; i++) {
+      s.clock.advance(50 * 60)
+      t = (await refreshOk(s, t)).refresh_token
+    }
+    s.clock.advance(31 * 60) // 181 minutes since the login, 31 since the last refresh
+    await expectInvalid(await refresh(s, t), 'Invalid Refresh Token: Session Expired')
+    await refreshOk(s, (await u.session()).refresh_token)
+  })
+
+  test('the reuse grace window does not stretch the timebox: a replay just after it ends gets Session Expired', async () => {
+    const u = await newUser(s)
+    let t = (await u.session()).refresh_token
+    for (let i = 0; i < 3; i++) {
+      s.clock.advance(55 * 60)
+      t = (await refreshOk(s, t)).refresh_token
+    }
+    s.clock.advance(14 * 60 + 55) // 5 s before the 3 hours are up
+    const rotated = t
+    t = (await refreshOk(s, t)).refresh_token
+    s.clock.advance(8) // past the timebox; `rotated` is still within the 10 s reuse interval
+    await expectInvalid(await refresh(s, rotated), 'Invalid Refresh Token: Session Expired')
+    await expectInvalid(await refresh(s, t), 'Invalid Refresh Token: Session Expired')
+  })
+
+  test('a family idle for more than an hour gets Session Expired (Inactivity); each refresh restarts the count', async () => {
+    const u = await newUser(s)
+    const idle = (await u.session()).refresh_token
+    let busy = (await u.session()).refresh_token
+    s.clock.advance(40 * 60)
+    busy = (await refreshOk(s, busy)).refresh_token
+    s.clock.advance(21 * 60)
+    await expectInvalid(await refresh(s, idle), 'Invalid Refresh Token: Session Expired (Inactivity)')
+    await refreshOk(s, busy) // 21 minutes idle
   })
 })
 

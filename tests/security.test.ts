@@ -5,7 +5,7 @@
 // user, and an access token signed with another secret is refused.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { sha256 } from '../lib/crypto.ts'
-import { signAccessToken } from '../lib/jwt.ts'
+import { signAccessToken, signHS256 } from '../lib/jwt.ts'
 import { body, form, startServer, tokenFromMail, type TestServer } from './harness.ts'
 
 type Json = Record<string, unknown>
@@ -15,6 +15,7 @@ let s: TestServer
 const seen: { what: string; status: number; cacheControl: string | null }[] = []
 const rawTokens = new Map<string, string>() // raw token → where it came from
 const passwords: string[] = []
+const ended: string[] = [] // refresh tokens of sessions a recovery ended
 const live = { refresh: [] as string[], recovery: '', invite: '', emailChange: '', emailChangeAccess: '' }
 const ids: Record<'a' | 'b' | 'd', string> = { a: '', b: '', d: '' }
 const emails = { a: 'sec-a@example.com', b: 'sec-b@example.com', c: 'sec-c@example.com', d: 'sec-d@example.com', e: 'sec-e@example.com', a2: 'sec-a2@example.com' }
@@ -67,10 +68,10 @@ beforeAll(async () => {
 
   // A: signup + confirm, login, refresh, recovery, an email change left pending.
   const a1 = await signedUp('a', 'alpha password one')
-  live.refresh.push(a1.refresh_token)
+  ended.push(a1.refresh_token)
   const a2 = await login('login a', emails.a, 'alpha password one')
   const a3 = (await call('refresh a', '/token', form({ grant_type: 'refresh_token', refresh_token: a2.refresh_token }))) as Json & Session
-  live.refresh.push(a3.refresh_token)
+  ended.push(a3.refresh_token) // the recovery below ends these sessions
   await call('recover a', '/recover', { method: 'POST', json: { email: emails.a } })
   const recovery = await mailToken(emails.a, 'recovery_token', 2)
   const a4 = (await call('verify recovery a', '/verify', { method: 'POST', json: { type: 'recovery', token: recovery } })) as Json & Session
@@ -161,6 +162,11 @@ describe('responses and tokens', () => {
     }
   })
 
+  test('the sessions from before a recovery are ended: their refresh tokens are refused', async () => {
+    expect(ended).toHaveLength(2)
+    for (const rt of ended) expect((await s.req('/token', form({ grant_type: 'refresh_token', refresh_token: rt }))).status).toBe(400)
+  })
+
   test('a refresh token yields only its own user, whatever else the request claims', async () => {
     const d = await login('login d', emails.d, 'delta password')
     const res = await s.req('/token', form({ grant_type: 'refresh_token', refresh_token: d.refresh_token, username: emails.b, password: 'bravo password' }))
@@ -183,5 +189,32 @@ describe('responses and tokens', () => {
     expect(invite.status).toBe(401)
     expect(await body(invite)).toEqual({ code: 401, msg: 'Invalid token: signature is invalid' })
     expect(s.smtp.mailsTo('forged@example.com')).toEqual([])
+  })
+})
+
+describe('an instance\'s replaced JWT secret (multi-instance)', () => {
+  const OP = { authorization: 'Bearer operator-token-for-tests' }
+  let m: TestServer
+  beforeAll(async () => {
+    m = await startServer({ env: { GOTRUE_MULTIINSTANCEMODE: 'true', GOTRUE_DB_ENCRYPTION_KEY: 'encryption-key-for-instance-secrets-in-tests' } })
+  })
+  afterAll(() => m.stop())
+
+  test('a token signed with the old secret, already verified (and cached), is refused right after the update', async () => {
+    const oldSecret = 'the-first-secret-of-this-site-long-enough'
+    const newSecret = 'the-second-secret-of-this-site-long-enough'
+    const created = await m.req('/instances', { method: 'POST', headers: OP, json: { uuid: crypto.randomUUID(), config: { site_url: 'https://rotate.example.org', jwt: { secret: oldSecret } } } })
+    expect(created.status).toBe(201)
+    const id = (await body(created)).id as string
+    const system = (secret: string) => signAccessToken({ sub: '0', exp: Math.floor(Date.now() / 1000) + 600, email: '', app_metadata: null, user_metadata: null }, secret)
+    const list = async (token: string) => m.req('/admin/users', { headers: { authorization: `Bearer ${token}`, 'x-nf-sign': await signHS256({ id }, 'operator-token-for-tests', undefined) } })
+    const old = await system(oldSecret)
+    expect((await list(old)).status).toBe(200)
+    expect((await list(old)).status).toBe(200) // a cache hit now
+    expect((await m.req(`/instances/${id}`, { method: 'PUT', headers: OP, json: { config: { jwt: { secret: newSecret } } } })).status).toBe(200)
+    const refused = await list(old)
+    expect(refused.status).toBe(401)
+    expect(await body(refused)).toEqual({ code: 401, msg: 'Invalid token: signature is invalid' })
+    expect((await list(await system(newSecret))).status).toBe(200)
   })
 })

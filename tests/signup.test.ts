@@ -1,6 +1,7 @@
 // POST /signup (spec §3.2, §7.1–7.3, §15 items 1, 9, 22): the user object, the order of checks, duplicates,
 // re-signup, mail throttling, autoconfirm, concurrency and the undo after a failed mail.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { USER_COLUMNS, type UserRow } from '../lib/users.ts'
 import { body, form, startServer, type TestServer, tokenFromMail } from './harness.ts'
 
 const USER_KEYS = ['app_metadata', 'aud', 'confirmation_sent_at', 'created_at', 'email', 'id', 'role', 'updated_at', 'user_metadata']
@@ -9,13 +10,18 @@ const signup = (s: TestServer, json: unknown, headers: Record<string, string> = 
   s.req('/signup', { method: 'POST', json, headers })
 const login = (s: TestServer, username: string, password: string) =>
   s.req('/token', form({ grant_type: 'password', username, password }))
-const verify = (s: TestServer, token: string) => s.req('/verify', { method: 'POST', json: { type: 'signup', token } })
+const verify = (s: TestServer, token: string, password?: string) => s.req('/verify', { method: 'POST', json: { type: 'signup', token, password } })
+const OP = { authorization: 'Bearer operator-token-for-tests' }
+/** The whole stored row, to check that a refused or undone signup left every column as it was. */
+const rowOf = async (s: TestServer, email: string): Promise<UserRow> =>
+  (await s.db.get<UserRow>(`SELECT ${USER_COLUMNS} FROM {users} WHERE email_key = ? AND aud = ?`, [email.toLowerCase(), 'api.netlify.com'])) as UserRow
 const usersWithEmail = (s: TestServer, email: string) =>
   s.db.all<{ id: string }>('SELECT id FROM {users} WHERE email_key = ?', [email.toLowerCase()])
 
 describe('POST /signup', () => {
   let s: TestServer
-  beforeAll(async () => { s = await startServer() })
+  const userRow = (email: string) => rowOf(s, email)
+  beforeAll(async () => { s = await startServer({ env: { GOTRUE_JWT_AUDIENCES: 'other.example.com' } }) })
   afterAll(async () => { await s.stop() })
 
   test('200: the user object has exactly GoTrue keys, no password hash or tokens', async () => {
@@ -93,22 +99,74 @@ describe('POST /signup', () => {
     expect(await usersWithEmail(s, 'alice@x.com')).toHaveLength(1)
   })
 
-  test('re-signup of an unconfirmed email replaces the password and merges data (no pre-hijacking)', async () => {
-    const email = 'victim@example.com'
-    const first = await body(await signup(s, { email, password: 'attacker-pw', data: { a: 1, b: 2 } }))
-    const res = await signup(s, { email: 'Victim@Example.com', password: 'victim-pw-1', data: { b: null, c: 3 } })
+  test('re-signup of a pending signup with the same password: the same user, data merged, no second mail', async () => {
+    const email = 'again@example.com'
+    const first = await body(await signup(s, { email, password: 'owner-pw-1', data: { a: 1, b: 2 } }))
+    const res = await signup(s, { email: 'Again@Example.com', password: 'owner-pw-1', data: { b: null, c: 3 } })
     expect(res.status).toBe(200)
     const second = await body(res)
     expect(second.id).toBe(first.id)
     expect(second.email).toBe(email)
     expect(second.user_metadata).toEqual({ a: 1, c: 3 })
-    // Within SMTP_MAX_FREQUENCY: still one mail, and its link still works.
+    // Within SMTP_MAX_FREQUENCY: still one mail, and its link still works; the password is the one chosen.
     expect(s.smtp.mailsTo(email)).toHaveLength(1)
     expect((await verify(s, tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token'))).status).toBe(200)
-    expect((await login(s, email, 'victim-pw-1')).status).toBe(200)
-    const old = await login(s, email, 'attacker-pw')
-    expect(old.status).toBe(400)
-    expect(await body(old)).toEqual({ error: 'invalid_grant', error_description: 'No user found with that email, or password invalid.' })
+    expect((await login(s, email, 'owner-pw-1')).status).toBe(200)
+  })
+
+  test('re-signup of a pending signup with another password: neither password works; the owner confirms and sets one', async () => {
+    const email = 'pending@example.com'
+    expect((await signup(s, { email, password: 'owner-pw-1', data: { name: 'Owner' } })).status).toBe(200)
+    const link = tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token')
+    const res = await signup(s, { email, password: 'attacker-pw', data: { name: 'Attacker' } })
+    expect(res.status).toBe(200)
+    // The answer shows the caller only what it sent, not the owner's data.
+    expect((await body(res)).user_metadata).toEqual({ name: 'Attacker' })
+    const row = await userRow(email)
+    expect(row.encrypted_password).toBe('')
+    expect(JSON.parse(row.raw_user_meta_data ?? '')).toEqual({ name: 'Owner' })
+    for (const pw of ['owner-pw-1', 'attacker-pw', '']) {
+      const r = await login(s, email, pw)
+      expect(r.status).toBe(400)
+      expect(await body(r)).toEqual({ error: 'invalid_grant', error_description: 'No user found with that email, or password invalid.' })
+    }
+    // The owner follows the link of their mail: logged in, then sets a password.
+    const session = await verify(s, link)
+    expect(session.status).toBe(200)
+    const { access_token } = await body<{ access_token: string }>(session)
+    const put = await s.req('/user', { method: 'PUT', json: { password: 'owner-pw-2' }, headers: { authorization: `Bearer ${access_token}` } })
+    expect(put.status).toBe(200)
+    expect((await login(s, email, 'owner-pw-2')).status).toBe(200)
+    expect((await login(s, email, 'attacker-pw')).status).toBe(400)
+    expect((await login(s, email, 'owner-pw-1')).status).toBe(400)
+  })
+
+  test('an invited user is already registered: an attacker\'s signup neither mails nor keeps a password', async () => {
+    const email = 'invitee@example.com'
+    expect((await s.req('/invite', { method: 'POST', json: { email }, headers: OP })).status).toBe(200)
+    const invite = tokenFromMail(await s.smtp.waitForMail(email), 'invite_token')
+    const before = await userRow(email)
+    const res = await signup(s, { email, password: 'attacker-pw', data: { x: 1 } })
+    expect(res.status).toBe(400)
+    expect(await body(res)).toEqual({ code: 400, msg: 'A user with this email address has already been registered' })
+    expect(await userRow(email)).toEqual(before)
+    expect(s.smtp.mailsTo(email)).toHaveLength(1) // the invite only
+    expect((await verify(s, invite, 'invitee-pw-1')).status).toBe(200)
+    expect((await login(s, email, 'attacker-pw')).status).toBe(400)
+    expect((await login(s, email, 'invitee-pw-1')).status).toBe(200)
+  })
+
+  test('an admin-created user is already registered, and cannot log in with an empty password', async () => {
+    const email = 'made@example.com'
+    expect((await s.req('/admin/users', { method: 'POST', json: { email, role: 'admin' }, headers: OP })).status).toBe(200)
+    const before = await userRow(email)
+    const res = await signup(s, { email, password: 'attacker-pw' })
+    expect(res.status).toBe(400)
+    expect(await body(res)).toEqual({ code: 400, msg: 'A user with this email address has already been registered' })
+    expect(await userRow(email)).toEqual(before)
+    expect(s.smtp.mailsTo(email)).toHaveLength(0)
+    expect((await login(s, email, '')).status).toBe(400)
+    expect((await login(s, email, 'attacker-pw')).status).toBe(400)
   })
 
   test('SMTP_MAX_FREQUENCY: no second mail inside the window; after it a new mail and the old link is dead', async () => {
@@ -152,21 +210,28 @@ describe('POST /signup', () => {
     expect(tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token')).toBeTruthy()
   })
 
-  test('a re-signup whose mail fails keeps the old password and data', async () => {
+  test('a re-signup whose mail fails leaves the row and its confirmation link exactly as they were', async () => {
     const email = 'resend@example.com'
     expect((await signup(s, { email, password: 'first-pw-1', data: { a: 1 } })).status).toBe(200)
-    const row = () => s.db.get<{ encrypted_password: string; raw_user_meta_data: string }>(
-      'SELECT encrypted_password, raw_user_meta_data FROM {users} WHERE email_key = ?', [email])
-    const before = await row()
+    const { updated_at: _, ...before } = await userRow(email)
+    const links = () => s.db.all('SELECT id, token_hash, created_at FROM {one_time_tokens} WHERE user_id = ?', [before.id])
+    const linksBefore = await links()
+    expect(linksBefore).toHaveLength(1)
     s.clock.advance(15 * 60 + 1)
-    s.smtp.failNext()
-    const res = await signup(s, { email, password: 'second-pw-1', data: { a: null, b: 2 } })
-    expect(res.status).toBe(500)
-    expect(await body(res)).toEqual({ code: 500, msg: 'Error sending confirmation mail', error_id: expect.any(String) })
-    expect(await row()).toEqual(before)
-    // The failed attempt does not count against SMTP_MAX_FREQUENCY: trying again mails at once.
-    expect((await signup(s, { email, password: 'second-pw-1' })).status).toBe(200)
-    expect(tokenFromMail(await s.smtp.waitForMail(email, { count: 2 }), 'confirmation_token')).toBeTruthy()
+    for (const password of ['second-pw-1', 'first-pw-1']) { // another password (clears), the same one (merges)
+      s.smtp.failNext()
+      const res = await signup(s, { email, password, data: { a: null, b: 2 } })
+      expect(res.status).toBe(500)
+      expect(await body(res)).toEqual({ code: 500, msg: 'Error sending confirmation mail', error_id: expect.any(String) })
+      const { updated_at: __, ...after } = await userRow(email)
+      expect(after).toEqual(before)
+      expect(await links()).toEqual(linksBefore)
+    }
+    // The failed attempts do not count against SMTP_MAX_FREQUENCY: trying again mails at once.
+    expect((await signup(s, { email, password: 'first-pw-1' })).status).toBe(200)
+    const link = tokenFromMail(await s.smtp.waitForMail(email, { count: 2 }), 'confirmation_token')
+    expect((await verify(s, link)).status).toBe(200)
+    expect((await login(s, email, 'first-pw-1')).status).toBe(200)
   })
 })
 
@@ -189,6 +254,34 @@ describe('POST /signup with GOTRUE_MAILER_AUTOCONFIRM', () => {
     }))
     expect((await login(s, 'auto@example.com', 'password-1')).status).toBe(200)
     expect(s.smtp.mails).toHaveLength(0)
+  })
+
+  test('an unconfirmed admin-created admin cannot be taken over: 400, no password, no confirmation', async () => {
+    const email = 'boss@example.com'
+    const made = await s.req('/admin/users', { method: 'POST', json: { email, role: 'admin', app_metadata: { roles: ['admin'] } }, headers: OP })
+    expect(made.status).toBe(200)
+    const before = await rowOf(s, email)
+    const res = await signup(s, { email, password: 'attacker-pw', data: { x: 1 } })
+    expect(res.status).toBe(400)
+    expect(await body(res)).toEqual({ code: 400, msg: 'A user with this email address has already been registered' })
+    expect(await rowOf(s, email)).toEqual(before)
+    expect(before).toMatchObject({ role: 'admin', confirmed_at: null, encrypted_password: '' })
+    const grant = await login(s, email, 'attacker-pw')
+    expect(grant.status).toBe(400)
+    expect(await body(grant)).toEqual({ error: 'invalid_grant', error_description: 'No user found with that email, or password invalid.' })
+  })
+
+  test('a signup left pending from before autoconfirm was on is already registered, whatever the password', async () => {
+    const email = 'older@example.com'
+    expect((await signup(s, { email, password: 'owner-pw-1' })).status).toBe(200)
+    await s.db.run('UPDATE {users} SET confirmed_at = NULL, confirmation_sent_at = updated_at WHERE email_key = ?', [email])
+    const before = await rowOf(s, email)
+    for (const password of ['owner-pw-1', 'attacker-pw']) {
+      const res = await signup(s, { email, password, data: { x: 1 } })
+      expect(res.status).toBe(400)
+      expect(await body(res)).toEqual({ code: 400, msg: 'A user with this email address has already been registered' })
+    }
+    expect(await rowOf(s, email)).toEqual(before)
   })
 })
 

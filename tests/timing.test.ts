@@ -125,7 +125,7 @@ describe('signup does not tell new emails from existing unconfirmed ones', () =>
 describe('/recover does not tell known emails from unknown ones', () => {
   test('known and unknown email: identical 200 {} and comparable latency; the mail still reaches the known one', { timeout: 60_000 }, async () => {
     const recover = (email: string) => () => {
-      s.clock.advance(901) // past SMTP_MAX_FREQUENCY, so every sample is a real request, not a 429
+      s.clock.advance(901) // past SMTP_MAX_FREQUENCY, so every sample of the known email really sends a mail
       return s.req('/recover', { method: 'POST', json: { email } })
     }
     const r = await measure({ known_email: recover(known), unknown_email: recover(unknown) })

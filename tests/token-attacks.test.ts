@@ -20,6 +20,7 @@ function jws(header: Json, payload: Json, sign: (input: string) => string = (i) 
   return `${input}.${sign(input)}`
 }
 const HS256 = { alg: 'HS256', typ: 'JWT', kid: 'nf-ident' }
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 const parts = (jwt: string) => jwt.split('.') as [string, string, string]
 const claimsOf = (jwt: string) => JSON.parse(Buffer.from(parts(jwt)[1], 'base64url').toString()) as Json
 
@@ -112,6 +113,42 @@ describe('forged access tokens on GET /user', () => {
 
   test('a header with an unknown critical extension (crit) → malformed', async () => {
     await expectRefused(await getUser(jws({ ...HS256, crit: ['x-attack'], 'x-attack': 1 }, aliceClaims())), 'token is malformed: unsupported "crit" header')
+  })
+
+  test('non-canonical signature encodings (unused low bits of the last character set, padding, junk) → malformed', async () => {
+    const genuine = (await body<Session>(await login(alice.email))).access_token
+    const [h, p, sig] = parts(genuine)
+    expect(sig).toHaveLength(43) // 32 bytes: the last character carries 4 bits of signature and 2 unused ones
+    const last = ALPHABET.indexOf(sig.at(-1) as string)
+    const malleated = [1, 2, 3].map((bits) => `${h}.${p}.${sig.slice(0, -1)}${ALPHABET[last ^ bits]}`)
+    for (const t of malleated) expect(Buffer.from(parts(t)[2], 'base64url').equals(Buffer.from(sig, 'base64url'))).toBe(true)
+    // Uncached: no variant verifies before the genuine token has been seen.
+    for (const t of malleated) await expectRefused(await getUser(t), 'token is malformed: Invalid Compact JWS')
+    // The genuine token is verified (and cached); a variant must neither hit that entry nor verify on its own.
+    expect((await getUser(genuine)).status).toBe(200)
+    for (const t of malleated) await expectRefused(await getUser(t), 'token is malformed: Invalid Compact JWS')
+    for (const t of [`${genuine}=`, `${genuine}==`, `${h}.${p}.${sig.slice(0, 20)}+${sig.slice(21)}`, `${h}.${p}.${sig.slice(0, 20)}/${sig.slice(21)}`, `${genuine}A`]) {
+      expect((await getUser(t)).status).toBe(401)
+    }
+    expect((await getUser(genuine)).status).toBe(200)
+  })
+
+  test('non-canonical header or payload encodings are refused even when signed with the right secret', async () => {
+    /** The segment with the lowest unused bit of its last character flipped: the same bytes, another string. */
+    const malleate = (seg: string) => {
+      expect(seg.length % 4).toBeGreaterThan(1) // a partial last group: there are unused bits
+      return `${seg.slice(0, -1)}${ALPHABET[ALPHABET.indexOf(seg.at(-1) as string) ^ 1]}`
+    }
+    /** A base64url segment of `make(pad)` with a partial last group, growing the padding until it has one. */
+    const segment = (make: (pad: string) => Json) => {
+      for (let pad = ''; ; pad += 'x') if (b64(make(pad)).length % 4 > 1) return b64(make(pad))
+    }
+    const h = segment((pad) => ({ ...HS256, kid: `nf-ident${pad}` }))
+    const p = segment((pad) => ({ ...aliceClaims(), pad }))
+    const signed = (hh: string, pp: string) => `${hh}.${pp}.${mac('sha256', JWT_SECRET, `${hh}.${pp}`)}`
+    expect((await getUser(signed(h, p))).status).toBe(200) // canonical: accepted
+    await expectRefused(await getUser(signed(malleate(h), p)), 'token is malformed: Invalid Compact JWS')
+    await expectRefused(await getUser(signed(h, malleate(p))), 'token is malformed: Invalid Compact JWS')
   })
 
   test('kid changed or removed, signed with the right secret: accepted (one HS256 key; kid is not consulted)', async () => {

@@ -118,7 +118,7 @@ describe(`gotrue admin export → import into an empty database (${DIALECT})`, (
     const exp = await src.cli('admin', 'export', file)
     expect(exp.code).toBe(0)
     expect(exp.err).toBe(`exported to ${file}\n`)
-    const imp = await dst.cli('admin', 'import', file)
+    const imp = await dst.cli('admin', 'import', file, '--allow-super-admin') // eve is a super admin
     expect(imp.code).toBe(0)
     expect(imp.out).toBe(summary(5, 0, 0, 0))
     expect(imp.err).toBe('') // no terminal: no progress text
@@ -131,7 +131,7 @@ describe(`gotrue admin export → import into an empty database (${DIALECT})`, (
 
   test('importing the same file again reports 0 new and changes nothing', async () => {
     const before = await dst.rows()
-    const again = await dst.cli('admin', 'import', file)
+    const again = await dst.cli('admin', 'import', file, '--allow-super-admin')
     expect(again.code).toBe(0)
     expect(again.out).toBe(summary(0, 0, 5, 0))
     expect(await dst.rows()).toEqual(before)
@@ -141,7 +141,7 @@ describe(`gotrue admin export → import into an empty database (${DIALECT})`, (
     const id = (await idsOf(dst)).get('cat@example.com')
     const put = await dst.req(`/admin/users/${id}`, { method: 'PUT', headers: { ...OPERATOR, 'content-type': 'application/json' }, body: JSON.stringify({ user_metadata: { full_name: 'Changed' } }) })
     expect(put.status).toBe(200)
-    expect((await dst.cli('admin', 'import', file)).out).toBe(summary(0, 1, 4, 0))
+    expect((await dst.cli('admin', 'import', file, '--allow-super-admin')).out).toBe(summary(0, 1, 4, 0))
     expect(await dst.rows()).toEqual(await src.rows())
   })
 
@@ -158,7 +158,7 @@ describe(`gotrue admin export → import into an empty database (${DIALECT})`, (
 
   const ttyName = SCRIPT ? 'on a terminal the import shows its progress' : 'on a terminal the import shows its progress (SKIPPED: util-linux `script` is not installed)'
   test.skipIf(!SCRIPT)(ttyName, async () => {
-    const p = Bun.spawn([SCRIPT ?? 'script', '-qec', `bun ${sh(BIN)} admin import ${sh(file)}`, '/dev/null'], { cwd: dst.dir, env: dst.env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+    const p = Bun.spawn([SCRIPT ?? 'script', '-qec', `bun ${sh(BIN)} admin import ${sh(file)} --allow-super-admin`, '/dev/null'], { cwd: dst.dir, env: dst.env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
     const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited])
     expect(code).toBe(0)
     expect(out).toContain('\rimporting… 5 users')
@@ -194,7 +194,7 @@ describe('GET /admin/users/export streams a file the CLI imports', () => {
     expect(res.status).toBe(200)
     const file = dst.file('download.json')
     await Bun.write(file, res)
-    const imp = await dst.cli('admin', 'import', file)
+    const imp = await dst.cli('admin', 'import', file, '--allow-super-admin')
     expect(imp.code).toBe(0)
     expect(imp.out).toBe(summary(5, 0, 0, 0))
     expect(await dst.rows()).toEqual(await src.rows())
@@ -224,7 +224,7 @@ describe('gotrue admin import of other sources', () => {
     const pending = refRow({ email: 'ref-pending@example.com', encrypted_password: await goHash('ref-pending-pass') })
     const file = dst.file('reference-users.json')
     await Bun.write(file, JSON.stringify([one, root, pending], null, 2))
-    const imp = await dst.cli('admin', 'import', file)
+    const imp = await dst.cli('admin', 'import', file, '--allow-super-admin')
     expect(imp.err).toBe('')
     expect(imp.code).toBe(0)
     expect(imp.out).toBe(summary(3, 0, 0, 0))
@@ -256,7 +256,7 @@ describe('gotrue admin import of other sources', () => {
     expect(imp.out).toBe(summary(1, 0, 0, 2))
     expect(imp.err).toBe(
       `  user #2 ("not-an-email", id ${badEmail.id}): invalid email "not-an-email": mail: missing '@' or angle-addr\n` +
-      `  user #3 ("plain@example.com", id ${badHash.id}): user ${badHash.id}: encrypted_password is not a bcrypt hash\n`)
+      `  user #3 ("plain@example.com", id ${badHash.id}): user ${badHash.id}: encrypted_password must be a bcrypt hash ($2a$, $2b$ or $2y$)\n`)
     expect((await dst.login('fine@example.com', 'fine-pass', AUD)).status).toBe(200)
     for (const bad of [badEmail, badHash]) expect((await dst.req(`/admin/users/${bad.id}`, { headers: OPERATOR })).status).toBe(404)
   })
@@ -271,6 +271,73 @@ describe('gotrue admin import of other sources', () => {
   })
 })
 
+describe('gotrue admin import refuses what it must not write, line by line', () => {
+  let dst: Node
+  beforeAll(async () => { dst = await node() })
+  const hash = (pw: string) => Bun.password.hash(pw, { algorithm: 'bcrypt', cost: 4 })
+  const user = async (over: Record<string, unknown>) => ({
+    id: crypto.randomUUID(), aud: AUD, email: `${crypto.randomUUID().slice(0, 8)}@example.com`, confirmed_at: '2024-05-01T10:00:00.123Z',
+    encrypted_password: await hash('attacker-pass'), app_metadata: { provider: 'email' }, user_metadata: {},
+    created_at: '2024-04-30T08:00:00.123Z', updated_at: '2024-05-01T10:00:00.123Z', ...over, // ms: MySQL gives whole seconds back without .000
+  })
+  const importing = async (rows: unknown[], ...flags: string[]) => {
+    const file = dst.file(`${crypto.randomUUID()}.json`)
+    await Bun.write(file, JSON.stringify({ users: rows }))
+    return dst.cli('admin', 'import', file, ...flags)
+  }
+  const stored = (id: string) => dst.db.get<Record<string, unknown>>(`SELECT ${USER_COLUMNS} FROM {users} WHERE id = ?`, [id])
+
+  test('a file imported into one instance cannot overwrite (or move) a user of another instance', async () => {
+    const A = crypto.randomUUID(), B = crypto.randomUUID()
+    const made = await dst.cli('admin', 'createuser', 'victim@example.com', 'victim-pass', '--confirm', '-i', A)
+    expect(made.code).toBe(0)
+    const victim = JSON.parse(made.out) as { id: string }
+    const before = await stored(victim.id)
+    const row = await user({ id: victim.id, email: 'victim@example.com' })
+    const imp = await importing([row], '-i', B)
+    expect(imp.code).toBe(1)
+    expect(imp.out).toBe(summary(0, 0, 0, 1))
+    expect(imp.err).toBe(`  user #1 ("victim@example.com", id ${victim.id}): another user already has this email or id\n`)
+    expect(await stored(victim.id)).toEqual(before)
+    expect(before?.instance_id).toBe(A)
+  })
+
+  test('the nil UUID (the system user, admin of every audience) is no user id: refused, nothing written, no login', async () => {
+    const row = await user({ id: NIL_UUID, email: 'system@example.com' })
+    const imp = await importing([row])
+    expect(imp.code).toBe(1)
+    expect(imp.err).toBe(`  user #1 ("system@example.com", id ${NIL_UUID}): invalid id "${NIL_UUID}" (a UUID other than the nil UUID)\n`)
+    expect(await stored(NIL_UUID)).toBeNull()
+    expect((await dst.login('system@example.com', 'attacker-pass', AUD)).status).toBe(400)
+    for (const id of ['0', '00000000-0000-0000-0000-00000000000g', 'abcdefab-abcd-abcd-abcd-abcdefabcdef-']) {
+      const bad = await importing([await user({ id })])
+      expect(bad.err).toContain('invalid id')
+    }
+  })
+
+  test('is_super_admin needs --allow-super-admin: without it the record is refused with its line and nothing of it is written', async () => {
+    const plain = await user({})
+    const root = await user({ is_super_admin: true })
+    const imp = await importing([plain, root])
+    expect(imp.code).toBe(1)
+    expect(imp.out).toBe(summary(1, 0, 0, 1))
+    expect(imp.err).toBe(`  user #2 ("${root.email}", id ${root.id}): user ${root.id}: is_super_admin needs --allow-super-admin\n`)
+    expect(await stored(root.id)).toBeNull()
+    const allowed = await importing([plain, root], '--allow-super-admin')
+    expect(allowed.out).toBe(summary(1, 0, 1, 0))
+    expect((await stored(root.id))?.is_super_admin).toBe(1)
+  })
+
+  test('a password hash with a bcrypt cost above GOTRUE_BCRYPT_MAX_COST (or below 4) is refused', async () => {
+    const four = await hash('x-password')
+    const rows = [await user({ encrypted_password: four.replace('$2b$04$', '$2b$31$') }), await user({ encrypted_password: four.replace('$2b$04$', '$2a$15$') }), await user({ encrypted_password: four.replace('$2b$04$', '$2b$03$') })]
+    const imp = await importing(rows)
+    expect(imp.code).toBe(1)
+    expect(imp.err).toBe(rows.map((r, i) => `  user #${i + 1} ("${r.email}", id ${r.id}): user ${r.id}: encrypted_password bcrypt cost ${[31, 15, 3][i]} is out of bounds (4 to 14)\n`).join(''))
+    for (const r of rows) expect(await stored(r.id)).toBeNull()
+  })
+})
+
 describe.skipIf(!MYSQL_URL)('across dialects: SQLite → MySQL → SQLite', () => {
   test('every user keeps logging in with the same password after each move', async () => {
     const lite = await node('sqlite')
@@ -281,7 +348,7 @@ describe.skipIf(!MYSQL_URL)('across dialects: SQLite → MySQL → SQLite', () =
     for (const [from, to] of [[lite, my], [my, back]] as const) {
       const file = from.file(`move-${to.db.dialect}.json`)
       expect((await from.cli('admin', 'export', file)).code).toBe(0)
-      const imp = await to.cli('admin', 'import', file)
+      const imp = await to.cli('admin', 'import', file, '--allow-super-admin')
       expect(imp.out).toBe(summary(5, 0, 0, 0))
       expect(await to.rows()).toEqual(await from.rows())
       await expectSeedLogins(to, ids)

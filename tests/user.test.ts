@@ -1,5 +1,6 @@
 // GET /user and PUT /user: the bearer check, which JWTs are refused, the audience check, metadata merges,
-// password and email changes (with the confirmation mail to the new address), and app_metadata for admins.
+// password and email changes (with the confirmation mail to the new address, and the other sessions they end),
+// and app_metadata for admins.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createHmac } from 'node:crypto'
 import { body, form, JWT_SECRET, startServer, type TestServer, tokenFromMail } from './harness.ts'
@@ -272,5 +273,68 @@ describe('PUT /user checks the audience too (the reference checks GET only)', ()
     expect(await body(res)).toEqual({ code: 400, msg: "Token audience doesn't match request audience" })
     expect((await body<{ user_metadata: { plan: string } }>(await getUser(u.auth))).user_metadata.plan).toBe('free')
     expect((await putUser({ ...u.auth, 'x-jwt-aud': 'api.netlify.com' }, { data: { plan: 'pro' } })).status).toBe(200)
+  })
+})
+
+describe('a password or email change ends every other session of the user; the one that made it keeps working', () => {
+  interface Session { access_token: string; refresh_token: string }
+  const session = async (email: string, password = PASSWORD): Promise<Session> => {
+    const res = await s.req('/token', form({ grant_type: 'password', username: email, password }))
+    expect(res.status).toBe(200)
+    return body<Session>(res)
+  }
+  const refresh = (t: Session) => s.req('/token', form({ grant_type: 'refresh_token', refresh_token: t.refresh_token }))
+  const bearer = (t: Session) => ({ authorization: `Bearer ${t.access_token}` })
+  const expectEnded = async (t: Session) => {
+    const res = await refresh(t)
+    expect(res.status).toBe(400)
+    expect(await body(res)).toEqual({ error: 'invalid_grant', error_description: 'Invalid Refresh Token' })
+  }
+
+  test('password change from session A: A refreshes, B (another device) gets invalid_grant', async () => {
+    const u = await newUser()
+    const [a, b] = [await session(u.email), await session(u.email)]
+    expect((await putUser(bearer(a), { password: 'a-brand-new-password' })).status).toBe(200)
+    const next = await refresh(a)
+    expect(next.status).toBe(200)
+    await expectEnded(b)
+    expect((await refresh(await body<Session>(next))).status).toBe(200) // A's family lives on after rotation
+    expect((await refresh(await session(u.email, 'a-brand-new-password'))).status).toBe(200) // new logins are unaffected
+  })
+
+  test('a rotated token of A (refreshed before the change) still identifies A: the change keeps it', async () => {
+    const u = await newUser()
+    const a0 = await session(u.email), b = await session(u.email)
+    const a1 = await body<Session>(await refresh(a0))
+    expect((await putUser(bearer(a1), { password: 'another-new-password' })).status).toBe(200)
+    expect((await refresh(a1)).status).toBe(200)
+    await expectEnded(b)
+  })
+
+  test('metadata changes and a pending (unconfirmed) email change end nothing', async () => {
+    const u = await newUser()
+    const [a, b] = [await session(u.email), await session(u.email)]
+    expect((await putUser(bearer(a), { data: { plan: 'pro' } })).status).toBe(200)
+    expect((await putUser(bearer(a), { email: freshEmail('pending') })).status).toBe(200)
+    expect((await refresh(b)).status).toBe(200)
+  })
+
+  test('a confirmed email change (email_change_token through PUT /user) ends the other sessions', async () => {
+    const u = await newUser()
+    const [a, b] = [await session(u.email), await session(u.email)]
+    const to = freshEmail('moved')
+    expect((await putUser(bearer(a), { email: to })).status).toBe(200)
+    const token = tokenFromMail(await s.smtp.waitForMail(to), 'email_change_token')
+    expect((await putUser(bearer(a), { email_change_token: token })).status).toBe(200)
+    expect((await refresh(a)).status).toBe(200)
+    await expectEnded(b)
+  })
+
+  test('an access token without a session_id (issued before sessions carried one) ends every session, its own too', async () => {
+    const u = await newUser()
+    const a = await session(u.email)
+    const legacy = handJwt(HS256, claimsFor(u.id, { exp: Math.floor(s.clock.now().getTime() / 1000) + 3600 }))
+    expect((await putUser({ authorization: `Bearer ${legacy}` }, { password: 'legacy-new-password' })).status).toBe(200)
+    await expectEnded(a)
   })
 })

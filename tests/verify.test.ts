@@ -2,7 +2,7 @@
 // typed, expiring, stored only as hashes, and safe against concurrent use.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { verifyAccessToken } from '../lib/jwt.ts'
-import { body, JWT_SECRET, startServer, type TestServer, tokenFromMail } from './harness.ts'
+import { body, form, JWT_SECRET, startServer, type TestServer, tokenFromMail } from './harness.ts'
 
 let s: TestServer
 beforeAll(async () => { s = await startServer() })
@@ -36,7 +36,7 @@ describe('POST /verify type=signup', () => {
     const [header, payload] = (t.access_token as string).split('.')
     expect(decode(header)).toEqual({ alg: 'HS256', kid: 'nf-ident', typ: 'JWT' })
     const claims = decode(payload)
-    expect(Object.keys(claims)).toEqual(['aud', 'exp', 'sub', 'email', 'app_metadata', 'user_metadata'])
+    expect(Object.keys(claims)).toEqual(['aud', 'exp', 'sub', 'email', 'app_metadata', 'user_metadata', 'session_id'])
     expect(claims).toMatchObject({
       aud: 'api.netlify.com', sub: id, email: 'confirm@example.com',
       app_metadata: { provider: 'email' }, user_metadata: { name: 'N' },
@@ -102,6 +102,35 @@ describe('POST /verify type=signup', () => {
     expect(await body(wrong)).toEqual({ code: 404, msg: 'User not found' })
     expect((await verify({ type: 'recovery', token })).status).toBe(200)
   })
+
+  test('a recovery link that confirms a pending signup clears the password someone else may have chosen', async () => {
+    // anyone may sign up an address they do not own; its owner later asks for a recovery link and follows it
+    const email = 'prehijack-recovery@example.com'
+    await signupToken(email) // password-1, chosen by "the attacker"
+    expect((await s.req('/recover', { method: 'POST', json: { email } })).status).toBe(200)
+    const token = tokenFromMail(await s.smtp.waitForMail(email, { count: 2 }), 'recovery_token')
+    const res = await verify({ type: 'recovery', token })
+    expect(res.status).toBe(200)
+    const { access_token } = await body<{ access_token: string }>(res)
+    const grant = (password: string) => s.req('/token', form({ grant_type: 'password', username: email, password }))
+    expect((await grant('password-1')).status).toBe(400)
+    // the owner, logged in by the link, sets a password of their own
+    const put = await s.req('/user', { method: 'PUT', json: { password: 'owners-new-pw' }, headers: { authorization: `Bearer ${access_token}` } })
+    expect(put.status).toBe(200)
+    expect((await grant('owners-new-pw')).status).toBe(200)
+    expect((await grant('password-1')).status).toBe(400)
+  })
+
+  test('a recovery of a confirmed account keeps its password until the owner sets a new one', async () => {
+    const email = 'confirmed-recovery@example.com'
+    const { token: confirmation } = await signupToken(email)
+    expect((await verify({ type: 'signup', token: confirmation })).status).toBe(200)
+    expect((await s.req('/recover', { method: 'POST', json: { email } })).status).toBe(200)
+    const token = tokenFromMail(await s.smtp.waitForMail(email, { count: 2 }), 'recovery_token')
+    expect((await verify({ type: 'recovery', token })).status).toBe(200)
+    const grant = await s.req('/token', form({ grant_type: 'password', username: email, password: 'password-1' }))
+    expect(grant.status).toBe(200)
+  })
 })
 
 describe('POST /verify cookie mode (X-Use-Cookie)', () => {
@@ -157,5 +186,60 @@ describe('POST /verify safety', () => {
     ])
     expect(dumpAfter).not.toContain(token)
     expect(dumpAfter).not.toContain(t.refresh_token as string)
+  })
+})
+
+describe('POST /verify ends the older sessions when it recovers an account or confirms an email change', () => {
+  interface Session { access_token: string; refresh_token: string }
+  const form = (fields: Record<string, string>) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() })
+  const refresh = (t: Session) => s.req('/token', form({ grant_type: 'refresh_token', refresh_token: t.refresh_token }))
+  const expectEnded = async (t: Session) => {
+    const res = await refresh(t)
+    expect(res.status).toBe(400)
+    expect(await body(res)).toEqual({ error: 'invalid_grant', error_description: 'Invalid Refresh Token' })
+  }
+  /** A confirmed user with two sessions: the one its confirmation opened and a password login. */
+  async function twoSessions(email: string): Promise<[Session, Session]> {
+    const { token } = await signupToken(email)
+    const a = await body<Session>(await verify({ type: 'signup', token }))
+    const b = await body<Session>(await s.req('/token', form({ grant_type: 'password', username: email, password: 'password-1' })))
+    expect(b.refresh_token).toBeString()
+    return [a, b]
+  }
+
+  test('recovery: the session it opens works; every session from before is refused', async () => {
+    const email = 'recover-sessions@example.com'
+    const [a, b] = await twoSessions(email)
+    expect((await s.req('/recover', { method: 'POST', json: { email } })).status).toBe(200)
+    const token = tokenFromMail(await s.smtp.waitForMail(email, { count: 2 }), 'recovery_token')
+    const res = await verify({ type: 'recovery', token })
+    expect(res.status).toBe(200)
+    const c = await body<Session>(res)
+    await expectEnded(a)
+    await expectEnded(b)
+    expect((await refresh(c)).status).toBe(200)
+  })
+
+  test('email_change: the session it opens works; every session from before is refused', async () => {
+    const email = 'change-sessions@example.com', to = 'changed-sessions@example.com'
+    const [a, b] = await twoSessions(email)
+    const put = await s.req('/user', { method: 'PUT', json: { email: to }, headers: { authorization: `Bearer ${a.access_token}` } })
+    expect(put.status).toBe(200)
+    const rotated = await refresh(b) // requesting the change ends nothing
+    expect(rotated.status).toBe(200)
+    const b1 = await body<Session>(rotated)
+    const token = tokenFromMail(await s.smtp.waitForMail(to), 'email_change_token')
+    const res = await verify({ type: 'email_change', token })
+    expect(res.status).toBe(200)
+    const c = await body<Session>(res)
+    await expectEnded(a)
+    await expectEnded(b1)
+    expect((await refresh(c)).status).toBe(200)
+  })
+
+  test('a failed verify (unknown token) ends nothing', async () => {
+    const [a] = await twoSessions('no-recovery@example.com')
+    expect((await verify({ type: 'recovery', token: 'no-such-token' })).status).toBe(404)
+    expect((await refresh(a)).status).toBe(200)
   })
 })
