@@ -1,4 +1,4 @@
-// Medians over rounds, ratios, the targets of issue 8, and the markdown of bench/RESULTS.md.
+// Medians over rounds, ratios, the performance targets, and the markdown of bench/RESULTS.md.
 
 /** `other`: CPU that other work on the machine used during the measurement, in % of one core. */
 export interface Sample { rps: number; p50: number | null; p99: number | null; failures: number; note?: string; other?: number }

@@ -556,7 +556,7 @@ async function main() {
       `malloc) and ${median(idleBun).toFixed(1)} MB pages of the Bun executable itself (${process.execPath}; file-backed, shared by every Bun process) (the benchmarked server: ${idleRssAfterStart.toFixed(1)} MB after start, ${rssAfterLoad.toFixed(1)} MB after all the load)`,
     `- cold start, spawn to first answered GET /health: restart on the migrated database median ${median(restart).toFixed(0)} ms (${restart.map((x) => x.toFixed(0)).join(', ')}); ` +
       `first boot on a fresh SQLite file incl. migrations median ${median(firstBoot).toFixed(0)} ms (${firstBoot.map((x) => x.toFixed(0)).join(', ')})`,
-    '', '## Targets (issue 8)', '', targetsTable(targets), '',
+    '', '## Targets', '', targetsTable(targets), '',
     '## Notes', '',
     '- The peer hashes passwords with scrypt (N=16384, r=16, via node:crypto), better-auth\'s default, not bcrypt: its sign-in and sign-up rows compare the defaults a team gets, not equal work.',
     '- The refresh ceiling joins the user row in its lookup (the access token carries the email and metadata); it writes no audit rows, which our refresh grant does (two per refresh).',

@@ -4,6 +4,7 @@ import type { Config } from '../lib/config.ts'
 import { PasswordHasher } from '../lib/crypto.ts'
 import { writeAudit } from '../lib/audit.ts'
 import { type Db, openDb } from '../lib/db/index.ts'
+import { isUuid } from '../lib/ids.ts'
 import { exportDocument, exportRows, importUsers, readExport } from '../lib/transfer.ts'
 import { deleteUser, emailProblem, findUserByEmail, findUserById, insertUser, NIL_UUID, passwordProblem, toUser, updateUser } from '../lib/users.ts'
 
@@ -47,7 +48,6 @@ function parse(args: string[]): Parsed {
   return out
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const say = (s: string) => process.stdout.write(`${s}\n`)
 
 export async function admin(config: Config, args: string[]): Promise<number> {
@@ -56,7 +56,7 @@ export async function admin(config: Config, args: string[]): Promise<number> {
   if (!verb) { process.stderr.write(`${ADMIN_HELP}\n`); return 2 }
   if (['help', '--help', '-h'].includes(verb) || p.flags.has('--help')) { say(ADMIN_HELP); return 0 }
   const instanceId = p.instance ?? NIL_UUID
-  if (!UUID.test(instanceId)) throw new UsageError(`--instance_id must be a UUID, got ${JSON.stringify(instanceId)}`)
+  if (!isUuid(instanceId)) throw new UsageError(`--instance_id must be a UUID, got ${JSON.stringify(instanceId)}`)
   const aud = p.aud ?? config.jwt.aud
   const db = await openDb(config)
   try {
@@ -65,7 +65,7 @@ export async function admin(config: Config, args: string[]): Promise<number> {
       case 'deleteuser': {
         const [who] = p.positional
         if (!who || p.positional.length > 1) throw new UsageError('deleteuser needs exactly one <email|id>')
-        const user = (await findUserByEmail(db, instanceId, aud, who)) ?? (UUID.test(who) ? await findUserById(db, instanceId, who) : null)
+        const user = (await findUserByEmail(db, instanceId, aud, who)) ?? (isUuid(who) ? await findUserById(db, instanceId, who) : null)
         if (!user) { process.stderr.write(`gotrue: no user ${JSON.stringify(who)} in audience ${JSON.stringify(aud)}\n`); return 1 }
         await db.tx(async (tx) => {
           await writeAudit(tx, instanceId, { id: NIL_UUID, email: 'cli@localhost' }, 'user_deleted', new Date(), { user_id: user.id, user_email: user.email })

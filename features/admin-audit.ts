@@ -3,7 +3,7 @@
 // audience admin sees those whose actor or subject (traits.user_id) is a user of its audience other than a super
 // admin; the operator and super admins see all of the instance.
 import { Elysia, t } from 'elysia'
-import { type Db, isoTime, type Param } from '../lib/db/index.ts'
+import { type Db, isoTime, jsonText, type Param } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
 import { badRequest, ErrorBody } from '../lib/errors.ts'
 import { type AdminActor, guards } from '../lib/guards.ts'
@@ -19,17 +19,7 @@ export const AuditEntry = t.Object({
 })
 export const AuditQuery = t.Object({ page: t.Optional(t.String()), per_page: t.Optional(t.String()), query: t.Optional(t.String({ maxLength: 320 })) }, { additionalProperties: true })
 
-// A payload field as text: MySQL's JSON_EXTRACT returns JSON (quoted, `\"` escaped), SQLite's the plain value.
-const FIELD = {
-  sqlite: (f: string) => `LOWER(JSON_EXTRACT(payload, '$.${f}')) LIKE ? ESCAPE '!'`,
-  mysql: (f: string) => `LOWER(JSON_UNQUOTE(JSON_EXTRACT(payload, '$.${f}'))) LIKE ? ESCAPE '!'`,
-} as const
 const SCOPES = new Map([['author', ['actor_email', 'actor_name']], ['action', ['action']], ['type', ['log_type']]]) // a Map: no `constructor:` scope
-
-const TEXT = {
-  sqlite: (path: string) => `JSON_EXTRACT(payload, '${path}')`,
-  mysql: (path: string) => `JSON_UNQUOTE(JSON_EXTRACT(payload, '${path}'))`,
-} as const
 /** Super-admin rights: the operator token, a system-user JWT, or a user flagged is_super_admin. */
 const holdsSuper = (a: AdminActor | null): boolean => !!a && (a.superAdmin || !!a.user?.is_super_admin)
 
@@ -38,13 +28,13 @@ function auditWhere(db: Db, instanceId: string, aud: string | null, query: strin
   const parts = ['instance_id = ?']
   const params: Param[] = [instanceId]
   if (aud !== null) {
-    const text = TEXT[db.dialect]
+    const text = (path: string) => jsonText(db.dialect, 'payload', path)
     parts.push(`EXISTS (SELECT 1 FROM {users} u WHERE u.instance_id = ? AND u.aud = ? AND u.is_super_admin = 0 AND u.id IN (${text('$.actor_id')}, ${text('$.traits.user_id')}))`)
     params.push(instanceId, aud)
   }
   if (query) {
     const i = query.indexOf(':')
-    const scope = i > 0 ? SCOPES.get(query.slice(0, i))?.map(FIELD[db.dialect]) : undefined
+    const scope = i > 0 ? SCOPES.get(query.slice(0, i))?.map((f) => `LOWER(${jsonText(db.dialect, 'payload', `$.${f}`)}) LIKE ? ESCAPE '!'`) : undefined
     if (!scope) throw badRequest(`Invalid query scope: ${query}`)
     const pattern = likeSubstring(query.slice(i + 1))
     parts.push(`(${scope.join(' OR ')})`)

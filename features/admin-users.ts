@@ -3,18 +3,20 @@
 // tables, exact `email` filter, `filter` as a literal substring, create with an existing bcrypt `password_hash`,
 // validated and unique email updates, and users of another audience are invisible to an audience admin.
 import { Elysia, t } from 'elysia'
+import { checkEmail, checkUserData, mergedMeta, mergedUserData, newAccount, requiredEmail, requireFreeEmail, takenOnDuplicate } from '../lib/accounts.ts'
 import { type Actor, actorOf, writeAudit } from '../lib/audit.ts'
-import { type Db, dbTime, type Param, UniqueViolation } from '../lib/db/index.ts'
+import { type Db, dbTime, jsonText, type Param } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
 import { bcryptProblem, safeEqual } from '../lib/crypto.ts'
 import { badRequest, ErrorBody, notFound, unauthorized, unprocessable } from '../lib/errors.ts'
 import { type AdminActor, guards, isAdminFor, requireEmailProvider } from '../lib/guards.ts'
+import { isUuid } from '../lib/ids.ts'
 import { likeSubstring, linkHeader, parsePage } from '../lib/pagination.ts'
 import { endOtherSessions } from '../lib/sessions.ts'
 import { exportDocument } from '../lib/transfer.ts'
 import {
-  deleteUser, emailKey, emailProblem, findUserByEmail, findUserById, insertUser, mergeMeta, parseMeta, passwordProblem, toUser,
-  updateUser, User, USER_COLUMNS, type UserJson, type UserPatch, type UserRow, MetadataInput, metadataOf
+  deleteUser, emailKey, findUserById, insertUser, passwordProblem, toUser, updateUser, User, USER_COLUMNS, type UserJson, type UserPatch,
+  type UserRow, MetadataInput, metadataOf
 } from '../lib/users.ts'
 
 export const AdminUserBody = t.Object({
@@ -33,7 +35,6 @@ export const ListQuery = t.Object({
 }, { additionalProperties: true })
 export const UserList = t.Object({ users: t.Array(User), aud: t.String() })
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 /** Super-admin rights: the operator token, a system-user JWT, or a user flagged is_super_admin. Only they may see
  *  or touch a super admin, so an audience admin cannot take over the account that administers every audience. */
 const holdsSuper = (a: AdminActor | null): boolean => !!a && (a.superAdmin || !!a.user?.is_super_admin)
@@ -48,12 +49,6 @@ function parseSort(sort: string | undefined): { column: string; dir: 'ASC' | 'DE
   return { column, dir: dir.toUpperCase() as 'ASC' | 'DESC' }
 }
 
-/** user_metadata.full_name as text. MySQL's JSON_EXTRACT returns JSON (quoted, `\"` escaped), SQLite's the value. */
-const FULL_NAME = {
-  sqlite: "JSON_EXTRACT(raw_user_meta_data, '$.full_name')",
-  mysql: "JSON_UNQUOTE(JSON_EXTRACT(raw_user_meta_data, '$.full_name'))",
-} as const
-
 /** The list's WHERE clause: instance, audience, super admins only for those who hold that right, and the
  *  optional filters. */
 function listWhere(db: Db, instanceId: string, aud: string, q: typeof ListQuery.static, superAdmins: boolean): { sql: string; params: Param[] } {
@@ -62,7 +57,7 @@ function listWhere(db: Db, instanceId: string, aud: string, q: typeof ListQuery.
   if (!superAdmins) parts.push('is_super_admin = 0')
   if (q.email) { parts.push('email_key = ?'); params.push(emailKey(q.email)) }
   if (q.filter) {
-    parts.push(`(email_key LIKE ? ESCAPE '!' OR LOWER(${FULL_NAME[db.dialect]}) LIKE ? ESCAPE '!')`)
+    parts.push(`(email_key LIKE ? ESCAPE '!' OR LOWER(${jsonText(db.dialect, 'raw_user_meta_data', '$.full_name')}) LIKE ? ESCAPE '!')`)
     params.push(likeSubstring(q.filter), likeSubstring(q.filter))
   }
   return { sql: parts.join(' AND '), params }
@@ -99,7 +94,7 @@ export function adminUsers(deps: Deps) {
   /** A user of this instance that this admin may see: an audience admin sees only its audience, and never a super
    *  admin (a 404 as for any user it may not see, so it cannot even learn which addresses are super admins). */
   async function loadUser(id: string, admin: AdminActor | null, aud: string, tx: Db = db): Promise<UserRow> {
-    if (!UUID.test(id)) throw badRequest('user_id must be an UUID')
+    if (!isUuid(id)) throw badRequest('user_id must be an UUID')
     const user = await findUserById(tx, instanceId, id, tx !== db) // in a write transaction: locked (no lost merge)
     if (!user || (!admin?.superAdmin && user.aud !== aud) || (user.is_super_admin && !holdsSuper(admin))) throw notFound('User not found')
     return user
@@ -117,7 +112,6 @@ export function adminUsers(deps: Deps) {
     }
     return undefined
   }
-  const taken = () => unprocessable('Email address already registered by another user')
   /** usermodified / userdeleted fire after the commit; as in the reference, a failure is only logged. */
   const afterCommit = (event: 'usermodified' | 'userdeleted', user: UserJson) => {
     if (!webhooks.wants(event)) return
@@ -181,24 +175,19 @@ export function adminUsers(deps: Deps) {
       // as the reference's admin check, which reads `aud` from the body: an audience admin creates in its own audience only
       if (admin && !admin.superAdmin && !(admin.user && isAdminFor(deps, admin.user, aud))) throw unauthorized('User not allowed')
       requireEmailProvider(deps)
-      const email = (body.email ?? '').trim()
-      if (!email) throw unprocessable('An email address is required')
-      const problem = emailProblem(email)
-      if (problem) throw unprocessable(`Unable to validate email address: ${problem}`)
-      const invalid = deps.validateUserData?.(userMeta)
-      if (invalid) throw unprocessable(invalid)
+      const email = checkEmail(requiredEmail(body.email))
+      checkUserData(deps, userMeta)
       const hash = (await newPasswordHash(body.password, body.password_hash)) ?? ''
       const now = clock.now()
       const user = await db.tx(async (tx) => {
-        if (await findUserByEmail(tx, instanceId, aud, email)) throw taken()
-        const u = await insertUser(tx, {
-          instanceId, aud, role: body.role ?? config.jwt.default_group_name, email, encryptedPassword: hash,
-          appMetadata: { ...appMeta, provider: 'email' }, userMetadata: userMeta,
+        await requireFreeEmail(tx, instanceId, aud, email)
+        const u = await insertUser(tx, newAccount(deps, {
+          aud, role: body.role, email, encryptedPassword: hash, appMetadata: { ...appMeta, provider: 'email' }, userMetadata: userMeta,
           confirmedAt: body.confirm ? now : null, now,
-        })
+        }))
         await writeAudit(tx, instanceId, actor(admin), 'user_signedup', now, { user_id: u.id, user_email: u.email })
         return u
-      }).catch((e) => { throw e instanceof UniqueViolation ? taken() : e })
+      }).catch(takenOnDuplicate)
       return toUser(user)
     }, {
       auth: 'admin', body: 'admin.user',
@@ -214,10 +203,7 @@ export function adminUsers(deps: Deps) {
       const userMeta = metadataOf(body.user_metadata, 'user_metadata')
       const appMeta = metadataOf(body.app_metadata, 'app_metadata')
       const newEmail = body.email?.trim()
-      if (newEmail !== undefined) {
-        const problem = emailProblem(newEmail)
-        if (problem) throw unprocessable(`Unable to validate email address: ${problem}`)
-      }
+      if (newEmail !== undefined) checkEmail(newEmail)
       const hash = await newPasswordHash(body.password, body.password_hash)
       const now = clock.now()
       const updated = await db.tx(async (tx) => {
@@ -227,24 +213,18 @@ export function adminUsers(deps: Deps) {
         if (body.confirm && !user.confirmed_at) patch.confirmed_at = dbTime(now)
         if (hash) patch.encrypted_password = hash
         if (newEmail !== undefined && newEmail !== user.email) {
-          const other = await findUserByEmail(tx, instanceId, user.aud, newEmail)
-          if (other && other.id !== user.id) throw taken()
+          await requireFreeEmail(tx, instanceId, user.aud, newEmail, user.id)
           patch.email = newEmail
         }
-        if (appMeta) patch.raw_app_meta_data = JSON.stringify(mergeMeta(parseMeta(user.raw_app_meta_data), appMeta))
-        if (userMeta) {
-          const merged = mergeMeta(parseMeta(user.raw_user_meta_data), userMeta)
-          const invalid = deps.validateUserData?.(merged)
-          if (invalid) throw unprocessable(invalid)
-          patch.raw_user_meta_data = JSON.stringify(merged)
-        }
+        if (appMeta) patch.raw_app_meta_data = mergedMeta(user.raw_app_meta_data, appMeta)
+        if (userMeta) patch.raw_user_meta_data = mergedUserData(deps, user.raw_user_meta_data, userMeta)
         const next = await updateUser(tx, user, patch, now)
         // A password or email reset by an admin ends every session of the user.
         if (patch.encrypted_password || patch.email) await endOtherSessions(tx, instanceId, user.id, null)
         // as the reference, written after the change: an email change records the new address
         await writeAudit(tx, instanceId, actor(admin), 'user_modified', now, { user_id: next.id, user_email: next.email })
         return next
-      }).catch((e) => { throw e instanceof UniqueViolation ? taken() : e })
+      }).catch(takenOnDuplicate)
       const json = toUser(updated)
       afterCommit('usermodified', json)
       return json

@@ -3,11 +3,12 @@
 import { Elysia, t } from 'elysia'
 import type { Deps } from '../lib/deps.ts'
 import { ErrorBody, unavailable } from '../lib/errors.ts'
+import { serviceManifest } from '../lib/version.ts'
 
 export const HealthBody = t.Object({ description: t.String(), name: t.String(), version: t.String() })
 
 export function health(deps: Deps) {
-  const body = { description: 'GoTrue is a user registration and authentication API', name: 'GoTrue', version: deps.version }
+  const body = serviceManifest(deps.version)
   let checkedAt = 0
   let ok: Promise<boolean> = Promise.resolve(true)
   /** SELECT 1 with a 1 s bound, at most once per second whatever the probe rate. */

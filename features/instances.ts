@@ -2,15 +2,16 @@
 // manifest), behind `Authorization: Bearer <OPERATOR_TOKEN>`. Instance secrets are stored encrypted and never
 // returned (the reference echoes the JWT secret); deleting an instance deletes its users, sessions and audit log.
 import { Elysia, t } from 'elysia'
+import { deepMerge } from '../lib/config.ts'
 import { safeEqual } from '../lib/crypto.ts'
-import { isoTime, UniqueViolation } from '../lib/db/index.ts'
+import { type Db, dbTime, isoTime, UniqueViolation } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
 import { badRequest, ErrorBody, internal, notFound, unauthorized } from '../lib/errors.ts'
-import {
-  assertValidConfig, deleteInstanceData, encryptionKey, findInstance, findInstanceByUuid, type InstanceRow, insertInstance, mergeConfig,
-  openConfig, redactConfig, sealConfig, updateInstanceConfig, withoutReplacedSecrets,
-} from '../lib/instances.ts'
+import { isUuid } from '../lib/ids.ts'
+import { assertValidConfig, findInstance, type InstanceRow } from '../lib/instances.ts'
+import { encryptionKey, openConfig, redactConfig, sealConfig, withoutReplacedSecrets } from '../lib/sealing.ts'
 import { NIL_UUID } from '../lib/users.ts'
+import { serviceManifest } from '../lib/version.ts'
 
 const Config = t.Record(t.String(), t.Unknown(), { description: 'per-instance settings (GoTrue §5.3 JSON keys)' })
 // `config` is checked in the handler, not by the schema: Elysia's normalize turns a string or an array given for
@@ -23,9 +24,26 @@ export const Instance = t.Object({
   id: t.String(), uuid: t.String(), config: t.Nullable(Config), created_at: t.String(), updated_at: t.String(),
   endpoint: t.Optional(t.String()), state: t.Optional(t.String()),
 })
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const BEARER = /^[Bb]earer (\S+)$/
 type Json = Record<string, unknown>
+
+async function findInstanceByUuid(db: Db, uuid: string): Promise<InstanceRow | null> {
+  return db.get<InstanceRow>('SELECT id, uuid, raw_base_config, created_at, updated_at FROM {instances} WHERE uuid = ?', [uuid])
+}
+async function insertInstance(db: Db, row: { id: string; uuid: string; config: Json; now: Date }): Promise<void> {
+  await db.run('INSERT INTO {instances} (id, uuid, raw_base_config, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
+    [row.id, row.uuid, JSON.stringify(row.config), dbTime(row.now), dbTime(row.now)])
+}
+async function updateInstanceConfig(db: Db, id: string, config: Json | null, now: Date): Promise<void> {
+  await db.run('UPDATE {instances} SET raw_base_config = ?, updated_at = ? WHERE id = ?', [config === null ? null : JSON.stringify(config), dbTime(now), id])
+}
+/** Removes the instance and everything of its sites (users cascade to identities, sessions and one-time tokens). */
+async function deleteInstanceData(db: Db, id: string): Promise<void> {
+  await db.run('DELETE FROM {users} WHERE instance_id = ?', [id])
+  await db.run('DELETE FROM {audit_log_entries} WHERE instance_id = ?', [id])
+  await db.run('DELETE FROM {flow_states} WHERE instance_id = ?', [id])
+  await db.run('DELETE FROM {instances} WHERE id = ?', [id])
+}
 
 /** The body's config as GoTrue decodes it: an object, null (clear) or absent; anything else is a 400. */
 function configOf(body: { config?: unknown }): Json | null | undefined {
@@ -46,12 +64,12 @@ export function instances(deps: Deps, opts: { changed(id: string): void }) {
     }
   }
   const load = async (id: string) => {
-    if (!UUID.test(id)) throw badRequest('Invalid instance ID')
+    if (!isUuid(id)) throw badRequest('Invalid instance ID')
     const row = await findInstance(db, id.toLowerCase())
     if (!row) throw notFound('Instance not found')
     return row
   }
-  const manifest = { description: 'GoTrue is a user registration and authentication API', name: 'GoTrue', version: deps.version }
+  const manifest = serviceManifest(deps.version)
   return new Elysia({ name: 'instances' })
     .onBeforeHandle(({ headers }) => {
       const m = BEARER.exec(headers.authorization ?? '')
@@ -62,7 +80,7 @@ export function instances(deps: Deps, opts: { changed(id: string): void }) {
     .get('/', () => manifest, { detail: { summary: 'Manifest (operator)', tags: ['operator'] } })
     .post('/instances', async ({ body, set }) => {
       const uuid = (body.uuid || NIL_UUID).toLowerCase()
-      if (!UUID.test(uuid)) throw badRequest('Error decoding params: uuid is not a valid UUID')
+      if (!isUuid(uuid)) throw badRequest('Error decoding params: uuid is not a valid UUID')
       const settings = configOf(body) ?? {}
       assertValidConfig(settings)
       const now = clock.now()
@@ -96,7 +114,7 @@ export function instances(deps: Deps, opts: { changed(id: string): void }) {
             throw internal('Error loading environment config', e)
           }
         }
-        const merged = mergeConfig(stored, patch ?? {})
+        const merged = deepMerge(stored, patch ?? {})
         assertValidConfig(merged)
         next = sealConfig(key, row.id, merged)
       }

@@ -1,7 +1,7 @@
 // GET /settings: the public settings a frontend needs (which providers are on, signup, autoconfirm).
 // Built from config only: each provider's ENABLED flag, as the reference reports it.
 import { Elysia, t } from 'elysia'
-import { PROVIDER_NAMES } from '../lib/config.ts'
+import { PROVIDER_NAMES } from '../lib/config-schema.ts'
 import type { Deps } from '../lib/deps.ts'
 
 const Bool = t.Boolean()

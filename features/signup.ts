@@ -3,18 +3,22 @@
 // row (see `resend`), emails are always validated, a unique index stops concurrent duplicates, and SMTP runs
 // after the commit — a failed mail undoes what was just written in a second short transaction.
 import { Elysia, t } from 'elysia'
+import {
+  alreadyRegistered, checkEmail, checkUserData, columnsOf, hookPatch, mailOrUndo, mergedUserData, newAccount, requiredEmail, restoreUser,
+  undo, validateNewUser,
+} from '../lib/accounts.ts'
 import { actorOf, writeAudit } from '../lib/audit.ts'
 import { type Db, dbTime, parseTime, UniqueViolation } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
-import { badRequest, ErrorBody, forbidden, HttpError, internal, unprocessable } from '../lib/errors.ts'
+import { ErrorBody, forbidden, unprocessable } from '../lib/errors.ts'
 import { requestAud, requireEmailProvider, requireKnownAud } from '../lib/guards.ts'
-import { replyPatch } from '../lib/webhooks.ts'
-import { clientOf, enforce, RULES } from '../lib/limits.ts'
+import { clientOf } from '../lib/client.ts'
+import { enforce, RULES } from '../lib/limits.ts'
 import { mailVars } from '../lib/links.ts'
-import { findOtpForUser, insertOtp, issueOtp, type OtpRow, revokeOtp } from '../lib/otp.ts'
+import { findOtpForUser, issueOtp, type OtpRow } from '../lib/otp.ts'
 import {
-  deleteUser, emailKey, emailProblem, findUserByEmail, insertUser, mergeMeta, type Metadata, newUserRow, parseMeta, passwordProblem,
-  toUser, updateUser, User, type UserPatch, type UserRow, MetadataInput, metadataOf,
+  deleteUser, emailKey, findUserByEmail, insertUser, type Metadata, type NewUser, parseMeta, passwordProblem, toUser, updateUser, User,
+  type UserPatch, type UserRow, MetadataInput, metadataOf,
 } from '../lib/users.ts'
 
 export const SignupBody = t.Object({
@@ -28,12 +32,11 @@ export const SignupBody = t.Object({
  *  the caller is answered. */
 interface Outcome { user: UserRow; shown: UserRow; created: boolean; token?: string; previous?: UserRow; previousLink?: OtpRow | null }
 
-/** For a new user: its password hash and what the validate webhook decided (its id, so the hook saw the real one). */
-interface Fresh { hash: string; id: string; appMetadata: Metadata; userMetadata: Metadata }
+/** For a new user: its fields as the validate webhook left them (with the id it was shown) and the password hash. */
+type Fresh = NewUser & { id: string }
 /** For an existing row, read before the transaction: the hash the password was compared with, and the result. */
 interface Seen { hash: string; same: boolean }
 
-const registered = () => badRequest('A user with this email address has already been registered')
 /** The row changed between the reads before the transaction and the transaction: read again and retry. */
 class Stale extends Error {}
 
@@ -52,12 +55,7 @@ async function resend(tx: Db, deps: Deps, existing: UserRow, same: boolean, data
   const { config, clock, instanceId } = deps
   const now = clock.now()
   const patch: UserPatch = {}
-  if (same && data) {
-    const merged = mergeMeta(parseMeta(existing.raw_user_meta_data), data)
-    const invalid = deps.validateUserData?.(merged) // checked after the merge, like PUT /user
-    if (invalid) throw unprocessable(invalid)
-    patch.raw_user_meta_data = JSON.stringify(merged)
-  }
+  if (same && data) patch.raw_user_meta_data = mergedUserData(deps, existing.raw_user_meta_data, data) // as PUT /user
   if (!same && existing.encrypted_password) patch.encrypted_password = ''
   let user = Object.keys(patch).length ? await updateUser(tx, existing, patch, now) : existing
   // The caller is shown only the data it sent unless it proved to hold the password.
@@ -80,7 +78,7 @@ async function createOrResend(deps: Deps, email: string, aud: string, data: Meta
     if (existing) {
       // Under autoconfirm every signup is confirmed at once, so an unconfirmed row is an invite, an admin's, or
       // older than the setting: none of them is this caller's to confirm.
-      if (!pendingSignup(existing) || config.mailer.autoconfirm) throw registered()
+      if (!pendingSignup(existing) || config.mailer.autoconfirm) throw alreadyRegistered()
       const unchanged = seen !== null && seen.hash === existing.encrypted_password
       if (!unchanged && !last) throw new Stale()
       return resend(tx, deps, existing, unchanged && seen.same, data)
@@ -88,10 +86,7 @@ async function createOrResend(deps: Deps, email: string, aud: string, data: Meta
     if (!fresh) throw new Stale()
     const now = clock.now()
     const autoconfirm = config.mailer.autoconfirm
-    let user = await insertUser(tx, {
-      instanceId, id: fresh.id, aud, role: config.jwt.default_group_name, email, encryptedPassword: fresh.hash,
-      appMetadata: fresh.appMetadata, userMetadata: fresh.userMetadata, confirmedAt: autoconfirm ? now : null, now,
-    })
+    let user = await insertUser(tx, { ...fresh, confirmedAt: autoconfirm ? now : null, now })
     if (autoconfirm) {
       // With a signup hook the entry waits for its answer: a failing hook undoes the signup (signupHook).
       if (!deps.webhooks.wants('signup')) await writeAudit(tx, instanceId, actorOf(user), 'user_signedup', now)
@@ -104,27 +99,12 @@ async function createOrResend(deps: Deps, email: string, aud: string, data: Meta
 }
 
 export function signup(deps: Deps) {
-  const { config, db, hasher, mailer, log, webhooks, clock, instanceId } = deps
-
-  /** The validate webhook for a new user, before any write (no transaction held while it runs). A re-signup
-   *  of a pending signup is not validated again, as in the reference. */
-  async function validateHook(email: string, aud: string, data: Metadata): Promise<Omit<Fresh, 'hash'>> {
-    const v = { id: crypto.randomUUID(), appMetadata: { provider: 'email' } as Metadata, userMetadata: data }
-    if (!webhooks.wants('validate')) return v
-    const prospective = toUser(newUserRow({
-      instanceId, id: v.id, aud, role: config.jwt.default_group_name, email, encryptedPassword: '',
-      appMetadata: v.appMetadata, userMetadata: data, now: clock.now(),
-    }))
-    const reply = await webhooks.send('validate', instanceId, prospective)
-    if (reply?.app_metadata && typeof reply.app_metadata === 'object') v.appMetadata = reply.app_metadata
-    if (reply?.user_metadata && typeof reply.user_metadata === 'object') v.userMetadata = reply.user_metadata
-    return v
-  }
+  const { config, db, hasher, mailer, webhooks, clock, instanceId } = deps
 
   /** Autoconfirm: the signup webhook after the commit; if it fails, the new user is deleted and the signup fails. */
   async function signupHook(user: UserRow): Promise<UserRow> {
     try {
-      const patch = replyPatch(await webhooks.send('signup', instanceId, toUser(user)))
+      const patch = await hookPatch(deps, 'signup', user)
       return await db.tx(async (tx) => {
         const now = clock.now()
         const updated = Object.keys(patch).length ? await updateUser(tx, user, patch, now) : user
@@ -132,7 +112,7 @@ export function signup(deps: Deps) {
         return updated
       })
     } catch (e) {
-      await db.tx((tx) => deleteUser(tx, user.id)).catch((undo) => log.error('could not undo signup after webhook failure', { error: undo }))
+      await undo(deps, 'signup after webhook failure', (tx) => deleteUser(tx, user.id))
       throw e
     }
   }
@@ -147,14 +127,17 @@ export function signup(deps: Deps) {
       let seen: Seen | null = null
       if (row) {
         // Refused rows need no bcrypt work (the transaction refuses them again, under its lock).
-        if (!pendingSignup(row) || config.mailer.autoconfirm) throw registered()
+        if (!pendingSignup(row) || config.mailer.autoconfirm) throw alreadyRegistered()
         seen = { hash: row.encrypted_password, same: await hasher.verify(password, row.encrypted_password) }
       } else if (!fresh) {
-        // New users' data is checked here; a re-signup's merged metadata inside the transaction.
-        const invalid = deps.validateUserData?.(data ?? {})
-        if (invalid) throw unprocessable(invalid)
+        // New users' data is checked here; a re-signup's merged metadata inside the transaction. A re-signup of
+        // a pending signup is not validated by the webhook again, as in the reference.
+        checkUserData(deps, data ?? {})
         const hash = await hasher.hash(password)
-        fresh = { hash, ...(await validateHook(email, aud, data ?? {})) }
+        const account = newAccount(deps, {
+          id: crypto.randomUUID(), aud, email, appMetadata: { provider: 'email' }, userMetadata: data ?? {}, now: clock.now(),
+        })
+        fresh = { ...(await validateNewUser(deps, account)), encryptedPassword: hash }
       }
       try {
         return await createOrResend(deps, email, aud, data, seen, fresh, attempt === 3)
@@ -170,11 +153,8 @@ export function signup(deps: Deps) {
     .post('/signup', async ({ body, headers, request, server }) => {
       const data = metadataOf(body.data, 'data') ?? null
       const password = body.password ?? ''
-      const email = (body.email ?? '').trim()
       if (!password) throw unprocessable('Signup requires a valid password')
-      if (!email) throw unprocessable('An email address is required')
-      const problem = emailProblem(email)
-      if (problem) throw unprocessable(`Unable to validate email address: ${problem}`)
+      const email = checkEmail(requiredEmail(body.email))
       const weak = passwordProblem(config.password.min_length, password)
       if (weak) throw unprocessable(weak)
       const aud = requestAud(deps, headers)
@@ -187,22 +167,17 @@ export function signup(deps: Deps) {
       const { token } = outcome
       if (outcome.created && config.mailer.autoconfirm && webhooks.wants('signup')) user = await signupHook(user)
       if (token) {
-        try {
-          await mailer.send('confirmation', user.email, mailVars(config, 'confirmation', user.email, token, parseMeta(user.raw_user_meta_data)))
-        } catch (e) {
-          await db.tx(async (tx) => {
+        await mailOrUndo(deps,
+          () => mailer.send('confirmation', user.email, mailVars(config, 'confirmation', user.email, token, parseMeta(user.raw_user_meta_data))),
+          'Error sending confirmation mail', 'signup after mail failure', async (tx) => {
             if (outcome.created) await deleteUser(tx, user.id)
+            // The client is told the signup failed, so nothing of it stays: the password, the data and the
+            // earlier confirmation link are as they were.
             else if (outcome.previous) {
-              // The client is told the signup failed, so nothing of it stays: the password, the data and the
-              // earlier confirmation link are as they were.
-              const { encrypted_password, raw_user_meta_data, confirmation_sent_at } = outcome.previous
-              await updateUser(tx, user, { encrypted_password, raw_user_meta_data, confirmation_sent_at }, clock.now())
-              await revokeOtp(tx, user.id, 'confirmation')
-              if (outcome.previousLink) await insertOtp(tx, instanceId, outcome.previousLink)
+              const earlier = columnsOf(outcome.previous, ['encrypted_password', 'raw_user_meta_data', 'confirmation_sent_at'])
+              await restoreUser(tx, deps, user, earlier, 'confirmation', outcome.previousLink ?? null)
             }
-          }).catch((undo) => log.error('could not undo signup after mail failure', { error: undo }))
-          throw e instanceof HttpError ? e : internal('Error sending confirmation mail', e)
-        }
+          })
       }
       return toUser(outcome.created ? user : outcome.shown)
     }, {

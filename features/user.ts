@@ -2,20 +2,22 @@
 // password (policy applies), starts an email change (a confirmation mail to the new address) or confirms one
 // with `email_change_token`; `app_metadata` only for admins. Every successful PUT is audited.
 import { Elysia, t } from 'elysia'
+import { checkEmail, columnsOf, mailOrUndo, mergedMeta, mergedUserData, requireFreeEmail, restoreUser } from '../lib/accounts.ts'
 import { actorOf, writeAudit } from '../lib/audit.ts'
 import { safeEqual, sha256 } from '../lib/crypto.ts'
 import { dbTime, type Db } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
-import { badRequest, ErrorBody, HttpError, internal, notFound, unauthorized, unprocessable } from '../lib/errors.ts'
+import { badRequest, ErrorBody, notFound, unauthorized, unprocessable } from '../lib/errors.ts'
 import { guards, isAdminFor, SYSTEM_SUBS } from '../lib/guards.ts'
+import { isUuid } from '../lib/ids.ts'
 import type { AccessClaims } from '../lib/jwt.ts'
-import { clientOf, enforce, RULES } from '../lib/limits.ts'
+import { clientOf } from '../lib/client.ts'
+import { enforce, RULES } from '../lib/limits.ts'
 import { mailVars } from '../lib/links.ts'
-import { consumeOtp, findOtpForUser, issueOtp, otpExpired, revokeOtp } from '../lib/otp.ts'
+import { consumeOtp, findOtpForUser, issueOtp, otpExpired } from '../lib/otp.ts'
 import { endOtherSessions, sessionOf } from '../lib/sessions.ts'
 import {
-  emailKey, emailProblem, findUserByEmail, findUserById, mergeMeta, parseMeta, passwordProblem, toUser, updateUser, User,
-  type UserPatch, type UserRow, MetadataInput, metadataOf
+  emailKey, findUserById, parseMeta, passwordProblem, toUser, updateUser, User, type UserPatch, type UserRow, MetadataInput, metadataOf
 } from '../lib/users.ts'
 
 export const UserUpdateBody = t.Object({
@@ -26,10 +28,9 @@ export const UserUpdateBody = t.Object({
   app_metadata: MetadataInput,
 }, { additionalProperties: true })
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 async function loadUser(deps: Deps, db: Db, claims: AccessClaims, lock = false): Promise<UserRow> {
-  if (typeof claims.sub !== 'string' || !UUID.test(claims.sub) || SYSTEM_SUBS.has(claims.sub)) throw badRequest('Could not read User ID claim')
+  if (typeof claims.sub !== 'string' || !isUuid(claims.sub) || SYSTEM_SUBS.has(claims.sub)) throw badRequest('Could not read User ID claim')
   const user = await findUserById(db, deps.instanceId, claims.sub, lock)
   if (!user) throw notFound('User not found')
   return user
@@ -47,11 +48,11 @@ export function user(deps: Deps) {
     const tokenAud = typeof claims.aud === 'string' ? claims.aud : ''
     if ((header && header !== tokenAud) || (!header && !tokenAud && deps.config.jwt.aud)) throw badRequest("Token audience doesn't match request audience")
   }
-  const { config, db, clock, hasher, mailer, instanceId, log } = deps
+  const { config, db, clock, hasher, mailer, instanceId } = deps
   return new Elysia({ name: 'user' })
     .use(guards(deps))
     .model({ 'user.response': User, 'user.update': UserUpdateBody })
-    // The hot path (issue 8): headers read one by one rather than through Elysia's `headers` object (built from
+    // The hot path: headers read one by one rather than through Elysia's `headers` object (built from
     // every header), and no response schema check at run time — toUser builds the body field by field from the
     // row, the tests hold it to the User schema, and the schema is still what the OpenAPI document says.
     .get('/user', async ({ claims, request }) => {
@@ -82,37 +83,27 @@ export function user(deps: Deps) {
         await enforce(deps.limiter, RULES(config).otp, [clientOf(config, request, server), String(claims.sub)], clock.now().getTime())
       }
       const hash = password ? await hasher.hash(password) : ''
-      if (!changeToken && newEmail) {
-        const problem = emailProblem(newEmail)
-        if (problem) throw unprocessable(`Unable to validate email address: ${problem}`)
-      }
+      if (!changeToken && newEmail) checkEmail(newEmail)
       const now = clock.now()
       const { before, patch, updated, mail } = await db.tx(async (tx) => {
         const user = await loadUser(deps, tx, claims, true) // locked: the merge below writes it back
         const patch: UserPatch = {}
         if (hash) patch.encrypted_password = hash
-        if (data) {
-          const merged = mergeMeta(parseMeta(user.raw_user_meta_data), data)
-          const invalid = deps.validateUserData?.(merged)
-          if (invalid) throw unprocessable(invalid)
-          patch.raw_user_meta_data = JSON.stringify(merged)
-        }
+        if (data) patch.raw_user_meta_data = mergedUserData(deps, user.raw_user_meta_data, data)
         if (appMetadata) {
           if (!isAdminFor(deps, user, config.jwt.aud)) throw unauthorized('Updating app_metadata requires admin privileges')
-          patch.raw_app_meta_data = JSON.stringify(mergeMeta(parseMeta(user.raw_app_meta_data), appMetadata))
+          patch.raw_app_meta_data = mergedMeta(user.raw_app_meta_data, appMetadata)
         }
         let mail: { token: string; to: string } | null = null
         if (changeToken) {
           const otp = await findOtpForUser(tx, user.id, 'email_change')
           if (otp && otpExpired(config, otp, now)) throw unprocessable('Email change token expired')
           if (!otp || !safeEqual(otp.token_hash, sha256(changeToken))) throw unauthorized("Email Change Token didn't match token on file")
-          const taken = await findUserByEmail(tx, instanceId, user.aud, otp.relates_to)
-          if (taken && taken.id !== user.id) throw unprocessable('Email address already registered by another user')
+          await requireFreeEmail(tx, instanceId, user.aud, otp.relates_to, user.id)
           await consumeOtp(tx, otp.id)
           Object.assign(patch, { email: otp.relates_to, email_change: '', email_change_sent_at: null })
         } else if (newEmail && emailKey(newEmail) !== emailKey(user.email)) {
-          const taken = await findUserByEmail(tx, instanceId, user.aud, newEmail)
-          if (taken) throw unprocessable('Email address already registered by another user')
+          await requireFreeEmail(tx, instanceId, user.aud, newEmail)
           const token = await issueOtp(tx, instanceId, user.id, 'email_change', now, newEmail)
           Object.assign(patch, { email_change: newEmail, email_change_sent_at: dbTime(now) })
           mail = { token, to: newEmail }
@@ -128,20 +119,12 @@ export function user(deps: Deps) {
         return { before: user, patch, updated: await updateUser(tx, user, patch, now), mail }
       })
       if (mail) {
-        try {
-          await mailer.send('email_change', mail.to, mailVars(config, 'email_change', updated.email, mail.token, parseMeta(updated.raw_user_meta_data), mail.to))
-        } catch (e) {
-          // The PUT fails as a whole (the reference rolls back its one transaction): put back every column this
-          // request changed — password and metadata too — and drop the pending change and its token.
-          const undo: UserPatch = {}
-          for (const k of Object.keys(patch) as (keyof UserPatch)[]) Object.assign(undo, { [k]: before[k] })
-          Object.assign(undo, { email_change: '', email_change_sent_at: null })
-          await db.tx(async (tx) => {
-            await revokeOtp(tx, updated.id, 'email_change')
-            await updateUser(tx, updated, undo, clock.now())
-          }).catch((err) => log.error('could not undo user update after mail failure', { error: err }))
-          throw e instanceof HttpError ? e : internal('Error sending change email', e)
-        }
+        // The PUT fails as a whole (the reference rolls back its one transaction): put back every column this
+        // request changed — password and metadata too — and drop the pending change and its token.
+        const earlier = { ...columnsOf(before, Object.keys(patch) as (keyof UserPatch)[]), email_change: '', email_change_sent_at: null }
+        await mailOrUndo(deps,
+          () => mailer.send('email_change', mail.to, mailVars(config, 'email_change', updated.email, mail.token, parseMeta(updated.raw_user_meta_data), mail.to)),
+          'Error sending change email', 'user update after mail failure', (tx) => restoreUser(tx, deps, updated, earlier, 'email_change'))
         await db.tx((tx) => writeAudit(tx, instanceId, { id: updated.id, email: before.email }, 'user_modified', now))
       }
       return toUser(updated)

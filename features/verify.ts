@@ -2,14 +2,16 @@
 // or an invite with a password, as gotrue-js sends it), invite, recovery, email_change. Tokens are looked up
 // by hash, single use (deleted in the same transaction that issues the session) and expire.
 import { Elysia, t } from 'elysia'
+import { requireFreeEmail } from '../lib/accounts.ts'
 import { actorOf, writeAudit } from '../lib/audit.ts'
 import { dbTime } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
 import { ErrorBody, notFound, unprocessable } from '../lib/errors.ts'
-import { clientOf, enforce, RULES } from '../lib/limits.ts'
+import { clientOf } from '../lib/client.ts'
+import { enforce, RULES } from '../lib/limits.ts'
 import { consumeOtp, findOtp, type OtpType, otpExpired } from '../lib/otp.ts'
 import { accessCookie, endOtherSessions, issueSession, TokenBody } from '../lib/sessions.ts'
-import { emailKey, findUserByEmail, findUserById, passwordProblem, toUser, updateUser, type UserPatch } from '../lib/users.ts'
+import { emailKey, findUserById, passwordProblem, toUser, updateUser, type UserPatch } from '../lib/users.ts'
 import { type HookReply, replyPatch } from '../lib/webhooks.ts'
 
 export const VerifyBody = t.Object({
@@ -66,8 +68,7 @@ export function verify(deps: Deps) {
           patch.encrypted_password = hash
         }
         if (otp.token_type === 'email_change') {
-          const taken = await findUserByEmail(tx, instanceId, user.aud, otp.relates_to)
-          if (taken && taken.id !== user.id) throw unprocessable('Email address already registered by another user')
+          await requireFreeEmail(tx, instanceId, user.aud, otp.relates_to, user.id)
           if (emailKey(otp.relates_to) !== emailKey(user.email) || otp.relates_to !== user.email) patch.email = otp.relates_to
           patch.email_change = ''
           patch.email_change_sent_at = null

@@ -1,201 +1,18 @@
-// The only reader of the environment. One TypeBox schema describes every setting: its nested path, its
-// GOTRUE_* name (plus the reference's unprefixed or README spellings), its type, bounds, default and meaning.
-// loadConfig() turns a dotenv file + the environment into a typed, validated object, or throws ConfigError
-// naming the variable. The README table and .env.example are generated from the same schema (describeConfig).
-import { Type as T, type Static, type TSchema } from '@sinclair/typebox'
+// The only reader of the environment. loadConfig() turns a dotenv file + the environment into a typed,
+// validated object following lib/config-schema.ts, or throws ConfigError naming the variable. Overrides
+// (tests, per-instance settings) are laid over a loaded config by the same merge rule GoTrue uses.
+import type { Static } from '@sinclair/typebox'
 import { existsSync, readFileSync } from 'node:fs'
+import { type ConfigSchema, describeConfig, type Meta, type PROVIDER_NAMES, schemaAt, WEBHOOK_EVENTS } from './config-schema.ts'
 import { userDataValidator } from './dataschema.ts'
-
-type Kind = 'string' | 'int' | 'bool' | 'duration' | 'list' | 'map' | 'enum'
-interface Meta { env: string; alt?: string[]; kind: Kind; doc: string; secret?: boolean; seconds?: boolean }
-
-const str = (env: string, def: string, doc: string, x: Partial<Meta> = {}) =>
-  T.String({ default: def, env, doc, kind: 'string', ...x })
-const int = (env: string, def: number, doc: string, min = 0, max = 2 ** 31, x: Partial<Meta> = {}) =>
-  T.Integer({ default: def, env, doc, kind: 'int', minimum: min, maximum: max, ...x })
-const bool = (env: string, def: boolean, doc: string, x: Partial<Meta> = {}) =>
-  T.Boolean({ default: def, env, doc, kind: 'bool', ...x })
-/** A Go duration (`15m`, `900s`, `1h30m`) or a bare number of seconds; held as seconds. */
-const dur = (env: string, def: number, doc: string, x: Partial<Meta> = {}) =>
-  T.Number({ default: def, env, doc, kind: 'duration', minimum: 0, ...x })
-const list = (env: string, doc: string, x: Partial<Meta> = {}) =>
-  T.Array(T.String(), { default: [], env, doc, kind: 'list', ...x })
-const map = (env: string, doc: string) => T.Record(T.String(), T.String(), { default: {}, env, doc, kind: 'map' })
-const oneOf = <V extends string>(env: string, values: V[], def: V, doc: string) =>
-  T.Union(values.map((v) => T.Literal(v)), { default: def, env, doc, kind: 'enum', values })
-
-const PROVIDERS = ['bitbucket', 'github', 'gitlab', 'google', 'facebook'] as const
-export type ProviderName = (typeof PROVIDERS)[number]
-const provider = (p: string) => {
-  const P = `EXTERNAL_${p.toUpperCase()}`
-  return T.Object({
-    enabled: bool(`${P}_ENABLED`, false, `enable sign-in with ${p}`),
-    client_id: str(`${P}_CLIENT_ID`, '', `OAuth client id for ${p}`),
-    secret: str(`${P}_SECRET`, '', `OAuth client secret for ${p}`, { secret: true }),
-    redirect_uri: str(`${P}_REDIRECT_URI`, '', `callback URL registered at ${p} (this API's /callback)`),
-    url: str(`${P}_URL`, '', `base URL replacing every ${p} host (self-hosted instances, test fakes)`),
-  })
-}
-const mailKinds = (prefix: string, doc: string, defs: [string, string, string, string]) =>
-  T.Object({
-    invite: str(`${prefix}_INVITE`, defs[0], `${doc} (invite)`),
-    confirmation: str(`${prefix}_CONFIRMATION`, defs[1], `${doc} (signup confirmation)`),
-    recovery: str(`${prefix}_RECOVERY`, defs[2], `${doc} (password recovery)`),
-    email_change: str(`${prefix}_EMAIL_CHANGE`, defs[3], `${doc} (email change)`),
-  })
-
-export const ConfigSchema = T.Object({
-  site_url: str('SITE_URL', 'http://localhost:8081', 'base URL of the site: mail links, template fetches, redirects'),
-  uri_allow_list: list('URI_ALLOW_LIST', 'URLs besides SITE_URL\'s own scheme, host and port that sign-ins may redirect to, comma-separated globs (* within a host label or path segment, ** anything)'),
-  operator_token: str('OPERATOR_TOKEN', '', 'operator shared secret: master admin bearer token (optional in single-instance mode)', { secret: true }),
-  multi_instance_mode: bool('MULTIINSTANCEMODE', false, 'serve many sites from one deployment (operator mode)'),
-  disable_signup: bool('DISABLE_SIGNUP', false, 'refuse /signup and new external sign-ups (invites still work)'),
-  rate_limit_header: str('RATE_LIMIT_HEADER', '', 'request header holding the client address for rate limits (set it behind a proxy); empty: the socket address'),
-  rate_limit: T.Object({
-    token_refresh: int('RATE_LIMIT_TOKEN_REFRESH', 30, 'POST /token requests per 5 minutes per client (0: off)', 0),
-    login: int('RATE_LIMIT_LOGIN', 30, 'failed password-grant attempts per 5 minutes per account and client; successes do not count (0: off)', 0),
-    login_account: int('RATE_LIMIT_LOGIN_ACCOUNT', 300, 'failed password-grant attempts per 5 minutes per account from all clients together: the ceiling for guessing spread over many addresses (0: off)', 0),
-    verify: int('RATE_LIMIT_VERIFY', 30, 'POST /verify requests per 5 minutes per client (0: off)', 0),
-    otp: int('RATE_LIMIT_OTP', 30, '/signup, /recover, /invite and email-change requests per hour, per client and per email (0: off)', 0),
-    email_sent: int('RATE_LIMIT_EMAIL_SENT', 0, 'mails sent per hour in total, across nodes with Redis (0: no limit)', 0),
-  }),
-  bcrypt_cost: int('BCRYPT_COST', 10, 'bcrypt cost for new password hashes', 4, 15),
-  bcrypt_max_cost: int('BCRYPT_MAX_COST', 14, 'highest bcrypt cost accepted in a supplied hash (admin password_hash, import) or verified at login', 4, 31),
-  user_data_schema: str('USER_DATA_SCHEMA', '', 'JSON Schema (inline JSON, or file:PATH) that user_metadata must satisfy on signup, PUT /user and admin updates'),
-  redis_url: str('REDIS_URL', '', 'Redis URL for limits shared across nodes (empty: in memory)', { secret: true }),
-  api: T.Object({
-    host: str('API_HOST', '', 'listen address (empty: all interfaces)'),
-    port: int('API_PORT', 8081, 'listen port', 0, 65535, { alt: ['PORT'] }),
-    endpoint: str('API_ENDPOINT', '', 'public URL of this API, echoed by the operator API'),
-    request_id_header: str('API_REQUEST_ID_HEADER', '', 'inbound header to take the request id from', { alt: ['REQUEST_ID_HEADER'] }),
-    export_secret: str('API_EXPORT_SECRET', '', 'enables GET /admin/users/export; required in its EXPORT_SECRET header', { secret: true }),
-    max_body_bytes: int('API_MAX_BODY_BYTES', 1024 * 1024, 'largest accepted request body in bytes', 1024, 64 * 1024 * 1024),
-  }),
-  db: T.Object({
-    driver: oneOf('DB_DRIVER', ['sqlite', 'mysql'], 'sqlite', 'storage driver: sqlite (embedded default) or mysql'),
-    url: str('DB_DATABASE_URL', '', 'sqlite: file path or :memory: (default ./data/gotrue.db); mysql: DSN or mysql:// URL', { alt: ['DATABASE_URL'], secret: true }),
-    namespace: str('DB_NAMESPACE', '', 'prefix for every table name (tables become <ns>_users, …)'),
-    migrations_path: str('DB_MIGRATIONS_PATH', '', 'directory of migration files (default: the bundled ones)'),
-    automigrate: bool('DB_AUTOMIGRATE', false, 'apply pending migrations when serve starts'),
-    pool_size: int('DB_POOL_SIZE', 10, 'MySQL connection pool size', 1, 1000),
-    encryption_key: str('DB_ENCRYPTION_KEY', '', 'multi-instance mode: key that encrypts instance secrets (JWT secrets, SMTP and OAuth passwords) at rest', { secret: true }),
-    sqlite_mmap_mb: int('DB_SQLITE_MMAP_MB', 1024, 'SQLite: MiB of the database file read through memory-mapped I/O (0: off). Keeps lookups in a large database as fast as in a small one; a disk read error then ends the process instead of failing one request', 0, 1 << 20),
-    query_timeout: dur('DB_QUERY_TIMEOUT', 30, 'MySQL: longest a statement may take before its connection is dropped and the request gets a 503 (0: no limit)'),
-  }),
-  metrics: T.Object({
-    enabled: bool('METRICS_ENABLED', true, 'serve Prometheus metrics at GET /metrics'),
-    port: int('METRICS_PORT', 0, 'serve /metrics on this port instead of the API port (0: the API port)', 0, 65535),
-    token: str('METRICS_TOKEN', '', 'bearer token GET /metrics requires (Prometheus `authorization`); on the API port /metrics is served only when it is set', { secret: true }),
-  }),
-  log: T.Object({
-    level: oneOf('LOG_LEVEL', ['panic', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'], 'info', 'log level', ),
-    file: str('LOG_FILE', '', 'append logs to this file instead of stderr'),
-    disable_colors: bool('LOG_DISABLE_COLORS', false, 'accepted for compatibility (logs are JSON lines)'),
-    quote_empty_fields: bool('LOG_QUOTE_EMPTY_FIELDS', false, 'accepted for compatibility (logs are JSON lines)'),
-    ts_format: str('LOG_TSFORMAT', '', 'accepted for compatibility (timestamps are RFC 3339)'),
-    fields: map('LOG_FIELDS', 'static fields added to every log line, k1:v1,k2:v2'),
-  }),
-  tracing: T.Object({
-    enabled: bool('TRACING_ENABLED', false, 'send request spans to a tracing agent'),
-    host: str('TRACING_HOST', '', 'tracing agent host'),
-    port: str('TRACING_PORT', '', 'tracing agent port'),
-    service_name: str('TRACING_SERVICE_NAME', 'gotrue', 'service name on spans', { alt: ['GOTRUE_SERVICE_NAME', 'SERVICE_NAME'] }),
-    tags: map('TRACING_TAGS', 'global span tags, k1:v1,k2:v2'),
-    otlp_endpoint: str('TRACING_OTLP_ENDPOINT', '', 'OTLP/HTTP JSON endpoint, e.g. http://collector:4318/v1/traces'),
-  }),
-  jwt: T.Object({
-    secret: str('JWT_SECRET', '', 'HS256 signing key for access tokens (generated beside the SQLite file when unset)', { secret: true }),
-    exp: int('JWT_EXP', 3600, 'access token lifetime in seconds', 0, 365 * 86400),
-    aud: str('JWT_AUD', '', 'default audience'),
-    audiences: list('JWT_AUDIENCES', 'further audiences (X-JWT-AUD) /signup may create users in, besides JWT_AUD and audiences that already have users'),
-    admin_group_name: str('JWT_ADMIN_GROUP_NAME', 'admin', 'role that makes a user an admin of its audience'),
-    default_group_name: str('JWT_DEFAULT_GROUP_NAME', '', 'role given to new users'),
-    refresh_token_lifetime: int('JWT_REFRESH_TOKEN_LIFETIME', 2592000, 'refresh token idle lifetime in seconds', 0),
-  }),
-  security: T.Object({
-    refresh_token_rotation_enabled: bool('SECURITY_REFRESH_TOKEN_ROTATION_ENABLED', true, 'rotate refresh tokens on every use'),
-    refresh_token_reuse_interval: int('SECURITY_REFRESH_TOKEN_REUSE_INTERVAL', 10, 'seconds a rotated refresh token may be replayed (returns the same successor); later reuse revokes the family', 0, 3600),
-  }),
-  sessions: T.Object({
-    timebox: dur('SESSIONS_TIMEBOX', 0, 'longest a session (a refresh-token family) lives from its login, however often it is refreshed (0: no limit)'),
-    inactivity_timeout: dur('SESSIONS_INACTIVITY_TIMEOUT', 0, 'a session not refreshed for this long ends (0: no limit besides JWT_REFRESH_TOKEN_LIFETIME)'),
-  }),
-  password: T.Object({
-    min_length: int('PASSWORD_MIN_LENGTH', 8, 'minimum password length for new passwords', 1, 72),
-  }),
-  smtp: T.Object({
-    host: str('SMTP_HOST', '', 'SMTP server; empty: mails are written to the outbox folder instead'),
-    port: int('SMTP_PORT', 587, 'SMTP port (465: implicit TLS; otherwise STARTTLS when offered)', 1, 65535),
-    user: str('SMTP_USER', '', 'SMTP user'),
-    pass: str('SMTP_PASS', '', 'SMTP password', { secret: true }),
-    admin_email: str('SMTP_ADMIN_EMAIL', 'admin@localhost', 'From: address of every mail'),
-    max_frequency: dur('SMTP_MAX_FREQUENCY', 900, 'minimum interval between confirmation / recovery mails to one user (900, 900s, 15m)'),
-    outbox_dir: str('SMTP_OUTBOX_DIR', './outbox', 'folder for .eml files when no SMTP host is set'),
-  }),
-  mailer: T.Object({
-    autoconfirm: bool('MAILER_AUTOCONFIRM', false, 'confirm new users without a mail'),
-    subjects: mailKinds('MAILER_SUBJECTS', 'mail subject', ['You have been invited', 'Confirm Your Signup', 'Reset Your Password', 'Confirm Email Change']),
-    templates: mailKinds('MAILER_TEMPLATES', 'template: a URL path on SITE_URL, or file:NAME in GOTRUE_MAILER_TEMPLATES_DIR', ['', '', '', '']),
-    templates_dir: str('MAILER_TEMPLATES_DIR', './templates', 'folder that file: mail templates are read from; a file outside it (through .. or a symlink) is refused'),
-    url_paths: mailKinds('MAILER_URLPATHS', 'path or URL of the link in the mail', ['/', '/', '/', '/']),
-    recovery_max_age: dur('MAILER_RECOVERY_MAX_AGE', 86400, 'recovery token lifetime'),
-    confirmation_max_age: dur('MAILER_CONFIRMATION_MAX_AGE', 86400, 'confirmation and email-change token lifetime'),
-    invite_max_age: dur('MAILER_INVITE_MAX_AGE', 7 * 86400, 'invite token lifetime'),
-  }),
-  external: T.Object({
-    bitbucket: provider('bitbucket'),
-    github: provider('github'),
-    gitlab: provider('gitlab'),
-    google: provider('google'),
-    facebook: provider('facebook'),
-    email: T.Object({ disabled: bool('EXTERNAL_EMAIL_DISABLED', false, 'disable email/password signup and login') }),
-    saml: T.Object({
-      enabled: bool('EXTERNAL_SAML_ENABLED', false, 'SAML sign-in (reported by /settings; not implemented)'),
-      name: str('EXTERNAL_SAML_NAME', '', 'label shown in /settings external_labels.saml'),
-      metadata_url: str('EXTERNAL_SAML_METADATA_URL', '', 'IdP metadata URL', { alt: ['METADATA_URL'] }),
-      api_base: str('EXTERNAL_SAML_API_BASE', '', 'public base URL of this API', { alt: ['API_BASE'] }),
-      signing_cert: str('EXTERNAL_SAML_SIGNING_CERT', '', 'SP certificate (PEM)', { alt: ['SIGNING_CERT'] }),
-      signing_key: str('EXTERNAL_SAML_SIGNING_KEY', '', 'SP key (PEM)', { alt: ['SIGNING_KEY'], secret: true }),
-    }),
-    redirect_url: str('EXTERNAL_REDIRECTURL', '', 'where /callback always redirects (overrides referrer and SITE_URL)'),
-    auth_code_lifetime: dur('EXTERNAL_AUTH_CODE_LIFETIME', 300, 'lifetime of the one-time ?code= of the PKCE flow (authorization_code grant)'),
-    pkce_plain_enabled: bool('EXTERNAL_PKCE_PLAIN_ENABLED', false, 'accept code_challenge_method=plain (S256 only otherwise)'),
-  }),
-  webhook: T.Object({
-    url: str('WEBHOOK_URL', '', 'webhook receiver (absolute, or relative to SITE_URL)'),
-    secret: str('WEBHOOK_SECRET', '', 'HS256 key of the x-webhook-signature header', { secret: true }),
-    retries: int('WEBHOOK_RETRIES', 3, 'attempts per event', 0, 100),
-    timeout_sec: int('WEBHOOK_TIMEOUTSEC', 5, 'per-attempt timeout in seconds', 0, 600, { alt: ['GOTRUE_WEBHOOK_TIMEOUT_SEC'] }),
-    events: list('WEBHOOK_EVENTS', 'events sent: validate,signup,login,userdeleted,usermodified'),
-    allow_local: bool('WEBHOOK_ALLOW_LOCAL', false, 'allow webhook and template URLs on loopback/private addresses'),
-  }),
-  cookie: T.Object({
-    key: str('COOKIE_KEY', 'nf_jwt', 'cookie name of the access token in cookie mode (X-Use-Cookie)'),
-    duration: int('COOKIE_DURATION', 86400, 'cookie Max-Age in seconds', 0),
-  }),
-})
+import { parseDotenv } from './dotenv.ts'
 
 export type Config = Static<typeof ConfigSchema>
 export type Env = Record<string, string | undefined>
+export type ProviderName = (typeof PROVIDER_NAMES)[number]
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number]
 
 export class ConfigError extends Error {}
-
-/** Parse a dotenv file: KEY=value lines, optional quotes, # comments, optional `export `. */
-export function parseDotenv(text: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const raw of text.split(/\r?\n/)) {
-    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)?\s*$/.exec(raw)
-    if (!m || !m[1]) continue
-    let v = (m[2] ?? '').trim()
-    const q = v[0]
-    if ((q === '"' || q === "'") && v.endsWith(q) && v.length >= 2) {
-      v = v.slice(1, -1)
-      if (q === '"') v = v.replace(/\\n/g, '\n').replace(/\\"/g, '"')
-    } else v = v.replace(/\s+#.*$/, '')
-    out[m[1]] = v
-  }
-  return out
-}
 
 const GO_DURATION = /^(\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/
 const UNIT: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 }
@@ -241,19 +58,6 @@ function convert(name: string, meta: Meta & Record<string, unknown>, raw: string
   }
 }
 
-/** Every leaf of the schema with its path, for loading and for documentation. */
-export function describeConfig(): { path: string[]; env: string; alt: string[]; kind: Kind; def: unknown; doc: string; secret: boolean }[] {
-  const rows: ReturnType<typeof describeConfig> = []
-  const walk = (s: TSchema, path: string[]) => {
-    const m = s as TSchema & Partial<Meta> & { properties?: Record<string, TSchema>; default?: unknown }
-    if (m.env) {
-      const alt = m.alt ?? [] // full names: unprefixed reference names or README spellings
-      rows.push({ path, env: `GOTRUE_${m.env}`, alt, kind: m.kind as Kind, def: m.default, doc: m.doc ?? '', secret: !!m.secret })
-    } else for (const [k, v] of Object.entries(m.properties ?? {})) walk(v, [...path, k])
-  }
-  walk(ConfigSchema, [])
-  return rows
-}
 
 export interface LoadOptions {
   env?: Env           // defaults to process.env
@@ -290,8 +94,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   if (c.webhook.retries === 0) c.webhook.retries = 3
   c.jwt.default_group_name = c.jwt.default_group_name.trim()
   for (const e of c.webhook.events) {
-    if (!['validate', 'signup', 'login', 'userdeleted', 'usermodified'].includes(e))
-      throw new ConfigError(`GOTRUE_WEBHOOK_EVENTS: expected events among validate, signup, login, userdeleted, usermodified, got ${JSON.stringify(e)}`)
+    if (!(WEBHOOK_EVENTS as readonly string[]).includes(e))
+      throw new ConfigError(`GOTRUE_WEBHOOK_EVENTS: expected events among ${WEBHOOK_EVENTS.join(', ')}, got ${JSON.stringify(e)}`)
   }
   try { new URL(c.site_url) } catch { throw new ConfigError(`GOTRUE_SITE_URL: expected an absolute URL, got ${JSON.stringify(c.site_url)}`) }
   if (c.user_data_schema.startsWith('file:')) {
@@ -309,27 +113,24 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   return c
 }
 
-function schemaAt(path: string[]): TSchema {
-  let s: TSchema = ConfigSchema
-  for (const k of path) s = (s as TSchema & { properties: Record<string, TSchema> }).properties[k] as TSchema
-  return s
-}
-
 type DeepPartial<X> = { [K in keyof X]?: X[K] extends Record<string, unknown> ? DeepPartial<X[K]> : X[K] }
 export type ConfigOverrides = DeepPartial<Config>
 
-/** Deep-merge overrides into a config (tests, per-instance settings). Arrays and scalars replace. */
-export function withOverrides(base: Config, over: ConfigOverrides): Config {
-  const merge = (a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> => {
-    const out: Record<string, unknown> = { ...a }
-    for (const [k, v] of Object.entries(b)) {
-      const cur = out[k]
-      out[k] = v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)
-        ? merge(cur as Record<string, unknown>, v as Record<string, unknown>) : v
-    }
-    return out
+type Json = Record<string, unknown>
+const isPlainObject = (v: unknown): v is Json => !!v && typeof v === 'object' && !Array.isArray(v)
+
+/** Deep merge, GoTrue's rule for settings: present keys overwrite (even ""), absent keys keep their value,
+ *  objects merge key by key, arrays and scalars replace. */
+export function deepMerge(base: Json, patch: Json): Json {
+  const out: Json = { ...base }
+  for (const [k, v] of Object.entries(patch)) {
+    const cur = out[k]
+    out[k] = isPlainObject(v) && isPlainObject(cur) ? deepMerge(cur, v) : v
   }
-  return merge(base as unknown as Record<string, unknown>, over as Record<string, unknown>) as unknown as Config
+  return out
 }
 
-export const PROVIDER_NAMES = PROVIDERS
+/** Overrides laid over a config (tests, per-instance settings), by deepMerge. */
+export function withOverrides(base: Config, over: ConfigOverrides): Config {
+  return deepMerge(base as unknown as Json, over as Json) as unknown as Config
+}

@@ -1,4 +1,5 @@
-// The two GoTrue error shapes. Features throw these; lib/hooks.ts is the only place that renders them.
+// The two GoTrue error shapes. Features throw these; lib/http.ts renders them (the one renderer, for every app and
+// for the multi-instance dispatcher).
 //   HttpError  → {"code": <status>, "msg": "…"} (+ "error_id" on 5xx, the request id)
 //   OAuthError → {"error": "invalid_grant", "error_description": "…"} with status 400 (the /token contract)
 import { t } from 'elysia'

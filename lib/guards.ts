@@ -55,7 +55,7 @@ export function guards(deps: Deps) {
   return new Elysia({ name: 'guards' }).macro({
     auth: (kind: 'user' | 'admin') => ({
       async resolve({ request }) {
-        // Two headers read directly: Elysia's `headers` object would copy every header of the request (issue 8).
+        // Two headers read directly: Elysia's `headers` object would copy every header of the request, on every call.
         const headers = { authorization: request.headers.get('authorization') ?? undefined, 'x-jwt-aud': request.headers.get('x-jwt-aud') ?? undefined }
         const token = bearer(headers)
         if (kind === 'user') return { claims: await verify(token), admin: null as AdminActor | null, aud: '' }

@@ -1,6 +1,11 @@
 // Access tokens (HS256, `kid: nf-ident`, GoTrue's claims) and the other signed tokens the service mints.
-// The only importer of jose. Verification accepts HS256 only and requires `exp` (the reference accepts
-// tokens without it). Tokens that verified are remembered (bounded) so a repeated GET /user skips the HMAC.
+// Access tokens are signed, and every token is verified, with node:crypto's HMAC: these run on every request, and
+// jose's WebCrypto path shares Bun's worker pool with bcrypt. The code repeats jose's checks and produces jose's
+// bytes (tests/jwt.test.ts compares the two). jose itself only signs the rare tokens (the webhook signature),
+// loaded on first use, and lends its JWTPayload type; this file stays its only importer so the tests' comparison
+// and a future move to asymmetric keys have one place to look. Verification accepts HS256 only and requires
+// `exp` (the reference accepts tokens without it). Tokens that verified are remembered (bounded) so a repeated
+// GET /user skips the HMAC.
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { JWTPayload } from 'jose'
 
@@ -23,7 +28,7 @@ export interface AccessClaims extends JWTPayload {
 /** Signs claims with HS256. Claims are emitted in GoTrue's order: aud, exp, sub, email, app_metadata, user_metadata. */
 export function signHS256(payload: JWTPayload, secret: string, kid: string | undefined = KID): Promise<string> {
   // jose is loaded on first use: the hot paths (access tokens) sign and verify on node:crypto, and the module
-  // costs resident memory a node that never sends a webhook does not need (issue 8: idle RSS).
+  // costs resident memory that a node which never sends a webhook does not need.
   return import('jose').then(({ SignJWT }) =>
     new SignJWT(payload).setProtectedHeader(kid ? { alg: 'HS256', kid, typ: 'JWT' } : { alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(secret)))
 }
@@ -50,7 +55,7 @@ function decodeSegment(part: string): Buffer {
 
 /** Verifies an HS256 token with a required `exp`; throws TokenError with a readable reason.
  *  Synchronous node:crypto HMAC rather than jose's WebCrypto path: this runs on every authenticated request, and
- *  the async WebCrypto call cost about twice as much here (issue 8). The checks are jose's: a compact JWS of three
+ *  the async WebCrypto call cost about twice as much here. The checks are jose's: a compact JWS of three
  *  base64url parts, header alg exactly HS256 and no `crit`, the signature compared in constant time, a JSON
  *  object payload, `exp` required and in the future, `nbf` (when present) not in the future, numeric dates. */
 export async function verifyHS256<T extends JWTPayload = JWTPayload>(
@@ -144,7 +149,7 @@ const ACCESS_HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', kid: KID, typ: 
 /** Access tokens are signed synchronously with node:crypto, byte-for-byte what jose's SignJWT produces for the
  *  same header and claims (tests/jwt.test.ts compares them): Bun runs WebCrypto — jose's
  *  signer — on the worker pool that also runs bcrypt, and during a login flood each signature waited 40–110 ms
- *  behind a hash, inside the session's transaction (issue 8 profile). jose still signs everything else. */
+ *  behind a hash, inside the session's transaction. jose still signs the webhook signature. */
 export function signAccessToken(claims: AccessClaims, secret: string): Promise<string> {
   const ordered: Record<string, unknown> = {}
   if (claims.aud) ordered.aud = claims.aud

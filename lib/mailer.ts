@@ -15,6 +15,8 @@ import layout from '../templates/layout.eta' with { type: 'text' }
 import recovery from '../templates/recovery.eta' with { type: 'text' }
 import type { Config } from './config.ts'
 import type { LinkKind } from './links.ts'
+import type { Limiter } from './limiter.ts'
+import { enforce, type Rule } from './limits.ts'
 import type { Logger } from './log.ts'
 import { pinnedFetch } from './ssrf.ts'
 
@@ -31,7 +33,7 @@ export class MailError extends Error {}
 // The default templates are embedded (imported as text), so a `bun build --compile` binary needs no templates/
 // folder. Registered under '@' names, which Eta resolves from its cache and never from disk.
 // Eta is loaded and the templates compiled on the first mail, like nodemailer: a node that sends none keeps the
-// memory (issue 8: idle RSS).
+// memory.
 let eta: Promise<Eta> | null = null
 const templates = () => (eta ??= import('eta').then(({ Eta }) => {
   const e = new Eta({ autoEscape: true })
@@ -42,7 +44,7 @@ const TITLES: Record<MailKind, string> = { invite: 'Invitation', confirmation: '
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 /** `{{ .Name }}` / `{{ .Data.key }}` substitution, HTML-escaped, as GoTrue's html/template would render them. */
-export function fillGoTemplate(tpl: string, vars: MailVars, escape = true): string {
+function fillGoTemplate(tpl: string, vars: MailVars, escape = true): string {
   return tpl.replace(/\{\{\s*\.(\w+)(?:\.(\w+))?\s*\}\}/g, (_, a: string, b?: string) => {
     const v = b ? (vars as unknown as Record<string, Record<string, unknown>>)[a]?.[b] : (vars as unknown as Record<string, unknown>)[a]
     const s = v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v)
@@ -104,7 +106,7 @@ export function makeMailer(config: Config, log: Logger): Mailer {
   const site = siteTemplates(config, log)
   const smtp = config.smtp
   // nodemailer is loaded on the first mail, not at start: it is the largest module here (~15 MB of resident
-  // memory), and a node that only answers GET /user or /token never needs it (issue 8: idle RSS).
+  // memory), and a node that only answers GET /user or /token never needs it.
   let transport: Transporter | null = null
   const getTransport = async (): Promise<Transporter> => {
     if (transport) return transport
@@ -142,5 +144,18 @@ export function makeMailer(config: Config, log: Logger): Mailer {
       }
     },
     close() { transport?.close() },
+  }
+}
+
+/** GOTRUE_RATE_LIMIT_EMAIL_SENT: every mail counts against one shared hourly budget; over it, sending fails
+ *  with a 429 (features pass an HttpError through instead of reporting a mail failure). */
+export function limitedMailer(mailer: Mailer, limiter: Limiter, rule: Rule, now: () => Date): Mailer {
+  if (rule.limit <= 0) return mailer
+  return {
+    send: async (kind, to, vars) => {
+      await enforce(limiter, rule, ['all'], now().getTime())
+      return mailer.send(kind, to, vars)
+    },
+    close: () => mailer.close(),
   }
 }

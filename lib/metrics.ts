@@ -61,7 +61,10 @@ export class Metrics {
   }
 }
 
-export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
+const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
+
+/** A scrape's answer, the same on the API port and on the metrics listener. */
+export const exposition = (m: Metrics): Response => new Response(m.render(), { headers: { 'content-type': METRICS_CONTENT_TYPE } })
 
 /** Whether a scrape may read the metrics: any, without a configured token; else `Authorization: Bearer <token>`,
  *  compared in constant time. */

@@ -34,8 +34,8 @@ export const successorOf = (secret: string, raw: string): string => hmac(secret,
 
 export interface RefreshInsert { instanceId: string; userId: string; raw: string; familyId: string; parentId: string | null; now: Date }
 /** Row ids (and new families) are time-ordered UUIDs (v7): each insert lands at the end of the primary-key index
- *  instead of on a random page of it, which kept the refresh grant's cost from growing with the table (issue 8:
- *  1 k → 1 M users). They identify rows only; the token itself is the 256-bit random secret, stored hashed. */
+ *  instead of on a random page of it, which keeps the refresh grant's cost flat as the table grows (measured from
+ *  1 k to 1 M users). They identify rows only; the token itself is the 256-bit random secret, stored hashed. */
 export async function insertRefreshToken(db: Db, r: RefreshInsert): Promise<string> {
   const id = Bun.randomUUIDv7()
   const now = dbTime(r.now)

@@ -4,7 +4,8 @@
 // /admin/users/export route and the `gotrue admin export|import` CLI verbs.
 import { bcryptProblem } from './crypto.ts'
 import { type Db, dbTime, UniqueViolation } from './db/index.ts'
-import { emailKey, emailProblem, NIL_UUID, parseMeta, toUser, USER_COLUMNS, type UserJson, type UserRow } from './users.ts'
+import { isUuid } from './ids.ts'
+import { emailKey, emailProblem, insertUserRow, NIL_UUID, parseMeta, toUser, USER_COLUMNS, type UserJson, type UserRow } from './users.ts'
 
 export type ExportedUser = UserJson & { is_super_admin?: true; encrypted_password: string }
 const BATCH = 1000
@@ -29,7 +30,7 @@ export async function* exportRows(db: Db, instanceId: string, aud?: string, opts
 
 /** The API user plus what a move needs: the password hash and, only when set (the reference's export shape
  *  otherwise), the super-admin flag, so an export → import neither demotes nor promotes anybody. */
-export const exportUser = (r: UserRow): ExportedUser =>
+const exportUser = (r: UserRow): ExportedUser =>
   ({ ...toUser(r), ...(r.is_super_admin ? { is_super_admin: true as const } : {}), encrypted_password: r.encrypted_password })
 
 /** The export document, `{"users":[` + one user per line + `],"aud":…}`, as a stream of text chunks. */
@@ -49,10 +50,9 @@ export interface ImportTarget {
   instanceId: string; aud: string; now: Date; allowSuperAdmin?: boolean
   bcrypt: { bcrypt_cost: number; bcrypt_max_cost: number }
 }
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** One user record of an export (ours or the reference's) or of a row of the reference's `users` table. */
-export function normalizeImported(x: Record<string, unknown>, target: ImportTarget): UserRow {
+function normalizeImported(x: Record<string, unknown>, target: ImportTarget): UserRow {
   const { instanceId, aud: defaultAud, now } = target
   const str = (k: string) => (typeof x[k] === 'string' ? (x[k] as string) : '')
   const time = (k: string) => {
@@ -68,7 +68,7 @@ export function normalizeImported(x: Record<string, unknown>, target: ImportTarg
   const email = str('email').trim()
   const id = str('id')
   // The nil UUID is the system user: a JWT with it as `sub` is admin of every audience, so no real user may have it.
-  if (!UUID.test(id) || id === NIL_UUID) throw new Error(`invalid id ${JSON.stringify(id)} (a UUID other than the nil UUID)`)
+  if (!isUuid(id) || id === NIL_UUID) throw new Error(`invalid id ${JSON.stringify(id)} (a UUID other than the nil UUID)`)
   const problem = emailProblem(email)
   if (problem) throw new Error(`invalid email ${JSON.stringify(email)}: ${problem}`)
   const hash = str('encrypted_password')
@@ -107,13 +107,13 @@ export async function importUsers(db: Db, rows: AsyncIterable<ImportRecord>, opt
     const named = { line, id: typeof value.id === 'string' ? value.id : undefined, email: typeof value.email === 'string' ? value.email : undefined }
     try {
       if (error) throw new Error(error)
-      const r = { ...normalizeImported(value, opts), email_key: '' }
-      r.email_key = emailKey(r.email)
+      const row = normalizeImported(value, opts)
+      const r = { ...row, email_key: emailKey(row.email) }
       const values = cols.map((c) => r[c as keyof typeof r] as string | number | null)
       await db.tx(async (tx) => {
         const old = await tx.get<Record<string, unknown>>(`SELECT ${cols.join(', ')} FROM {users} WHERE instance_id = ? AND id = ?`, [opts.instanceId, r.id])
         if (!old) {
-          await tx.run(`INSERT INTO {users} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`, values)
+          await insertUserRow(tx, row)
           result.inserted++
         } else if (cols.every((c, i) => String(old[c] ?? '') === String(values[i] ?? ''))) {
           result.unchanged++

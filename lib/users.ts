@@ -141,13 +141,18 @@ export function newUserRow(u: NewUser): UserRow {
 /** Inserts a user and returns its row. A duplicate (instance, aud, email) throws UniqueViolation. */
 export async function insertUser(db: Db, u: NewUser): Promise<UserRow> {
   const row = newUserRow(u)
+  await insertUserRow(db, row)
+  return row
+}
+
+/** Inserts a complete row as given (an import keeps the exported id, times and hash); the one users INSERT. */
+export async function insertUserRow(db: Db, row: UserRow): Promise<void> {
   await db.run(
     `INSERT INTO {users} (${USER_COLUMNS}, email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [row.instance_id, row.id, row.aud, row.role, row.email, row.encrypted_password, row.confirmed_at, row.invited_at,
       row.confirmation_sent_at, row.recovery_sent_at, row.email_change, row.email_change_sent_at, row.last_sign_in_at,
       row.raw_app_meta_data, row.raw_user_meta_data, row.is_super_admin, row.created_at, row.updated_at, emailKey(row.email)],
   )
-  return row
 }
 
 type Mutable = 'role' | 'email' | 'encrypted_password' | 'confirmed_at' | 'invited_at' | 'confirmation_sent_at' | 'recovery_sent_at' |

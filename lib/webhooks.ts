@@ -5,14 +5,14 @@
 // hold a database transaction while a hook runs, targets on loopback/private addresses are refused
 // (SSRF guard) unless GOTRUE_WEBHOOK_ALLOW_LOCAL=true, the timeout covers the reply body too, and error
 // messages never show the URL's userinfo or query. (Elysia's lifecycle hooks are lib/hooks.ts, not this.)
-import type { Config } from './config.ts'
+import type { Config, WebhookEvent } from './config.ts'
 import { HttpError } from './errors.ts'
 import { signHS256 } from './jwt.ts'
 import type { Logger } from './log.ts'
 import { checkedAddress, fetchAt } from './ssrf.ts'
 import type { Metadata, UserJson, UserPatch } from './users.ts'
 
-export type HookEvent = 'validate' | 'signup' | 'login' | 'userdeleted' | 'usermodified'
+export type HookEvent = WebhookEvent
 export interface HookReply { app_metadata?: Metadata; user_metadata?: Metadata }
 export interface Webhooks {
   /** Whether `event` is sent at all (so callers can skip building payloads). */

@@ -4,15 +4,15 @@
 // substring (`%` and `_` are not LIKE wildcards).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { body, form, startServer, type TestServer } from './harness.ts'
+import { login as loginAs, OPERATOR } from './helpers.ts'
 
 type Entry = { id: string; created_at: string; payload: Record<string, unknown> & { action: string } }
-const OP = { authorization: 'Bearer operator-token-for-tests' }
 const NIL = '00000000-0000-0000-0000-000000000000'
 
 let s: TestServer
 let admin = { id: '', token: '' }
 let target = ''
-const auditRes = (query = '', headers: Record<string, string> = OP) => s.req(`/admin/audit${query}`, { headers })
+const auditRes = (query = '', headers: Record<string, string> = OPERATOR) => s.req(`/admin/audit${query}`, { headers })
 async function entries(query = ''): Promise<Entry[]> {
   const res = await auditRes(query)
   expect(res.status).toBe(200)
@@ -25,7 +25,7 @@ const actions = async (query = '') => (await entries(query)).map((e) => e.payloa
 beforeAll(async () => {
   s = await startServer()
   const asAdmin = () => ({ authorization: `Bearer ${admin.token}` })
-  let res = await s.req('/admin/users', { method: 'POST', headers: OP, json: {
+  let res = await s.req('/admin/users', { method: 'POST', headers: OPERATOR, json: {
     email: 'grace@navy.example.com', password: 'password-123', confirm: true, role: 'admin', user_metadata: { full_name: 'Grace "Amazing Grace" Hopper' },
   } })
   admin.id = (await body<{ id: string }>(res)).id
@@ -142,7 +142,7 @@ describe('GET /admin/audit', () => {
     let res = await auditRes('', {})
     expect(res.status).toBe(401)
     expect(await body(res)).toEqual({ code: 401, msg: 'This endpoint requires a Bearer token' })
-    await s.req('/admin/users', { method: 'POST', headers: OP, json: { email: 'nobody@example.com', password: 'password-123', confirm: true } })
+    await s.req('/admin/users', { method: 'POST', headers: OPERATOR, json: { email: 'nobody@example.com', password: 'password-123', confirm: true } })
     const { access_token } = await body<{ access_token: string }>(await s.req('/token', form({ grant_type: 'password', username: 'nobody@example.com', password: 'password-123' })))
     res = await auditRes('', { authorization: `Bearer ${access_token}` })
     expect(await body(res)).toEqual({ code: 401, msg: 'User not allowed' })
@@ -153,7 +153,7 @@ describe('audiences: an audience admin sees the entries of its own audience’s 
   let adminB = ''
   const emailsIn = (list: Entry[]) => list.flatMap((e) => [e.payload.actor_email as string, (e.payload.traits as { user_email?: string } | undefined)?.user_email ?? []].flat())
   beforeAll(async () => {
-    const B = { ...OP, 'x-jwt-aud': 'tenant-b' }
+    const B = { ...OPERATOR, 'x-jwt-aud': 'tenant-b' }
     for (const json of [{ email: 'boss@b.example', role: 'admin' }, { email: 'member@b.example' }, { email: 'root@b.example' }]) {
       const res = await s.req('/admin/users', { method: 'POST', headers: B, json: { ...json, password: 'password-123', confirm: true } })
       expect(res.status).toBe(200)
@@ -161,7 +161,7 @@ describe('audiences: an audience admin sees the entries of its own audience’s 
     // a super admin living in tenant-b: its own entries are not the audience admin's to read
     await s.db.run('UPDATE {users} SET is_super_admin = 1 WHERE email_key = ?', ['root@b.example'])
     const login = async (username: string) => {
-      const res = await s.req('/token', { ...form({ grant_type: 'password', username, password: 'password-123' }), headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-jwt-aud': 'tenant-b' } })
+      const res = await loginAs(s, username, 'password-123', { 'x-jwt-aud': 'tenant-b' })
       expect(res.status).toBe(200)
       return (await body<{ access_token: string }>(res)).access_token
     }

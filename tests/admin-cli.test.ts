@@ -5,14 +5,14 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { boot, type Booted } from '../bin/gotrue.ts'
+import { boot, type Booted } from '../bin/serve.ts'
 import { type Env, loadConfig } from '../lib/config.ts'
 import { makeLogger } from '../lib/log.ts'
 import { body, form, MYSQL_URL, TEST_ENV, dropNamespace } from './harness.ts'
+import { OPERATOR } from './helpers.ts'
 
 const BIN = join(import.meta.dir, '..', 'bin', 'gotrue.ts')
 const AUD = 'api.netlify.com'
-const OPERATOR = { authorization: 'Bearer operator-token-for-tests' }
 interface Run { code: number; out: string; err: string }
 
 /** A migrated database (temp SQLite file, or a fresh MySQL table namespace), the CLI on it, and a server on it. */

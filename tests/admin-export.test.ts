@@ -3,12 +3,12 @@
 // `encrypted_password`, streamed from the database in batches (ours), so a large table never sits in memory.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { body, form, startServer, type TestServer } from './harness.ts'
+import { OPERATOR } from './helpers.ts'
 
 type Exported = { id: string; email: string; aud: string; created_at: string; encrypted_password: string }
-const OP = { authorization: 'Bearer operator-token-for-tests' }
 const SECRET = 'export-secret-for-tests'
 const exportReq = (s: TestServer, headers: Record<string, string>, query = '') => s.req(`/admin/users/export${query}`, { headers })
-const create = (s: TestServer, json: Record<string, unknown>, headers: Record<string, string> = OP) =>
+const create = (s: TestServer, json: Record<string, unknown>, headers: Record<string, string> = OPERATOR) =>
   s.req('/admin/users', { method: 'POST', json, headers })
 
 describe('without GOTRUE_API_EXPORT_SECRET', () => {
@@ -17,7 +17,7 @@ describe('without GOTRUE_API_EXPORT_SECRET', () => {
   afterAll(() => s.stop())
 
   test('GET /admin/users/export is a user id: 400 user_id must be an UUID', async () => {
-    for (const headers of [OP, { ...OP, export_secret: SECRET }]) {
+    for (const headers of [OPERATOR, { ...OPERATOR, export_secret: SECRET }]) {
       const res = await exportReq(s, headers)
       expect(res.status).toBe(400)
       expect(await body(res)).toEqual({ code: 400, msg: 'user_id must be an UUID' })
@@ -35,7 +35,7 @@ describe('with GOTRUE_API_EXPORT_SECRET', () => {
     gotrueHash = (await Bun.password.hash(hashed.password, { algorithm: 'bcrypt', cost: 4 })).replace(/^\$2b\$/, '$2a$')
     expect((await create(s, { email: hashed.email, password_hash: gotrueHash, confirm: true })).status).toBe(200)
     expect((await create(s, { email: 'plain@example.com', password: 'password-123', confirm: true })).status).toBe(200)
-    expect((await create(s, { email: 'elsewhere@example.com' }, { ...OP, 'x-jwt-aud': 'other.example.com' })).status).toBe(200)
+    expect((await create(s, { email: 'elsewhere@example.com' }, { ...OPERATOR, 'x-jwt-aud': 'other.example.com' })).status).toBe(200)
     for (let i = 0; i < MANY; i += 25) {
       const batch = Array.from({ length: Math.min(25, MANY - i) }, (_, j) => create(s, { email: `bulk${i + j}@example.com`, user_metadata: { n: i + j, note: 'quote " comma , brace }' } }))
       for (const res of await Promise.all(batch)) expect(res.status).toBe(200)
@@ -56,14 +56,14 @@ describe('with GOTRUE_API_EXPORT_SECRET', () => {
 
   test('then the EXPORT_SECRET header: missing or wrong is 401 Invalid export secret', async () => {
     for (const extra of [{}, { export_secret: 'wrong' }, { export_secret: `${SECRET}x` }, { export_secret: '' }] as Record<string, string>[]) {
-      const res = await exportReq(s, { ...OP, ...extra })
+      const res = await exportReq(s, { ...OPERATOR, ...extra })
       expect(res.status).toBe(401)
       expect(await body(res)).toEqual({ code: 401, msg: 'Invalid export secret' })
     }
   })
 
   test(`streams {"users":[…],"aud":"…"} with encrypted_password: ${MANY}+ users, complete and parseable`, async () => {
-    const res = await exportReq(s, { ...OP, export_secret: SECRET })
+    const res = await exportReq(s, { ...OPERATOR, export_secret: SECRET })
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toStartWith('application/json')
     expect(res.headers.get('content-length')).toBeNull() // sent as it is read, not buffered first
@@ -89,7 +89,7 @@ describe('with GOTRUE_API_EXPORT_SECRET', () => {
   })
 
   test('the hashes are the real ones: a GoTrue $2a$ hash comes back unchanged, a password verifies', async () => {
-    const doc = await body<{ users: Exported[] }>(await exportReq(s, { ...OP, export_secret: SECRET }))
+    const doc = await body<{ users: Exported[] }>(await exportReq(s, { ...OPERATOR, export_secret: SECRET }))
     expect(doc.users.find((u) => u.email === hashed.email)?.encrypted_password).toBe(gotrueHash)
     const plain = doc.users.find((u) => u.email === 'plain@example.com')?.encrypted_password ?? ''
     expect(plain).toMatch(/^\$2[aby]\$04\$/)
@@ -97,10 +97,10 @@ describe('with GOTRUE_API_EXPORT_SECRET', () => {
   })
 
   test('the request audience applies (X-JWT-AUD); all=true exports every audience', async () => {
-    let doc = await body<{ users: Exported[]; aud: string }>(await exportReq(s, { ...OP, export_secret: SECRET, 'x-jwt-aud': 'other.example.com' }))
+    let doc = await body<{ users: Exported[]; aud: string }>(await exportReq(s, { ...OPERATOR, export_secret: SECRET, 'x-jwt-aud': 'other.example.com' }))
     expect(doc.aud).toBe('other.example.com')
     expect(doc.users.map((u) => u.email)).toEqual(['elsewhere@example.com'])
-    doc = await body(await exportReq(s, { ...OP, export_secret: SECRET }, '?all=true'))
+    doc = await body(await exportReq(s, { ...OPERATOR, export_secret: SECRET }, '?all=true'))
     expect(doc.users).toHaveLength(MANY + 3)
     expect(new Set(doc.users.map((u) => u.aud))).toEqual(new Set(['api.netlify.com', 'other.example.com']))
   })
@@ -134,7 +134,7 @@ describe('super admins in an export', () => {
     const auth = { authorization: `Bearer ${(await body<{ access_token: string }>(login)).access_token}`, export_secret: SECRET }
     const doc = await body<{ users: Exported[] }>(await exportReq(s, auth))
     expect(doc.users.map((u) => u.email).sort()).toEqual(['boss@example.com', 'member@example.com'])
-    const full = await body<{ users: (Exported & { is_super_admin?: true })[] }>(await exportReq(s, { ...OP, export_secret: SECRET }))
+    const full = await body<{ users: (Exported & { is_super_admin?: true })[] }>(await exportReq(s, { ...OPERATOR, export_secret: SECRET }))
     expect(full.users.find((u) => u.email === 'root@example.com')).toMatchObject({ is_super_admin: true, encrypted_password: expect.stringMatching(/^\$2b\$04\$/) })
   })
 })

@@ -5,17 +5,15 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { connect, type Socket } from 'node:net'
 import { signAccessToken } from '../lib/jwt.ts'
 import { body, form, JWT_SECRET, startServer, type TestServer } from './harness.ts'
+import { login, OPERATOR, PASSWORD } from './helpers.ts'
 
 type Json = Record<string, unknown>
-const OP = { authorization: 'Bearer operator-token-for-tests' }
 const bearer = (token: string, extra: Record<string, string> = {}) => ({ authorization: `Bearer ${token}`, ...extra })
-const PASSWORD = 'password-123'
 
-const create = (s: TestServer, json: Json, headers: Record<string, string> = OP) => s.req('/admin/users', { method: 'POST', json, headers })
-const put = (s: TestServer, id: string, json: Json, headers: Record<string, string> = OP) => s.req(`/admin/users/${id}`, { method: 'PUT', json, headers })
-const list = (s: TestServer, query = '', headers: Record<string, string> = OP) => s.req(`/admin/users${query}`, { headers })
-const login = (s: TestServer, username: string, password: string) => s.req('/token', form({ grant_type: 'password', username, password }))
-async function created(s: TestServer, json: Json, headers: Record<string, string> = OP): Promise<Json & { id: string }> {
+const create = (s: TestServer, json: Json, headers: Record<string, string> = OPERATOR) => s.req('/admin/users', { method: 'POST', json, headers })
+const put = (s: TestServer, id: string, json: Json, headers: Record<string, string> = OPERATOR) => s.req(`/admin/users/${id}`, { method: 'PUT', json, headers })
+const list = (s: TestServer, query = '', headers: Record<string, string> = OPERATOR) => s.req(`/admin/users${query}`, { headers })
+async function created(s: TestServer, json: Json, headers: Record<string, string> = OPERATOR): Promise<Json & { id: string }> {
   const res = await create(s, json, headers)
   expect(res.status).toBe(200)
   return body(res)
@@ -89,9 +87,9 @@ describe('admin credentials (§8.1) and audiences (§2.3)', () => {
   })
 
   test('X-JWT-AUD with the operator token selects the audience for create and list', async () => {
-    const u = await created(s, { email: 'op@example.com', password: PASSWORD }, { ...OP, 'x-jwt-aud': 'op-test-aud' })
+    const u = await created(s, { email: 'op@example.com', password: PASSWORD }, { ...OPERATOR, 'x-jwt-aud': 'op-test-aud' })
     expect(u.aud).toBe('op-test-aud')
-    const res = await list(s, '', { ...OP, 'x-jwt-aud': 'op-test-aud' })
+    const res = await list(s, '', { ...OPERATOR, 'x-jwt-aud': 'op-test-aud' })
     expect(res.headers.get('x-total-count')).toBe('1')
     expect(await body(res)).toEqual({ users: [u], aud: 'op-test-aud' })
     expect((await body(await list(s))).aud).toBe('api.netlify.com')
@@ -99,7 +97,7 @@ describe('admin credentials (§8.1) and audiences (§2.3)', () => {
   })
 
   test('an audience admin: other audiences are 404 (401 when asked for by X-JWT-AUD); the operator sees them', async () => {
-    const other = await created(s, { email: 'far@example.com', password: PASSWORD }, { ...OP, 'x-jwt-aud': 'other.example.com' })
+    const other = await created(s, { email: 'far@example.com', password: PASSWORD }, { ...OPERATOR, 'x-jwt-aud': 'other.example.com' })
     for (const method of ['GET', 'PUT', 'DELETE']) {
       const res = await s.req(`/admin/users/${other.id}`, { method, headers: bearer(adminToken), ...(method === 'PUT' ? { json: { role: 'x' } } : {}) })
       expect(res.status).toBe(404)
@@ -110,7 +108,7 @@ describe('admin credentials (§8.1) and audiences (§2.3)', () => {
     res = await create(s, { email: 'sneaky@example.com', aud: 'other.example.com' }, bearer(adminToken)) // §8.1: body aud is checked
     expect(await body(res)).toEqual({ code: 401, msg: 'User not allowed' })
     expect((await created(s, { email: 'sneaky@example.com', aud: 'body-aud.example.com' })).aud).toBe('body-aud.example.com') // the operator may
-    expect(await body(await s.req(`/admin/users/${other.id}`, { headers: OP }))).toEqual(other)
+    expect(await body(await s.req(`/admin/users/${other.id}`, { headers: OPERATOR }))).toEqual(other)
     expect((await s.req(`/admin/users/${other.id}`, { headers: bearer(await jwtFor('0')) })).status).toBe(200)
   })
 })
@@ -224,7 +222,7 @@ describe('GET /admin/users: list, Link, sort, filter, cursor (§8.2)', () => {
       const seen: string[] = []
       for (let pages = 0; next; pages++) {
         expect(pages).toBeLessThan(10)
-        const res: Response = await s.req(next, { headers: OP })
+        const res: Response = await s.req(next, { headers: OPERATOR })
         expect(res.status).toBe(200)
         const users = (await body<{ users: { id: string; email: string }[] }>(res)).users
         for (const u of users) expect(u.email).toEndWith('@cursor.test') // the filter survives the cursor
@@ -245,7 +243,7 @@ describe('GET /admin/users/{id}, POST, PUT, DELETE (§8.3–8.6)', () => {
   let s: TestServer
   beforeAll(async () => { s = await startServer() })
   afterAll(() => s.stop())
-  const get = (id: string) => s.req(`/admin/users/${id}`, { headers: OP })
+  const get = (id: string) => s.req(`/admin/users/${id}`, { headers: OPERATOR })
   const audit = async (action: string) => (await s.db.all<{ payload: string }>('SELECT payload FROM {audit_log_entries}'))
     .map((r) => JSON.parse(r.payload) as Json).filter((p) => p.action === action)
 
@@ -353,7 +351,7 @@ describe('GET /admin/users/{id}, POST, PUT, DELETE (§8.3–8.6)', () => {
   test('DELETE answers 200 {}, removes the user and its refresh tokens; audit user_deleted', async () => {
     const u = await created(s, { email: 'gone@example.com', password: PASSWORD, confirm: true })
     const { refresh_token } = await sessionOf(s, 'gone@example.com')
-    const res = await s.req(`/admin/users/${u.id}`, { method: 'DELETE', headers: OP })
+    const res = await s.req(`/admin/users/${u.id}`, { method: 'DELETE', headers: OPERATOR })
     expect(res.status).toBe(200)
     expect(await body(res)).toEqual({})
     expect((await get(u.id)).status).toBe(404)
@@ -364,7 +362,7 @@ describe('GET /admin/users/{id}, POST, PUT, DELETE (§8.3–8.6)', () => {
     expect(await audit('user_deleted')).toContainEqual(expect.objectContaining({
       actor_email: 'operator@netlify.com', log_type: 'team', traits: { user_id: u.id, user_email: 'gone@example.com' },
     }))
-    expect(await body(await s.req(`/admin/users/${u.id}`, { method: 'DELETE', headers: OP }))).toEqual({ code: 404, msg: 'User not found' })
+    expect(await body(await s.req(`/admin/users/${u.id}`, { method: 'DELETE', headers: OPERATOR }))).toEqual({ code: 404, msg: 'User not found' })
   })
 })
 
@@ -395,7 +393,7 @@ describe('GOTRUE_USER_DATA_SCHEMA applies to admin user_metadata', () => {
     res = await put(s, u.id, { user_metadata: { age: -1 } })
     expect(res.status).toBe(422)
     expect(await body(res)).toEqual({ code: 422, msg: 'Invalid user data: /age: must be >= 0' })
-    expect((await body(await s.req(`/admin/users/${u.id}`, { headers: OP }))).user_metadata).toEqual({ age: 30 })
+    expect((await body(await s.req(`/admin/users/${u.id}`, { headers: OPERATOR }))).user_metadata).toEqual({ age: 30 })
   })
 })
 
@@ -406,11 +404,11 @@ describe('super admins: only a super admin (or the operator) reads, changes or d
   beforeAll(async () => {
     s = await startServer()
     // what `gotrue admin createuser root@a … --superadmin -a tenant-a` writes: a super admin living in tenant-a
-    root = await created(s, { email: 'root@a.example', password: PASSWORD, confirm: true }, { ...OP, 'x-jwt-aud': 'tenant-a' })
+    root = await created(s, { email: 'root@a.example', password: PASSWORD, confirm: true }, { ...OPERATOR, 'x-jwt-aud': 'tenant-a' })
     await s.db.run('UPDATE {users} SET is_super_admin = 1 WHERE id = ?', [root.id])
-    await created(s, { email: 'admin@a.example', password: PASSWORD, confirm: true, role: 'admin' }, { ...OP, 'x-jwt-aud': 'tenant-a' })
-    await created(s, { email: 'member@a.example', password: PASSWORD, confirm: true }, { ...OP, 'x-jwt-aud': 'tenant-a' })
-    const res = await s.req('/token', { ...form({ grant_type: 'password', username: 'admin@a.example', password: PASSWORD }), headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-jwt-aud': 'tenant-a' } })
+    await created(s, { email: 'admin@a.example', password: PASSWORD, confirm: true, role: 'admin' }, { ...OPERATOR, 'x-jwt-aud': 'tenant-a' })
+    await created(s, { email: 'member@a.example', password: PASSWORD, confirm: true }, { ...OPERATOR, 'x-jwt-aud': 'tenant-a' })
+    const res = await login(s, 'admin@a.example', PASSWORD, { 'x-jwt-aud': 'tenant-a' })
     expect(res.status).toBe(200)
     tenantAdmin = (await body<{ access_token: string }>(res)).access_token
   })
@@ -437,11 +435,11 @@ describe('super admins: only a super admin (or the operator) reads, changes or d
   })
 
   test('the operator and the super admin itself still read and change it', async () => {
-    expect((await s.req(`/admin/users/${root.id}`, { headers: { ...OP, 'x-jwt-aud': 'tenant-a' } })).status).toBe(200)
-    const res = await s.req('/token', { ...form({ grant_type: 'password', username: 'root@a.example', password: PASSWORD }), headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-jwt-aud': 'tenant-a' } })
+    expect((await s.req(`/admin/users/${root.id}`, { headers: { ...OPERATOR, 'x-jwt-aud': 'tenant-a' } })).status).toBe(200)
+    const res = await login(s, 'root@a.example', PASSWORD, { 'x-jwt-aud': 'tenant-a' })
     const rootToken = (await body<{ access_token: string }>(res)).access_token
     expect((await put(s, root.id, { user_metadata: { full_name: 'Root' } }, bearer(rootToken))).status).toBe(200)
-    expect(emails((await body(await list(s, '', { ...OP, 'x-jwt-aud': 'tenant-a' }))).users)).toContain('root@a.example')
+    expect(emails((await body(await list(s, '', { ...OPERATOR, 'x-jwt-aud': 'tenant-a' }))).users)).toContain('root@a.example')
   })
 })
 

@@ -3,8 +3,8 @@
 // Otherwise every made-up header value would be a fresh audience: one more user and one more mail per value.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { body, startServer, type TestServer } from './harness.ts'
+import { OPERATOR } from './helpers.ts'
 
-const OP = { authorization: 'Bearer operator-token-for-tests' }
 let clients = 0
 const client = () => `198.51.100.${++clients}` // a fresh client per request: only the per-email limit applies
 
@@ -38,7 +38,7 @@ describe('X-JWT-AUD on /signup', () => {
   })
 
   test('known audiences: JWT_AUD, one listed in GOTRUE_JWT_AUDIENCES, one that already has users', async () => {
-    const made = await s.req('/admin/users', { method: 'POST', json: { email: 'first@tenant.example' }, headers: { ...OP, 'x-jwt-aud': 'tenant.example' } })
+    const made = await s.req('/admin/users', { method: 'POST', json: { email: 'first@tenant.example' }, headers: { ...OPERATOR, 'x-jwt-aud': 'tenant.example' } })
     expect(made.status).toBe(200)
     for (const [email, aud] of [['a@example.com', undefined], ['b@example.com', 'shop.example.com'], ['c@example.com', 'tenant.example']] as const) {
       const res = await signup(email, aud)

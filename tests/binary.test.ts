@@ -9,13 +9,13 @@ import pkg from '../package.json' with { type: 'json' }
 import { openMysql } from '../lib/db/mysql.ts'
 import { MIGRATIONS } from '../migrations/index.ts'
 import { type SmtpCapture, startSmtpCapture } from './fakes/smtp.ts'
-import { body, form, MYSQL_URL, TEST_ENV, tokenFromMail, dropNamespace } from './harness.ts'
+import { body, dropNamespace, form, MYSQL_URL, slow, TEST_ENV, tokenFromMail } from './harness.ts'
+import { OPERATOR } from './helpers.ts'
 
 const ROOT = join(import.meta.dir, '..')
 const TEMPLATES = join(ROOT, 'templates')
 const SWAGGER = join(ROOT, 'node_modules', 'swagger-ui-dist')
 const VERSIONS = [...new Set(MIGRATIONS.map((m) => `${m.version}_${m.name}`))].sort()
-const OPERATOR = { authorization: 'Bearer operator-token-for-tests' }
 
 const build = mkdtempSync(join(tmpdir(), 'gotrue-binary-'))
 const cwd = mkdtempSync(join(tmpdir(), 'gotrue-binary-cwd-')) // nothing in it: no migrations/, templates/, node_modules/
@@ -59,14 +59,7 @@ const req = (path: string, init: RequestInit & { json?: unknown } = {}) => {
   return fetch(url + path, { ...rest, headers, body: json !== undefined ? JSON.stringify(json) : rest.body })
 }
 
-beforeAll(async () => {
-  expect(pkg.scripts.build).toContain('--outfile dist/gotrue')
-  const cmd = pkg.scripts.build.replace('dist/gotrue', BIN).split(' ')
-  const b = Bun.spawnSync(cmd, { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' })
-  if (b.exitCode !== 0) throw new Error(`${pkg.scripts.build} failed:\n${b.stderr.toString()}`)
-  smtp = await startSmtpCapture()
-}, 120_000)
-
+// Outside the slow block: the folders above exist in every tier.
 afterAll(async () => {
   if (server) { server.kill('SIGTERM'); await server.exited }
   await smtp?.stop()
@@ -74,110 +67,120 @@ afterAll(async () => {
   rmSync(cwd, { recursive: true, force: true })
 })
 
-describe('the CLI verbs', () => {
-  test('version prints the package version', async () => {
-    expect(await run(['version'])).toEqual({ code: 0, out: `${pkg.version}\n`, err: '' })
-  })
-
-  test('migrate applies the embedded migrations to a SQLite file, then finds nothing to do', async () => {
-    const first = await run(['migrate'])
-    expect(first.err).toBe('')
-    expect(first).toMatchObject({ code: 0, out: VERSIONS.map((v) => `migrate: applied ${v}\n`).join('') })
-    expect(await run(['migrate'])).toMatchObject({ code: 0, out: 'migrate: database is up to date\n' })
-  })
-
-  test('admin createuser writes a confirmed user', async () => {
-    const r = await run(['admin', 'createuser', 'root@example.com', 'root-password-1', '--confirm', '--admin'])
-    expect(r.code).toBe(0)
-    expect(r.out).toContain('root@example.com')
-  })
-})
-
-describe('serve', () => {
+slow.describe('the single binary (bun run build)', () => {
   beforeAll(async () => {
-    server = Bun.spawn([BIN, 'serve'], { cwd, env: env({ PORT: '0', GOTRUE_LOG_LEVEL: 'info' }), stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
-    void follow(server.stdout)
-    const started = await follow(server.stderr, /GoTrue API started on: ([\d.]+:\d+)/)
-    if (!started) throw new Error(`serve exited:\n${serverOutput}`)
-    url = `http://${started[1]}`
-  }, 30_000)
+    expect(pkg.scripts.build).toContain('--outfile dist/gotrue')
+    const cmd = pkg.scripts.build.replace('dist/gotrue', BIN).split(' ')
+    const b = Bun.spawnSync(cmd, { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' })
+    if (b.exitCode !== 0) throw new Error(`${pkg.scripts.build} failed:\n${b.stderr.toString()}`)
+    smtp = await startSmtpCapture()
+  }, 120_000)
 
-  test('GET /health and GET /settings answer', async () => {
-    const health = await req('/health')
-    expect(health.status).toBe(200)
-    expect(await body(health)).toEqual({ description: 'GoTrue is a user registration and authentication API', name: 'GoTrue', version: pkg.version })
-    const settings = await req('/settings')
-    expect(settings.status).toBe(200)
-    expect(await body(settings)).toMatchObject({ disable_signup: false, autoconfirm: false, external: { email: true } })
+  describe('the CLI verbs', () => {
+    test('version prints the package version', async () => {
+      expect(await run(['version'])).toEqual({ code: 0, out: `${pkg.version}\n`, err: '' })
+    })
+
+    test('migrate applies the embedded migrations to a SQLite file, then finds nothing to do', async () => {
+      const first = await run(['migrate'])
+      expect(first.err).toBe('')
+      expect(first).toMatchObject({ code: 0, out: VERSIONS.map((v) => `migrate: applied ${v}\n`).join('') })
+      expect(await run(['migrate'])).toMatchObject({ code: 0, out: 'migrate: database is up to date\n' })
+    })
+
+    test('admin createuser writes a confirmed user', async () => {
+      const r = await run(['admin', 'createuser', 'root@example.com', 'root-password-1', '--confirm', '--admin'])
+      expect(r.code).toBe(0)
+      expect(r.out).toContain('root@example.com')
+    })
   })
 
-  test('the Swagger UI page, its embedded files (byte for byte) and the spec are served', async () => {
-    const page = await req('/openapi')
-    expect(page.status).toBe(200)
-    expect(await page.text()).toContain('/openapi/assets/swagger-ui-bundle.js')
-    for (const [file, type] of [['swagger-ui-bundle.js', 'text/javascript'], ['swagger-ui.css', 'text/css']] as const) {
-      const res = await req(`/openapi/assets/${file}`)
+  describe('serve', () => {
+    beforeAll(async () => {
+      server = Bun.spawn([BIN, 'serve'], { cwd, env: env({ PORT: '0', GOTRUE_LOG_LEVEL: 'info' }), stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+      void follow(server.stdout)
+      const started = await follow(server.stderr, /GoTrue API started on: ([\d.]+:\d+)/)
+      if (!started) throw new Error(`serve exited:\n${serverOutput}`)
+      url = `http://${started[1]}`
+    }, 30_000)
+
+    test('GET /health and GET /settings answer', async () => {
+      const health = await req('/health')
+      expect(health.status).toBe(200)
+      expect(await body(health)).toEqual({ description: 'GoTrue is a user registration and authentication API', name: 'GoTrue', version: pkg.version })
+      const settings = await req('/settings')
+      expect(settings.status).toBe(200)
+      expect(await body(settings)).toMatchObject({ disable_signup: false, autoconfirm: false, external: { email: true } })
+    })
+
+    test('the Swagger UI page, its embedded files (byte for byte) and the spec are served', async () => {
+      const page = await req('/openapi')
+      expect(page.status).toBe(200)
+      expect(await page.text()).toContain('/openapi/assets/swagger-ui-bundle.js')
+      for (const [file, type] of [['swagger-ui-bundle.js', 'text/javascript'], ['swagger-ui.css', 'text/css']] as const) {
+        const res = await req(`/openapi/assets/${file}`)
+        expect(res.status).toBe(200)
+        expect(res.headers.get('content-type')).toStartWith(type)
+        expect((await res.arrayBuffer()).byteLength).toBe(statSync(join(SWAGGER, file)).size)
+      }
+      const spec = await body<{ info: { version: string } }>(await req('/openapi/json'))
+      expect(spec.info.version).toBe(pkg.version)
+    })
+
+    test('signup sends the default confirmation mail over SMTP, and its link verifies', async () => {
+      const res = await req('/signup', { method: 'POST', json: { email: 'new@example.com', password: 'new-password-1' } })
       expect(res.status).toBe(200)
-      expect(res.headers.get('content-type')).toStartWith(type)
-      expect((await res.arrayBuffer()).byteLength).toBe(statSync(join(SWAGGER, file)).size)
-    }
-    const spec = await body<{ info: { version: string } }>(await req('/openapi/json'))
-    expect(spec.info.version).toBe(pkg.version)
+      expect(await body(res)).toMatchObject({ email: 'new@example.com', confirmation_sent_at: expect.any(String) })
+      const mail = await smtp.waitForMail('new@example.com')
+      const token = tokenFromMail(mail, 'confirmation_token')
+      // The exact default template, filled by hand from the files in templates/: the binary carries these files.
+      // (Eta drops the newline right after a tag: `<%~ it.body %>\n`.)
+      const inner = (await Bun.file(join(TEMPLATES, 'confirmation.eta')).text())
+        .replace('<%= it.ConfirmationURL %>', `https://example.netlify.com/#confirmation_token=${token}`)
+      const expected = (await Bun.file(join(TEMPLATES, 'layout.eta')).text())
+        .replace('<%= it.title %>', 'Confirm your signup').replace('<%~ it.body %>\n', inner)
+      expect(mail.html.replace(/\r\n/g, '\n')).toBe(expected)
+      const verified = await req('/verify', { method: 'POST', json: { type: 'signup', token } })
+      expect(verified.status).toBe(200)
+      expect(await body(verified)).toMatchObject({ token_type: 'bearer', access_token: expect.any(String) })
+    })
+
+    test('the user created by `admin createuser` logs in; the admin API lists both users', async () => {
+      const login = await req('/token', form({ grant_type: 'password', username: 'root@example.com', password: 'root-password-1' }))
+      expect(login.status).toBe(200)
+      const { access_token } = await body<{ access_token: string }>(login)
+      const me = await req('/user', { headers: { authorization: `Bearer ${access_token}` } })
+      expect(await body(me)).toMatchObject({ email: 'root@example.com', role: 'admin' })
+      const list = await req('/admin/users', { headers: OPERATOR })
+      expect(list.status).toBe(200)
+      const { users } = await body<{ users: { email: string }[] }>(list)
+      expect(users.map((u) => u.email).sort()).toEqual(['new@example.com', 'root@example.com'])
+    })
+
+    test('the framework understood every handler it compiled (no Sucrose warnings, no 500s)', async () => {
+      // `--minify` (whitespace and identifiers) breaks Elysia's handler inference: `resolve({ headers })` of the
+      // admin guard then sees no headers and every admin request fails with a 500. The build must not minify that way.
+      for (let i = 0; i < 100 && !serverOutput.includes('"path":"/admin/users"'); i++) await Bun.sleep(20) // the log trails the response
+      expect(serverOutput).toContain('"path":"/admin/users","status":200')
+      expect(serverOutput).not.toContain('[Sucrose]')
+      expect(serverOutput).not.toContain('"status":500')
+    })
   })
 
-  test('signup sends the default confirmation mail over SMTP, and its link verifies', async () => {
-    const res = await req('/signup', { method: 'POST', json: { email: 'new@example.com', password: 'new-password-1' } })
-    expect(res.status).toBe(200)
-    expect(await body(res)).toMatchObject({ email: 'new@example.com', confirmation_sent_at: expect.any(String) })
-    const mail = await smtp.waitForMail('new@example.com')
-    const token = tokenFromMail(mail, 'confirmation_token')
-    // The exact default template, filled by hand from the files in templates/: the binary carries these files.
-    // (Eta drops the newline right after a tag: `<%~ it.body %>\n`.)
-    const inner = (await Bun.file(join(TEMPLATES, 'confirmation.eta')).text())
-      .replace('<%= it.ConfirmationURL %>', `https://example.netlify.com/#confirmation_token=${token}`)
-    const expected = (await Bun.file(join(TEMPLATES, 'layout.eta')).text())
-      .replace('<%= it.title %>', 'Confirm your signup').replace('<%~ it.body %>\n', inner)
-    expect(mail.html.replace(/\r\n/g, '\n')).toBe(expected)
-    const verified = await req('/verify', { method: 'POST', json: { type: 'signup', token } })
-    expect(verified.status).toBe(200)
-    expect(await body(verified)).toMatchObject({ token_type: 'bearer', access_token: expect.any(String) })
-  })
-
-  test('the user created by `admin createuser` logs in; the admin API lists both users', async () => {
-    const login = await req('/token', form({ grant_type: 'password', username: 'root@example.com', password: 'root-password-1' }))
-    expect(login.status).toBe(200)
-    const { access_token } = await body<{ access_token: string }>(login)
-    const me = await req('/user', { headers: { authorization: `Bearer ${access_token}` } })
-    expect(await body(me)).toMatchObject({ email: 'root@example.com', role: 'admin' })
-    const list = await req('/admin/users', { headers: OPERATOR })
-    expect(list.status).toBe(200)
-    const { users } = await body<{ users: { email: string }[] }>(list)
-    expect(users.map((u) => u.email).sort()).toEqual(['new@example.com', 'root@example.com'])
-  })
-
-  test('the framework understood every handler it compiled (no Sucrose warnings, no 500s)', async () => {
-    // `--minify` (whitespace and identifiers) breaks Elysia's handler inference: `resolve({ headers })` of the
-    // admin guard then sees no headers and every admin request fails with a 500. The build must not minify that way.
-    for (let i = 0; i < 100 && !serverOutput.includes('"path":"/admin/users"'); i++) await Bun.sleep(20) // the log trails the response
-    expect(serverOutput).toContain('"path":"/admin/users","status":200')
-    expect(serverOutput).not.toContain('[Sucrose]')
-    expect(serverOutput).not.toContain('"status":500')
-  })
-})
-
-describe.if(Boolean(MYSQL_URL))('on MySQL', () => {
-  test('migrate applies the embedded MySQL migrations in a fresh table namespace', async () => {
-    const ns = `t${crypto.randomUUID().replace(/-/g, '').slice(0, 10)}`
-    const my = openMysql(MYSQL_URL, ns)
-    try {
-      const r = await run(['migrate'], { GOTRUE_DB_DRIVER: 'mysql', DATABASE_URL: MYSQL_URL, GOTRUE_DB_NAMESPACE: ns })
-      expect(r).toMatchObject({ code: 0, out: VERSIONS.map((v) => `migrate: applied ${v}\n`).join('') })
-      const applied = await my.all<{ version: string }>('SELECT version FROM {schema_migrations} ORDER BY version')
-      expect(applied.map((a) => a.version)).toEqual(VERSIONS.map((v) => v.slice(0, 4)))
-      expect(await my.get('SELECT COUNT(*) AS n FROM {users}')).toEqual({ n: 0 })
-    } finally {
-      await dropNamespace(my, ns)
-      await my.close()
-    }
+  describe.if(Boolean(MYSQL_URL))('on MySQL', () => {
+    test('migrate applies the embedded MySQL migrations in a fresh table namespace', async () => {
+      const ns = `t${crypto.randomUUID().replace(/-/g, '').slice(0, 10)}`
+      const my = openMysql(MYSQL_URL, ns)
+      try {
+        const r = await run(['migrate'], { GOTRUE_DB_DRIVER: 'mysql', DATABASE_URL: MYSQL_URL, GOTRUE_DB_NAMESPACE: ns })
+        expect(r).toMatchObject({ code: 0, out: VERSIONS.map((v) => `migrate: applied ${v}\n`).join('') })
+        const applied = await my.all<{ version: string }>('SELECT version FROM {schema_migrations} ORDER BY version')
+        expect(applied.map((a) => a.version)).toEqual(VERSIONS.map((v) => v.slice(0, 4)))
+        expect(await my.get('SELECT COUNT(*) AS n FROM {users}')).toEqual({ n: 0 })
+      } finally {
+        await dropNamespace(my, ns)
+        await my.close()
+      }
+    })
   })
 })

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Browser, chromium, type Page } from 'playwright-core'
-import { startServer, type TestServer } from './harness.ts'
+import { slow, startServer, type TestServer } from './harness.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -18,73 +18,76 @@ let s: TestServer
 let browser: Browser | undefined
 const shots = mkdtempSync(join(tmpdir(), 'gotrue-browser-'))
 
-beforeAll(async () => { s = await startServer() })
-afterAll(async () => {
-  await browser?.close()
-  await s.stop()
-  rmSync(shots, { recursive: true, force: true })
-})
+afterAll(() => rmSync(shots, { recursive: true, force: true })) // created in every tier
 
-interface Docs { page: Page; hosts: Set<string>; problems: string[] }
+slow.describe('the API docs page in Chromium', () => {
+  beforeAll(async () => { s = await startServer() })
+  afterAll(async () => {
+    await browser?.close()
+    await s.stop()
+  })
 
-/** Opens /openapi in a fresh page and waits until Swagger UI has rendered the operations. */
-async function openDocs(): Promise<Docs> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install it with \`apt-get update && apt-get install -y chromium\` (.ci/run does)`)
+  interface Docs { page: Page; hosts: Set<string>; problems: string[] }
+
+  /** Opens /openapi in a fresh page and waits until Swagger UI has rendered the operations. */
+  async function openDocs(): Promise<Docs> {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: install it with \`apt-get update && apt-get install -y chromium\` (.ci/run does)`)
+    }
+    browser ??= await chromium.launch({ executablePath: CHROMIUM, args: ARGS })
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    const hosts = new Set<string>()
+    const problems: string[] = []
+    page.on('request', (r) => hosts.add(new URL(r.url()).host))
+    page.on('pageerror', (e) => problems.push(`script error: ${e.message}`))
+    page.on('requestfailed', (r) => problems.push(`${r.url()}: ${r.failure()?.errorText}`))
+    page.on('response', (r) => { if (r.status() >= 400) problems.push(`${r.url()}: ${r.status()}`) })
+    const res = await page.goto(`${s.url}/openapi`, { waitUntil: 'networkidle' })
+    expect(res?.status()).toBe(200)
+    await page.locator('.opblock-summary-path').first().waitFor({ state: 'visible', timeout: 20_000 })
+    return { page, hosts, problems }
   }
-  browser ??= await chromium.launch({ executablePath: CHROMIUM, args: ARGS })
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  const hosts = new Set<string>()
-  const problems: string[] = []
-  page.on('request', (r) => hosts.add(new URL(r.url()).host))
-  page.on('pageerror', (e) => problems.push(`script error: ${e.message}`))
-  page.on('requestfailed', (r) => problems.push(`${r.url()}: ${r.failure()?.errorText}`))
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`${r.url()}: ${r.status()}`) })
-  const res = await page.goto(`${s.url}/openapi`, { waitUntil: 'networkidle' })
-  expect(res?.status()).toBe(200)
-  await page.locator('.opblock-summary-path').first().waitFor({ state: 'visible', timeout: 20_000 })
-  return { page, hosts, problems }
-}
 
-const pathsShown = async (page: Page) =>
-  (await page.locator('.opblock-summary-path').allInnerTexts()).map((p) => p.replace(/\u200b/g, '').trim())
+  const pathsShown = async (page: Page) =>
+    (await page.locator('.opblock-summary-path').allInnerTexts()).map((p) => p.replace(/\u200b/g, '').trim())
 
-describe('GET /openapi in Chromium', () => {
-  test('Swagger UI renders the GoTrue API with the /health and /settings routes', async () => {
-    const { page } = await openDocs()
-    expect(await page.title()).toBe('GoTrue')
-    expect(await page.locator('.information-container .title').innerText()).toContain('GoTrue')
-    const paths = await pathsShown(page)
-    expect(paths).toContain('/health')
-    expect(paths).toContain('/settings')
-    expect(paths.filter((p) => p.startsWith('/openapi'))).toEqual([]) // the docs do not document themselves
+  describe('GET /openapi in Chromium', () => {
+    test('Swagger UI renders the GoTrue API with the /health and /settings routes', async () => {
+      const { page } = await openDocs()
+      expect(await page.title()).toBe('GoTrue')
+      expect(await page.locator('.information-container .title').innerText()).toContain('GoTrue')
+      const paths = await pathsShown(page)
+      expect(paths).toContain('/health')
+      expect(paths).toContain('/settings')
+      expect(paths.filter((p) => p.startsWith('/openapi'))).toEqual([]) // the docs do not document themselves
 
-    const file = join(shots, 'openapi.png')
-    await page.screenshot({ path: file, fullPage: true })
-    const png = readFileSync(file)
-    expect(png.length).toBeGreaterThan(10_000)
-    expect([...png.subarray(0, 8)]).toEqual(PNG_SIGNATURE)
-    await page.close()
-  }, BROWSER_TIMEOUT)
+      const file = join(shots, 'openapi.png')
+      await page.screenshot({ path: file, fullPage: true })
+      const png = readFileSync(file)
+      expect(png.length).toBeGreaterThan(10_000)
+      expect([...png.subarray(0, 8)]).toEqual(PNG_SIGNATURE)
+      await page.close()
+    }, BROWSER_TIMEOUT)
 
-  test('every asset comes from this server (no CDN), with no failed request or script error', async () => {
-    const { page, hosts, problems } = await openDocs()
-    expect([...hosts]).toEqual([new URL(s.url).host])
-    expect(problems).toEqual([])
-    await page.close()
-  }, BROWSER_TIMEOUT)
+    test('every asset comes from this server (no CDN), with no failed request or script error', async () => {
+      const { page, hosts, problems } = await openDocs()
+      expect([...hosts]).toEqual([new URL(s.url).host])
+      expect(problems).toEqual([])
+      await page.close()
+    }, BROWSER_TIMEOUT)
 
-  test('"Try it out" on GET /health calls the server and shows its JSON', async () => {
-    const { page, problems } = await openDocs()
-    const op = page.locator('.opblock', { has: page.locator('.opblock-summary-path', { hasText: /^\/health$/ }) })
-    await op.locator('.opblock-summary').click()
-    await op.locator('button.try-out__btn').click()
-    await op.locator('button.execute').click()
-    const live = op.locator('.live-responses-table .response')
-    await live.first().waitFor({ state: 'visible', timeout: 20_000 })
-    expect((await live.locator('.response-col_status').first().innerText()).trim()).toBe('200')
-    expect(await live.locator('.microlight, pre').first().innerText()).toContain('"name": "GoTrue"')
-    expect(problems).toEqual([])
-    await page.close()
-  }, BROWSER_TIMEOUT)
+    test('"Try it out" on GET /health calls the server and shows its JSON', async () => {
+      const { page, problems } = await openDocs()
+      const op = page.locator('.opblock', { has: page.locator('.opblock-summary-path', { hasText: /^\/health$/ }) })
+      await op.locator('.opblock-summary').click()
+      await op.locator('button.try-out__btn').click()
+      await op.locator('button.execute').click()
+      const live = op.locator('.live-responses-table .response')
+      await live.first().waitFor({ state: 'visible', timeout: 20_000 })
+      expect((await live.locator('.response-col_status').first().innerText()).trim()).toBe('200')
+      expect(await live.locator('.microlight, pre').first().innerText()).toContain('"name": "GoTrue"')
+      expect(problems).toEqual([])
+      await page.close()
+    }, BROWSER_TIMEOUT)
+  })
 })

@@ -1,4 +1,5 @@
-// The CLI as a user runs it: a fresh folder, no configuration, `gotrue migrate` then `gotrue serve`.
+// The CLI as a user runs it: a fresh folder, no configuration, `gotrue migrate` then `gotrue serve`; and the
+// start-ups it refuses with one line naming what is missing.
 import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -78,5 +79,34 @@ describe('gotrue CLI', () => {
     const r = run(['serve'], d, { GOTRUE_DB_DRIVER: 'mysql', DATABASE_URL: MYSQL_URL || 'root@tcp(127.0.0.1:3306)/test' })
     expect(r.code).toBe(1)
     expect(r.err.trim()).toBe('gotrue: GOTRUE_JWT_SECRET: required when GOTRUE_DB_DRIVER=mysql (expected a long random string)')
+  })
+})
+
+describe('gotrue multi refuses to start without its secrets', () => {
+  const BIN = join(import.meta.dir, '..', 'bin', 'gotrue.ts')
+  const run = (args: string[], env: Record<string, string>) => {
+    const cwd = mkdtempSync(join(tmpdir(), 'gotrue-multi-'))
+    const p = Bun.spawnSync(['bun', BIN, ...args], {
+      cwd,
+      env: {
+        PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', GOTRUE_DB_DRIVER: 'sqlite', DATABASE_URL: join(cwd, 'gotrue.db'),
+        GOTRUE_DB_AUTOMIGRATE: 'true', GOTRUE_JWT_SECRET: 'cli-test-secret-long-enough-for-hs256', GOTRUE_API_PORT: '0', ...env,
+      },
+    })
+    return { code: p.exitCode, err: p.stderr.toString().trim() }
+  }
+
+  test('`gotrue multi` without GOTRUE_OPERATOR_TOKEN → exit 1, one line naming it', () => {
+    const r = run(['multi'], { GOTRUE_DB_ENCRYPTION_KEY: 'encryption-key-for-instance-secrets-in-tests' })
+    expect(r.code).toBe(1)
+    expect(r.err.split('\n')).toHaveLength(1)
+    expect(r.err).toContain('GOTRUE_OPERATOR_TOKEN')
+  })
+
+  test('GOTRUE_MULTIINSTANCEMODE=true without GOTRUE_DB_ENCRYPTION_KEY → exit 1, one line naming it', () => {
+    const r = run(['serve'], { GOTRUE_MULTIINSTANCEMODE: 'true', GOTRUE_OPERATOR_TOKEN: 'operator-token-for-tests' })
+    expect(r.code).toBe(1)
+    expect(r.err.split('\n')).toHaveLength(1)
+    expect(r.err).toContain('GOTRUE_DB_ENCRYPTION_KEY')
   })
 })

@@ -4,7 +4,8 @@ import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ConfigError, describeConfig, loadConfig, parseDuration } from '../lib/config.ts'
+import { ConfigError, loadConfig, parseDuration } from '../lib/config.ts'
+import { describeConfig } from '../lib/config-schema.ts'
 
 const dir = () => mkdtempSync(join(tmpdir(), 'gotrue-config-'))
 const load = (env: Record<string, string>, dotenv?: string) => {

@@ -4,21 +4,21 @@
 // (or, when a rotation committed but its answer was lost in the kill, its successor) still refreshes. What
 // nobody was told must not show as half-done work: no token or identity without its user, no rotation without
 // its successor or its audit entries, no signup without its confirmation, and SQLite's integrity_check is `ok`.
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../lib/config.ts'
 import { sha256 } from '../lib/crypto.ts'
 import { type Db, openDb } from '../lib/db/index.ts'
-import { dropNamespace, form, JWT_SECRET, MYSQL_URL, TEST_ENV } from './harness.ts'
+import { dropNamespace, form, JWT_SECRET, MYSQL_URL, slow, TEST_ENV } from './harness.ts'
+import { PASSWORD } from './helpers.ts'
 
 const BIN = join(import.meta.dir, '..', 'bin', 'gotrue.ts')
 const ROUNDS = 5
 const LOOPS = 8
 /** Acknowledged writes to wait for in each round before the kill, so it lands in the middle of the load. */
 const WRITES_BEFORE_KILL = 60
-const PASSWORD = 'crash-password-1'
 
 const dir = mkdtempSync(join(tmpdir(), 'gotrue-crash-'))
 const namespace = `t${crypto.randomUUID().replace(/-/g, '').slice(0, 10)}`
@@ -125,7 +125,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-describe(`SIGKILL under load, ${ROUNDS} rounds (${MYSQL_URL ? 'MySQL' : 'SQLite file'})`, () => {
+slow.describe(`SIGKILL under load, ${ROUNDS} rounds (${MYSQL_URL ? 'MySQL' : 'SQLite file'})`, () => {
   test('every acknowledged write survives the kill; no partial rows; the database is intact', { timeout: 180_000 }, async () => {
     current = await serve()
     for (let round = 1; round <= ROUNDS; round++) {

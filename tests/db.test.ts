@@ -1,10 +1,10 @@
-// The Db adapter contract (lib/db/index.ts): the same cases run against SQLite always and against MySQL when
+// The Db adapter contract (lib/db/types.ts): the same cases run against SQLite always and against MySQL when
 // TEST_MYSQL_URL is set, so a feature's statement behaves identically on both drivers.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Db, type Dialect, DbUnavailable, dbTime, isoTime, UniqueViolation } from '../lib/db/index.ts'
+import { type Db, type Dialect, DbUnavailable, dbTime, isoTime, jsonText, UniqueViolation } from '../lib/db/index.ts'
 import { BUNDLED_MIGRATIONS, listMigrations, type Migration, migrate } from '../lib/db/migrate.ts'
 import { openMysql, parseMysqlDsn } from '../lib/db/mysql.ts'
 import { openSqlite } from '../lib/db/sqlite.ts'
@@ -156,6 +156,24 @@ describe.each(dialects)('Db contract on %s', (dialect) => {
     const row = await findUser(db, 'time-1')
     expect(row?.created_at).toBe('2026-03-04 05:06:07.089') // identical text from both drivers
     expect(isoTime(row?.created_at)).toBe(d.toISOString())
+  })
+
+  test('jsonText reads a JSON text field as plain text on both dialects (unquoted, unescaped; missing: NULL)', async () => {
+    const doc = JSON.stringify({ full_name: 'Zoë "Q" O\'Neil', traits: { user_id: 'u-9' } })
+    const field = (path: string) => db.get<{ x: string | null }>(`SELECT ${jsonText(db.dialect, 'v', path)} AS x FROM (SELECT ? AS v) d`, [doc])
+    expect(await field('$.full_name')).toEqual({ x: 'Zoë "Q" O\'Neil' })
+    expect(await field('$.traits.user_id')).toEqual({ x: 'u-9' })
+    expect(await field('$.absent')).toEqual({ x: null })
+  })
+})
+
+describe('jsonText', () => {
+  test('splices only identifier columns and $.a.b paths into a statement', () => {
+    expect(jsonText('sqlite', 'payload', '$.actor_id')).toBe("JSON_EXTRACT(payload, '$.actor_id')")
+    expect(jsonText('mysql', 'u.raw_user_meta_data', '$.a.b')).toBe("JSON_UNQUOTE(JSON_EXTRACT(u.raw_user_meta_data, '$.a.b'))")
+    for (const [col, path] of [['payload', "$.x') OR 1=1 --"], ['payload; DROP', '$.x'], ['payload', 'x'], ['payload', '$[0]']]) {
+      expect(() => jsonText('sqlite', col as string, path as string)).toThrow()
+    }
   })
 })
 

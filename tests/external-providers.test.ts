@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { clientId, clientSecret, type FakeProviderName, type OAuthFake, PROVIDERS, REDIRECT_URI, startOAuthFake } from './fakes/oauth-provider.ts'
 import { body, form, startServer, type TestServer, tokenFromMail } from './harness.ts'
+import { OPERATOR } from './helpers.ts'
 
 const SITE = 'https://example.netlify.com'
 const SCOPE: Record<FakeProviderName, string> = { github: 'user:email', gitlab: 'read_user', bitbucket: 'account email', google: 'email profile', facebook: 'email' }
@@ -189,7 +190,7 @@ describe('each provider, with GOTRUE_DISABLE_SIGNUP', () => {
 
   test.each(PROVIDERS)('%s: an existing (invited, unconfirmed) user with the verified email still signs in', async (p) => {
     const email = `member-${p}@example.com`
-    const invited = await body(await s.req('/invite', { method: 'POST', json: { email }, headers: { authorization: 'Bearer operator-token-for-tests' } }))
+    const invited = await body(await s.req('/invite', { method: 'POST', json: { email }, headers: OPERATOR }))
     profile(p, `90${PROVIDERS.indexOf(p)}`, email.toUpperCase())
     const { hash } = landing(await signIn(s, p))
     expect(hash.get('error')).toBeNull()

@@ -1,18 +1,19 @@
 // External sign-in: the OAuth state, where the callback lands, errors, account linking, invites and the PKCE code
 // flow (spec §7.7, §14 external_test and invite_test External parts). Our deliberate differences from the
-// reference (features/external.ts header): the state is a random single-use server-side value (not a JWT signed
-// with the operator token), so tampering, replay and expiry are all refused; existing accounts are linked only by
-// a VERIFIED provider email (also with autoconfirm) and the link is stored; a profile with only unverified emails
-// creates nothing (access_denied / Email from external provider is not verified); an unconfirmed password account
-// confirmed through a provider loses its password; invite acceptance needs a verified matching email.
+// reference (the headers of features/authorize.ts, features/callback.ts and lib/oauth-flow.ts): the state is a
+// random single-use server-side value (not a JWT signed with the operator token), so tampering, replay and expiry
+// are all refused; existing accounts are linked only by a VERIFIED provider email (also with autoconfirm) and the
+// link is stored; a profile with only unverified emails creates nothing (access_denied / Email from external
+// provider is not verified); an unconfirmed password account confirmed through a provider loses its password;
+// invite acceptance needs a verified matching email.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { createHash, randomBytes } from 'node:crypto'
 import { type FakeEmail, type FakeProviderName, type OAuthFake, startOAuthFake } from './fakes/oauth-provider.ts'
 import { startWebhookReceiver, type WebhookReceiver } from './fakes/webhook-receiver.ts'
 import { body, form, startServer, type TestServer, tokenFromMail } from './harness.ts'
+import { login, newUser, OPERATOR } from './helpers.ts'
 
 const SITE = 'https://example.netlify.com'
-const OPERATOR = { authorization: 'Bearer operator-token-for-tests' }
 
 let fake: OAuthFake
 beforeAll(async () => { fake = await startOAuthFake() })
@@ -49,16 +50,6 @@ const profile = (p: FakeProviderName, id: string, list: FakeEmail[]) =>
 const usersWith = (s: TestServer, email: string) => s.db.all<{ id: string }>('SELECT id FROM {users} WHERE email_key = ?', [email.toLowerCase()])
 const identitiesOf = (s: TestServer, userId: string) =>
   s.db.all<{ provider: string; provider_id: string }>('SELECT provider, provider_id FROM {identities} WHERE user_id = ?', [userId])
-const login = (s: TestServer, username: string, password: string) => s.req('/token', form({ grant_type: 'password', username, password }))
-/** A password account through /signup, confirmed through the mailed link unless `confirm` is false. */
-async function passwordUser(s: TestServer, email: string, password: string, confirm = true): Promise<string> {
-  const u = await body(await s.req('/signup', { method: 'POST', json: { email, password } }))
-  if (confirm && !u.confirmed_at) {
-    const token = tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token')
-    expect((await s.req('/verify', { method: 'POST', json: { type: 'signup', token } })).status).toBe(200)
-  }
-  return u.id as string
-}
 const s256 = (v: string) => createHash('sha256').update(v).digest('base64url')
 
 describe('/callback: state, errors and where it lands', () => {
@@ -249,7 +240,7 @@ describe('concurrent first sign-ins with one provider account', () => {
   })
 
   test('4 parallel first sign-ins linking one existing account → one identity, the same user everywhere', async () => {
-    const id = await passwordUser(s, 'race-link@example.com', 'password-1')
+    const id = (await newUser(s, { email: 'race-link@example.com', password: 'password-1' })).id
     profile('gitlab', 'race-link', emails(['race-link@example.com', true]))
     const flows = await Promise.all([1, 2, 3, 4].map(() => begin(s, 'provider=gitlab')))
     const responses = await Promise.all(flows.map((back) => callback(s, back)))
@@ -289,7 +280,7 @@ describe('linking to existing accounts (autoconfirm off)', () => {
   afterAll(async () => { await s.stop() })
 
   test('a VERIFIED provider email signs in the confirmed password user (any case), and the link is stored', async () => {
-    const id = await passwordUser(s, 'Linked@Example.com', 'password-1')
+    const id = (await newUser(s, { email: 'Linked@Example.com', password: 'password-1' })).id
     profile('github', '1001', emails(['linked@EXAMPLE.com', true]))
     const u = await me(s, landing(await signIn(s, 'provider=github')).hash.access_token)
     expect(u).toMatchObject({ id, email: 'Linked@Example.com', app_metadata: { provider: 'email' } })
@@ -302,7 +293,7 @@ describe('linking to existing accounts (autoconfirm off)', () => {
   })
 
   test('an UNVERIFIED matching email links nothing and creates nothing', async () => {
-    const id = await passwordUser(s, 'victim@example.com', 'password-1')
+    const id = (await newUser(s, { email: 'victim@example.com', password: 'password-1' })).id
     profile('gitlab', '1002', emails(['victim@example.com', false]))
     const { hash } = landing(await signIn(s, 'provider=gitlab'))
     expect(hash).toEqual({ error: 'access_denied', error_description: 'Email from external provider is not verified' })
@@ -311,7 +302,7 @@ describe('linking to existing accounts (autoconfirm off)', () => {
   })
 
   test('an unconfirmed password account confirmed through a provider loses the old password', async () => {
-    const id = await passwordUser(s, 'prehijack@example.com', 'attacker-password', false)
+    const id = (await newUser(s, { email: 'prehijack@example.com', password: 'attacker-password', confirm: false })).id
     profile('google', '1003', emails(['prehijack@example.com', true]))
     const u = await me(s, landing(await signIn(s, 'provider=google')).hash.access_token)
     expect(u.id).toBe(id)
@@ -329,7 +320,7 @@ describe('with GOTRUE_MAILER_AUTOCONFIRM, GOTRUE_EXTERNAL_REDIRECTURL and a Refe
   afterAll(async () => { await s.stop() })
 
   test('unverified emails still link nothing and create nothing; errors land on EXTERNAL_REDIRECTURL', async () => {
-    const id = await passwordUser(s, 'auto@example.com', 'password-1')
+    const id = (await newUser(s, { email: 'auto@example.com', password: 'password-1' })).id
     profile('gitlab', '2001', emails(['auto@example.com', false], ['fresh-unverified@example.com', false]))
     const { url, hash } = landing(await signIn(s, 'provider=gitlab', { referer: `${SITE}/admin` }))
     expect(`${url.origin}${url.pathname}`).toBe(AFTER)

@@ -4,6 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test'
 import GoTrue, { JSONHTTPError, type User } from 'gotrue-js'
 import { body, form, startServer, tokenFromMail, type TestServer } from './harness.ts'
+import { freshEmail, OPERATOR, PASSWORD } from './helpers.ts'
 
 /** One client per server; gotrue-js warns about http:// on every construction, so silence just that. */
 function client(url: string): GoTrue {
@@ -23,9 +24,6 @@ async function failure(p: Promise<unknown>): Promise<JSONHTTPError> {
   return e as JSONHTTPError
 }
 
-let n = 0
-const freshEmail = (tag: string) => `gtjs-${tag}-${++n}-${Date.now()}@example.com`
-const PASSWORD = 'correct horse battery'
 
 let s: TestServer
 let auth: GoTrue
@@ -181,7 +179,7 @@ describe('gotrue-js: the logged-in User', () => {
 
   test('an invite sent by the operator is accepted with acceptInvite(token, password)', async () => {
     const email = freshEmail('invite')
-    const res = await s.req('/invite', { method: 'POST', json: { email }, headers: { authorization: 'Bearer operator-token-for-tests' } })
+    const res = await s.req('/invite', { method: 'POST', json: { email }, headers: OPERATOR })
     expect(res.status).toBe(200)
     const invited = await body(res)
     const mail = await s.smtp.waitForMail(email)

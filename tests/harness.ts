@@ -2,10 +2,11 @@
 // in TEST_MYSQL_URL's database, dropped on stop) when TEST_MYSQL_URL is set. Migrations are applied, the clock
 // can be moved forward, and stop() tears everything down.
 import { RedisClient } from 'bun'
+import { describe, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { boot, type Booted } from '../bin/gotrue.ts'
+import { boot, type Booted } from '../bin/serve.ts'
 import { type ConfigOverrides, type Env, loadConfig, withOverrides } from '../lib/config.ts'
 import type { Db } from '../lib/db/index.ts'
 import { makeLogger } from '../lib/log.ts'
@@ -15,6 +16,17 @@ export const MYSQL_URL = process.env.TEST_MYSQL_URL ?? ''
 export const REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379'
 export const DIALECT = MYSQL_URL ? 'mysql' : 'sqlite'
 export const JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256'
+
+/** `bun test` is the fast tier; `bun run test` (tests/run.ts) sets TEST_TIER=full and runs everything. */
+export const FULL_TIER = process.env.TEST_TIER === 'full'
+/**
+ * Tests that need a browser, the single-binary build, SIGKILL rounds, long timing samples, long fuzzing or
+ * waits of many seconds. In the fast tier they are reported as skipped (never as passed); the full run has none.
+ */
+export const slow = {
+  describe: describe.skipIf(!FULL_TIER),
+  test: test.skipIf(!FULL_TIER),
+}
 
 /** Base environment of every test server: what a site would configure, in GoTrue's variable names. */
 export const TEST_ENV: Env = {

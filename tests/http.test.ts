@@ -1,6 +1,7 @@
 // The HTTP base every route shares: error shapes, CORS, request ids, body cap, no-store.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { body, startServer, type TestServer } from './harness.ts'
+import { OPERATOR } from './helpers.ts'
 
 let s: TestServer
 beforeAll(async () => { s = await startServer({ env: { GOTRUE_API_REQUEST_ID_HEADER: 'X-Trace-Id', GOTRUE_API_MAX_BODY_BYTES: '2048' } }) })
@@ -62,12 +63,12 @@ describe('the body cap holds for chunked bodies (no Content-Length)', () => {
     const ok = await chunked('/signup', 'application/json', [json.slice(0, 10), json.slice(10, 500), json.slice(500)])
     expect(ok.status).toBe(200)
     expect((await body(ok)).email).toBe(email)
-    expect((await body<{ user_metadata: { note: string } }>(await s.req(`/admin/users/${(await s.db.get<{ id: string }>('SELECT id FROM {users} WHERE email_key = ?', [email]))?.id}`, { headers: { authorization: 'Bearer operator-token-for-tests' } }))).user_metadata.note).toHaveLength(1000)
+    expect((await body<{ user_metadata: { note: string } }>(await s.req(`/admin/users/${(await s.db.get<{ id: string }>('SELECT id FROM {users} WHERE email_key = ?', [email]))?.id}`, { headers: OPERATOR }))).user_metadata.note).toHaveLength(1000)
   })
 
   test('form-encoded /token, chunked: served within the cap, 413 over it', async () => {
     const email = `form-chunked-${crypto.randomUUID()}@example.com`
-    const created = await s.req('/admin/users', { method: 'POST', headers: { authorization: 'Bearer operator-token-for-tests' }, json: { email, password: 'form-password', confirm: true } })
+    const created = await s.req('/admin/users', { method: 'POST', headers: OPERATOR, json: { email, password: 'form-password', confirm: true } })
     expect(created.status).toBe(200)
     const fields = new URLSearchParams({ grant_type: 'password', username: email, password: 'form-password' }).toString()
     const ok = await chunked('/token', 'application/x-www-form-urlencoded', [fields.slice(0, 7), fields.slice(7)])

@@ -2,14 +2,12 @@
 // link that gotrue-js accepts through POST /verify {type:'signup', token, password}. Invites expire (7 days).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { signAccessToken } from '../lib/jwt.ts'
-import { body, form, JWT_SECRET, startServer, type TestServer, tokenFromMail } from './harness.ts'
+import { body, JWT_SECRET, startServer, type TestServer, tokenFromMail } from './harness.ts'
+import { login, OPERATOR } from './helpers.ts'
 
-const OPERATOR = { authorization: 'Bearer operator-token-for-tests' }
 
 const invite = (s: TestServer, json: unknown, headers: Record<string, string> = OPERATOR) =>
   s.req('/invite', { method: 'POST', json, headers })
-const login = (s: TestServer, username: string, password: string) =>
-  s.req('/token', form({ grant_type: 'password', username, password }))
 const userRows = (s: TestServer, email: string) =>
   s.db.all<{ id: string }>('SELECT id FROM {users} WHERE email_key = ?', [email.toLowerCase()])
 

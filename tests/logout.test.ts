@@ -2,33 +2,19 @@
 // refresh token of the user revoked (all devices, as GoTrue does), access tokens left to expire on their own.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { signAccessToken } from '../lib/jwt.ts'
-import { body, form, JWT_SECRET, startServer, type TestServer } from './harness.ts'
-
-const PASSWORD = 'correct-horse-battery'
-let n = 0
-const freshEmail = (tag: string) => `${tag}-${++n}-${Date.now()}@example.com`
+import { body, JWT_SECRET, startServer, type TestServer } from './harness.ts'
+import { bearer, newUser, refresh, type Tokens } from './helpers.ts'
 
 let s: TestServer
 beforeAll(async () => { s = await startServer({ env: { GOTRUE_MAILER_AUTOCONFIRM: 'true' } }) })
 afterAll(() => s.stop())
 
-interface Tokens { access_token: string; refresh_token: string }
-async function newUser() {
-  const email = freshEmail('logout')
-  const res = await s.req('/signup', { method: 'POST', json: { email, password: PASSWORD } })
-  expect(res.status).toBe(200)
-  const { id } = await body<{ id: string }>(res)
-  const session = async () => body<Tokens>(await s.req('/token', form({ grant_type: 'password', username: email, password: PASSWORD })))
-  return { id, email, session }
-}
-const refresh = (token: string) => s.req('/token', form({ grant_type: 'refresh_token', refresh_token: token }))
 // As gotrue-js sends it: no body and no Content-Type.
 const logout = (headers: Record<string, string>) => s.req('/logout', { method: 'POST', headers })
-const bearer = (t: string) => ({ authorization: `Bearer ${t}` })
 
 describe('POST /logout', () => {
   test('204, empty body, no JSON content type, and the nf_jwt cookie cleared', async () => {
-    const u = await newUser()
+    const u = await newUser(s)
     const { access_token } = await u.session()
     const res = await logout(bearer(access_token))
     expect(res.status).toBe(204)
@@ -41,24 +27,24 @@ describe('POST /logout', () => {
   })
 
   test('every refresh token of the user stops working, on every device; other users keep theirs', async () => {
-    const u = await newUser()
+    const u = await newUser(s)
     const laptop = await u.session()
     const phone = await u.session()
-    const rotated = await body<Tokens>(await refresh(phone.refresh_token))
-    const bystander = await (await newUser()).session()
+    const rotated = await body<Tokens>(await refresh(s, phone.refresh_token))
+    const bystander = await (await newUser(s)).session()
 
     expect((await logout(bearer(laptop.access_token))).status).toBe(204)
     for (const token of [laptop.refresh_token, phone.refresh_token, rotated.refresh_token]) {
-      const res = await refresh(token)
+      const res = await refresh(s, token)
       expect(res.status).toBe(400)
       expect(await body(res)).toEqual({ error: 'invalid_grant', error_description: 'Invalid Refresh Token' })
     }
     expect(await s.db.all('SELECT id FROM {refresh_tokens} WHERE user_id = ?', [u.id])).toHaveLength(0)
-    expect((await refresh(bystander.refresh_token)).status).toBe(200)
+    expect((await refresh(s, bystander.refresh_token)).status).toBe(200)
   })
 
   test('is audited as logout by the user', async () => {
-    const u = await newUser()
+    const u = await newUser(s)
     expect((await logout(bearer((await u.session()).access_token))).status).toBe(204)
     const entries = (await s.db.all<{ payload: string }>('SELECT payload FROM {audit_log_entries}'))
       .map((r) => JSON.parse(r.payload) as Record<string, unknown>).filter((p) => p.actor_id === u.id && p.action === 'logout')
@@ -73,7 +59,7 @@ describe('POST /logout', () => {
   })
 
   test('a token of a deleted user: 401 Invalid user, and the cookie is still cleared', async () => {
-    const u = await newUser()
+    const u = await newUser(s)
     const { access_token } = await u.session()
     await s.db.run('DELETE FROM {users} WHERE id = ?', [u.id]) // setup: the admin delete route is not built yet
     const res = await logout(bearer(access_token))
@@ -91,7 +77,7 @@ describe('POST /logout', () => {
 
   // Moves the server clock: keep last in this file.
   test('the access token still works for GET /user after logout, until it expires (JWT_EXP)', async () => {
-    const u = await newUser()
+    const u = await newUser(s)
     const { access_token } = await u.session()
     expect((await logout(bearer(access_token))).status).toBe(204)
     const still = await s.req('/user', { headers: bearer(access_token) })

@@ -5,19 +5,12 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync,
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { simpleParser } from 'mailparser'
-import { body, form, startServer, type TestServer, tokenFromMail } from './harness.ts'
+import { body, startServer, type TestServer, tokenFromMail } from './harness.ts'
 import { type SmtpCapture, startSmtpCapture } from './fakes/smtp.ts'
+import { loggedInUser, login, newUser, OPERATOR, PASSWORD } from './helpers.ts'
 
 const signup = (s: TestServer, email: string, data?: Record<string, unknown>) =>
-  s.req('/signup', { method: 'POST', json: { email, password: 'password-1', data } })
-
-/** Signs up and confirms `email`; returns its access token. */
-async function confirmedUser(s: TestServer, email: string): Promise<string> {
-  expect((await signup(s, email)).status).toBe(200)
-  const token = tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token')
-  const t = await body(await s.req('/verify', { method: 'POST', json: { type: 'signup', token } }))
-  return t.access_token as string
-}
+  s.req('/signup', { method: 'POST', json: { email, password: PASSWORD, data } })
 
 describe('default mails', () => {
   let s: TestServer
@@ -35,7 +28,7 @@ describe('default mails', () => {
   })
 
   test('invite', async () => {
-    const res = await s.req('/invite', { method: 'POST', json: { email: 'i@example.com' }, headers: { authorization: 'Bearer operator-token-for-tests' } })
+    const res = await s.req('/invite', { method: 'POST', json: { email: 'i@example.com' }, headers: OPERATOR })
     expect(res.status).toBe(200)
     const mail = await s.smtp.waitForMail('i@example.com')
     expect(mail.subject).toBe('You have been invited')
@@ -44,7 +37,7 @@ describe('default mails', () => {
   })
 
   test('recovery (POST /recover)', async () => {
-    await confirmedUser(s, 'r@example.com')
+    await newUser(s, { email: 'r@example.com' })
     expect((await s.req('/recover', { method: 'POST', json: { email: 'r@example.com' } })).status).toBe(200)
     const mail = await s.smtp.waitForMail('r@example.com', { count: 2 })
     expect(mail.subject).toBe('Reset Your Password')
@@ -52,7 +45,7 @@ describe('default mails', () => {
   })
 
   test('email change (PUT /user {email}) goes to the new address', async () => {
-    const jwt = await confirmedUser(s, 'old@example.com')
+    const jwt = (await loggedInUser(s, { email: 'old@example.com' })).token
     const res = await s.req('/user', { method: 'PUT', json: { email: 'new@example.com' }, headers: { authorization: `Bearer ${jwt}` } })
     expect(res.status).toBe(200)
     const mail = await s.smtp.waitForMail('new@example.com')
@@ -63,7 +56,7 @@ describe('default mails', () => {
   })
 
   test('values in the default template are HTML-escaped', async () => {
-    const jwt = await confirmedUser(s, "o'hara@example.com")
+    const jwt = (await loggedInUser(s, { email: "o'hara@example.com" })).token
     await s.req('/user', { method: 'PUT', json: { email: 'oh@example.com' }, headers: { authorization: `Bearer ${jwt}` } })
     const mail = await s.smtp.waitForMail('oh@example.com')
     expect(mail.html).not.toContain("o'hara@example.com")
@@ -153,7 +146,7 @@ describe('site templates (MAILER_TEMPLATES_*)', () => {
   })
 
   test('an absolute template URL is fetched from SITE_URL', async () => {
-    const res = await s.req('/invite', { method: 'POST', json: { email: 'inv@example.com' }, headers: { authorization: 'Bearer operator-token-for-tests' } })
+    const res = await s.req('/invite', { method: 'POST', json: { email: 'inv@example.com' }, headers: OPERATOR })
     expect(res.status).toBe(200)
     const mail = await s.smtp.waitForMail('inv@example.com')
     expect(requested).toContain('/tpl/invite.html')
@@ -190,13 +183,13 @@ describe('file: templates are read only from GOTRUE_MAILER_TEMPLATES_DIR', () =>
   afterAll(async () => { await s.stop(); rmSync(root, { recursive: true, force: true }) })
 
   test('.., a symlink out, an absolute path outside, and a file over 256 KiB: the default template, nothing read', async () => {
-    const jwt = await confirmedUser(s, 'esc@example.com') // confirmation through link.html
+    const jwt = (await loggedInUser(s, { email: 'esc@example.com' })).token // confirmation through link.html
     const confirmation = s.smtp.mailsTo('esc@example.com')[0]
     expect(confirmation?.html).toContain('<h2>Confirm your signup</h2>')
     expect((await s.req('/recover', { method: 'POST', json: { email: 'esc@example.com' } })).status).toBe(200)
     const recovery = await s.smtp.waitForMail('esc@example.com', { count: 2 })
     expect(recovery.html).toContain('<h2>Reset password</h2>')
-    expect((await s.req('/invite', { method: 'POST', json: { email: 'esc-i@example.com' }, headers: { authorization: 'Bearer operator-token-for-tests' } })).status).toBe(200)
+    expect((await s.req('/invite', { method: 'POST', json: { email: 'esc-i@example.com' }, headers: OPERATOR })).status).toBe(200)
     expect((await s.smtp.waitForMail('esc-i@example.com')).html).toContain('<h2>You have been invited</h2>')
     expect((await s.req('/user', { method: 'PUT', json: { email: 'esc-new@example.com' }, headers: { authorization: `Bearer ${jwt}` } })).status).toBe(200)
     expect((await s.smtp.waitForMail('esc-new@example.com')).html).toContain('<h2>Confirm email address change</h2>')
@@ -221,7 +214,7 @@ describe('site templates on a local address without GOTRUE_WEBHOOK_ALLOW_LOCAL',
 
   test('are not fetched (SSRF guard): the default template is used', async () => {
     requested.length = 0
-    const res = await s.req('/invite', { method: 'POST', json: { email: 'local@example.com' }, headers: { authorization: 'Bearer operator-token-for-tests' } })
+    const res = await s.req('/invite', { method: 'POST', json: { email: 'local@example.com' }, headers: OPERATOR })
     expect(res.status).toBe(200)
     const mail = await s.smtp.waitForMail('local@example.com')
     expect(requested).toEqual([])
@@ -250,7 +243,7 @@ describe('no SMTP host: the outbox folder', () => {
     expect(html).toContain(`#confirmation_token=${token}`)
     const t = await s.req('/verify', { method: 'POST', json: { type: 'signup', token } })
     expect(t.status).toBe(200)
-    expect((await s.req('/token', form({ grant_type: 'password', username: 'quick@example.com', password: 'password-1' }))).status).toBe(200)
+    expect((await login(s, 'quick@example.com')).status).toBe(200)
   })
 })
 

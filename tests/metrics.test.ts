@@ -4,8 +4,8 @@
 // On the API port (the public one) /metrics is served only behind GOTRUE_METRICS_TOKEN, as a bearer token.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { body, startServer, type TestServer } from './harness.ts'
+import { OPERATOR } from './helpers.ts'
 
-const ADMIN = { authorization: 'Bearer operator-token-for-tests' }
 const METRICS_TOKEN = 'metrics-scrape-token-for-tests'
 const SCRAPER = { authorization: `Bearer ${METRICS_TOKEN}` }
 
@@ -72,11 +72,11 @@ describe('GET /metrics on the API port, with GOTRUE_METRICS_TOKEN', () => {
   beforeAll(async () => {
     s = await startServer({ env: { GOTRUE_METRICS_TOKEN: METRICS_TOKEN } })
     for (let i = 0; i < 3; i++) expect((await s.req('/settings')).status).toBe(200)
-    const created = await s.req('/admin/users', { method: 'POST', headers: ADMIN, json: { email: 'metered@example.com', password: 'metered-password' } })
+    const created = await s.req('/admin/users', { method: 'POST', headers: OPERATOR, json: { email: 'metered@example.com', password: 'metered-password' } })
     expect(created.status).toBe(200)
     userId = (await body(created)).id as string
-    for (let i = 0; i < 2; i++) expect((await s.req(`/admin/users/${userId}`, { headers: ADMIN })).status).toBe(200)
-    expect((await s.req(`/admin/users/${crypto.randomUUID()}`, { headers: ADMIN })).status).toBe(404)
+    for (let i = 0; i < 2; i++) expect((await s.req(`/admin/users/${userId}`, { headers: OPERATOR })).status).toBe(200)
+    expect((await s.req(`/admin/users/${crypto.randomUUID()}`, { headers: OPERATOR })).status).toBe(404)
     expect((await s.req(`/no-such-route-${crypto.randomUUID()}`)).status).toBe(404)
   })
   afterAll(() => s.stop())

@@ -33,6 +33,13 @@ test('GET /openapi serves the Swagger UI with its assets from this server (no CD
   expect((await s.req('/openapi/assets/..%2Fpackage.json')).status).toBe(404)
 })
 
+test('an unknown docs asset is GoTrue\'s JSON 404, as any unknown path', async () => {
+  const res = await s.req('/openapi/assets/nothing.js')
+  expect(res.status).toBe(404)
+  expect(res.headers.get('content-type')).toContain('application/json')
+  expect(await body(res)).toEqual({ code: 404, msg: '404 page not found' })
+})
+
 test('every request body is documented with its media types and schema (function parse hooks hid them)', async () => {
   const spec = await body<{ paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema?: unknown }> } }>> }>(await s.req('/openapi/json'))
   const bodies = Object.entries(spec.paths).flatMap(([path, ops]) => Object.entries(ops).filter(([, op]) => op.requestBody).map(([m, op]) => [`${m.toUpperCase()} ${path}`, op.requestBody?.content] as const))

@@ -4,23 +4,14 @@
 // row locks) — the two dialects fail in different ways, so both must pass.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { sha256 } from '../lib/crypto.ts'
-import { body, form, startServer, tokenFromMail, type TestServer } from './harness.ts'
-
-const PASSWORD = 'race-password-1'
-const OPERATOR = { authorization: 'Bearer operator-token-for-tests' }
-interface Tokens { access_token: string; refresh_token: string }
-let n = 0
-const fresh = (tag: string) => `${tag}-${++n}-${crypto.randomUUID().slice(0, 6)}@example.com`
+import { body, startServer, tokenFromMail, type TestServer } from './harness.ts'
+import { bearer, freshEmail, login, newUser, OPERATOR, PASSWORD, refresh, type Tokens } from './helpers.ts'
 
 /** `count` copies of one request, all started before any is awaited. */
 const burst = (count: number, send: () => Promise<Response>) => Promise.all(Array.from({ length: count }, send))
 const statuses = (rs: Response[]) => rs.map((r) => r.status).sort()
 const tally = (rs: Response[]) => rs.reduce<Record<number, number>>((m, r) => ({ ...m, [r.status]: (m[r.status] ?? 0) + 1 }), {})
 
-const login = (s: TestServer, email: string, password = PASSWORD) =>
-  s.req('/token', form({ grant_type: 'password', username: email, password }))
-const refresh = (s: TestServer, token: string) => s.req('/token', form({ grant_type: 'refresh_token', refresh_token: token }))
-const bearer = (t: string) => ({ authorization: `Bearer ${t}` })
 const usersWithEmail = (s: TestServer, email: string) =>
   s.db.all<{ id: string }>('SELECT id FROM {users} WHERE email_key = ?', [email.toLowerCase()])
 const auditActions = async (s: TestServer, actorId: string, action: string) =>
@@ -33,15 +24,8 @@ describe('races with autoconfirm on: refresh, signup, password grant', () => {
   beforeAll(async () => { s = await startServer({ env: { GOTRUE_MAILER_AUTOCONFIRM: 'true' } }) })
   afterAll(() => s.stop())
 
-  async function confirmedUser(): Promise<{ id: string; email: string }> {
-    const email = fresh('user')
-    const res = await s.req('/signup', { method: 'POST', json: { email, password: PASSWORD } })
-    expect(res.status).toBe(200)
-    return { id: (await body<{ id: string }>(res)).id, email }
-  }
-
   test('200 concurrent refreshes of one token: all 200 with the same successor; the family has exactly 2 rows', async () => {
-    const u = await confirmedUser()
+    const u = await newUser(s)
     const t0 = (await body<Tokens>(await login(s, u.email))).refresh_token
     const results = await burst(200, () => refresh(s, t0))
     expect(tally(results)).toEqual({ 200: 200 })
@@ -66,7 +50,7 @@ describe('races with autoconfirm on: refresh, signup, password grant', () => {
   })
 
   test('50 concurrent signups of one email: exactly one 200, the rest 400 already registered; one user row', async () => {
-    const email = fresh('signup')
+    const email = freshEmail('signup')
     const results = await burst(50, () => s.req('/signup', { method: 'POST', json: { email, password: PASSWORD } }))
     expect(tally(results)).toEqual({ 200: 1, 400: 49 })
     for (const r of results.filter((x) => x.status === 400)) {
@@ -79,7 +63,7 @@ describe('races with autoconfirm on: refresh, signup, password grant', () => {
   })
 
   test('30 concurrent password-grant logins of one user: all 200, 30 distinct sessions that each work', async () => {
-    const u = await confirmedUser()
+    const u = await newUser(s)
     const results = await burst(30, () => login(s, u.email))
     expect(tally(results)).toEqual({ 200: 30 })
     const sessions = await Promise.all(results.map((r) => body<Tokens>(r)))
@@ -104,7 +88,7 @@ describe('races with confirmation mails: re-signup, verify, invite, email change
   afterAll(() => s.stop())
 
   test('50 concurrent signups of one unconfirmed email: all 200, one user, one live confirmation token, one mail', async () => {
-    const email = fresh('resignup')
+    const email = freshEmail('resignup')
     const results = await burst(50, () => s.req('/signup', { method: 'POST', json: { email, password: PASSWORD } }))
     expect(statuses(results)).toEqual(Array(50).fill(200))
     const ids = new Set((await Promise.all(results.map((r) => body<{ id: string }>(r)))).map((u) => u.id))
@@ -118,7 +102,7 @@ describe('races with confirmation mails: re-signup, verify, invite, email change
   })
 
   test('20 concurrent /verify of one confirmation token: one 200, nineteen 404; one token family created', async () => {
-    const email = fresh('verify')
+    const email = freshEmail('verify')
     const created = await s.req('/signup', { method: 'POST', json: { email, password: PASSWORD } })
     const { id } = await body<{ id: string }>(created)
     const token = tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token')
@@ -132,7 +116,7 @@ describe('races with confirmation mails: re-signup, verify, invite, email change
   })
 
   test('20 concurrent invites of one email: one 200, nineteen 422; one user, one invite mail', async () => {
-    const email = fresh('invite')
+    const email = freshEmail('invite')
     const results = await burst(20, () => s.req('/invite', { method: 'POST', json: { email }, headers: OPERATOR }))
     expect(tally(results)).toEqual({ 200: 1, 422: 19 })
     for (const r of results.filter((x) => x.status === 422)) {
@@ -145,11 +129,11 @@ describe('races with confirmation mails: re-signup, verify, invite, email change
   })
 
   test('20 concurrent PUT /user email_change_token confirmations: one 200, nineteen 401; the email changes once', async () => {
-    const email = fresh('change-from')
+    const email = freshEmail('change-from')
     const { id } = await body<{ id: string }>(await s.req('/signup', { method: 'POST', json: { email, password: PASSWORD } }))
     const confirm = tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token')
     const session = await body<Tokens>(await s.req('/verify', { method: 'POST', json: { type: 'signup', token: confirm } }))
-    const to = fresh('change-to')
+    const to = freshEmail('change-to')
     expect((await s.req('/user', { method: 'PUT', json: { email: to }, headers: bearer(session.access_token) })).status).toBe(200)
     const changeToken = tokenFromMail(await s.smtp.waitForMail(to), 'email_change_token')
     const modifiedBefore = (await auditActions(s, id, 'user_modified')).length
@@ -167,7 +151,7 @@ describe('races with confirmation mails: re-signup, verify, invite, email change
   })
 
   test('20 concurrent PUT /user, each merging its own data key: no update is lost', async () => {
-    const email = fresh('merge')
+    const email = freshEmail('merge')
     await s.req('/signup', { method: 'POST', json: { email, password: PASSWORD, data: { kept: true } } })
     const confirm = tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token')
     const session = await body<Tokens>(await s.req('/verify', { method: 'POST', json: { type: 'signup', token: confirm } }))
@@ -179,7 +163,7 @@ describe('races with confirmation mails: re-signup, verify, invite, email change
   })
 
   test('20 concurrent admin PUT /admin/users/:id, each merging its own app_metadata key: no update is lost', async () => {
-    const email = fresh('admin-merge')
+    const email = freshEmail('admin-merge')
     const created = await s.req('/admin/users', { method: 'POST', json: { email, password: PASSWORD, confirm: true }, headers: OPERATOR })
     const { id } = await body<{ id: string }>(created)
     let i = 0

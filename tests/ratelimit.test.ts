@@ -4,16 +4,15 @@
 // fails open. TEST_ENV switches every limit off; each server here sets the ones it tests.
 // Client values and emails are random: Redis counters outlive a run by up to an hour.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { body, startServer, type TestServer, REDIS_URL, redisProblem } from './harness.ts'
+import { body, REDIS_URL, redisProblem, startServer, type TestServer } from './harness.ts'
+import { confirmedUser, freshEmail, OPERATOR, PASSWORD } from './helpers.ts'
 
-const OPERATOR = { authorization: 'Bearer operator-token-for-tests' }
 const H = 'x-client-ip'
 const LIMITED = { code: 429, msg: 'Rate limit exceeded' }
 const BAD_LOGIN = { error: 'invalid_grant', error_description: 'No user found with that email, or password invalid.' }
 
 const uid = () => crypto.randomUUID().slice(0, 8)
 const client = () => `203.0.113.${uid()}`
-const email = (tag: string) => `${tag}-${uid()}@example.com`
 const from = (c?: string): Record<string, string> => (c ? { [H]: c } : {})
 
 const post = (s: TestServer, path: string, json: unknown, c?: string, headers: Record<string, string> = {}) =>
@@ -23,17 +22,10 @@ const token = (s: TestServer, fields: Record<string, string>, c?: string, header
 const unsupported = (s: TestServer, c?: string, headers?: Record<string, string>) => token(s, { grant_type: 'nope' }, c, headers)
 const login = (s: TestServer, username: string, password: string, c = client()) => token(s, { grant_type: 'password', username, password }, c)
 const verify = (s: TestServer, c?: string) => post(s, '/verify', { type: 'signup', token: 'no-such-token' }, c)
-const signup = (s: TestServer, address: string, c = client()) => post(s, '/signup', { email: address, password: 'long-enough-password' }, c)
+const signup = (s: TestServer, address: string, c = client()) => post(s, '/signup', { email: address, password: PASSWORD }, c)
 const recover = (s: TestServer, address: string, c = client()) => post(s, '/recover', { email: address }, c)
 const invite = (s: TestServer, address: string, c = client()) => post(s, '/invite', { email: address }, c, OPERATOR)
 const userRows = (s: TestServer, address: string) => s.db.all('SELECT id FROM {users} WHERE email_key = ?', [address.toLowerCase()])
-
-/** A confirmed user made through the admin API (not rate limited). */
-async function confirmedUser(s: TestServer, address = email('user'), password = 'long-enough-password') {
-  const res = await post(s, '/admin/users', { email: address, password, confirm: true }, undefined, OPERATOR)
-  expect(res.status).toBe(200)
-  return { email: address, password }
-}
 
 /** The 429 every rule answers: GoTrue's body and a whole number of seconds, at most the window, to wait. */
 async function expectLimited(res: Response, windowSec: number) {
@@ -99,7 +91,7 @@ describe('per client and per account, in memory (limit 3 each, client from X-Cli
   })
 
   test('/signup per email: 3 signups of one address (any case, any client), then 429 for the 4th', async () => {
-    signupLimited = email('signup')
+    signupLimited = freshEmail('signup')
     for (const address of [signupLimited, signupLimited.toUpperCase(), signupLimited]) {
       const res = await signup(s, address)
       expect(res.status).toBe(200)
@@ -111,15 +103,15 @@ describe('per client and per account, in memory (limit 3 each, client from X-Cli
 
   test('/signup per client: 3 signups from one client, then 429 and no user for the 4th address', async () => {
     const c = client()
-    for (let i = 0; i < 3; i++) expect((await signup(s, email('many'), c)).status).toBe(200)
-    const fourth = email('fourth')
+    for (let i = 0; i < 3; i++) expect((await signup(s, freshEmail('many'), c)).status).toBe(200)
+    const fourth = freshEmail('fourth')
     await expectLimited(await signup(s, fourth, c), 3600)
     expect(await userRows(s, fourth)).toHaveLength(0)
     expect((await signup(s, fourth)).status).toBe(200)
   })
 
   test('/recover per email, known or unknown alike: 3 requests, then 429; per client: 3 addresses, then 429', async () => {
-    const known = (await confirmedUser(s)).email, unknown = email('nobody')
+    const known = (await confirmedUser(s)).email, unknown = freshEmail('nobody')
     for (const address of [known, unknown]) {
       for (let i = 0; i < 3; i++) {
         const res = await recover(s, address)
@@ -129,13 +121,13 @@ describe('per client and per account, in memory (limit 3 each, client from X-Cli
       await expectLimited(await recover(s, address), 3600)
     }
     const c = client()
-    for (let i = 0; i < 3; i++) expect((await recover(s, email('r'), c)).status).toBe(200)
-    await expectLimited(await recover(s, email('r'), c), 3600)
-    expect((await recover(s, email('r'))).status).toBe(200)
+    for (let i = 0; i < 3; i++) expect((await recover(s, freshEmail('r'), c)).status).toBe(200)
+    await expectLimited(await recover(s, freshEmail('r'), c), 3600)
+    expect((await recover(s, freshEmail('r'))).status).toBe(200)
   })
 
   test('/invite per email (a repeat that fails still counts) and per client, then 429 without a user', async () => {
-    const address = email('invitee')
+    const address = freshEmail('invitee')
     expect((await invite(s, address)).status).toBe(200)
     for (let i = 0; i < 2; i++) {
       const res = await invite(s, address)
@@ -144,8 +136,8 @@ describe('per client and per account, in memory (limit 3 each, client from X-Cli
     }
     await expectLimited(await invite(s, address), 3600)
     const c = client()
-    for (let i = 0; i < 3; i++) expect((await invite(s, email('inv'), c)).status).toBe(200)
-    const fourth = email('inv4')
+    for (let i = 0; i < 3; i++) expect((await invite(s, freshEmail('inv'), c)).status).toBe(200)
+    const fourth = freshEmail('inv4')
     await expectLimited(await invite(s, fourth, c), 3600)
     expect(await userRows(s, fourth)).toHaveLength(0)
   })
@@ -157,12 +149,12 @@ describe('per client and per account, in memory (limit 3 each, client from X-Cli
       return { authorization: `Bearer ${access_token}` }
     }
     const [one, two] = [await bearer(), await bearer()]
-    const change = (auth: Record<string, string>, c: string, to = email('new')) =>
+    const change = (auth: Record<string, string>, c: string, to = freshEmail('new')) =>
       s.req('/user', { method: 'PUT', json: { email: to }, headers: { ...auth, ...from(c) } })
     const c = client()
     let pending = ''
     for (const auth of [one, one, two]) {
-      pending = email('new')
+      pending = freshEmail('new')
       const res = await change(auth, c, pending)
       expect(res.status).toBe(200)
       expect((await body(res)).new_email).toBe(pending)
@@ -246,7 +238,7 @@ describe('password grant: failures per account and client, and a ceiling per acc
   })
 
   test('password grant: unknown accounts are throttled alike, per client and per account (a 429 tells nothing about existence)', async () => {
-    const ghost = email('ghost'), c = client()
+    const ghost = freshEmail('ghost'), c = client()
     for (let i = 0; i < 3; i++) expect(await body(await login(s, ghost, 'whatever-password', c))).toEqual(BAD_LOGIN)
     await expectLimited(await login(s, ghost, 'whatever-password', c), 300)
     const others = Array.from({ length: 7 }, () => client())
@@ -278,6 +270,33 @@ describe('without GOTRUE_RATE_LIMIT_HEADER, with the default limit', () => {
   })
 })
 
+describe('rate limit (GOTRUE_RATE_LIMIT_HEADER)', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: { GOTRUE_RATE_LIMIT_HEADER: 'My-Custom-Header', GOTRUE_RATE_LIMIT_TOKEN_REFRESH: '30' } }) })
+  afterAll(() => s.stop())
+
+  const post = (headers: Record<string, string>) => s.req('/token', { method: 'POST', headers })
+
+  test('30 requests per header value pass; the 31st gets 429; X-Forwarded-For does not help; another value passes', async () => {
+    for (let i = 0; i < 30; i++) {
+      const res = await post({ 'My-Custom-Header': '1.2.3.4' })
+      expect(res.status).toBe(400)
+      expect(await body(res)).toEqual({ error: 'unsupported_grant_type' })
+    }
+    const limited = await post({ 'My-Custom-Header': '1.2.3.4' })
+    expect(limited.status).toBe(429)
+    expect(await body(limited)).toEqual({ code: 429, msg: 'Rate limit exceeded' })
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+
+    const forwarded = await post({ 'My-Custom-Header': '1.2.3.4', 'X-Forwarded-For': '5.6.7.8' })
+    expect(forwarded.status).toBe(429)
+
+    const other = await post({ 'My-Custom-Header': '5.6.7.8' })
+    expect(other.status).toBe(400)
+    expect(await body(other)).toEqual({ error: 'unsupported_grant_type' })
+  })
+})
+
 describe('0 switches a rule off', () => {
   let s: TestServer
   beforeAll(async () => {
@@ -289,7 +308,7 @@ describe('0 switches a rule off', () => {
   afterAll(async () => { await s.stop() })
 
   test('35 (more than every default) password grants, /verify and /recover from one client to one account all pass', async () => {
-    const c = client(), u = await confirmedUser(s), address = email('often')
+    const c = client(), u = await confirmedUser(s), address = freshEmail('often')
     for (let i = 0; i < 35; i++) expect(await body(await login(s, u.email, 'wrong-password', c))).toEqual(BAD_LOGIN)
     expect((await login(s, u.email, u.password, c)).status).toBe(200)
     for (let i = 0; i < 35; i++) await expectNoUser(await verify(s, c))
@@ -303,7 +322,7 @@ describe('GOTRUE_RATE_LIMIT_EMAIL_SENT=2: one hourly budget for every mail', () 
   afterAll(async () => { await s.stop() })
 
   test('the third mail fails with 429: the signup leaves no user, the invite no invitee; an hour later mail flows again', async () => {
-    const [a, b, c, d] = [email('a'), email('b'), email('c'), email('d')]
+    const [a, b, c, d] = [freshEmail('a'), freshEmail('b'), freshEmail('c'), freshEmail('d')]
     for (const address of [a, b]) {
       expect((await signup(s, address)).status).toBe(200)
       await s.smtp.waitForMail(address)
@@ -374,7 +393,7 @@ describe('GOTRUE_REDIS_URL unreachable', () => {
   test('fails open: requests over the limit are allowed and the server stays up', async () => {
     const c = client()
     for (let i = 0; i < 5; i++) await expectUnsupported(await unsupported(s, c))
-    const address = email('open')
+    const address = freshEmail('open')
     for (let i = 0; i < 3; i++) expect((await signup(s, address, c)).status).toBe(200)
     const health = await s.req('/health')
     expect(health.status).toBe(200)

@@ -5,11 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { body, form, MYSQL_URL, startServer, type TestServer, tokenFromMail } from './harness.ts'
-
-const PASSWORD = 'correct-horse-battery'
-let n = 0
-const freshEmail = (tag: string) => `${tag}-${++n}-${Date.now()}@example.com`
+import { body, MYSQL_URL, startServer, type TestServer, tokenFromMail } from './harness.ts'
+import { freshEmail, login, newUser, PASSWORD } from './helpers.ts'
 
 let s: TestServer
 beforeAll(async () => { s = await startServer() }) // confirmation required (no autoconfirm)
@@ -17,19 +14,8 @@ afterAll(() => s.stop())
 
 const recover = (email: unknown) => s.req('/recover', { method: 'POST', json: { email } })
 const verify = (type: string, token: string) => s.req('/verify', { method: 'POST', json: { type, token } })
-const login = (email: string, password: string) => s.req('/token', form({ grant_type: 'password', username: email, password }))
 const mailCount = (to: string) => s.smtp.mailsTo(to).length
 
-/** Signs up; with `confirm`, also follows the confirmation mail. */
-async function newUser(confirm = true) {
-  const email = freshEmail('recover')
-  const res = await s.req('/signup', { method: 'POST', json: { email, password: PASSWORD } })
-  expect(res.status).toBe(200)
-  const { id } = await body<{ id: string }>(res)
-  const confirmation = await s.smtp.waitForMail(email)
-  if (confirm) expect((await verify('signup', tokenFromMail(confirmation, 'confirmation_token'))).status).toBe(200)
-  return { id, email }
-}
 /** Requests recovery and returns the token from the new recovery mail. */
 async function recoveryToken(email: string): Promise<string> {
   const before = mailCount(email)
@@ -49,7 +35,7 @@ describe('POST /recover', () => {
   })
 
   test('known email: 200 {}, a recovery mail with #recovery_token=, recovery_sent_at set, audited', async () => {
-    const u = await newUser()
+    const u = await newUser(s, { tag: 'recover' })
     const res = await recover(u.email)
     expect(res.status).toBe(200)
     expect(await body(res)).toEqual({})
@@ -64,7 +50,7 @@ describe('POST /recover', () => {
   })
 
   test('the full flow: verify type recovery logs in, PUT /user sets a password, which then logs in', async () => {
-    const u = await newUser()
+    const u = await newUser(s, { tag: 'recover' })
     const token = await recoveryToken(u.email)
     const res = await verify('recovery', token)
     expect(res.status).toBe(200)
@@ -73,27 +59,27 @@ describe('POST /recover', () => {
     const auth = { authorization: `Bearer ${tokens.access_token}` }
     expect(typeof (await body(await s.req('/user', { headers: auth }))).recovery_sent_at).toBe('string')
     expect((await s.req('/user', { method: 'PUT', json: { password: 'recovered-password' }, headers: auth })).status).toBe(200)
-    expect((await login(u.email, 'recovered-password')).status).toBe(200)
-    expect((await login(u.email, PASSWORD)).status).toBe(400)
+    expect((await login(s, u.email, 'recovered-password')).status).toBe(200)
+    expect((await login(s, u.email, PASSWORD)).status).toBe(400)
     // single use
     expect((await verify('recovery', token)).status).toBe(404)
   })
 
   test('an unconfirmed user becomes confirmed by recovery, without the signup password (it may be someone else\'s)', async () => {
-    const u = await newUser(false)
-    expect(await body(await login(u.email, PASSWORD))).toEqual({ error: 'invalid_grant', error_description: 'Email not confirmed' })
+    const u = await newUser(s, { tag: 'recover', confirm: false })
+    expect(await body(await login(s, u.email, PASSWORD))).toEqual({ error: 'invalid_grant', error_description: 'Email not confirmed' })
     const res = await verify('recovery', await recoveryToken(u.email))
     expect(res.status).toBe(200)
     const { access_token } = await body<{ access_token: string }>(res)
     expect(typeof (await body(await s.req('/user', { headers: { authorization: `Bearer ${access_token}` } }))).confirmed_at).toBe('string')
-    expect((await login(u.email, PASSWORD)).status).toBe(400)
+    expect((await login(s, u.email, PASSWORD)).status).toBe(400)
     const put = await s.req('/user', { method: 'PUT', json: { password: 'chosen-after-recovery' }, headers: { authorization: `Bearer ${access_token}` } })
     expect(put.status).toBe(200)
-    expect((await login(u.email, 'chosen-after-recovery')).status).toBe(200)
+    expect((await login(s, u.email, 'chosen-after-recovery')).status).toBe(200)
   })
 
   test('repeated within SMTP_MAX_FREQUENCY: the same 200 {} for known and unknown emails, and no second mail', async () => {
-    const known = (await newUser()).email
+    const known = (await newUser(s, { tag: 'recover' })).email
     const unknown = freshEmail('ghost')
     const answers: { status: number; text: string }[] = []
     for (const email of [known, unknown]) {
@@ -116,7 +102,7 @@ describe('POST /recover', () => {
   })
 
   test('mail failure: still 200 {}, and the recovery token written for it is removed', async () => {
-    const u = await newUser()
+    const u = await newUser(s, { tag: 'recover' })
     s.smtp.failNext()
     const res = await recover(u.email)
     expect(res.status).toBe(200)
@@ -133,7 +119,7 @@ describe('POST /recover', () => {
 
   // The remaining tests move the server clock: keep them last in this file.
   test('after 20 minutes a new request is allowed again, and the previous recovery token is dead', async () => {
-    const u = await newUser()
+    const u = await newUser(s, { tag: 'recover' })
     const first = await recoveryToken(u.email)
     expect((await recover(u.email)).status).toBe(200)
     s.clock.advance(20 * 60)
@@ -146,7 +132,7 @@ describe('POST /recover', () => {
   })
 
   test('a recovery token older than 24 h: 422 Recovery token expired', async () => {
-    const u = await newUser()
+    const u = await newUser(s, { tag: 'recover' })
     const token = await recoveryToken(u.email)
     s.clock.advance(24 * 3600 + 60)
     const res = await verify('recovery', token)

@@ -4,33 +4,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createHash } from 'node:crypto'
 import { body, form, startServer, type TestServer } from './harness.ts'
+import { freshEmail, newUser, OPERATOR, refresh, type Tokens } from './helpers.ts'
 
-const PASSWORD = 'correct-horse-battery'
 const INVALID = { error: 'invalid_grant', error_description: 'Invalid Refresh Token' }
 const URL_SAFE_TOKEN = /^[A-Za-z0-9_-]{43}$/
-let n = 0
-const freshEmail = (tag: string) => `${tag}-${++n}-${Date.now()}@example.com`
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
-
-interface Tokens { access_token: string; refresh_token: string; token_type: string; expires_in: number }
-
-/** Signs up (autoconfirm) and logs in; every call to `session` starts another token family of the same user. */
-async function newUser(s: TestServer) {
-  const email = freshEmail('refresh')
-  const res = await s.req('/signup', { method: 'POST', json: { email, password: PASSWORD } })
-  expect(res.status).toBe(200)
-  const { id } = await body<{ id: string }>(res)
-  const session = async () => {
-    const r = await s.req('/token', form({ grant_type: 'password', username: email, password: PASSWORD }))
-    expect(r.status).toBe(200)
-    return body<Tokens>(r)
-  }
-  return { id, email, session }
-}
-const refresh = (s: TestServer, token: string, headers: Record<string, string> = {}) => {
-  const init = form({ grant_type: 'refresh_token', refresh_token: token })
-  return s.req('/token', { ...init, headers: { ...(init.headers as Record<string, string>), ...headers } })
-}
 const refreshOk = async (s: TestServer, token: string): Promise<Tokens> => {
   const res = await refresh(s, token)
   expect(res.status).toBe(200)
@@ -171,7 +149,7 @@ describe('an admin password or email reset ends every session of the user', () =
   beforeAll(async () => { s = await startServer({ env: { GOTRUE_MAILER_AUTOCONFIRM: 'true' } }) })
   afterAll(() => s.stop())
   const adminPut = (id: string, json: unknown) =>
-    s.req(`/admin/users/${id}`, { method: 'PUT', json, headers: { authorization: 'Bearer operator-token-for-tests' } })
+    s.req(`/admin/users/${id}`, { method: 'PUT', json, headers: OPERATOR })
 
   test('PUT /admin/users/:id with a password: every family of the user is refused, other users keep theirs', async () => {
     const u = await newUser(s), other = await newUser(s)

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { sha256 } from '../lib/crypto.ts'
 import { signAccessToken, signHS256 } from '../lib/jwt.ts'
 import { body, form, startServer, tokenFromMail, type TestServer } from './harness.ts'
+import { bearer, OPERATOR } from './helpers.ts'
 
 type Json = Record<string, unknown>
 interface Session { access_token: string; refresh_token: string }
@@ -30,7 +31,6 @@ async function call(what: string, path: string, init: RequestInit & { json?: unk
   for (const k of ['access_token', 'refresh_token'] as const) if (typeof json[k] === 'string') rawTokens.set(json[k] as string, `${what} ${k}`)
   return json
 }
-const bearer = (t: string) => ({ authorization: `Bearer ${t}` })
 async function mailToken(to: string, key: Parameters<typeof tokenFromMail>[1], count = 1): Promise<string> {
   const raw = tokenFromMail(await s.smtp.waitForMail(to, { count }), key)
   rawTokens.set(raw, `${key} mailed to ${to}`)
@@ -193,7 +193,6 @@ describe('responses and tokens', () => {
 })
 
 describe('an instance\'s replaced JWT secret (multi-instance)', () => {
-  const OP = { authorization: 'Bearer operator-token-for-tests' }
   let m: TestServer
   beforeAll(async () => {
     m = await startServer({ env: { GOTRUE_MULTIINSTANCEMODE: 'true', GOTRUE_DB_ENCRYPTION_KEY: 'encryption-key-for-instance-secrets-in-tests' } })
@@ -203,7 +202,7 @@ describe('an instance\'s replaced JWT secret (multi-instance)', () => {
   test('a token signed with the old secret, already verified (and cached), is refused right after the update', async () => {
     const oldSecret = 'the-first-secret-of-this-site-long-enough'
     const newSecret = 'the-second-secret-of-this-site-long-enough'
-    const created = await m.req('/instances', { method: 'POST', headers: OP, json: { uuid: crypto.randomUUID(), config: { site_url: 'https://rotate.example.org', jwt: { secret: oldSecret } } } })
+    const created = await m.req('/instances', { method: 'POST', headers: OPERATOR, json: { uuid: crypto.randomUUID(), config: { site_url: 'https://rotate.example.org', jwt: { secret: oldSecret } } } })
     expect(created.status).toBe(201)
     const id = (await body(created)).id as string
     const system = (secret: string) => signAccessToken({ sub: '0', exp: Math.floor(Date.now() / 1000) + 600, email: '', app_metadata: null, user_metadata: null }, secret)
@@ -211,7 +210,7 @@ describe('an instance\'s replaced JWT secret (multi-instance)', () => {
     const old = await system(oldSecret)
     expect((await list(old)).status).toBe(200)
     expect((await list(old)).status).toBe(200) // a cache hit now
-    expect((await m.req(`/instances/${id}`, { method: 'PUT', headers: OP, json: { config: { jwt: { secret: newSecret } } } })).status).toBe(200)
+    expect((await m.req(`/instances/${id}`, { method: 'PUT', headers: OPERATOR, json: { config: { jwt: { secret: newSecret } } } })).status).toBe(200)
     const refused = await list(old)
     expect(refused.status).toBe(401)
     expect(await body(refused)).toEqual({ code: 401, msg: 'Invalid token: signature is invalid' })

@@ -2,16 +2,14 @@
 // re-signup, mail throttling, autoconfirm, concurrency and the undo after a failed mail.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { USER_COLUMNS, type UserRow } from '../lib/users.ts'
-import { body, form, startServer, type TestServer, tokenFromMail } from './harness.ts'
+import { body, startServer, type TestServer, tokenFromMail } from './harness.ts'
+import { login, OPERATOR } from './helpers.ts'
 
 const USER_KEYS = ['app_metadata', 'aud', 'confirmation_sent_at', 'created_at', 'email', 'id', 'role', 'updated_at', 'user_metadata']
 
 const signup = (s: TestServer, json: unknown, headers: Record<string, string> = {}) =>
   s.req('/signup', { method: 'POST', json, headers })
-const login = (s: TestServer, username: string, password: string) =>
-  s.req('/token', form({ grant_type: 'password', username, password }))
 const verify = (s: TestServer, token: string, password?: string) => s.req('/verify', { method: 'POST', json: { type: 'signup', token, password } })
-const OP = { authorization: 'Bearer operator-token-for-tests' }
 /** The whole stored row, to check that a refused or undone signup left every column as it was. */
 const rowOf = async (s: TestServer, email: string): Promise<UserRow> =>
   (await s.db.get<UserRow>(`SELECT ${USER_COLUMNS} FROM {users} WHERE email_key = ? AND aud = ?`, [email.toLowerCase(), 'api.netlify.com'])) as UserRow
@@ -143,7 +141,7 @@ describe('POST /signup', () => {
 
   test('an invited user is already registered: an attacker\'s signup neither mails nor keeps a password', async () => {
     const email = 'invitee@example.com'
-    expect((await s.req('/invite', { method: 'POST', json: { email }, headers: OP })).status).toBe(200)
+    expect((await s.req('/invite', { method: 'POST', json: { email }, headers: OPERATOR })).status).toBe(200)
     const invite = tokenFromMail(await s.smtp.waitForMail(email), 'invite_token')
     const before = await userRow(email)
     const res = await signup(s, { email, password: 'attacker-pw', data: { x: 1 } })
@@ -158,7 +156,7 @@ describe('POST /signup', () => {
 
   test('an admin-created user is already registered, and cannot log in with an empty password', async () => {
     const email = 'made@example.com'
-    expect((await s.req('/admin/users', { method: 'POST', json: { email, role: 'admin' }, headers: OP })).status).toBe(200)
+    expect((await s.req('/admin/users', { method: 'POST', json: { email, role: 'admin' }, headers: OPERATOR })).status).toBe(200)
     const before = await userRow(email)
     const res = await signup(s, { email, password: 'attacker-pw' })
     expect(res.status).toBe(400)
@@ -258,7 +256,7 @@ describe('POST /signup with GOTRUE_MAILER_AUTOCONFIRM', () => {
 
   test('an unconfirmed admin-created admin cannot be taken over: 400, no password, no confirmation', async () => {
     const email = 'boss@example.com'
-    const made = await s.req('/admin/users', { method: 'POST', json: { email, role: 'admin', app_metadata: { roles: ['admin'] } }, headers: OP })
+    const made = await s.req('/admin/users', { method: 'POST', json: { email, role: 'admin', app_metadata: { roles: ['admin'] } }, headers: OPERATOR })
     expect(made.status).toBe(200)
     const before = await rowOf(s, email)
     const res = await signup(s, { email, password: 'attacker-pw', data: { x: 1 } })

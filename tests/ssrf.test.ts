@@ -7,6 +7,7 @@ import { isPrivateAddress } from '../lib/ssrf.ts'
 import { signHS256 } from '../lib/jwt.ts'
 import { type SmtpCapture, startSmtpCapture } from './fakes/smtp.ts'
 import { body, startServer, type TestServer } from './harness.ts'
+import { OPERATOR, PASSWORD } from './helpers.ts'
 
 describe('which resolved addresses count as local', () => {
   test.each([
@@ -49,11 +50,10 @@ const tplSite = Bun.serve({
 afterAll(() => { tplSite.stop(true) })
 const PORT = tplSite.port
 
-const OP = { authorization: 'Bearer operator-token-for-tests' }
 const MULTI = { GOTRUE_MULTIINSTANCEMODE: 'true', GOTRUE_DB_ENCRYPTION_KEY: 'encryption-key-for-instance-secrets-in-tests' }
 async function siteWith(s: TestServer, smtp: SmtpCapture, siteUrl: string, template: string): Promise<string> {
   const res = await s.req('/instances', {
-    method: 'POST', headers: OP,
+    method: 'POST', headers: OPERATOR,
     json: { uuid: crypto.randomUUID(), config: {
       site_url: siteUrl, jwt: { secret: 'jwt-secret-of-the-ssrf-site-long-enough' },
       smtp: { host: smtp.host, port: smtp.port, admin_email: 'identity@example.org' }, mailer: { templates: { confirmation: template } },
@@ -63,7 +63,7 @@ async function siteWith(s: TestServer, smtp: SmtpCapture, siteUrl: string, templ
   return (await body(res)).id as string
 }
 const signupOn = async (s: TestServer, id: string, email: string) => s.req('/signup', {
-  method: 'POST', json: { email, password: 'correct horse battery' },
+  method: 'POST', json: { email, password: PASSWORD },
   headers: { 'x-nf-sign': await signHS256({ id }, 'operator-token-for-tests', undefined) },
 })
 

@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createHmac, generateKeyPairSync } from 'node:crypto'
 import { body, form, JWT_SECRET, startServer, type TestServer } from './harness.ts'
+import { login, OPERATOR, PASSWORD } from './helpers.ts'
 
-const PASSWORD = 'attack-password-1'
 const AUD = 'api.netlify.com'
 type Json = Record<string, unknown>
 interface Session { access_token: string; refresh_token: string }
@@ -33,7 +33,6 @@ const aliceClaims = (): Json => claimsOf(alice.session.access_token)
 
 const getUser = (token: string, headers: Record<string, string> = {}) =>
   s.req('/user', { headers: { authorization: `Bearer ${token}`, ...headers } })
-const login = (email: string) => s.req('/token', form({ grant_type: 'password', username: email, password: PASSWORD }))
 const refresh = (token: string, extra: Record<string, string> = {}) => s.req('/token', form({ grant_type: 'refresh_token', refresh_token: token, ...extra }))
 
 /** 401 with the exact message, and the JWT cookie cleared (GoTrue does so on every token failure). */
@@ -50,7 +49,7 @@ beforeAll(async () => {
     const res = await s.req('/signup', { method: 'POST', json: { email: u.email, password: PASSWORD } })
     u.id = (await body<{ id: string }>(res)).id
   }
-  alice.session = await body<Session>(await login(alice.email))
+  alice.session = await body<Session>(await login(s, alice.email))
   // The genuine token works, so every refusal below is caused by the one thing the attack changed.
   expect((await getUser(alice.session.access_token)).status).toBe(200)
 })
@@ -116,7 +115,7 @@ describe('forged access tokens on GET /user', () => {
   })
 
   test('non-canonical signature encodings (unused low bits of the last character set, padding, junk) → malformed', async () => {
-    const genuine = (await body<Session>(await login(alice.email))).access_token
+    const genuine = (await body<Session>(await login(s, alice.email))).access_token
     const [h, p, sig] = parts(genuine)
     expect(sig).toHaveLength(43) // 32 bytes: the last character carries 4 bits of signature and 2 unused ones
     const last = ALPHABET.indexOf(sig.at(-1) as string)
@@ -188,7 +187,7 @@ describe('forged access tokens on GET /user', () => {
 
 describe('refresh tokens only ever yield their own, existing user', () => {
   test('a refresh token sent with another user\'s username and password returns only its own user', async () => {
-    const own = await body<Session>(await login(bob.email))
+    const own = await body<Session>(await login(s, bob.email))
     const res = await refresh(own.refresh_token, { username: alice.email, password: PASSWORD })
     expect(res.status).toBe(200)
     const session = await body<Session>(res)
@@ -200,8 +199,8 @@ describe('refresh tokens only ever yield their own, existing user', () => {
   test('after the user is deleted (admin API): its refresh token is refused, its access token finds no user', async () => {
     const email = 'doomed@example.com'
     const { id } = await body<{ id: string }>(await s.req('/signup', { method: 'POST', json: { email, password: PASSWORD } }))
-    const session = await body<Session>(await login(email))
-    const del = await s.req(`/admin/users/${id}`, { method: 'DELETE', headers: { authorization: 'Bearer operator-token-for-tests' } })
+    const session = await body<Session>(await login(s, email))
+    const del = await s.req(`/admin/users/${id}`, { method: 'DELETE', headers: OPERATOR })
     expect(del.status).toBe(200)
     const res = await refresh(session.refresh_token)
     expect(res.status).toBe(400)

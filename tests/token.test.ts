@@ -1,19 +1,12 @@
 // POST /token, password grant: where the fields may come from, the token response and the JWT inside it,
-// the OAuth error bodies (identical for every kind of bad login), audiences, cookie mode and the rate limit.
-// Refresh-token rotation lives in refresh.test.ts.
+// the OAuth error bodies (identical for every kind of bad login), audiences and cookie mode. Refresh-token
+// rotation lives in refresh.test.ts, forged tokens in token-attacks.test.ts, the /token limits in ratelimit.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { signAccessToken } from '../lib/jwt.ts'
 import { body, form, JWT_SECRET, startServer, type TestServer } from './harness.ts'
+import { freshEmail, login, PASSWORD } from './helpers.ts'
 
-const PASSWORD = 'correct-horse-battery'
 const BAD_LOGIN = { error: 'invalid_grant', error_description: 'No user found with that email, or password invalid.' }
-let n = 0
-const freshEmail = (tag: string) => `${tag}-${++n}-${Date.now()}@example.com`
-
-const login = (s: TestServer, username: string, password: string, headers: Record<string, string> = {}) => {
-  const init = form({ grant_type: 'password', username, password })
-  return s.req('/token', { ...init, headers: { ...(init.headers as Record<string, string>), ...headers } })
-}
 const signup = async (s: TestServer, email: string, headers: Record<string, string> = {}) => {
   const res = await s.req('/signup', { method: 'POST', json: { email, password: PASSWORD }, headers })
   expect(res.status).toBe(200)
@@ -193,32 +186,5 @@ describe('email provider disabled', () => {
     expect(await body(refresh)).toEqual({ error: 'invalid_grant', error_description: 'Invalid Refresh Token' })
     const none = await s.req('/token', form({}))
     expect(await body(none)).toEqual({ error: 'unsupported_grant_type' })
-  })
-})
-
-describe('rate limit (GOTRUE_RATE_LIMIT_HEADER)', () => {
-  let s: TestServer
-  beforeAll(async () => { s = await startServer({ env: { GOTRUE_RATE_LIMIT_HEADER: 'My-Custom-Header', GOTRUE_RATE_LIMIT_TOKEN_REFRESH: '30' } }) })
-  afterAll(() => s.stop())
-
-  const post = (headers: Record<string, string>) => s.req('/token', { method: 'POST', headers })
-
-  test('30 requests per header value pass; the 31st gets 429; X-Forwarded-For does not help; another value passes', async () => {
-    for (let i = 0; i < 30; i++) {
-      const res = await post({ 'My-Custom-Header': '1.2.3.4' })
-      expect(res.status).toBe(400)
-      expect(await body(res)).toEqual({ error: 'unsupported_grant_type' })
-    }
-    const limited = await post({ 'My-Custom-Header': '1.2.3.4' })
-    expect(limited.status).toBe(429)
-    expect(await body(limited)).toEqual({ code: 429, msg: 'Rate limit exceeded' })
-    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
-
-    const forwarded = await post({ 'My-Custom-Header': '1.2.3.4', 'X-Forwarded-For': '5.6.7.8' })
-    expect(forwarded.status).toBe(429)
-
-    const other = await post({ 'My-Custom-Header': '5.6.7.8' })
-    expect(other.status).toBe(400)
-    expect(await body(other)).toEqual({ error: 'unsupported_grant_type' })
   })
 })

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type DdSpan, parseDatadog, startTraceAgent, type TraceAgent } from './fakes/trace-agent.ts'
 import { body, DIALECT, startServer, type TestServer } from './harness.ts'
+import { OPERATOR } from './helpers.ts'
 
-const OPERATOR = { authorization: 'Bearer operator-token-for-tests' }
 const GLOBAL = { env: 'test', team: 'identity' }
 const isDb = (sp: DdSpan) => sp.name === 'db.query' || sp.name === 'db.transaction'
 let n = 0

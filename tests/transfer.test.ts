@@ -6,15 +6,15 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { boot, type Booted } from '../bin/gotrue.ts'
+import { boot, type Booted } from '../bin/serve.ts'
 import { type Env, loadConfig } from '../lib/config.ts'
 import { makeLogger } from '../lib/log.ts'
 import { NIL_UUID, USER_COLUMNS } from '../lib/users.ts'
 import { body, form, MYSQL_URL, TEST_ENV, dropNamespace } from './harness.ts'
+import { OPERATOR } from './helpers.ts'
 
 const BIN = join(import.meta.dir, '..', 'bin', 'gotrue.ts')
 const AUD = 'api.netlify.com'
-const OPERATOR = { authorization: 'Bearer operator-token-for-tests' }
 const EXPORT_SECRET = 'export-secret-for-tests'
 const SCRIPT = Bun.which('script') // util-linux: runs a command on a pseudo-terminal
 const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`

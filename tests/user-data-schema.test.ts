@@ -8,9 +8,8 @@ import { join } from 'node:path'
 import { compileDataSchema, userDataValidator } from '../lib/dataschema.ts'
 import { findUserByEmail, NIL_UUID } from '../lib/users.ts'
 import { body, form, type TestServer, startServer, tokenFromMail } from './harness.ts'
+import { OPERATOR, PASSWORD } from './helpers.ts'
 
-const PASSWORD = 'correct horse battery'
-const ADMIN = { authorization: 'Bearer operator-token-for-tests' }
 const SCHEMA = {
   type: 'object',
   properties: { plan: { enum: ['free', 'pro'] }, age: { type: 'integer', minimum: 0 } },
@@ -81,24 +80,24 @@ describe('an inline schema', () => {
   })
 
   test('POST /invite validates data', async () => {
-    const bad = await ctx.s.req('/invite', { method: 'POST', headers: ADMIN, json: { email: 'invitee@example.com', data: { plan: 'gold' } } })
+    const bad = await ctx.s.req('/invite', { method: 'POST', headers: OPERATOR, json: { email: 'invitee@example.com', data: { plan: 'gold' } } })
     expect(bad.status).toBe(422)
     expect(await body(bad)).toEqual(invalid('/plan: expected one of "free", "pro"'))
     expect(await row('invitee@example.com')).toBeNull()
-    const ok = await ctx.s.req('/invite', { method: 'POST', headers: ADMIN, json: { email: 'invitee@example.com', data: { plan: 'free' } } })
+    const ok = await ctx.s.req('/invite', { method: 'POST', headers: OPERATOR, json: { email: 'invitee@example.com', data: { plan: 'free' } } })
     expect(ok.status).toBe(200)
   })
 
   test('admin create and update validate user_metadata (update: after the merge)', async () => {
     const create = (user_metadata: unknown) =>
-      ctx.s.req('/admin/users', { method: 'POST', headers: ADMIN, json: { email: 'managed@example.com', password: PASSWORD, user_metadata } })
+      ctx.s.req('/admin/users', { method: 'POST', headers: OPERATOR, json: { email: 'managed@example.com', password: PASSWORD, user_metadata } })
     const bad = await create({ age: -1 })
     expect(bad.status).toBe(422)
     expect(await body(bad)).toEqual(invalid('/age: must be >= 0'))
     const ok = await create({ plan: 'free' })
     expect(ok.status).toBe(200)
     const { id } = await body(ok)
-    const update = (user_metadata: unknown) => ctx.s.req(`/admin/users/${id}`, { method: 'PUT', headers: ADMIN, json: { user_metadata } })
+    const update = (user_metadata: unknown) => ctx.s.req(`/admin/users/${id}`, { method: 'PUT', headers: OPERATOR, json: { user_metadata } })
     const rejected = await update({ team: 'blue' })
     expect(rejected.status).toBe(422)
     expect(await body(rejected)).toEqual(invalid('/team: no value is allowed here'))

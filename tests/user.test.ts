@@ -3,30 +3,19 @@
 // and app_metadata for admins.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createHmac } from 'node:crypto'
-import { body, form, JWT_SECRET, startServer, type TestServer, tokenFromMail } from './harness.ts'
+import { body, JWT_SECRET, startServer, type TestServer, tokenFromMail } from './harness.ts'
+import { bearer as bearerOf, freshEmail, loggedInUser, login as loginOn, PASSWORD, refresh as refreshOn, type Tokens } from './helpers.ts'
 import { Value } from '@sinclair/typebox/value'
 import { User } from '../lib/users.ts'
-
-const PASSWORD = 'correct-horse-battery'
-let n = 0
-const freshEmail = (tag: string) => `${tag}-${++n}-${Date.now()}@example.com`
 
 let s: TestServer
 beforeAll(async () => { s = await startServer({ env: { GOTRUE_MAILER_AUTOCONFIRM: 'true' } }) })
 afterAll(() => s.stop())
 
+/** A login's status and, when it worked, its access token. */
 const login = async (email: string, password = PASSWORD) => {
-  const res = await s.req('/token', form({ grant_type: 'password', username: email, password }))
+  const res = await loginOn(s, email, password)
   return { status: res.status, token: res.status === 200 ? (await body<{ access_token: string }>(res)).access_token : '' }
-}
-/** A confirmed user (autoconfirm) with a fresh access token. */
-async function newUser(data?: Record<string, unknown>) {
-  const email = freshEmail('user')
-  const res = await s.req('/signup', { method: 'POST', json: { email, password: PASSWORD, ...(data ? { data } : {}) } })
-  expect(res.status).toBe(200)
-  const { id } = await body<{ id: string }>(res)
-  const { token } = await login(email)
-  return { id, email, token, auth: { authorization: `Bearer ${token}` } }
 }
 const getUser = (headers: Record<string, string>) => s.req('/user', { headers })
 const putUser = (auth: Record<string, string>, json: unknown) => s.req('/user', { method: 'PUT', json, headers: auth })
@@ -46,7 +35,7 @@ const auditCount = async (userId: string, action: string) => (await s.db.all<{ p
 
 describe('GET /user', () => {
   test('200 with the user object read from the database; metadata {} not null', async () => {
-    const u = await newUser()
+    const u = await loggedInUser(s)
     const res = await getUser(u.auth)
     expect(res.status).toBe(200)
     const me = await body(res)
@@ -55,8 +44,8 @@ describe('GET /user', () => {
     for (const k of ['encrypted_password', 'confirmation_token', 'recovery_token', 'new_email', 'instance_id']) expect(me).not.toHaveProperty(k)
   })
 
-  test('the body is exactly the User schema (GET /user is not checked against it at run time: issue 8)', async () => {
-    const u = await newUser({ full_name: 'Ada', nested: { a: [1, 2] } })
+  test('the body is exactly the User schema (GET /user skips the run-time check for speed, so this test holds it)', async () => {
+    const u = await loggedInUser(s, { data: { full_name: 'Ada', nested: { a: [1, 2] } } })
     expect((await putUser(u.auth, { email: freshEmail('new') })).status).toBe(200) // new_email + email_change_sent_at
     expect((await s.req('/recover', { method: 'POST', json: { email: u.email } })).status).toBe(200) // recovery_sent_at
     const me = await body(await getUser(u.auth))
@@ -67,14 +56,14 @@ describe('GET /user', () => {
   })
 
   test('a hand-built HS256 token is as good as ours, and "bearer" in lower case is accepted', async () => {
-    const u = await newUser()
+    const u = await loggedInUser(s)
     const res = await getUser({ authorization: `bearer ${handJwt(HS256, claimsFor(u.id))}` })
     expect(res.status).toBe(200)
     expect((await body(res)).id).toBe(u.id)
   })
 
   test('no Authorization, or a malformed one: 401 This endpoint requires a Bearer token', async () => {
-    const u = await newUser()
+    const u = await loggedInUser(s)
     const malformed: Record<string, string>[] = [{}, { authorization: `Bearer  ${u.token}` }, { authorization: 'Basic x' }, { authorization: 'bearer x y' },
       { authorization: `Token ${u.token}` }, { authorization: 'Bearer' }]
     for (const headers of malformed) {
@@ -85,7 +74,7 @@ describe('GET /user', () => {
   })
 
   test('tampered, unsigned, wrong-algorithm, exp-less and expired tokens: 401 Invalid token: …', async () => {
-    const u = await newUser()
+    const u = await loggedInUser(s)
     const [h, p, sig] = u.token.split('.')
     const payload = JSON.parse(Buffer.from(p ?? '', 'base64url').toString())
     const tamperedPayload = `${h}.${Buffer.from(JSON.stringify({ ...payload, email: 'evil@example.com' })).toString('base64url')}.${sig}`
@@ -117,7 +106,7 @@ describe('GET /user', () => {
   })
 
   test("X-JWT-AUD must equal the token's aud: 400 Token audience doesn't match request audience", async () => {
-    const u = await newUser()
+    const u = await loggedInUser(s)
     expect((await getUser({ ...u.auth, 'x-jwt-aud': 'api.netlify.com' })).status).toBe(200)
     const res = await getUser({ ...u.auth, 'x-jwt-aud': 'other.example.com' })
     expect(res.status).toBe(400)
@@ -125,7 +114,7 @@ describe('GET /user', () => {
   })
 
   test('a deleted user: 404 User not found', async () => {
-    const u = await newUser()
+    const u = await loggedInUser(s)
     await s.db.run('DELETE FROM {users} WHERE id = ?', [u.id]) // setup: the admin delete route is not built yet
     const res = await getUser(u.auth)
     expect(res.status).toBe(404)
@@ -135,7 +124,7 @@ describe('GET /user', () => {
 
 describe('PUT /user', () => {
   test('data is merged into user_metadata (null deletes a key); GET /user shows the result', async () => {
-    const u = await newUser({ a: 1, b: 2 })
+    const u = await loggedInUser(s, { data: { a: 1, b: 2 } })
     const res = await putUser(u.auth, { data: { b: null, c: { d: true } } })
     expect(res.status).toBe(200)
     expect((await body(res)).user_metadata).toEqual({ a: 1, c: { d: true } })
@@ -143,14 +132,14 @@ describe('PUT /user', () => {
   })
 
   test('password change: the new password logs in, the old one no longer does', async () => {
-    const u = await newUser()
+    const u = await loggedInUser(s)
     expect((await putUser(u.auth, { password: 'a-brand-new-password' })).status).toBe(200)
     expect((await login(u.email, 'a-brand-new-password')).status).toBe(200)
     expect((await login(u.email, PASSWORD)).status).toBe(400)
   })
 
   test('a password shorter than 8 characters: 422, nothing changed', async () => {
-    const u = await newUser()
+    const u = await loggedInUser(s)
     const res = await putUser(u.auth, { password: 'short', data: { x: 1 } })
     expect(res.status).toBe(422)
     expect(await body(res)).toEqual({ code: 422, msg: 'Password should be at least 8 characters' })
@@ -159,7 +148,7 @@ describe('PUT /user', () => {
   })
 
   test('app_metadata: 401 for a normal user; merged for a user whose role is admin', async () => {
-    const u = await newUser()
+    const u = await loggedInUser(s)
     const denied = await putUser(u.auth, { app_metadata: { roles: ['editor'] } })
     expect(denied.status).toBe(401)
     expect(await body(denied)).toEqual({ code: 401, msg: 'Updating app_metadata requires admin privileges' })
@@ -172,7 +161,7 @@ describe('PUT /user', () => {
   })
 
   test('email change: new_email pending, a mail to the new address, then the token from it switches the email', async () => {
-    const u = await newUser()
+    const u = await loggedInUser(s)
     const to = freshEmail('new')
     const res = await putUser(u.auth, { email: to })
     expect(res.status).toBe(200)
@@ -196,7 +185,7 @@ describe('PUT /user', () => {
   })
 
   test('a wrong email change token: 401; POST /verify type email_change confirms with the right one', async () => {
-    const u = await newUser()
+    const u = await loggedInUser(s)
     const to = freshEmail('verify')
     expect((await putUser(u.auth, { email: to })).status).toBe(200)
     const wrong = await putUser(u.auth, { email_change_token: 'not-the-token' })
@@ -211,8 +200,8 @@ describe('PUT /user', () => {
   })
 
   test('the new address taken by another user: 422; an invalid address: 422', async () => {
-    const u = await newUser()
-    const other = await newUser()
+    const u = await loggedInUser(s)
+    const other = await loggedInUser(s)
     const taken = await putUser(u.auth, { email: other.email.toUpperCase() })
     expect(taken.status).toBe(422)
     expect(await body(taken)).toEqual({ code: 422, msg: 'Email address already registered by another user' })
@@ -224,7 +213,7 @@ describe('PUT /user', () => {
   })
 
   test('mail failure: 500 Error sending change email, and nothing of that PUT is kept', async () => {
-    const u = await newUser({ keep: 1 })
+    const u = await loggedInUser(s, { data: { keep: 1 } })
     s.smtp.failNext()
     const res = await putUser(u.auth, { email: freshEmail('fail'), password: 'changed-in-vain', data: { keep: null, added: 2 } })
     expect(res.status).toBe(500)
@@ -242,7 +231,7 @@ describe('PUT /user', () => {
   })
 
   test('every successful PUT is audited as user_modified, even a no-op', async () => {
-    const u = await newUser()
+    const u = await loggedInUser(s)
     expect((await putUser(u.auth, {})).status).toBe(200)
     expect((await putUser(u.auth, { data: { k: 'v' } })).status).toBe(200)
     const entries = (await s.db.all<{ payload: string }>('SELECT payload FROM {audit_log_entries}'))
@@ -253,7 +242,7 @@ describe('PUT /user', () => {
 
   // Moves the server clock: keep last in this file.
   test('an email change token older than 24 h: 422 Email change token expired', async () => {
-    const u = await newUser()
+    const u = await loggedInUser(s)
     const to = freshEmail('late')
     expect((await putUser(u.auth, { email: to })).status).toBe(200)
     const token = tokenFromMail(await s.smtp.waitForMail(to), 'email_change_token')
@@ -267,7 +256,7 @@ describe('PUT /user', () => {
 
 describe('PUT /user checks the audience too (the reference checks GET only)', () => {
   test("X-JWT-AUD other than the token's aud: 400, and nothing is changed", async () => {
-    const u = await newUser({ plan: 'free' })
+    const u = await loggedInUser(s, { data: { plan: 'free' } })
     const res = await putUser({ ...u.auth, 'x-jwt-aud': 'another.audience' }, { data: { plan: 'pro' } })
     expect(res.status).toBe(400)
     expect(await body(res)).toEqual({ code: 400, msg: "Token audience doesn't match request audience" })
@@ -277,14 +266,14 @@ describe('PUT /user checks the audience too (the reference checks GET only)', ()
 })
 
 describe('a password or email change ends every other session of the user; the one that made it keeps working', () => {
-  interface Session { access_token: string; refresh_token: string }
+  type Session = Tokens
   const session = async (email: string, password = PASSWORD): Promise<Session> => {
-    const res = await s.req('/token', form({ grant_type: 'password', username: email, password }))
+    const res = await loginOn(s, email, password)
     expect(res.status).toBe(200)
     return body<Session>(res)
   }
-  const refresh = (t: Session) => s.req('/token', form({ grant_type: 'refresh_token', refresh_token: t.refresh_token }))
-  const bearer = (t: Session) => ({ authorization: `Bearer ${t.access_token}` })
+  const refresh = (t: Session) => refreshOn(s, t.refresh_token)
+  const bearer = (t: Session) => bearerOf(t.access_token)
   const expectEnded = async (t: Session) => {
     const res = await refresh(t)
     expect(res.status).toBe(400)
@@ -292,7 +281,7 @@ describe('a password or email change ends every other session of the user; the o
   }
 
   test('password change from session A: A refreshes, B (another device) gets invalid_grant', async () => {
-    const u = await newUser()
+    const u = await loggedInUser(s)
     const [a, b] = [await session(u.email), await session(u.email)]
     expect((await putUser(bearer(a), { password: 'a-brand-new-password' })).status).toBe(200)
     const next = await refresh(a)
@@ -303,7 +292,7 @@ describe('a password or email change ends every other session of the user; the o
   })
 
   test('a rotated token of A (refreshed before the change) still identifies A: the change keeps it', async () => {
-    const u = await newUser()
+    const u = await loggedInUser(s)
     const a0 = await session(u.email), b = await session(u.email)
     const a1 = await body<Session>(await refresh(a0))
     expect((await putUser(bearer(a1), { password: 'another-new-password' })).status).toBe(200)
@@ -312,7 +301,7 @@ describe('a password or email change ends every other session of the user; the o
   })
 
   test('metadata changes and a pending (unconfirmed) email change end nothing', async () => {
-    const u = await newUser()
+    const u = await loggedInUser(s)
     const [a, b] = [await session(u.email), await session(u.email)]
     expect((await putUser(bearer(a), { data: { plan: 'pro' } })).status).toBe(200)
     expect((await putUser(bearer(a), { email: freshEmail('pending') })).status).toBe(200)
@@ -320,7 +309,7 @@ describe('a password or email change ends every other session of the user; the o
   })
 
   test('a confirmed email change (email_change_token through PUT /user) ends the other sessions', async () => {
-    const u = await newUser()
+    const u = await loggedInUser(s)
     const [a, b] = [await session(u.email), await session(u.email)]
     const to = freshEmail('moved')
     expect((await putUser(bearer(a), { email: to })).status).toBe(200)
@@ -331,7 +320,7 @@ describe('a password or email change ends every other session of the user; the o
   })
 
   test('an access token without a session_id (issued before sessions carried one) ends every session, its own too', async () => {
-    const u = await newUser()
+    const u = await loggedInUser(s)
     const a = await session(u.email)
     const legacy = handJwt(HS256, claimsFor(u.id, { exp: Math.floor(s.clock.now().getTime() / 1000) + 3600 }))
     expect((await putUser({ authorization: `Bearer ${legacy}` }, { password: 'legacy-new-password' })).status).toBe(200)

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { verifyAccessToken } from '../lib/jwt.ts'
 import { body, form, JWT_SECRET, startServer, type TestServer, tokenFromMail } from './harness.ts'
+import { refresh as refreshOn, type Tokens } from './helpers.ts'
 
 let s: TestServer
 beforeAll(async () => { s = await startServer() })
@@ -190,9 +191,8 @@ describe('POST /verify safety', () => {
 })
 
 describe('POST /verify ends the older sessions when it recovers an account or confirms an email change', () => {
-  interface Session { access_token: string; refresh_token: string }
-  const form = (fields: Record<string, string>) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() })
-  const refresh = (t: Session) => s.req('/token', form({ grant_type: 'refresh_token', refresh_token: t.refresh_token }))
+  type Session = Tokens
+  const refresh = (t: Session) => refreshOn(s, t.refresh_token)
   const expectEnded = async (t: Session) => {
     const res = await refresh(t)
     expect(res.status).toBe(400)

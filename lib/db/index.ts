@@ -1,41 +1,9 @@
-// The storage contract every feature uses: five async methods and a dialect tag. Statements are written once
-// for both drivers with `?` placeholders and `{table}` names; the adapter substitutes the namespaced table name
-// (GOTRUE_DB_NAMESPACE) and caches the rewritten text, so the hot path pays one Map lookup.
+// Opening the database (picking the adapter for the configured driver) and the row helpers every feature uses
+// for times. The contract itself (Db, Param, the error classes) lives in types.ts, which the adapters import.
 import type { Config } from '../config.ts'
+import type { Db } from './types.ts'
 
-export type Dialect = 'sqlite' | 'mysql'
-export type Param = string | number | null
-export type Row = Record<string, unknown>
-
-export interface Db {
-  readonly dialect: Dialect
-  all<R = Row>(sql: string, params?: Param[]): Promise<R[]>
-  get<R = Row>(sql: string, params?: Param[]): Promise<R | null>
-  run(sql: string, params?: Param[]): Promise<{ changes: number }>
-  /** Runs fn in one transaction: commit when it resolves, roll back when it throws. */
-  tx<T>(fn: (db: Db) => Promise<T>): Promise<T>
-  close(): Promise<void>
-}
-
-/** Thrown by the adapters for a duplicate key, so callers can map it without knowing the driver. */
-export class UniqueViolation extends Error {}
-/** Thrown by the adapters when the database cannot be reached (connection refused, pool closed). */
-export class DbUnavailable extends Error {}
-
-/** `{users}` → `ns_users`; on SQLite `FOR UPDATE` is dropped (BEGIN IMMEDIATE already serialises writers). */
-export function sqlRewriter(namespace: string, dialect: Dialect): (sql: string) => string {
-  const prefix = namespace ? `${namespace}_` : ''
-  const cache = new Map<string, string>()
-  return (sql) => {
-    let out = cache.get(sql)
-    if (out === undefined) {
-      out = sql.replace(/\{([a-z_]+)\}/g, (_, t: string) => prefix + t)
-      if (dialect === 'sqlite') out = out.replace(/\s+FOR UPDATE\b/g, '')
-      cache.set(sql, out)
-    }
-    return out
-  }
-}
+export { type Db, DbUnavailable, type Dialect, jsonText, type Param, type Row, UniqueViolation } from './types.ts'
 
 /** App-written UTC time in the one format both drivers store and return: `YYYY-MM-DD HH:MM:SS.mmm`. */
 export function dbTime(d: Date): string {

@@ -1,6 +1,6 @@
 // Observing the database without touching the adapters: wrapDb(db, around) calls `around` for every statement
 // and every transaction, so metrics (statements in flight) and tracing (a child span per statement) plug in here.
-import type { Db } from './index.ts'
+import type { Db } from './types.ts'
 
 export type Around = <T>(kind: 'query' | 'tx', sql: string, run: () => Promise<T>) => Promise<T>
 

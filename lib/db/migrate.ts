@@ -52,7 +52,7 @@ const CREATE_TABLE = {
   mysql: 'CREATE TABLE IF NOT EXISTS {schema_migrations} (version VARCHAR(32) NOT NULL PRIMARY KEY, applied_at DATETIME(3) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4',
 }
 
-export async function appliedVersions(db: Db): Promise<Set<string>> {
+async function appliedVersions(db: Db): Promise<Set<string>> {
   await db.run(CREATE_TABLE[db.dialect])
   const rows = await db.all<{ version: string }>('SELECT version FROM {schema_migrations}')
   return new Set(rows.map((r) => r.version))

@@ -1,12 +1,12 @@
 // mysql2/promise adapter. Statements whose parameters are all strings or NULL (the hot lookups: a user by id, a
 // token by hash) run as server-side prepared statements (execute(): prepared once per connection, then only the
 // parameters travel, binary protocol); the rest use query() (client-side escaping), because execute sends JS
-// numbers as DOUBLE, which MySQL >= 8.0.22 rejects in LIMIT ? (sidorares/node-mysql2#1239). Measured on GET /user
-// (issue 8): execute() and `trace: false` (no stack captured per statement) cut mysql2's CPU per lookup by about
-// a third. dateStrings keeps DATETIME values as the same strings SQLite returns. CLIENT_FOUND_ROWS (mysql2's default) makes affectedRows count
-// matched rows, like SQLite's changes.
+// numbers as DOUBLE, which MySQL >= 8.0.22 rejects in LIMIT ? (sidorares/node-mysql2#1239). Measured on GET /user:
+// execute() and `trace: false` (no stack captured per statement) cut mysql2's CPU per lookup by about a third.
+// dateStrings keeps DATETIME values as the same strings SQLite returns. CLIENT_FOUND_ROWS (mysql2's default) makes
+// affectedRows count matched rows, like SQLite's changes.
 import mysql, { type Pool, type PoolConnection, type ResultSetHeader } from 'mysql2/promise'
-import { type Db, DbUnavailable, type Param, sqlRewriter, UniqueViolation } from './index.ts'
+import { type Db, DbUnavailable, type Param, sqlRewriter, UniqueViolation } from './types.ts'
 
 export interface MysqlTarget { host: string; port: number; user: string; password: string; database: string; socketPath?: string }
 

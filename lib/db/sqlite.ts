@@ -5,7 +5,7 @@
 import { Database, type SQLQueryBindings } from 'bun:sqlite'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { type Db, type Param, sqlRewriter, UniqueViolation } from './index.ts'
+import { type Db, type Param, sqlRewriter, UniqueViolation } from './types.ts'
 
 export function openSqlite(path: string, namespace = '', mmapMb = 0): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
@@ -21,7 +21,7 @@ export function openSqlite(path: string, namespace = '', mmapMb = 0): Db {
   }
   raw.run('PRAGMA synchronous = NORMAL')
   raw.run('PRAGMA foreign_keys = ON')
-  // Memory-mapped reads (issue 8): a refresh grant looks its token up by a random hash, so in a database of a
+  // Memory-mapped reads: a refresh grant looks its token up by a random hash, so in a database of a
   // million users nearly every lookup missed SQLite's 2 MB page cache and became a read() of the file; mapped, it
   // is a memory access. SQLite maps at most this much of the file (address space, not memory).
   if (mmapMb > 0) raw.run(`PRAGMA mmap_size = ${mmapMb * 1024 * 1024}`)

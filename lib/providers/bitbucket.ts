@@ -1,6 +1,6 @@
 // Bitbucket Cloud (or another host through GOTRUE_EXTERNAL_BITBUCKET_URL: OAuth under <url>/site/oauth2, API
 // under <url>/2.0).
-import { clean, getJson, type ProviderSpec } from './index.ts'
+import { clean, getJson, type ProviderSpec } from './http.ts'
 
 interface BitbucketUser { uuid?: string; account_id?: string; display_name?: string; links?: { avatar?: { href?: string } }; avatar?: { href?: string } }
 interface BitbucketEmails { values?: { email: string; is_primary: boolean; is_confirmed: boolean }[] }

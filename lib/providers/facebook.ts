@@ -2,7 +2,7 @@
 // added to the token URL; profile calls carry appsecret_proof = HMAC-SHA256(secret, access token). Facebook
 // only returns an email it has confirmed, so it counts as verified.
 import { createHmac } from 'node:crypto'
-import { clean, getJson, type ProviderSpec } from './index.ts'
+import { clean, getJson, type ProviderSpec } from './http.ts'
 
 interface FacebookUser { id: string; email?: string; first_name?: string; last_name?: string; name?: string; picture?: { data?: { url?: string } } }
 

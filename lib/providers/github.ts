@@ -1,5 +1,5 @@
 // GitHub (and GitHub Enterprise through GOTRUE_EXTERNAL_GITHUB_URL: the API moves to <url>/api/v3).
-import { clean, getJson, type ProviderSpec } from './index.ts'
+import { clean, getJson, type ProviderSpec } from './http.ts'
 
 interface GitHubUser { id: number; login?: string; name?: string | null; avatar_url?: string | null; email?: string | null }
 interface GitHubEmail { email: string; primary: boolean; verified: boolean }

@@ -1,6 +1,6 @@
 // GitLab (gitlab.com or self-hosted through GOTRUE_EXTERNAL_GITLAB_URL). The profile email is verified when
 // GitLab says it was confirmed; secondary emails are taken as unverified, as GoTrue does.
-import { clean, getJson, type ProviderEmail, type ProviderSpec } from './index.ts'
+import { clean, getJson, type ProviderEmail, type ProviderSpec } from './http.ts'
 
 interface GitLabUser { id: number; email?: string; name?: string; avatar_url?: string; confirmed_at?: string | null }
 interface GitLabEmail { email: string }

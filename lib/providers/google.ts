@@ -1,5 +1,5 @@
 // Google (userinfo v2). One email, verified as Google says.
-import { clean, getJson, type ProviderSpec } from './index.ts'
+import { clean, getJson, type ProviderSpec } from './http.ts'
 
 interface GoogleUser { id: string; email?: string; verified_email?: boolean; name?: string; picture?: string }
 

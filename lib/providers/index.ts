@@ -7,25 +7,10 @@ import { facebook } from './facebook.ts'
 import { github } from './github.ts'
 import { gitlab } from './gitlab.ts'
 import { google } from './google.ts'
+import { ProviderError, type ProviderSpec, type ProviderUser } from './http.ts'
 
-export interface ProviderEmail { email: string; verified: boolean; primary: boolean }
-export interface ProviderUser {
-  id: string
-  emails: ProviderEmail[]
-  /** user_metadata from the provider: full_name, avatar_url (and slug for facebook); empty values dropped. */
-  metadata: Record<string, string>
-}
-export interface ProviderSettings { client_id: string; secret: string; redirect_uri: string; url: string }
-export interface ProviderSpec {
-  name: ProviderName
-  scopes: string[]
-  pkce: boolean
-  /** the token endpoint wants client_id/client_secret as parameters instead of HTTP Basic (Facebook) */
-  secretInQuery?: boolean
-  /** authorization and token endpoints for a base URL override ('' = the provider's own hosts) */
-  endpoints(base: string): { authorize: string; token: string }
-  fetchUser(accessToken: string, base: string, s: ProviderSettings): Promise<ProviderUser>
-}
+export { ProviderError, type ProviderUser } from './http.ts'
+
 export interface Provider {
   name: ProviderName
   authorizationUrl(state: string, codeVerifier: string | null): URL
@@ -36,10 +21,8 @@ export interface Provider {
 
 const SPECS: Record<ProviderName, ProviderSpec> = { bitbucket, facebook, github, gitlab, google }
 
-export class ProviderError extends Error {}
-
 /** The configured provider, or a ProviderError with GoTrue's message. arctic is loaded on the first external
- *  sign-in (resident memory of nodes that never see one: issue 8). */
+ *  sign-in, so nodes that never see one do not keep it resident. */
 export async function getProvider(config: Config, name: string): Promise<Provider> {
   const key = name.toLowerCase() as ProviderName
   const spec = Object.hasOwn(SPECS, key) ? SPECS[key] : undefined // not `constructor`, `__proto__`, …
@@ -70,16 +53,3 @@ export async function getProvider(config: Config, name: string): Promise<Provide
     fetchUser: (accessToken) => spec.fetchUser(accessToken, base, s),
   }
 }
-
-/** GET a provider API as JSON with the access token; non-2xx → GoTrue's "Request failed with status" error. */
-export async function getJson<T>(url: string, accessToken: string, headers: Record<string, string> = {}): Promise<T> {
-  const res = await fetch(url, {
-    headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json', 'user-agent': 'gotrue', ...headers },
-    signal: AbortSignal.timeout(10_000),
-  })
-  if (!res.ok) throw new ProviderError(`Request failed with status ${res.status}:\n${(await res.text()).slice(0, 500)}`)
-  return (await res.json()) as T
-}
-
-export const clean = (m: Record<string, unknown>): Record<string, string> =>
-  Object.fromEntries(Object.entries(m).filter(([, v]) => typeof v === 'string' && v !== '')) as Record<string, string>

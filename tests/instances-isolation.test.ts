@@ -1,8 +1,8 @@
-// Multi-instance (operator) mode, part 2: two sites in one server are fully isolated (issue 7; the reference
-// leaks across instances, spec §15 item 5), rate limits are per site, external sign-ins land in the right site
-// through /callback (which carries no x-nf-sign: the server-side OAuth state names the instance), and the
-// single-instance mode needs no operator token at all (the reference requires one). The operator API itself:
-// tests/instances.test.ts.
+// Operator (multi-instance) mode, seen from the sites: two sites in one server are fully isolated (the
+// reference leaks across instances, spec §15 item 5): users, tokens, mails, admin API, audit, webhooks and
+// external sign-ins, which land in the right site through /callback (it carries no x-nf-sign: the server-side
+// OAuth state names the instance). Rate limits are per site, and no site can make the server read its files into
+// a mail. The operator API itself: tests/instances-api.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -12,15 +12,14 @@ import { clientId, clientSecret, type OAuthFake, REDIRECT_URI, startOAuthFake } 
 import { type SmtpCapture, startSmtpCapture } from './fakes/smtp.ts'
 import { startWebhookReceiver, type WebhookReceiver } from './fakes/webhook-receiver.ts'
 import { body, form, startServer, type TestServer, tokenFromMail } from './harness.ts'
+import { bearer, OPERATOR, PASSWORD } from './helpers.ts'
 
-const OP = { authorization: 'Bearer operator-token-for-tests' }
 const MULTI = { GOTRUE_MULTIINSTANCEMODE: 'true', GOTRUE_DB_ENCRYPTION_KEY: 'encryption-key-for-instance-secrets-in-tests' }
-const PASSWORD = 'correct horse battery'
 type Json = Record<string, unknown>
 interface Site { id: string; secret: string; smtp: SmtpCapture; url: string }
 
 async function createSite(s: TestServer, config: Json): Promise<string> {
-  const res = await s.req('/instances', { method: 'POST', headers: OP, json: { uuid: crypto.randomUUID(), config } })
+  const res = await s.req('/instances', { method: 'POST', headers: OPERATOR, json: { uuid: crypto.randomUUID(), config } })
   expect(res.status).toBe(201)
   return (await body(res)).id as string
 }
@@ -29,7 +28,6 @@ const on = async (s: TestServer, id: string, path: string, init: RequestInit & {
   s.req(path, { ...init, headers: { ...(init.headers as Record<string, string>), 'x-nf-sign': await signHS256({ id, ...claims }, 'operator-token-for-tests', undefined) } })
 const signup = (s: TestServer, id: string, email: string, claims: Json = {}) =>
   on(s, id, '/signup', { method: 'POST', json: { email, password: PASSWORD } }, claims)
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 const systemToken = (secret: string) =>
   signAccessToken({ sub: '0', exp: Math.floor(Date.now() / 1000) + 600, email: '', app_metadata: null, user_metadata: null }, secret)
 
@@ -161,7 +159,7 @@ describe('two sites in one server', () => {
   })
 
   test('webhooks come from the site\'s own settings: A\'s receiver hears A\'s events, signed with A\'s secret', async () => {
-    const put = await s.req(`/instances/${a.id}`, { method: 'PUT', headers: OP, json: { config: { webhook: { url: hooks.url, secret: 'hook-secret-of-a', events: ['validate'] } } } })
+    const put = await s.req(`/instances/${a.id}`, { method: 'PUT', headers: OPERATOR, json: { config: { webhook: { url: hooks.url, secret: 'hook-secret-of-a', events: ['validate'] } } } })
     expect(put.status).toBe(200)
     expect((await signup(s, a.id, 'hooked@example.com')).status).toBe(200)
     const [call] = await hooks.waitForCalls(1)
@@ -221,17 +219,17 @@ describe('an instance cannot make the server read its files into a mail', () => 
     const id = await createSite(s, base())
     for (const ref of bad) {
       const config = { ...base(), mailer: { templates: { recovery: ref } } }
-      const created = await s.req('/instances', { method: 'POST', headers: OP, json: { uuid: crypto.randomUUID(), config } })
+      const created = await s.req('/instances', { method: 'POST', headers: OPERATOR, json: { uuid: crypto.randomUUID(), config } })
       expect(created.status).toBe(422)
       expect(await body(created)).toEqual({ code: 422, msg: 'Invalid config: mailer.templates.recovery must be an http(s) URL or a path on site_url' })
-      const updated = await s.req(`/instances/${id}`, { method: 'PUT', headers: OP, json: { config: { mailer: { templates: { recovery: ref } } } } })
+      const updated = await s.req(`/instances/${id}`, { method: 'PUT', headers: OPERATOR, json: { config: { mailer: { templates: { recovery: ref } } } } })
       expect(updated.status).toBe(422)
       expect((await body(updated)).msg).toBe('Invalid config: mailer.templates.recovery must be an http(s) URL or a path on site_url')
     }
-    const shown = await body(await s.req(`/instances/${id}`, { headers: OP }))
+    const shown = await body(await s.req(`/instances/${id}`, { headers: OPERATOR }))
     expect(((shown.config as Json).mailer as Json).templates).toBeUndefined()
     for (const ref of ['https://files.example.org/mail/recovery.html', '/mail/recovery.html', '']) {
-      expect((await s.req(`/instances/${id}`, { method: 'PUT', headers: OP, json: { config: { mailer: { templates: { recovery: ref } } } } })).status).toBe(200)
+      expect((await s.req(`/instances/${id}`, { method: 'PUT', headers: OPERATOR, json: { config: { mailer: { templates: { recovery: ref } } } } })).status).toBe(200)
     }
   })
 
@@ -266,49 +264,5 @@ describe('rate limits are per site', () => {
       for (let i = 0; i < 2; i++) expect((await signup(s, b, email)).status).toBe(200)
       expect((await signup(s, b, email)).status).toBe(429)
     } finally { await s.stop() }
-  })
-})
-
-describe('single-instance mode (the default)', () => {
-  test('works with no operator token: no /instances routes, no x-nf-sign needed', async () => {
-    const s = await startServer({ env: { GOTRUE_OPERATOR_TOKEN: '' } })
-    try {
-      expect(s.deps.config.operator_token).toBe('')
-      expect((await s.req('/instances', { method: 'POST', headers: OP, json: { config: {} } })).status).toBe(404)
-      expect((await s.req(`/instances/${crypto.randomUUID()}`, { headers: OP })).status).toBe(404)
-      const settings = await s.req('/settings')
-      expect(settings.status).toBe(200)
-      expect(((await body(settings)).external as Json).email).toBe(true)
-      expect((await s.req('/signup', { method: 'POST', json: { email: 'single@example.com', password: PASSWORD } })).status).toBe(200)
-    } finally { await s.stop() }
-  })
-})
-
-describe('gotrue multi refuses to start without its secrets', () => {
-  const BIN = join(import.meta.dir, '..', 'bin', 'gotrue.ts')
-  const run = (args: string[], env: Record<string, string>) => {
-    const cwd = mkdtempSync(join(tmpdir(), 'gotrue-multi-'))
-    const p = Bun.spawnSync(['bun', BIN, ...args], {
-      cwd,
-      env: {
-        PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', GOTRUE_DB_DRIVER: 'sqlite', DATABASE_URL: join(cwd, 'gotrue.db'),
-        GOTRUE_DB_AUTOMIGRATE: 'true', GOTRUE_JWT_SECRET: 'cli-test-secret-long-enough-for-hs256', GOTRUE_API_PORT: '0', ...env,
-      },
-    })
-    return { code: p.exitCode, err: p.stderr.toString().trim() }
-  }
-
-  test('`gotrue multi` without GOTRUE_OPERATOR_TOKEN → exit 1, one line naming it', () => {
-    const r = run(['multi'], { GOTRUE_DB_ENCRYPTION_KEY: 'encryption-key-for-instance-secrets-in-tests' })
-    expect(r.code).toBe(1)
-    expect(r.err.split('\n')).toHaveLength(1)
-    expect(r.err).toContain('GOTRUE_OPERATOR_TOKEN')
-  })
-
-  test('GOTRUE_MULTIINSTANCEMODE=true without GOTRUE_DB_ENCRYPTION_KEY → exit 1, one line naming it', () => {
-    const r = run(['serve'], { GOTRUE_MULTIINSTANCEMODE: 'true', GOTRUE_OPERATOR_TOKEN: 'operator-token-for-tests' })
-    expect(r.code).toBe(1)
-    expect(r.err.split('\n')).toHaveLength(1)
-    expect(r.err).toContain('GOTRUE_DB_ENCRYPTION_KEY')
   })
 })

@@ -1,14 +1,16 @@
-// Multi-instance (operator) mode, part 1: the operator API (spec §10.1, §14 instance_test) and the x-nf-sign
-// header that selects an instance (§10.2). Our deliberate differences from the reference (features/instances.ts,
-// lib/instances.ts): secrets (jwt.secret, smtp.pass, webhook.secret, provider secrets) are stored encrypted with
+// Operator (multi-instance) mode: the operator API (create, read, deep-merge update, delete of instances; spec
+// §10.1, §14 instance_test), the x-nf-sign header that selects the site a request is for (§10.2), and the
+// single-instance default without any of it. Our deliberate differences from the reference (features/instances.ts,
+// lib/instances.ts, lib/sealing.ts): secrets (jwt.secret, smtp.pass, webhook.secret, provider secrets) are stored encrypted with
 // GOTRUE_DB_ENCRYPTION_KEY and never returned (the reference echoes jwt.secret), and DELETE also removes the
-// instance's one-time tokens, identities, flow states and audit entries. Isolation between instances:
-// tests/multi-instance.test.ts.
+// instance's one-time tokens, identities, flow states and audit entries. What one site cannot see or do to
+// another: tests/instances-isolation.test.ts; `gotrue multi` refusing to start without its secrets: cli.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createCipheriv, createHash, randomBytes } from 'node:crypto'
 import { signHS256, verifyHS256 } from '../lib/jwt.ts'
 import { type SmtpCapture, startSmtpCapture } from './fakes/smtp.ts'
 import { body, form, startServer, type TestServer } from './harness.ts'
+import { PASSWORD } from './helpers.ts'
 
 const OPERATOR_TOKEN = 'operator-token-for-tests'
 const OP = { authorization: `Bearer ${OPERATOR_TOKEN}` }
@@ -35,7 +37,7 @@ const put = (id: string, json: Json) => s.req(`/instances/${id}`, { method: 'PUT
 /** An end-user request to the site of instance `id`, signed as the operator's proxy does. */
 const asSite = async (id: string, path: string, init: RequestInit & { json?: unknown } = {}) =>
   s.req(path, { ...init, headers: { ...(init.headers as Record<string, string>), 'x-nf-sign': await sign({ id }) } })
-const signup = (id: string, email: string) => asSite(id, '/signup', { method: 'POST', json: { email, password: 'correct horse battery' } })
+const signup = (id: string, email: string) => asSite(id, '/signup', { method: 'POST', json: { email, password: PASSWORD } })
 const rawConfig = async (id: string) =>
   (await s.db.get<{ raw_base_config: string | null }>('SELECT raw_base_config FROM {instances} WHERE id = ?', [id]))?.raw_base_config
 const count = async (table: string, id: string) =>
@@ -285,7 +287,7 @@ describe('instance secrets are bound to their instance and field', () => {
     await store(id as string, { ...sealed, jwt: { ...sealed.jwt, secret: v1 } })
     const res = await signup(id as string, 'legacy@example.com')
     expect(res.status).toBe(200)
-    const login = await body(await asSite(id as string, '/token', form({ grant_type: 'password', username: 'legacy@example.com', password: 'correct horse battery' })))
+    const login = await body(await asSite(id as string, '/token', form({ grant_type: 'password', username: 'legacy@example.com', password: PASSWORD })))
     expect(await verifyHS256(login.access_token as string, secret)).toMatchObject({ email: 'legacy@example.com' })
     const after = (await stored(id as string)).jwt.secret as string
     expect(after).toMatch(/^enc:v2:/)
@@ -300,7 +302,7 @@ describe('DELETE /instances/:id', () => {
       const { id } = await create({ site_url: `https://${tag}.example.org`, jwt: { secret: SECRETS.jwt }, mailer: { autoconfirm: true } })
       const inst = id as string
       expect((await signup(inst, `${tag}@example.com`)).status).toBe(200)
-      expect((await asSite(inst, '/token', form({ grant_type: 'password', username: `${tag}@example.com`, password: 'correct horse battery' }))).status).toBe(200)
+      expect((await asSite(inst, '/token', form({ grant_type: 'password', username: `${tag}@example.com`, password: PASSWORD }))).status).toBe(200)
       expect((await asSite(inst, '/recover', { method: 'POST', json: { email: `${tag}@example.com` } })).status).toBe(200)
       await s.smtp.waitForMail(`${tag}@example.com`) // the recovery mail (through the process's default SMTP)
       for (const table of ['users', 'refresh_tokens', 'one_time_tokens', 'audit_log_entries']) expect(await count(table, inst)).toBeGreaterThan(0)
@@ -363,5 +365,20 @@ describe('x-nf-sign: which site a request is for', () => {
     })
     expect(pre.status).toBe(204)
     expect(pre.headers.get('access-control-allow-origin')).toBe('*')
+  })
+})
+
+describe('single-instance mode (the default)', () => {
+  test('works with no operator token: no /instances routes, no x-nf-sign needed', async () => {
+    const s = await startServer({ env: { GOTRUE_OPERATOR_TOKEN: '' } })
+    try {
+      expect(s.deps.config.operator_token).toBe('')
+      expect((await s.req('/instances', { method: 'POST', headers: OP, json: { config: {} } })).status).toBe(404)
+      expect((await s.req(`/instances/${crypto.randomUUID()}`, { headers: OP })).status).toBe(404)
+      const settings = await s.req('/settings')
+      expect(settings.status).toBe(200)
+      expect(((await body(settings)).external as Json).email).toBe(true)
+      expect((await s.req('/signup', { method: 'POST', json: { email: 'single@example.com', password: PASSWORD } })).status).toBe(200)
+    } finally { await s.stop() }
   })
 })

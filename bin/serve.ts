@@ -1,0 +1,117 @@
+// The server process: boot() opens the database, checks migrations, builds the app (or the multi-instance
+// dispatcher), listens, and starts the separate metrics listener when configured; stop() drains and closes
+// everything. The `serve` verb adds the start-up line and the signal handling; the tests call boot() directly.
+import type { Server } from 'bun'
+import { type App, createApp } from '../app.ts'
+import { serverBodyLimit } from '../lib/body.ts'
+import { type Config, ConfigError } from '../lib/config.ts'
+import { openDb } from '../lib/db/index.ts'
+import { BUNDLED_MIGRATIONS, migrate, pendingMigrations } from '../lib/db/migrate.ts'
+import { type Clock, type Deps, makeDeps } from '../lib/deps.ts'
+import { type Logger, makeLogger } from '../lib/log.ts'
+import { exposition, metricsAllowed } from '../lib/metrics.ts'
+import { ensureJwtSecret } from '../lib/secrets.ts'
+import { VERSION } from '../lib/version.ts'
+import { createMultiInstanceServer } from './multi.ts'
+
+export const migrationsDir = (c: Config) => c.db.migrations_path || BUNDLED_MIGRATIONS
+
+export interface Booted { deps: Deps; app: App; url: string; stop(): Promise<void> }
+
+/** Opens the database, checks migrations, builds the app and listens. Used by `serve` and by the tests. */
+export async function boot(config: Config, opts: { clock?: Clock; log?: Logger; port?: number; automigrate?: boolean } = {}): Promise<Booted> {
+  const log = opts.log ?? makeLogger({ level: config.log.level, file: config.log.file || undefined, fields: config.log.fields })
+  // Multi-instance mode signs with each instance's own secret: no process-wide one is generated there.
+  if (!config.multi_instance_mode) config = ensureJwtSecret(config, log)
+  const db = await openDb(config)
+  try {
+    if (config.db.automigrate || opts.automigrate) await migrate(db, migrationsDir(config))
+    const pending = await pendingMigrations(db, migrationsDir(config))
+    if (pending.length) {
+      throw new ConfigError(`database has ${pending.length} pending migration(s) (${pending.map((m) => `${m.version}_${m.name}`).join(', ')}): run \`gotrue migrate\` first, or set GOTRUE_DB_AUTOMIGRATE=true`)
+    }
+  } catch (e) {
+    await db.close()
+    throw e
+  }
+  let deps: Deps
+  let app: App
+  let server: Server<unknown> | null
+  const listen = { hostname: config.api.host || '0.0.0.0', port: opts.port ?? config.api.port, maxRequestBodySize: serverBodyLimit(config.api.max_body_bytes) }
+  try {
+    deps = makeDeps(config, db, log, { clock: opts.clock, version: VERSION })
+    if (config.multi_instance_mode) {
+      // Operator mode: Bun serves the dispatcher, which hands each request to the operator app or an instance's app.
+      if (!config.operator_token) throw new ConfigError('GOTRUE_OPERATOR_TOKEN: required in multi-instance mode')
+      const multi = createMultiInstanceServer(deps)
+      app = multi.operator as unknown as App
+      server = Bun.serve({ ...listen, fetch: (req, srv) => multi.fetch(req, srv) })
+    } else {
+      app = createApp(deps)
+      app.listen(listen)
+      server = app.server
+    }
+  } catch (e) {
+    await db.close() // a bad setting found while wiring (e.g. the tracing endpoint), or the port is taken
+    throw e
+  }
+  if (!server) throw new Error('server did not start')
+  const listening = server
+  const url = `http://${config.api.host && config.api.host !== '0.0.0.0' ? config.api.host : '127.0.0.1'}:${server.port}`
+  const metricsServer = metricsListener(config, deps)
+  if (config.metrics.enabled && !config.metrics.port && !config.metrics.token) {
+    log.info('metrics: GET /metrics is not served on the API port without GOTRUE_METRICS_TOKEN; set it, or GOTRUE_METRICS_PORT')
+  }
+  return {
+    deps, app, url,
+    async stop() {
+      metricsServer?.stop(true)
+      // Stops listening at once and resolves when the requests in flight have been answered (Bun's
+      // server.stop(false)); the signal handler in `serve` bounds the wait.
+      if (config.multi_instance_mode) await listening.stop()
+      else await app.stop()
+      // Elysia runs onAfterResponse (access log, metrics, trace span) in a setImmediate queued as each handler
+      // returns: let the last ones run before the database closes and the process exits.
+      await new Promise((r) => setImmediate(r))
+      await deps.tracer.close() // the last requests' spans
+      deps.mailer.close()
+      deps.limiter.close()
+      await db.close()
+    },
+  }
+}
+
+/** GOTRUE_METRICS_PORT: metrics on their own listener (e.g. reachable only from the monitoring network), behind
+ *  GOTRUE_METRICS_TOKEN too when one is set. */
+function metricsListener(config: Config, deps: Deps): Server<unknown> | null {
+  const { metrics } = config
+  if (!metrics.enabled || !metrics.port) return null
+  return Bun.serve({
+    hostname: config.api.host || '0.0.0.0', port: metrics.port, maxRequestBodySize: 1024, // a scrape has no body
+    fetch: (req) => {
+      if (new URL(req.url).pathname !== '/metrics') return new Response('404 page not found', { status: 404 })
+      if (!metricsAllowed(metrics.token, req.headers.get('authorization'))) {
+        return new Response('Invalid metrics token', { status: 401, headers: { 'www-authenticate': 'Bearer' } })
+      }
+      return exposition(deps.metrics)
+    },
+  })
+}
+
+/** `gotrue serve`: boots and runs until SIGTERM or SIGINT, then drains (at most 30 s) and exits. */
+export async function serve(config: Config): Promise<void> {
+  const s = await boot(config)
+  s.deps.log.info(`GoTrue API started on: ${s.url.replace('http://', '')}`, { version: VERSION, driver: config.db.driver })
+  let stopping = false
+  const shutdown = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    s.deps.log.info('shutting down', { signal })
+    const timer = setTimeout(() => process.exit(1), 30_000)
+    await s.stop().catch(() => {})
+    clearTimeout(timer)
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+}

@@ -1,0 +1,279 @@
+// GET|POST /callback: finishes an external sign-in that GET /authorize (features/authorize.ts) started. Checks
+// that the state is known, fresh and carried by the browser that started the flow (lib/oauth-flow.ts), exchanges
+// the code, reads the profile, finds or creates the user and redirects to the site with the session in the URL
+// fragment (GoTrue's implicit flow) or, when /authorize was given a PKCE code_challenge, with a one-time ?code= for
+// the authorization_code grant of POST /token.
+// Safer than the reference: the session lands only on the site's own origin or an allow-listed URL; an existing
+// account is linked only through an email the provider marks as verified, unverified provider emails create
+// nothing, and confirming an unconfirmed password account through a provider clears the password nobody had
+// proven to own.
+import { Elysia, t } from 'elysia'
+import { hookPatch, mergedMeta, newAccount } from '../lib/accounts.ts'
+import { actorOf, type AuditAction, writeAudit } from '../lib/audit.ts'
+import type { Config, ProviderName } from '../lib/config.ts'
+import { sha256 } from '../lib/crypto.ts'
+import { type Db, dbTime, parseTime, UniqueViolation } from '../lib/db/index.ts'
+import type { Deps } from '../lib/deps.ts'
+import { badRequest, ErrorBody, HttpError } from '../lib/errors.ts'
+import { type FlowRow, fromStarter, STATE_LIFETIME_MS, stateCookie } from '../lib/oauth-flow.ts'
+import { consumeOtp, findOtpByHash, issueOtp, otpExpired, type OtpRow } from '../lib/otp.ts'
+import { getProvider, type ProviderUser } from '../lib/providers/index.ts'
+import { redirectGuard } from '../lib/redirects.ts'
+import { issueSession } from '../lib/sessions.ts'
+import { emailKey, findUserByEmail, findUserById, insertUser, type Metadata, newUserRow, updateUser, type UserPatch, type UserRow } from '../lib/users.ts'
+import type { HookEvent } from '../lib/webhooks.ts'
+
+export const CallbackParams = t.Object({
+  state: t.Optional(t.String({ maxLength: 512 })),
+  code: t.Optional(t.String({ maxLength: 2048 })),
+  error: t.Optional(t.String({ maxLength: 256 })),
+  error_description: t.Optional(t.String({ maxLength: 2048 })),
+}, { additionalProperties: true })
+
+async function takeFlow(db: Db, instanceId: string, stateHash: string): Promise<FlowRow | null> {
+  const row = await db.get<FlowRow>(
+    'SELECT id, provider, provider_code_verifier, invite_token_hash, referrer, code_challenge, code_challenge_method, created_at FROM {flow_states} WHERE state_hash = ? AND instance_id = ? FOR UPDATE',
+    [stateHash, instanceId],
+  )
+  if (row) await db.run('DELETE FROM {flow_states} WHERE id = ?', [row.id])
+  return row
+}
+async function findFlowReferrer(db: Db, instanceId: string, stateHash: string): Promise<string | null> {
+  const row = await db.get<{ referrer: string }>('SELECT referrer FROM {flow_states} WHERE state_hash = ? AND instance_id = ?', [stateHash, instanceId])
+  return row ? row.referrer : null
+}
+async function findIdentityUserId(db: Db, instanceId: string, provider: string, providerId: string): Promise<string | null> {
+  const row = await db.get<{ user_id: string }>('SELECT user_id FROM {identities} WHERE instance_id = ? AND provider = ? AND provider_id = ?', [instanceId, provider, providerId])
+  return row?.user_id ?? null
+}
+async function insertIdentity(db: Db, instanceId: string, userId: string, provider: string, pu: ProviderUser, email: string, now: Date) {
+  await db.run(
+    'INSERT INTO {identities} (id, instance_id, user_id, provider, provider_id, email, identity_data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    [crypto.randomUUID(), instanceId, userId, provider, pu.id, email, JSON.stringify({ ...pu.metadata, emails: pu.emails }), dbTime(now), dbTime(now)],
+  )
+}
+
+/** What the database holds about a sign-in, read the same way before the transaction (to choose the webhooks)
+ *  and inside it (to act), so that one rule, `decide`, makes both choices. `otp`: the invite_token's token (an
+ *  invite, or a pending signup's confirmation); `linked`: the provider account is linked to some user already;
+ *  `viaEmail`: the verified provider email that found `user` when no link did. */
+interface Found { otp: OtpRow | null; user: UserRow | null; linked: boolean; viaEmail: string | null }
+async function lookUp(db: Db, instanceId: string, aud: string, flow: FlowRow, pu: ProviderUser): Promise<Found> {
+  if (flow.invite_token_hash) {
+    const otp = await findOtpByHash(db, instanceId, ['invite', 'confirmation'], flow.invite_token_hash)
+    const user = otp ? await findUserById(db, instanceId, otp.user_id) : null
+    return { otp, user, linked: (await findIdentityUserId(db, instanceId, flow.provider, pu.id)) !== null, viaEmail: null }
+  }
+  const linkedId = await findIdentityUserId(db, instanceId, flow.provider, pu.id)
+  let user = linkedId ? await findUserById(db, instanceId, linkedId) : null
+  let viaEmail: string | null = null
+  for (const e of pu.emails) {
+    if (user) break
+    if (!e.verified) continue
+    user = await findUserByEmail(db, instanceId, aud, e.email)
+    if (user) viaEmail = e.email
+  }
+  return { otp: null, user, linked: linkedId !== null, viaEmail }
+}
+
+type Decision =
+  | { act: 'refuse'; code: string; description: string }
+  /** an invite (or a pending signup's confirmation link) taken up through the provider */
+  | { act: 'accept'; user: UserRow; otp: OtpRow; email: string; linked: boolean }
+  /** a returning user; `confirm`: one not confirmed yet, whose email the provider vouches for */
+  | { act: 'login' | 'confirm'; user: UserRow; linkEmail: string | null }
+  | { act: 'create'; email: string }
+
+/** The webhooks each decision fires, in order. */
+const HOOKS: Record<Decision['act'], HookEvent[]> = {
+  refuse: [], accept: ['signup'], login: ['login'], confirm: ['signup'], create: ['validate', 'signup'],
+}
+
+/** The rule of a sign-in: which user, and what becomes of it. An existing account is found through the provider
+ *  link or a verified email only; an unverified email creates nothing. */
+function decide(found: Found, flow: FlowRow, pu: ProviderUser, config: Config, now: Date): Decision {
+  const verified = pu.emails.filter((e) => e.verified)
+  const refuse = (code: string, description: string): Decision => ({ act: 'refuse', code, description })
+  if (flow.invite_token_hash) {
+    const { otp, user } = found
+    if (!otp || !user) return refuse('server_error', 'User not found')
+    if (otpExpired(config, otp, now)) return refuse('invalid_request', 'Confirmation token expired')
+    const match = verified.find((e) => emailKey(e.email) === emailKey(user.email))
+    if (!match) return refuse('invalid_request', 'Invited email does not match emails from external provider')
+    return { act: 'accept', user, otp, email: match.email, linked: found.linked }
+  }
+  if (found.user) return { act: found.user.confirmed_at ? 'login' : 'confirm', user: found.user, linkEmail: found.viaEmail }
+  if (config.disable_signup) return refuse('access_denied', 'Signups not allowed for this instance')
+  const chosen = verified.find((e) => e.primary) ?? verified[0]
+  if (!chosen) return refuse('access_denied', 'Email from external provider is not verified')
+  return { act: 'create', email: chosen.email }
+}
+
+/** A failure shown to the site as `#error=…&error_description=…` (GoTrue's callback contract). */
+class RedirectError extends Error {
+  constructor(readonly code: string, readonly description: string) { super(description) }
+}
+/** The transaction found another user than the one the hooks were told about: it is rolled back and redone. */
+class RaceLost extends Error {}
+const OAUTH_CODE: Record<number, string> = { 400: 'invalid_request', 401: 'unauthorized_client', 403: 'access_denied', 500: 'server_error', 503: 'temporarily_unavailable' }
+
+export function callback(deps: Deps) {
+  const { config, db, clock, instanceId, log, webhooks } = deps
+  const allowedRedirect = redirectGuard(config)
+  /** Where a flow's outcome is shown: the operator's fixed URL, else the page that started it when that page is
+   *  on the site or allow-listed, else SITE_URL. */
+  const landingFor = (referrer: string) => config.external.redirect_url || allowedRedirect(referrer) || config.site_url
+
+  /** A new user from a provider profile: confirmed at once, since the provider verified the email. */
+  const newcomer = (email: string, id: string, provider: string, userMetadata: Metadata, now: Date) =>
+    newAccount(deps, { id, aud: config.jwt.aud, email, appMetadata: { provider }, userMetadata, confirmedAt: now, now })
+
+  /** Carries out a decision inside the callback's transaction; returns the user who signs in. */
+  async function act(tx: Db, d: Exclude<Decision, { act: 'refuse' }>, flow: FlowRow, pu: ProviderUser, now: Date, newId: string): Promise<UserRow> {
+    const provider = flow.provider
+    // Provider metadata (full_name, avatar_url, slug) is stored only when GOTRUE_USER_DATA_SCHEMA accepts it.
+    const meta = deps.validateUserData?.(pu.metadata) ? {} : pu.metadata
+    const audit = (u: UserRow, action: AuditAction) => writeAudit(tx, instanceId, actorOf(u), action, now)
+    const link = (userId: string, email: string) => insertIdentity(tx, instanceId, userId, provider, pu, email, now)
+    if (d.act === 'accept') {
+      const { user } = d
+      await consumeOtp(tx, d.otp.id)
+      if (!d.linked) await link(user.id, d.email)
+      await audit(user, 'invite_accepted')
+      return updateUser(tx, user, {
+        confirmed_at: user.confirmed_at ?? dbTime(now),
+        // as below: a pending signup's password may have been chosen by someone who never owned the address
+        ...(user.confirmed_at ? {} : { encrypted_password: '' }),
+        raw_app_meta_data: mergedMeta(user.raw_app_meta_data, { provider }),
+        raw_user_meta_data: mergedMeta(user.raw_user_meta_data, meta),
+      }, now)
+    }
+    if (d.act === 'create') {
+      const created = await insertUser(tx, newcomer(d.email, newId, provider, meta, now))
+      await link(created.id, d.email)
+      await audit(created, 'user_signedup')
+      return created
+    }
+    const { user } = d
+    if (d.linkEmail) await link(user.id, d.linkEmail)
+    if (d.act === 'login') {
+      await audit(user, 'login')
+      return updateUser(tx, user, { last_sign_in_at: dbTime(now) }, now)
+    }
+    // An unconfirmed password account whose email the provider vouches for: confirm it, and drop the
+    // password, which may have been set by someone who never owned the address (pre-hijacking).
+    await audit(user, 'user_signedup')
+    return updateUser(tx, user, { confirmed_at: dbTime(now), encrypted_password: '', last_sign_in_at: dbTime(now) }, now)
+  }
+
+  /** The webhooks of this sign-in (HOOKS), sent before the transaction (never while the database is held) as
+   *  `decide` chooses from what the database holds now; a refusal sends none (the transaction refuses it again).
+   *  Returns their replies as one patch and the id of the user they were told about (none without hooks). */
+  async function runHooks(flow: FlowRow, pu: ProviderUser, now: Date, newId: string): Promise<{ patch: UserPatch; userId?: string }> {
+    if (!(['validate', 'signup', 'login'] as const).some((e) => webhooks.wants(e))) return { patch: {} }
+    const d = decide(await lookUp(db, instanceId, config.jwt.aud, flow, pu), flow, pu, config, now)
+    if (d.act === 'refuse') return { patch: {} }
+    const subject: UserRow = d.act === 'create'
+      ? newUserRow(newcomer(d.email, newId, flow.provider, pu.metadata, now))
+      : { ...d.user, confirmed_at: d.user.confirmed_at ?? dbTime(now) }
+    let patch: UserPatch = {}
+    for (const event of HOOKS[d.act]) {
+      try {
+        patch = { ...patch, ...(await hookPatch(deps, event, subject)) }
+      } catch (e) {
+        if (e instanceof HttpError) throw new RedirectError(OAUTH_CODE[e.status] ?? 'server_error', e.msg)
+        throw e
+      }
+    }
+    return { patch, userId: subject.id }
+  }
+
+  function redirectTo(base: string, params: Record<string, string>, where: 'hash' | 'query', headers: Record<string, string> = {}): Response {
+    const url = new URL(base)
+    const encoded = new URLSearchParams(Object.entries(params).sort(([a], [b]) => a.localeCompare(b))).toString()
+    if (where === 'hash') url.hash = encoded
+    else for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v)
+    return new Response(null, { status: 302, headers: { ...headers, location: url.toString() } })
+  }
+
+  /** Finds or creates the user and issues the session (or PKCE code). The hooks are chosen from what the database
+   *  holds before the transaction, and the transaction decides again by the same rule; when another sign-in of
+   *  the same account changed the rows in between so that it decides for another user than the hooks were told
+   *  about (RaceLost), the caller runs this again, so the hooks are chosen anew from the winner's rows. */
+  async function signIn(flow: FlowRow, pu: ProviderUser, now: Date) {
+    const newId = crypto.randomUUID()
+    const { patch, userId } = await runHooks(flow, pu, now, newId)
+    return db.tx(async (tx) => {
+      const d = decide(await lookUp(tx, instanceId, config.jwt.aud, flow, pu), flow, pu, config, now)
+      if (d.act === 'refuse') throw new RedirectError(d.code, d.description)
+      if (userId && userId !== (d.act === 'create' ? newId : d.user.id)) throw new RaceLost()
+      const resolved = await act(tx, d, flow, pu, now, newId)
+      const user = Object.keys(patch).length ? await updateUser(tx, resolved, patch, now) : resolved
+      if (flow.code_challenge) {
+        return { code: await issueOtp(tx, instanceId, user.id, 'authorization_code', now, `${flow.code_challenge_method}:${flow.code_challenge}`) }
+      }
+      return { session: await issueSession(tx, config, user, now) }
+    })
+  }
+
+  async function finish(p: typeof CallbackParams.static, cookieHeader: string | undefined): Promise<Response> {
+    const state = p.state ?? ''
+    if (!state) throw badRequest('OAuth state parameter missing')
+    const now = clock.now()
+    if (!fromStarter(config, cookieHeader, state)) {
+      // Another browser than the one that started the flow (a forged callback to sign the victim into the
+      // attacker's account, or a leaked callback URL): nothing is exchanged, and the flow stays for its owner.
+      const referrer = await findFlowReferrer(db, instanceId, sha256(state))
+      if (referrer === null) throw badRequest('OAuth state is invalid: unknown or already used state')
+      return redirectTo(landingFor(referrer), { error: 'invalid_request', error_description: 'OAuth state does not belong to this browser' }, 'hash')
+    }
+    const flow = await db.tx((tx) => takeFlow(tx, instanceId, sha256(state)))
+    if (!flow) throw badRequest('OAuth state is invalid: unknown or already used state')
+    if (now.getTime() - (parseTime(flow.created_at) ?? 0) > STATE_LIFETIME_MS) throw badRequest('OAuth state is invalid: state is expired')
+    const target = landingFor(flow.referrer)
+    const cleared = { 'set-cookie': stateCookie(config, flow.provider as ProviderName, '', 0) }
+    try {
+      if (p.error) throw new RedirectError(p.error, p.error_description ?? '')
+      if (!p.code) throw new RedirectError('invalid_request', 'Authorization code missing')
+      const provider = await getProvider(config, flow.provider)
+      const accessToken = await provider.exchange(p.code, flow.provider_code_verifier || null).catch((e) => {
+        log.warn('external code exchange failed', { provider: flow.provider, error: e })
+        throw new RedirectError('server_error', `Unable to exchange external code for ${flow.provider} provider`)
+      })
+      const pu = await provider.fetchUser(accessToken).catch((e) => {
+        log.warn('external user data failed', { provider: flow.provider, error: e })
+        throw new RedirectError('server_error', 'Error getting user email from external provider')
+      })
+      if (!pu.emails.length || !pu.id) throw new RedirectError('server_error', 'Error getting user email from external provider')
+      // Two first sign-ins of one provider account at once: the loser's insert hits a unique key once the winner
+      // committed (or its hooks named a user that is not the one found), so a second pass finds the winner's rows.
+      const lost = (e: unknown) => e instanceof UniqueViolation || e instanceof RaceLost
+      const result = await signIn(flow, pu, now).catch((e) => {
+        if (!lost(e)) throw e
+        return signIn(flow, pu, now).catch((again) => {
+          if (lost(again)) throw new RedirectError('temporarily_unavailable', 'Concurrent sign-ins of this account, please try again')
+          throw again
+        })
+      })
+      if ('code' in result && result.code) return redirectTo(target, { code: result.code }, 'query', cleared)
+      const s = result.session as Awaited<ReturnType<typeof issueSession>>
+      return redirectTo(target, {
+        access_token: s.access_token, expires_in: String(s.expires_in), refresh_token: s.refresh_token, token_type: s.token_type,
+      }, 'hash', cleared)
+    } catch (e) {
+      if (e instanceof RedirectError) return redirectTo(target, { error: e.code, error_description: e.description }, 'hash', cleared)
+      if (e instanceof HttpError) return redirectTo(target, { error: OAUTH_CODE[e.status] ?? 'server_error', error_description: e.msg }, 'hash', cleared)
+      throw e
+    }
+  }
+
+  const callbackDoc = {
+    response: { 302: t.Void({ description: 'Redirect to the site with the session (or ?code=, or #error=) ' }), 400: ErrorBody },
+    detail: { summary: 'OAuth callback from the provider', tags: ['external'] },
+  }
+  // The model keeps its first name, `external.callback`, so the OpenAPI document and Eden clients are unchanged.
+  return new Elysia({ name: 'callback' })
+    .model({ 'external.callback': CallbackParams })
+    .get('/callback', ({ query, headers }) => finish(query, headers.cookie), { query: 'external.callback', ...callbackDoc })
+    .post('/callback', ({ body, query, headers }) => finish({ ...query, ...(body ?? {}) }, headers.cookie), { body: t.Optional(CallbackParams), query: 'external.callback', ...callbackDoc })
+}

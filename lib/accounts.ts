@@ -1,0 +1,125 @@
+// The account-writing steps that signup, invite, external sign-in, the admin API, PUT /user and /verify share:
+// the email checks and the "already registered" answers, the row a new user gets, the validate webhook on that
+// row before it is written, metadata merges checked against GOTRUE_USER_DATA_SCHEMA, and the undo of a write
+// whose mail or webhook failed after the commit. Plain functions of deps and values: each feature still reads
+// top to bottom and keeps its own SQL, decisions and routes.
+import { type Db, UniqueViolation } from './db/index.ts'
+import type { Deps } from './deps.ts'
+import { badRequest, HttpError, internal, unprocessable } from './errors.ts'
+import { insertOtp, type OtpRow, type OtpType, revokeOtp } from './otp.ts'
+import {
+  emailProblem, findUserByEmail, mergeMeta, type Metadata, type NewUser, newUserRow, parseMeta, toUser, updateUser,
+  type UserPatch, type UserRow,
+} from './users.ts'
+import { type HookEvent, replyPatch } from './webhooks.ts'
+
+// ── email ────────────────────────────────────────────────────────────────────────────────────────────────────
+
+/** The trimmed address a request body names; 422 when it names none. */
+export function requiredEmail(raw: string | undefined): string {
+  const email = (raw ?? '').trim()
+  if (!email) throw unprocessable('An email address is required')
+  return email
+}
+
+/** 422 unless `email` is a plain addr-spec (see emailProblem); returns it. */
+export function checkEmail(email: string): string {
+  const problem = emailProblem(email)
+  if (problem) throw unprocessable(`Unable to validate email address: ${problem}`)
+  return email
+}
+
+/** Another user of the audience holds the address (invite, admin create and update, email changes). */
+export const emailTaken = () => unprocessable('Email address already registered by another user')
+/** /signup's answer for an address it may not sign up (again): the reference's status and words. */
+export const alreadyRegistered = () => badRequest('A user with this email address has already been registered')
+
+/** 422 emailTaken when a user of `aud` other than `self` holds the address. */
+export async function requireFreeEmail(db: Db, instanceId: string, aud: string, email: string, self?: string): Promise<void> {
+  const other = await findUserByEmail(db, instanceId, aud, email)
+  if (other && other.id !== self) throw emailTaken()
+}
+
+/** For `.catch` after a write: a concurrent write of the same address loses at the unique index, and is answered
+ *  as if the check before it had seen the winner. */
+export function takenOnDuplicate(e: unknown): never {
+  throw e instanceof UniqueViolation ? emailTaken() : e
+}
+
+// ── metadata ─────────────────────────────────────────────────────────────────────────────────────────────────
+
+/** 422 with the schema's message when `data` fails GOTRUE_USER_DATA_SCHEMA; returns it. */
+export function checkUserData(deps: Deps, data: Metadata): Metadata {
+  const invalid = deps.validateUserData?.(data)
+  if (invalid) throw unprocessable(invalid)
+  return data
+}
+
+/** A stored metadata column with `patch` merged in (null values delete keys), ready to store. */
+export const mergedMeta = (raw: string | null, patch: Metadata): string => JSON.stringify(mergeMeta(parseMeta(raw), patch))
+
+/** user_metadata with `patch` merged in, checked after the merge: the schema describes the whole object. */
+export const mergedUserData = (deps: Deps, raw: string | null, patch: Metadata): string =>
+  JSON.stringify(checkUserData(deps, mergeMeta(parseMeta(raw), patch)))
+
+// ── a new user ───────────────────────────────────────────────────────────────────────────────────────────────
+
+type AccountFields = Omit<NewUser, 'instanceId' | 'role' | 'encryptedPassword'> & { role?: string; encryptedPassword?: string }
+/** A new user's fields: this instance, the default role and no password unless given. */
+export function newAccount<A extends AccountFields>(deps: Deps, a: A): NewUser & Pick<A, 'id'> {
+  return { ...a, instanceId: deps.instanceId, role: a.role ?? deps.config.jwt.default_group_name, encryptedPassword: a.encryptedPassword ?? '' }
+}
+
+/** The validate webhook on the row a new user would have, before it is written, so no transaction is held while
+ *  the receiver answers. The id is fixed first so that the receiver sees the real one. A reply's app_metadata /
+ *  user_metadata (objects: the reply parser admits nothing else) replace the ones to insert; a refusal throws, and
+ *  nothing was written. */
+export async function validateNewUser(deps: Deps, fields: NewUser & { id: string }): Promise<NewUser & { id: string }> {
+  if (!deps.webhooks.wants('validate')) return fields
+  const reply = await deps.webhooks.send('validate', deps.instanceId, toUser(newUserRow(fields)))
+  return { ...fields, appMetadata: reply?.app_metadata ?? fields.appMetadata, userMetadata: reply?.user_metadata ?? fields.userMetadata }
+}
+
+/** One webhook about `user`, its reply as a user update (a present app_metadata / user_metadata replaces the stored). */
+export async function hookPatch(deps: Deps, event: HookEvent, user: UserRow): Promise<UserPatch> {
+  return replyPatch(await deps.webhooks.send(event, deps.instanceId, toUser(user)))
+}
+
+// ── undo ─────────────────────────────────────────────────────────────────────────────────────────────────────
+// Mail and webhooks run after the commit (never while the database is held). Where the contract says the request
+// fails when they fail, what was just written is taken back in a second short transaction.
+
+/** Takes back a write in its own transaction. The client is shown the original failure; an undo that fails too is
+ *  logged as `could not undo <what>`. */
+export async function undo(deps: Deps, what: string, fn: (tx: Db) => Promise<unknown>): Promise<void> {
+  await deps.db.tx(fn).catch((e) => deps.log.error(`could not undo ${what}`, { error: e }))
+}
+
+/** Sends a mail that the request stands or falls with: when it fails, `revert` undoes the write and the request
+ *  fails with the mailer's HttpError, or a 500 with `failure`. */
+export async function mailOrUndo(
+  deps: Deps, send: () => Promise<unknown>, failure: string, what: string, revert: (tx: Db) => Promise<unknown>,
+): Promise<void> {
+  try {
+    await send()
+  } catch (e) {
+    await undo(deps, what, revert)
+    throw e instanceof HttpError ? e : internal(failure, e)
+  }
+}
+
+/** The values `row` has in the given columns: what an undo writes back. */
+export function columnsOf(row: UserRow, columns: (keyof UserPatch)[]): UserPatch {
+  const out: UserPatch = {}
+  for (const c of columns) Object.assign(out, { [c]: row[c] })
+  return out
+}
+
+/** Puts the columns back and the user's token of `type` with them: removed, or the earlier one reinstated so that
+ *  the link already mailed works again. */
+export async function restoreUser(tx: Db, deps: Deps, user: UserRow, columns: UserPatch, type: OtpType, earlier: OtpRow | null = null): Promise<void> {
+  await revokeOtp(tx, user.id, type)
+  if (earlier) await insertOtp(tx, deps.instanceId, earlier)
+  await updateUser(tx, user, columns, deps.clock.now())
+}
+

@@ -1,0 +1,50 @@
+// The storage contract every feature uses: five async methods and a dialect tag. Statements are written once
+// for both drivers with `?` placeholders and `{table}` names; the adapter substitutes the namespaced table name
+// (GOTRUE_DB_NAMESPACE) and caches the rewritten text, so the hot path pays one Map lookup.
+// The adapters import this file and index.ts imports the adapters, so neither imports the other back.
+
+export type Dialect = 'sqlite' | 'mysql'
+export type Param = string | number | null
+export type Row = Record<string, unknown>
+
+export interface Db {
+  readonly dialect: Dialect
+  all<R = Row>(sql: string, params?: Param[]): Promise<R[]>
+  get<R = Row>(sql: string, params?: Param[]): Promise<R | null>
+  run(sql: string, params?: Param[]): Promise<{ changes: number }>
+  /** Runs fn in one transaction: commit when it resolves, roll back when it throws. */
+  tx<T>(fn: (db: Db) => Promise<T>): Promise<T>
+  close(): Promise<void>
+}
+
+/** Thrown by the adapters for a duplicate key, so callers can map it without knowing the driver. */
+export class UniqueViolation extends Error {}
+/** Thrown by the adapters when the database cannot be reached (connection refused, pool closed). */
+export class DbUnavailable extends Error {}
+
+/** `{users}` → `ns_users`; on SQLite `FOR UPDATE` is dropped (BEGIN IMMEDIATE already serialises writers). */
+export function sqlRewriter(namespace: string, dialect: Dialect): (sql: string) => string {
+  const prefix = namespace ? `${namespace}_` : ''
+  const cache = new Map<string, string>()
+  return (sql) => {
+    let out = cache.get(sql)
+    if (out === undefined) {
+      out = sql.replace(/\{([a-z_]+)\}/g, (_, t: string) => prefix + t)
+      if (dialect === 'sqlite') out = out.replace(/\s+FOR UPDATE\b/g, '')
+      cache.set(sql, out)
+    }
+    return out
+  }
+}
+
+const COLUMN = /^[a-z_][a-z0-9_.]*$/
+const JSON_PATH = /^\$(?:\.[a-z_][a-z0-9_]*)+$/
+
+/** A field of a JSON text column as plain text, for comparing in SQL: SQLite's JSON_EXTRACT returns the value,
+ *  MySQL's returns JSON (quoted, `\"` escaped) and needs JSON_UNQUOTE. Column and path are spliced into the
+ *  statement, so only code constants are accepted (identifiers and `$.a.b` paths). */
+export function jsonText(dialect: Dialect, column: string, path: string): string {
+  if (!COLUMN.test(column) || !JSON_PATH.test(path)) throw new Error(`jsonText: not a column/path constant: ${column} ${path}`)
+  const extract = `JSON_EXTRACT(${column}, '${path}')`
+  return dialect === 'mysql' ? `JSON_UNQUOTE(${extract})` : extract
+}

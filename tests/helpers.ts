@@ -1,0 +1,89 @@
+// The accounts and requests most test files need before they get to their subject: a fresh address, the test
+// password, a user made through signup (and its confirmation mail) or through the admin API, a login, a refresh.
+// One copy here, so a change to the signup or login flow is made once for the whole suite.
+import { expect } from 'bun:test'
+import { body, form, type TestServer, tokenFromMail } from './harness.ts'
+
+/** The password of every test user unless a test needs another one (at least GOTRUE_PASSWORD_MIN_LENGTH long). */
+export const PASSWORD = 'correct-horse-battery'
+/** The Authorization header of GOTRUE_OPERATOR_TOKEN as the harness sets it. */
+export const OPERATOR = { authorization: 'Bearer operator-token-for-tests' }
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
+
+/** The token response of POST /token. */
+export interface Tokens { access_token: string; refresh_token: string; token_type: string; expires_in: number }
+
+let n = 0
+/** An address no other test has used, in this run or an earlier one (Redis counters outlive a run). */
+export const freshEmail = (tag = 'user') => `${tag}-${++n}-${crypto.randomUUID().slice(0, 8)}@example.com`
+
+/** POST /token grant_type=password as a form; extra headers (X-JWT-AUD, X-Use-Cookie, a client address) merge in. */
+export function login(s: TestServer, email: string, password = PASSWORD, headers: Record<string, string> = {}): Promise<Response> {
+  const init = form({ grant_type: 'password', username: email, password })
+  return s.req('/token', { ...init, headers: { ...(init.headers as Record<string, string>), ...headers } })
+}
+
+/** POST /token grant_type=refresh_token as a form. */
+export function refresh(s: TestServer, token: string, headers: Record<string, string> = {}): Promise<Response> {
+  const init = form({ grant_type: 'refresh_token', refresh_token: token })
+  return s.req('/token', { ...init, headers: { ...(init.headers as Record<string, string>), ...headers } })
+}
+
+export interface NewUserOptions {
+  email?: string
+  /** Names the address when `email` is not given, so a failing test shows whose user it was. */
+  tag?: string
+  password?: string
+  data?: Record<string, unknown>
+  /** Follow the confirmation mail when the server sends one (default true). */
+  confirm?: boolean
+}
+
+/**
+ * A user through POST /signup. Without autoconfirm the confirmation mail is awaited and, unless `confirm` is
+ * false, its link verified. Each `session()` is another login, so another refresh-token family of the user.
+ */
+export async function newUser(s: TestServer, opts: NewUserOptions = {}) {
+  const email = opts.email ?? freshEmail(opts.tag)
+  const password = opts.password ?? PASSWORD
+  const res = await s.req('/signup', { method: 'POST', json: { email, password, ...(opts.data ? { data: opts.data } : {}) } })
+  expect(res.status).toBe(200)
+  const user = await body<{ id: string; confirmed_at?: string | null }>(res)
+  if (!user.confirmed_at) {
+    const mail = await s.smtp.waitForMail(email)
+    if (opts.confirm !== false) {
+      const token = tokenFromMail(mail, 'confirmation_token')
+      expect((await s.req('/verify', { method: 'POST', json: { type: 'signup', token } })).status).toBe(200)
+    }
+  }
+  const session = async (): Promise<Tokens> => {
+    const r = await login(s, email, password)
+    expect(r.status).toBe(200)
+    return body<Tokens>(r)
+  }
+  return { id: user.id, email, password, session }
+}
+
+/** newUser, logged in once: its access token and the Authorization header that carries it. */
+export async function loggedInUser(s: TestServer, opts: NewUserOptions = {}) {
+  const u = await newUser(s, opts)
+  const tokens = await u.session()
+  return { ...u, token: tokens.access_token, refreshToken: tokens.refresh_token, auth: bearer(tokens.access_token) }
+}
+
+/** A confirmed user made through the admin API with the operator token: no mail, and no signup rate limit. */
+export async function confirmedUser(s: TestServer, opts: { email?: string; password?: string } = {}) {
+  const email = opts.email ?? freshEmail('user')
+  const password = opts.password ?? PASSWORD
+  const res = await s.req('/admin/users', { method: 'POST', headers: OPERATOR, json: { email, password, confirm: true } })
+  expect(res.status).toBe(200)
+  return { id: (await body<{ id: string }>(res)).id, email, password }
+}
+
+/** confirmedUser, logged in. */
+export async function userWithSession(s: TestServer, email?: string) {
+  const u = await confirmedUser(s, { email })
+  const res = await login(s, u.email, u.password)
+  expect(res.status).toBe(200)
+  return { ...u, session: await body<Tokens>(res) }
+}
