@@ -27,5 +27,7 @@ ENV GOTRUE_DB_DRIVER=sqlite \
     GOTRUE_DB_AUTOMIGRATE=true
 VOLUME ["/data"]
 EXPOSE 8081
+# The image has no shell or curl: the binary probes its own GET /health/ready (database up, migrations applied).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 CMD ["/gotrue", "healthcheck"]
 ENTRYPOINT ["/gotrue"]
 CMD ["serve"]

@@ -3,6 +3,7 @@
 // app for the operator (bin/multi.ts dispatches between it and the instances' apps).
 import { Elysia } from 'elysia'
 import { adminAudit } from './features/admin-audit.ts'
+import { adminSessions } from './features/admin-sessions.ts'
 import { adminUsers } from './features/admin-users.ts'
 import { authorize } from './features/authorize.ts'
 import { callback } from './features/callback.ts'
@@ -12,11 +13,14 @@ import { invite } from './features/invite.ts'
 import { logout } from './features/logout.ts'
 import { metrics } from './features/metrics.ts'
 import { recover } from './features/recover.ts'
+import { sessions } from './features/sessions.ts'
 import { settings } from './features/settings.ts'
 import { signup } from './features/signup.ts'
 import { token } from './features/token.ts'
 import { user } from './features/user.ts'
 import { verify } from './features/verify.ts'
+import { pages } from './features/pages.ts'
+import { wellKnown } from './features/well-known.ts'
 import { serverBodyLimit } from './lib/body.ts'
 import type { Deps } from './lib/deps.ts'
 import { hooks } from './lib/hooks.ts'
@@ -33,17 +37,21 @@ export function createApp(deps: Deps) {
     .use(docs(deps.version))
     .use(health(deps))
     .use(settings(deps))
+    .use(wellKnown(deps))
     .use(metrics(deps))
     .use(signup(deps))
     .use(verify(deps))
+    .use(pages(deps))
     .use(recover(deps))
     .use(token(deps))
     .use(user(deps))
+    .use(sessions(deps))
     .use(logout(deps))
     .use(invite(deps))
     .use(authorize(deps))
     .use(callback(deps))
     .use(adminUsers(deps))
+    .use(adminSessions(deps))
     .use(adminAudit(deps))
 }
 

@@ -5,13 +5,14 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { generateJwk } from '../lib/keys.ts'
 import { insertUsers, openCeilingDb } from './ceiling/shared.ts'
 import { cpuWindow, settle } from './cpu.ts'
 import { dropNamespace, mysqlVersion, setBufferPool } from './mysql.ts'
 import { freePort, installCleanup, logTail, type Proc, rssMb, rssOfFileMb, run, spawn, stop, stopAll, waitReady } from './procs.ts'
 import { median, type Row, type Sample, type Section, sectionTable, summarize, type Target, targetsTable, fmtMs, fmtRps, fmtRatio, ratio } from './report.ts'
 import { copyMysql, copySqlite, countMysql, countSqlite, fillMysql, fillSqlite } from './scale.ts'
-import { ceilingMinter, gotrueMinter, PASSWORD, seedGotrue, seedPeer, topUp, writeLines } from './seed.ts'
+import { ceilingMinter, gotrueMinter, login, PASSWORD, seedGotrue, seedPeer, topUp, writeLines } from './seed.ts'
 import { ensureWrk, failures, wrk, type WrkResult } from './wrk.ts'
 
 // ---- flags ----------------------------------------------------------------------------------------------------
@@ -106,9 +107,9 @@ function gotrueEnv(port: number, driver: Driver, db: string): Record<string, str
 }
 
 /** Our server from the checkout (cwd is the temp dir so a developer's ./.env cannot change the run). */
-function startGotrue(name: string, cpus: string, driver: Driver, db: string): Proc {
+function startGotrue(name: string, cpus: string, driver: Driver, db: string, extra: Record<string, string> = {}): Proc {
   const port = freePort()
-  return spawn(name, ['bun', join(ROOT, 'bin', 'gotrue.ts'), 'serve'], { cpus, env: gotrueEnv(port, driver, db), cwd: dir, dir, port })
+  return spawn(name, ['bun', join(ROOT, 'bin', 'gotrue.ts'), 'serve'], { cpus, env: { ...gotrueEnv(port, driver, db), ...extra }, cwd: dir, dir, port })
 }
 
 function startCeiling(name: string, file: string, db: string): Proc {
@@ -270,6 +271,17 @@ async function main() {
   writeLines(refreshFile, readFileSync(refreshFile, 'utf8').split('\n').filter(Boolean).slice(1))
   const ours2 = startGotrue('gotrue-2cores', '0,1', 'sqlite', oursDb)
   await waitReady(ours2)
+  // The same build and database with an asymmetric signing key (GOTRUE_JWT_KEYS), for GET /user with ES256 and
+  // EdDSA tokens beside HS256: the seeded accounts log in there, so their tokens carry that key's signature.
+  const asym: Record<'ES256' | 'EdDSA', { server: Proc; file: string }> = {} as never
+  for (const alg of ['ES256', 'EdDSA'] as const) {
+    const keys = JSON.stringify([{ ...generateJwk(alg, `bench-${alg}`), key_ops: ['sign'] }])
+    const server = startGotrue(`gotrue-${alg.toLowerCase()}`, '0', 'sqlite', oursDb, { GOTRUE_JWT_KEYS: keys })
+    await waitReady(server)
+    const file = join(dir, `access-${alg}.txt`)
+    writeLines(file, await Promise.all(seeded.emails.map(async (e) => `Bearer ${String((await login(server.url, e)).access_token)}`)))
+    asym[alg] = { server, file }
+  }
 
   const H = F.hashConnections
   // ---- extra: GET /user during a login flood (before any MySQL work: the two-core server shares core 1 with the
@@ -390,6 +402,10 @@ async function main() {
     const r = row('user.mysql', 'GoTrue (this project, MySQL)', '1', { project: true })
     wrkItem('user', r, { server: oursMy, path: '/user', script: 'get.lua', connections: C, args: () => ({ file: myAccess, header: 'Authorization' }) })
   }
+  for (const alg of ['ES256', 'EdDSA'] as const) {
+    wrkItem('user', row(`user.${alg.toLowerCase()}`, `GoTrue (this project, SQLite), ${alg} tokens (GOTRUE_JWT_KEYS)`, '1', { vs: 'user.ours' }),
+      { server: asym[alg].server, path: '/user', script: 'get.lua', connections: C, args: () => ({ file: asym[alg].file, header: 'Authorization' }) })
+  }
   wrkItem('user', row('user.bun', 'ceiling: bare Bun.serve, sync HS256 + bun:sqlite', '1', { vs: 'user.ours' }),
     { server: ceilBun, path: '/user', script: 'get.lua', connections: C, args: () => ({ file: accessFile, header: 'Authorization' }) })
   wrkItem('user', row('user.elysia', 'ceiling: bare Elysia, same work', '1', { vs: 'user.ours' }),
@@ -497,6 +513,8 @@ async function main() {
   const scaleNote = `raw bcrypt itself scaled ${fmtRatio(rawScale)} from one core to two in this run`
   const targets: Target[] = [
     t('GET /user ÷ sync-HS256 + SQLite ceiling (bare Bun.serve)', R('user.ours', 'user.bun'), '≥ 0.85', (v) => v >= 0.85),
+    t('GET /user with ES256 tokens ÷ with HS256 tokens', R('user.es256', 'user.ours'), '≥ 0.7', (v) => v >= 0.7),
+    t('GET /user with EdDSA tokens ÷ with HS256 tokens', R('user.eddsa', 'user.ours'), '≥ 0.7', (v) => v >= 0.7),
     t('GET /user ÷ better-auth get-session', R('user.ours', 'user.peer'), '≥ 10×', (v) => v >= 10, fmtRatio, 'peer not run'),
     t('refresh grant ÷ bare refresh ceiling', R('refresh.ours', 'refresh.ceiling'), '≥ 0.6', (v) => v >= 0.6),
     t('password grant ÷ raw bcrypt (one core)', R('password.ours', 'password.bcrypt1'), '≥ 0.9', (v) => v >= 0.9),

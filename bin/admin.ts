@@ -5,7 +5,7 @@ import { PasswordHasher } from '../lib/crypto.ts'
 import { writeAudit } from '../lib/audit.ts'
 import { type Db, openDb } from '../lib/db/index.ts'
 import { isUuid } from '../lib/ids.ts'
-import { exportDocument, exportRows, importUsers, readExport } from '../lib/transfer.ts'
+import { countExportRecords, countExportRows, exportDocument, exportRows, importUsers, readExport } from '../lib/transfer.ts'
 import { deleteUser, emailProblem, findUserByEmail, findUserById, insertUser, NIL_UUID, passwordProblem, toUser, updateUser } from '../lib/users.ts'
 
 export const ADMIN_HELP = `Usage: gotrue admin <verb> [flags]
@@ -91,10 +91,16 @@ export async function admin(config: Config, args: string[]): Promise<number> {
       case 'export': {
         const [file] = p.positional
         const sink = file ? Bun.file(file).writer() : null
+        // Progress only for a person watching (stderr is a terminal), never in a pipe or a log file.
+        const total = process.stderr.isTTY ? await countExportRows(db, instanceId, p.aud) : 0
+        const progress = (n: number) => process.stderr.write(`\rexporting… ${n} of ${total} users`)
+        let n = -1 // the first chunk is the document's opening
         for await (const chunk of exportDocument(db, instanceId, p.aud)) {
           if (sink) sink.write(chunk)
           else await new Promise<void>((r) => process.stdout.write(chunk, () => r()))
+          if (total && ++n > 0 && n <= total && (n === 1 || n % 100 === 0)) progress(n)
         }
+        if (total) { progress(total); process.stderr.write('\n') }
         if (sink) { await sink.end(); process.stderr.write(`exported to ${file}\n`) }
         return 0
       }
@@ -104,7 +110,8 @@ export async function admin(config: Config, args: string[]): Promise<number> {
         if (!(await Bun.file(file).exists())) { process.stderr.write(`gotrue: no such file ${file}\n`); return 1 }
         // Progress only for a person watching (stderr is a terminal), never in a pipe or a log file.
         const tty = process.stderr.isTTY
-        const progress = (n: number) => process.stderr.write(`\rimporting… ${n} users`)
+        const expected = tty ? await countExportRecords(file) : 0
+        const progress = (n: number) => process.stderr.write(`\rimporting… ${n} of ${expected} users`)
         const r = await importUsers(db, readExport(file), {
           instanceId, aud, now: new Date(), allowSuperAdmin: p.flags.has('--allow-super-admin'), bcrypt: config,
           onProgress: tty ? (n) => { if (n === 1 || n % 100 === 0) progress(n) } : undefined,

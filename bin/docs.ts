@@ -1,8 +1,8 @@
 // The generated documents: the configuration table in README.md and .env.example (from the config schema), and
 // openapi/openapi.json (from the routes' schemas). Both are built from defaults, never from this machine's
 // settings, so the committed files are reproducible; tests/openapi.test.ts checks the OpenAPI one.
-import { readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { createApp } from '../app.ts'
 import { loadConfig } from '../lib/config.ts'
 import { describeConfig } from '../lib/config-schema.ts'
@@ -11,7 +11,10 @@ import { makeLogger } from '../lib/log.ts'
 import { renderSpec } from '../lib/openapi.ts'
 import { VERSION } from '../lib/version.ts'
 
-const ROOT = join(import.meta.dir, '..')
+/** The source tree, where the generated files live. A compiled binary's own modules sit in Bun's embedded file
+ *  system (`/$bunfs/…`, `B:/~BUN/…` on Windows), where nothing can be written: it writes into the working folder. */
+const COMPILED = /^(\/\$bunfs|[A-Z]:[\\/]~BUN)/.test(import.meta.dir)
+const ROOT = COMPILED ? process.cwd() : join(import.meta.dir, '..')
 
 /** `gotrue config`: every variable, from the schema: a markdown table (default), `--env` (.env.example), or
  *  `--write`: both written into README.md (between the table header and `## Development`) and .env.example. */
@@ -25,6 +28,7 @@ export function configDocs(args: string[]): void {
     console.log(args.includes('--env') ? env : table)
     return
   }
+  if (!existsSync(join(ROOT, 'README.md'))) throw new Error(`config --write: no README.md in ${ROOT} to update`)
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
   const start = readme.indexOf('| variable | default | meaning |')
   const end = readme.indexOf('\n## Development')
@@ -44,6 +48,7 @@ export async function openapiDoc(args: string[]): Promise<void> {
   if (args.includes('--stdout')) await new Promise<void>((r) => process.stdout.write(spec, () => r()))
   else {
     const out = join(ROOT, 'openapi', 'openapi.json')
+    mkdirSync(dirname(out), { recursive: true })
     writeFileSync(out, spec)
     console.log(`openapi: wrote ${out}`)
   }

@@ -4,6 +4,7 @@
 import type { Server } from 'bun'
 import { type App, createApp } from '../app.ts'
 import { serverBodyLimit } from '../lib/body.ts'
+import { trustedOf, watchForwardedFor } from '../lib/client.ts'
 import { type Config, ConfigError } from '../lib/config.ts'
 import { openDb } from '../lib/db/index.ts'
 import { BUNDLED_MIGRATIONS, migrate, pendingMigrations } from '../lib/db/migrate.ts'
@@ -16,13 +17,14 @@ import { createMultiInstanceServer } from './multi.ts'
 
 export const migrationsDir = (c: Config) => c.db.migrations_path || BUNDLED_MIGRATIONS
 
-export interface Booted { deps: Deps; app: App; url: string; stop(): Promise<void> }
+export interface Booted { deps: Deps; app: App; url: string; address: string; stop(): Promise<void> }
 
 /** Opens the database, checks migrations, builds the app and listens. Used by `serve` and by the tests. */
 export async function boot(config: Config, opts: { clock?: Clock; log?: Logger; port?: number; automigrate?: boolean } = {}): Promise<Booted> {
   const log = opts.log ?? makeLogger({ level: config.log.level, file: config.log.file || undefined, fields: config.log.fields })
   // Multi-instance mode signs with each instance's own secret: no process-wide one is generated there.
   if (!config.multi_instance_mode) config = ensureJwtSecret(config, log)
+  trustedOf(config) // a bad GOTRUE_TRUSTED_PROXIES entry stops the start, naming the variable
   const db = await openDb(config)
   try {
     if (config.db.automigrate || opts.automigrate) await migrate(db, migrationsDir(config))
@@ -37,7 +39,9 @@ export async function boot(config: Config, opts: { clock?: Clock; log?: Logger; 
   let deps: Deps
   let app: App
   let server: Server<unknown> | null
-  const listen = { hostname: config.api.host || '0.0.0.0', port: opts.port ?? config.api.port, maxRequestBodySize: serverBodyLimit(config.api.max_body_bytes) }
+  // reusePort off: Elysia turns SO_REUSEPORT on by default, and then a second server on the same port starts
+  // without a word and the kernel splits the traffic between the two.
+  const listen = { hostname: config.api.host || '0.0.0.0', port: opts.port ?? config.api.port, maxRequestBodySize: serverBodyLimit(config.api.max_body_bytes), reusePort: false }
   try {
     deps = makeDeps(config, db, log, { clock: opts.clock, version: VERSION })
     if (config.multi_instance_mode) {
@@ -53,17 +57,22 @@ export async function boot(config: Config, opts: { clock?: Clock; log?: Logger; 
     }
   } catch (e) {
     await db.close() // a bad setting found while wiring (e.g. the tracing endpoint), or the port is taken
+    if ((e as { code?: string }).code === 'EADDRINUSE') throw new ConfigError(`port ${listen.port} is already in use`)
     throw e
   }
   if (!server) throw new Error('server did not start')
   const listening = server
   const url = `http://${config.api.host && config.api.host !== '0.0.0.0' ? config.api.host : '127.0.0.1'}:${server.port}`
+  /** Where it really listens (0.0.0.0 when on every interface), for the start-up line; `url` is how to reach it. */
+  const address = `${listen.hostname}:${server.port}`
   const metricsServer = metricsListener(config, deps)
+  watchForwardedFor(deps.config, (msg) => log.warn(msg))
+  log.info('rate limits in effect', limitsSummary(config))
   if (config.metrics.enabled && !config.metrics.port && !config.metrics.token) {
     log.info('metrics: GET /metrics is not served on the API port without GOTRUE_METRICS_TOKEN; set it, or GOTRUE_METRICS_PORT')
   }
   return {
-    deps, app, url,
+    deps, app, url, address,
     async stop() {
       metricsServer?.stop(true)
       // Stops listening at once and resolves when the requests in flight have been answered (Bun's
@@ -78,6 +87,22 @@ export async function boot(config: Config, opts: { clock?: Clock; log?: Logger; 
       deps.limiter.close()
       await db.close()
     },
+  }
+}
+
+/** What the per-client limits key on and how many requests they allow, stated once at start: behind a proxy
+ *  that nobody declared, every user shares one bucket, and this line is where an operator sees it. */
+function limitsSummary(config: Config): Record<string, unknown> {
+  const off = (n: number, per: string) => (n > 0 ? `${n}/${per}` : 'off')
+  const r = config.rate_limit
+  return {
+    client: config.trusted_proxies.length
+      ? `from trusted proxies (${config.trusted_proxies.join(',')}): ${config.rate_limit_header || 'X-Forwarded-For'}; otherwise the socket address`
+      : config.rate_limit_header ? `header ${config.rate_limit_header}` : 'socket address',
+    token: off(r.token_refresh, '5m per client'), login: off(r.login, '5m per account and client'),
+    login_account: off(r.login_account, '5m per account'), verify: off(r.verify, '5m per client'),
+    otp: off(r.otp, '1h per client and per email'), email_sent: off(r.email_sent, '1h'),
+    store: config.redis_url ? 'redis' : 'memory',
   }
 }
 
@@ -101,7 +126,7 @@ function metricsListener(config: Config, deps: Deps): Server<unknown> | null {
 /** `gotrue serve`: boots and runs until SIGTERM or SIGINT, then drains (at most 30 s) and exits. */
 export async function serve(config: Config): Promise<void> {
   const s = await boot(config)
-  s.deps.log.info(`GoTrue API started on: ${s.url.replace('http://', '')}`, { version: VERSION, driver: config.db.driver })
+  s.deps.log.info(`GoTrue API started on: ${s.address}`, { version: VERSION, driver: config.db.driver })
   let stopping = false
   const shutdown = async (signal: string) => {
     if (stopping) return

@@ -3,6 +3,7 @@
 // audience admin sees those whose actor or subject (traits.user_id) is a user of its audience other than a super
 // admin; the operator and super admins see all of the instance.
 import { Elysia, t } from 'elysia'
+import { SECURITY } from '../lib/openapi.ts'
 import { type Db, isoTime, jsonText, type Param } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
 import { badRequest, ErrorBody } from '../lib/errors.ts'
@@ -67,6 +68,6 @@ export function adminAudit(deps: Deps) {
     }, {
       auth: 'admin', query: 'audit.query',
       response: { 200: 'audit.list', 400: ErrorBody, 401: ErrorBody, 422: ErrorBody },
-      detail: { summary: 'The audit log, newest first (query=author:|action:|type:)', tags: ['admin'], security: [{ bearer: [] }] },
+      detail: { summary: 'The audit log, newest first (query=author:|action:|type:)', tags: ['admin'], security: SECURITY.admin },
     })
 }

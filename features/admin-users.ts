@@ -3,12 +3,14 @@
 // tables, exact `email` filter, `filter` as a literal substring, create with an existing bcrypt `password_hash`,
 // validated and unique email updates, and users of another audience are invisible to an audience admin.
 import { Elysia, t } from 'elysia'
+import { SECURITY } from '../lib/openapi.ts'
+import { jsonBody } from '../lib/body.ts'
 import { checkEmail, checkUserData, mergedMeta, mergedUserData, newAccount, requiredEmail, requireFreeEmail, takenOnDuplicate } from '../lib/accounts.ts'
 import { type Actor, actorOf, writeAudit } from '../lib/audit.ts'
 import { type Db, dbTime, jsonText, type Param } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
 import { bcryptProblem, safeEqual } from '../lib/crypto.ts'
-import { badRequest, ErrorBody, notFound, unauthorized, unprocessable } from '../lib/errors.ts'
+import { badRequest, ErrorBody, errorBody, notFound, unauthorized, unprocessable } from '../lib/errors.ts'
 import { type AdminActor, guards, isAdminFor, requireEmailProvider } from '../lib/guards.ts'
 import { isUuid } from '../lib/ids.ts'
 import { likeSubstring, linkHeader, parsePage } from '../lib/pagination.ts'
@@ -142,7 +144,7 @@ export function adminUsers(deps: Deps) {
     }, {
       auth: 'admin', query: 'admin.list',
       response: { 200: 'admin.users', 400: ErrorBody, 401: ErrorBody, 422: ErrorBody },
-      detail: { summary: 'List users (page/per_page or keyset cursor; filter, email, sort)', tags: ['admin'], security: [{ bearer: [] }] },
+      detail: { summary: 'List users (page/per_page or keyset cursor; filter, email, sort)', tags: ['admin'], security: SECURITY.admin },
     })
     .get('/admin/users/export', async ({ headers, query, aud, admin }) => {
       if (!config.api.export_secret) throw badRequest('user_id must be an UUID') // as the reference: no export route
@@ -165,7 +167,14 @@ export function adminUsers(deps: Deps) {
       auth: 'admin', query: t.Object({ all: t.Optional(t.String()) }, { additionalProperties: true }),
       detail: {
         summary: 'Export every user of the audience with password hashes, streamed (needs API_EXPORT_SECRET and its EXPORT_SECRET header; all=true: every audience)',
-        tags: ['admin'], security: [{ bearer: [] }],
+        tags: ['admin'], security: SECURITY.export,
+      },
+      response: {
+        200: t.Object({
+          users: t.Array(t.Object({ ...User.properties, is_super_admin: t.Optional(t.Literal(true)), encrypted_password: t.String({ description: 'bcrypt hash' }) })),
+          aud: t.String(),
+        }, { description: 'Every user of the audience with its password hash, as the import reads it (users.json, streamed)' }),
+        400: errorBody(400, 'user_id must be an UUID'), 401: errorBody(401, 'Invalid export secret'),
       },
     })
     .post('/admin/users', async ({ body, admin, aud: requestAud }) => {
@@ -190,14 +199,14 @@ export function adminUsers(deps: Deps) {
       }).catch(takenOnDuplicate)
       return toUser(user)
     }, {
-      auth: 'admin', body: 'admin.user',
+      auth: 'admin', body: 'admin.user', parse: jsonBody('Could not decode admin user params'),
       response: { 200: 'admin.userOut', 400: ErrorBody, 401: ErrorBody, 422: ErrorBody },
-      detail: { summary: 'Create a user (password or an existing bcrypt password_hash; confirm)', tags: ['admin'], security: [{ bearer: [] }] },
+      detail: { summary: 'Create a user (password or an existing bcrypt password_hash; confirm)', tags: ['admin'], security: SECURITY.admin },
     })
     .get('/admin/users/:user_id', async ({ params, admin, aud }) => toUser(await loadUser(params.user_id, admin, aud)), {
       auth: 'admin',
       response: { 200: 'admin.userOut', 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
-      detail: { summary: 'Get a user', tags: ['admin'], security: [{ bearer: [] }] },
+      detail: { summary: 'Get a user', tags: ['admin'], security: SECURITY.admin },
     })
     .put('/admin/users/:user_id', async ({ params, body, admin, aud }) => {
       const userMeta = metadataOf(body.user_metadata, 'user_metadata')
@@ -220,7 +229,7 @@ export function adminUsers(deps: Deps) {
         if (userMeta) patch.raw_user_meta_data = mergedUserData(deps, user.raw_user_meta_data, userMeta)
         const next = await updateUser(tx, user, patch, now)
         // A password or email reset by an admin ends every session of the user.
-        if (patch.encrypted_password || patch.email) await endOtherSessions(tx, instanceId, user.id, null)
+        if (patch.encrypted_password || patch.email) await endOtherSessions(tx, instanceId, user.id, null, now)
         // as the reference, written after the change: an email change records the new address
         await writeAudit(tx, instanceId, actor(admin), 'user_modified', now, { user_id: next.id, user_email: next.email })
         return next
@@ -229,9 +238,9 @@ export function adminUsers(deps: Deps) {
       afterCommit('usermodified', json)
       return json
     }, {
-      auth: 'admin', body: 'admin.user',
+      auth: 'admin', body: 'admin.user', parse: jsonBody('Could not decode admin user params'),
       response: { 200: 'admin.userOut', 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody },
-      detail: { summary: 'Update a user (role, confirm, password, email, metadata merge)', tags: ['admin'], security: [{ bearer: [] }] },
+      detail: { summary: 'Update a user (role, confirm, password, email, metadata merge)', tags: ['admin'], security: SECURITY.admin },
     })
     .delete('/admin/users/:user_id', async ({ params, admin, aud }) => {
       const now = clock.now()
@@ -246,6 +255,6 @@ export function adminUsers(deps: Deps) {
     }, {
       auth: 'admin',
       response: { 200: t.Object({}), 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
-      detail: { summary: 'Delete a user (and its sessions)', tags: ['admin'], security: [{ bearer: [] }] },
+      detail: { summary: 'Delete a user (and its sessions)', tags: ['admin'], security: SECURITY.admin },
     })
 }

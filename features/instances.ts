@@ -2,6 +2,8 @@
 // manifest), behind `Authorization: Bearer <OPERATOR_TOKEN>`. Instance secrets are stored encrypted and never
 // returned (the reference echoes the JWT secret); deleting an instance deletes its users, sessions and audit log.
 import { Elysia, t } from 'elysia'
+import { SECURITY } from '../lib/openapi.ts'
+import { jsonBody } from '../lib/body.ts'
 import { deepMerge } from '../lib/config.ts'
 import { safeEqual } from '../lib/crypto.ts'
 import { type Db, dbTime, isoTime, UniqueViolation } from '../lib/db/index.ts'
@@ -92,13 +94,14 @@ export function instances(deps: Deps, opts: { changed(id: string): void }) {
       set.status = 201
       return show((await findInstance(db, id)) as InstanceRow, { endpoint: config.api.endpoint, state: 'active' })
     }, {
+      parse: jsonBody('Error decoding params'),
       body: 'instances.body',
       response: { 201: 'instances.instance', 400: ErrorBody, 401: ErrorBody, 422: ErrorBody },
-      detail: { summary: 'Create an instance (a site) with its settings', tags: ['operator'], security: [{ bearer: [] }] },
+      detail: { summary: 'Create an instance (a site) with its settings', tags: ['operator'], security: SECURITY.operator },
     })
     .get('/instances/:instance_id', async ({ params }) => show(await load(params.instance_id)), {
       response: { 200: 'instances.instance', 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
-      detail: { summary: 'Get an instance (secrets are never returned)', tags: ['operator'], security: [{ bearer: [] }] },
+      detail: { summary: 'Get an instance (secrets are never returned)', tags: ['operator'], security: SECURITY.operator },
     })
     .put('/instances/:instance_id', async ({ params, body }) => {
       const row = await load(params.instance_id)
@@ -122,9 +125,10 @@ export function instances(deps: Deps, opts: { changed(id: string): void }) {
       opts.changed(row.id)
       return show((await findInstance(db, row.id)) as InstanceRow)
     }, {
+      parse: jsonBody('Error decoding params'),
       body: 'instances.body',
       response: { 200: 'instances.instance', 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody },
-      detail: { summary: 'Update an instance\'s settings (deep merge)', tags: ['operator'], security: [{ bearer: [] }] },
+      detail: { summary: 'Update an instance\'s settings (deep merge)', tags: ['operator'], security: SECURITY.operator },
     })
     .delete('/instances/:instance_id', async ({ params, set }) => {
       const row = await load(params.instance_id)
@@ -134,6 +138,6 @@ export function instances(deps: Deps, opts: { changed(id: string): void }) {
       return new Response(null, { status: 204 })
     }, {
       response: { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
-      detail: { summary: 'Delete an instance and all of its users', tags: ['operator'], security: [{ bearer: [] }] },
+      detail: { summary: 'Delete an instance and all of its users', tags: ['operator'], security: SECURITY.operator },
     })
 }

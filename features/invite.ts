@@ -4,6 +4,8 @@ import { Elysia, t } from 'elysia'
 import {
   checkEmail, checkUserData, mailOrUndo, newAccount, requiredEmail, requireFreeEmail, takenOnDuplicate, validateNewUser,
 } from '../lib/accounts.ts'
+import { SECURITY } from '../lib/openapi.ts'
+import { jsonBody } from '../lib/body.ts'
 import { actorOf, writeAudit } from '../lib/audit.ts'
 import type { Deps } from '../lib/deps.ts'
 import { ErrorBody } from '../lib/errors.ts'
@@ -50,8 +52,9 @@ export function invite(deps: Deps) {
       return toUser(user)
     }, {
       auth: 'admin',
+      parse: jsonBody('Could not read Invite params'),
       body: 'invite.body',
       response: { 200: 'invite.response', 401: ErrorBody, 422: ErrorBody, 429: ErrorBody, 500: ErrorBody },
-      detail: { summary: 'Invite a user by email (admin)', tags: ['accounts'], security: [{ bearer: [] }] },
+      detail: { summary: 'Invite a user by email (admin)', tags: ['accounts'], security: SECURITY.admin },
     })
 }

@@ -5,6 +5,7 @@
 // queue and memory are for the operator's monitoring, not for anyone who asks.
 import { Elysia, t } from 'elysia'
 import type { Deps } from '../lib/deps.ts'
+import { SECURITY } from '../lib/openapi.ts'
 import { ErrorBody, unauthorized } from '../lib/errors.ts'
 import { exposition, metricsAllowed } from '../lib/metrics.ts'
 
@@ -17,6 +18,6 @@ export function metrics(deps: Deps) {
     return exposition(deps.metrics)
   }, {
     response: { 200: t.String({ description: 'Prometheus text exposition format' }), 401: ErrorBody },
-    detail: { summary: 'Prometheus metrics (Authorization: Bearer GOTRUE_METRICS_TOKEN)', tags: ['public'] },
+    detail: { summary: 'Prometheus metrics (Authorization: Bearer GOTRUE_METRICS_TOKEN)', tags: ['public'], security: SECURITY.metrics },
   })
 }

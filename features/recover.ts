@@ -4,6 +4,8 @@
 // one is kept in the row (recovery_sent_at) as the reference does, so every node, and a restarted or rebuilt
 // app, honours it.
 import { Elysia, t } from 'elysia'
+import { HEADERS } from '../lib/openapi.ts'
+import { jsonBody } from '../lib/body.ts'
 import { actorOf, writeAudit } from '../lib/audit.ts'
 import { type Db, dbTime } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
@@ -62,8 +64,9 @@ export function recover(deps: Deps) {
       return {}
     }, {
       transform() { requireEmailProvider(deps) },
+      parse: jsonBody('Could not read verification params'),
       body: 'recover.body',
       response: { 200: 'recover.response', 422: ErrorBody, 429: ErrorBody },
-      detail: { summary: 'Request a password recovery mail (always 200 {} for well-formed requests)', tags: ['accounts'] },
+      detail: { summary: 'Request a password recovery mail (always 200 {} for well-formed requests)', tags: ['accounts'], parameters: [HEADERS.aud] },
     })
 }

@@ -7,6 +7,8 @@ import {
   alreadyRegistered, checkEmail, checkUserData, columnsOf, hookPatch, mailOrUndo, mergedUserData, newAccount, requiredEmail, restoreUser,
   undo, validateNewUser,
 } from '../lib/accounts.ts'
+import { HEADERS } from '../lib/openapi.ts'
+import { jsonBody } from '../lib/body.ts'
 import { actorOf, writeAudit } from '../lib/audit.ts'
 import { type Db, dbTime, parseTime, UniqueViolation } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
@@ -183,13 +185,13 @@ export function signup(deps: Deps) {
     }, {
       // GoTrue refuses before reading the body. A value returned from `parse` replaces Elysia's body parser,
       // so a refused request's body is never read (an unparsable one gets the 403 too); `transform` throws.
-      parse: () => (refused() ? {} : undefined),
+      parse: [() => (refused() ? {} : undefined), jsonBody('Could not read Signup params')],
       transform() {
         if (config.disable_signup) throw forbidden('Signups not allowed for this instance')
         requireEmailProvider(deps)
       },
       body: 'signup.body',
       response: { 200: 'signup.response', 400: ErrorBody, 403: ErrorBody, 422: ErrorBody, 429: ErrorBody, 500: ErrorBody },
-      detail: { summary: 'Sign up with email and password', tags: ['accounts'] },
+      detail: { summary: 'Sign up with email and password', tags: ['accounts'], parameters: [HEADERS.aud] },
     })
 }

@@ -9,12 +9,17 @@ import { type Db, dbTime, parseTime } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
 import { ErrorBody, OAuthError, OAuthErrorBody } from '../lib/errors.ts'
 import { requestAud, requireEmailProvider } from '../lib/guards.ts'
+import { HEADERS } from '../lib/openapi.ts'
 import { createHash } from 'node:crypto'
 import { safeEqual, sha256 } from '../lib/crypto.ts'
 import { consumeOtp, findOtp, otpExpired } from '../lib/otp.ts'
 import { clientOf } from '../lib/client.ts'
+import { noteGrant } from '../lib/metrics.ts'
 import { enforce, reserveLogin, RULES } from '../lib/limits.ts'
-import { accessCookie, clearedCookie, insertRefreshToken, issueSession, sessionExpiry, successorOf, TokenBody, tokenResponse, type TokenResponse } from '../lib/sessions.ts'
+import { revocationsChanged } from '../lib/revocations.ts'
+import {
+  accessCookie, clearedCookie, insertRefreshToken, issueSession, sessionExpiry, type SessionOrigin, successorOf, TokenBody, tokenResponse, type TokenResponse, touchSession,
+} from '../lib/sessions.ts'
 import { emailKey, findUserByEmail, findUserById, toUser, updateUser } from '../lib/users.ts'
 import { replyPatch } from '../lib/webhooks.ts'
 
@@ -28,6 +33,21 @@ const Fields = {
 }
 export const TokenForm = t.Object(Fields, { additionalProperties: true, description: 'application/x-www-form-urlencoded (or JSON)' })
 export const TokenQuery = t.Object(Fields, { additionalProperties: true })
+
+// The contract, one schema per grant (the OpenAPI document's request body): what each grant reads. The route
+// itself validates TokenForm, as loose as the reference (form, JSON or query; a missing field is the grant's
+// OAuth error, not a validation error).
+const grant = <G extends string>(g: G, fields: Parameters<typeof t.Object>[0], description: string) =>
+  t.Object({ grant_type: t.Literal(g), ...fields }, { description })
+export const Grants = {
+  'token.password': grant('password', { username: t.String({ maxLength: 320, description: 'the email' }), password: t.String({ maxLength: 1024 }) }, 'Sign in with email and password'),
+  'token.refresh_token': grant('refresh_token', { refresh_token: t.String({ maxLength: 512 }) }, 'Exchange a refresh token for a new session (the token rotates)'),
+  'token.authorization_code': grant('authorization_code', { code: t.String({ maxLength: 512 }), code_verifier: t.String({ maxLength: 256 }) }, 'Exchange a PKCE code from an external sign-in'),
+}
+const grantSchema = {
+  oneOf: Object.keys(Grants).map((k) => ({ $ref: `#/components/schemas/${k}` })),
+  discriminator: { propertyName: 'grant_type', mapping: Object.fromEntries(Object.keys(Grants).map((k) => [k.slice('token.'.length), `#/components/schemas/${k}`])) },
+}
 
 interface RefreshRow { id: string; user_id: string; instance_id: string; family_id: string; revoked: number; revoked_at: string | null; created_at: string; updated_at: string }
 
@@ -44,8 +64,11 @@ async function revokeRefreshToken(db: Db, id: string, now: Date): Promise<void> 
 async function touchRefreshToken(db: Db, id: string, now: Date): Promise<void> {
   await db.run('UPDATE {refresh_tokens} SET updated_at = ? WHERE id = ?', [dbTime(now), id])
 }
+/** Reuse of a rotated token: the family is taken to be stolen, so the session ends, access tokens included. */
 async function revokeFamily(db: Db, familyId: string, now: Date): Promise<void> {
   await db.run('UPDATE {refresh_tokens} SET revoked = 1, revoked_at = COALESCE(revoked_at, ?), updated_at = ? WHERE family_id = ?', [dbTime(now), dbTime(now), familyId])
+  await db.run('UPDATE {sessions} SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?', [dbTime(now), familyId])
+  revocationsChanged()
 }
 
 const invalid = () => new OAuthError('invalid_grant', 'Invalid Refresh Token')
@@ -58,7 +81,7 @@ export function token(deps: Deps) {
   const { config, db, clock, hasher, instanceId, log, webhooks } = deps
   const rules = RULES(config)
 
-  async function passwordGrant(username: string, password: string, aud: string, client: string): Promise<TokenResponse> {
+  async function passwordGrant(username: string, password: string, aud: string, client: string, userAgent: string | null): Promise<TokenResponse> {
     const bad = () => new OAuthError('invalid_grant', 'No user found with that email, or password invalid.')
     // Guessing is limited by failures: per account and client, so that someone else's wrong guesses never lock
     // the owner out, and per account from all clients, a looser ceiling for guesses spread over many addresses.
@@ -83,7 +106,7 @@ export function token(deps: Deps) {
     const session = await db.tx(async (tx) => {
       const fresh = await updateUser(tx, user, { ...replyPatch(reply), last_sign_in_at: dbTime(now) }, now)
       await writeAudit(tx, instanceId, actorOf(user), 'login', now)
-      return issueSession(tx, config, fresh, now)
+      return issueSession(tx, config, fresh, now, { userAgent, client })
     })
     log.info('login', { metering: true, action: 'login', login_method: 'password', instance_id: instanceId, user_id: user.id })
     return session
@@ -120,6 +143,7 @@ export function token(deps: Deps) {
       if (now.getTime() - (parseTime(row.created_at) ?? 0) > config.jwt.refresh_token_lifetime * 1000) return 'expired'
       const ended = await sessionExpiry(tx, config, row.family_id, row.updated_at, now)
       if (ended) return { ended }
+      if (!(await touchSession(tx, instanceId, user.id, row.family_id, now))) return 'invalid' // ended, tokens left behind
       if (!config.security.refresh_token_rotation_enabled) {
         if (config.sessions.inactivity_timeout > 0) await touchRefreshToken(tx, row.id, now)
         return tokenResponse(config, user, raw, now, row.family_id)
@@ -127,12 +151,13 @@ export function token(deps: Deps) {
       const next = successorOf(secret, raw)
       await revokeRefreshToken(tx, row.id, now)
       await insertRefreshToken(tx, { instanceId, userId: user.id, raw: next, familyId: row.family_id, parentId: row.id, now })
-      await writeAudit(tx, instanceId, actorOf(user), ['token_refreshed', 'token_revoked'], now)
+      await writeAudit(tx, instanceId, actorOf(user), ['token_refreshed', 'token_revoked'], now, { session_id: row.family_id })
       return tokenResponse(config, user, next, now, row.family_id)
     })
     const cleared = { 'set-cookie': clearedCookie(config) }
     if (result === 'expired') throw new OAuthError('invalid_grant', 'Refresh token expired', cleared)
     if (result === 'reused') {
+      revocationsChanged() // after the commit too: a node's read may have run before it
       log.warn('refresh token reuse detected: token family revoked', { instance_id: instanceId })
       throw new OAuthError('invalid_grant', 'Invalid Refresh Token', cleared)
     }
@@ -143,7 +168,7 @@ export function token(deps: Deps) {
 
   /** The PKCE exchange (RFC 7636) of the one-time ?code= that /callback gave a client that sent a code_challenge.
    *  The code is consumed whatever the outcome, so a wrong verifier cannot be retried. */
-  async function codeGrant(code: string, verifier: string): Promise<TokenResponse> {
+  async function codeGrant(code: string, verifier: string, origin: SessionOrigin): Promise<TokenResponse> {
     if (!code || !verifier) throw new OAuthError('invalid_request', 'code and code_verifier required')
     const now = clock.now()
     const result = await db.tx(async (tx) => {
@@ -154,27 +179,28 @@ export function token(deps: Deps) {
       const expected = method === 's256' ? createHash('sha256').update(verifier).digest('base64url') : verifier
       if (otpExpired(config, otp, now) || !safeEqual(expected, challenge)) return null
       const user = await findUserById(tx, instanceId, otp.user_id)
-      return user && issueSession(tx, config, user, now)
+      return user && issueSession(tx, config, user, now, origin)
     })
     if (!result) throw new OAuthError('invalid_grant', 'Invalid, expired or already used code, or wrong code_verifier')
     return result
   }
 
   return new Elysia({ name: 'token' })
-    .model({ 'token.form': TokenForm, 'token.response': TokenBody })
+    .model({ 'token.form': TokenForm, 'token.response': TokenBody, ...Grants })
     .post('/token', async ({ body, query, headers, set, request, server }) => {
       const f = { ...query, ...(body && typeof body === 'object' ? body : {}) } as Record<string, unknown>
       const str = (k: string) => (typeof f[k] === 'string' ? (f[k] as string) : '')
       let session: TokenResponse
+      const userAgent = request.headers.get('user-agent')
       switch (str('grant_type')) {
         // Only the password grant needs the email provider: with GOTRUE_EXTERNAL_EMAIL_DISABLED a provider-only
         // site still refreshes sessions and exchanges PKCE codes (the reference blocked every grant).
         case 'password':
           requireEmailProvider(deps)
-          session = await passwordGrant(str('username').trim(), str('password'), requestAud(deps, headers), clientOf(config, request, server))
+          session = await passwordGrant(str('username').trim(), str('password'), requestAud(deps, headers), clientOf(config, request, server), userAgent)
           break
         case 'refresh_token': session = await refreshGrant(str('refresh_token').trim()); break
-        case 'authorization_code': session = await codeGrant(str('code').trim(), str('code_verifier')); break
+        case 'authorization_code': session = await codeGrant(str('code').trim(), str('code_verifier'), { userAgent, client: clientOf(config, request, server) }); break
         default: throw new OAuthError('unsupported_grant_type')
       }
       const cookie = accessCookie(config, headers['x-use-cookie'] ?? null, session.access_token, clock.now())
@@ -182,10 +208,20 @@ export function token(deps: Deps) {
       return session
     }, {
       // Per client (GOTRUE_RATE_LIMIT_HEADER's value, else the socket address), before any grant work.
-      transform: ({ request, server }) => enforce(deps.limiter, rules.token, [clientOf(config, request, server)], clock.now().getTime()),
+      transform: ({ request, server, body, query }) => {
+        noteGrant(request, body, query) // login or refresh, for the metrics, even when the limit answers
+        return enforce(deps.limiter, rules.token, [clientOf(config, request, server)], clock.now().getTime())
+      },
       body: t.Optional(TokenForm),
       query: TokenQuery,
       response: { 200: 'token.response', 400: t.Union([OAuthErrorBody, ErrorBody]), 429: ErrorBody, 500: ErrorBody },
-      detail: { summary: 'OAuth2 token endpoint: password, refresh_token and authorization_code (PKCE) grants', tags: ['token'] },
+      detail: {
+        summary: 'OAuth2 token endpoint: password, refresh_token and authorization_code (PKCE) grants', tags: ['token'],
+        parameters: [HEADERS.aud, HEADERS.cookie],
+        requestBody: {
+          required: true,
+          content: Object.fromEntries(['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'].map((type) => [type, { schema: grantSchema, example: { grant_type: 'password', username: 'ada@example.com', password: 'correct-horse-battery' } }])),
+        },
+      },
     })
 }

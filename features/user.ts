@@ -2,6 +2,7 @@
 // password (policy applies), starts an email change (a confirmation mail to the new address) or confirms one
 // with `email_change_token`; `app_metadata` only for admins. Every successful PUT is audited.
 import { Elysia, t } from 'elysia'
+import { jsonBody } from '../lib/body.ts'
 import { checkEmail, columnsOf, mailOrUndo, mergedMeta, mergedUserData, requireFreeEmail, restoreUser } from '../lib/accounts.ts'
 import { actorOf, writeAudit } from '../lib/audit.ts'
 import { safeEqual, sha256 } from '../lib/crypto.ts'
@@ -113,7 +114,7 @@ export function user(deps: Deps) {
         // A new password or a confirmed new address ends the user's other sessions; the one making the change
         // goes on (an access token from before sessions were named ends them all). A pending change ends
         // nothing: until its link is used, the old credentials are still the account's.
-        if (hash || changeToken) await endOtherSessions(tx, instanceId, user.id, sessionOf(claims))
+        if (hash || changeToken) await endOtherSessions(tx, instanceId, user.id, sessionOf(claims), now)
         // With a change mail to send, the audit entry waits until the mail went out (the PUT may still fail).
         if (!mail) await writeAudit(tx, instanceId, actorOf(user), 'user_modified', now)
         return { before: user, patch, updated: await updateUser(tx, user, patch, now), mail }
@@ -130,6 +131,7 @@ export function user(deps: Deps) {
       return toUser(updated)
     }, {
       auth: 'user',
+      parse: jsonBody('Could not read User Update params'),
       body: 'user.update',
       response: { 200: 'user.response', 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody, 429: ErrorBody, 500: ErrorBody },
       detail: { summary: 'Update the current user: data, password, email (with confirmation)', tags: ['accounts'], security: [{ bearer: [] }] },

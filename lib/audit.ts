@@ -4,13 +4,15 @@ import type { UserRow } from './users.ts'
 import { parseMeta } from './users.ts'
 
 export type AuditAction = 'login' | 'logout' | 'invite_accepted' | 'user_signedup' | 'user_invited' | 'user_deleted' |
-  'user_modified' | 'user_recovery_requested' | 'token_refreshed' | 'token_revoked'
+  'user_modified' | 'user_recovery_requested' | 'token_refreshed' | 'token_revoked' | 'session_created' | 'session_revoked'
 
 const LOG_TYPE: Record<AuditAction, string> = {
   login: 'account', logout: 'account', invite_accepted: 'account',
   user_signedup: 'team', user_invited: 'team', user_deleted: 'team',
   user_modified: 'user', user_recovery_requested: 'user',
   token_refreshed: 'token', token_revoked: 'token',
+  // A session is a refresh-token family: its start and end are token events (a refresh is token_refreshed).
+  session_created: 'token', session_revoked: 'token',
 }
 
 export interface Actor { id: string; email: string; name?: string }

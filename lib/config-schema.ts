@@ -50,6 +50,7 @@ export const ConfigSchema = T.Object({
   multi_instance_mode: bool('MULTIINSTANCEMODE', false, 'serve many sites from one deployment (operator mode)'),
   disable_signup: bool('DISABLE_SIGNUP', false, 'refuse /signup and new external sign-ups (invites still work)'),
   rate_limit_header: str('RATE_LIMIT_HEADER', '', 'request header holding the client address for rate limits (set it behind a proxy); empty: the socket address'),
+  trusted_proxies: list('TRUSTED_PROXIES', 'CIDR ranges of your reverse proxies (10.0.0.0/8,fd00::/8): from them the client is the right-most address of X-Forwarded-For (or GOTRUE_RATE_LIMIT_HEADER) that is not one of them; from other peers, the socket address'),
   rate_limit: T.Object({
     token_refresh: int('RATE_LIMIT_TOKEN_REFRESH', 30, 'POST /token requests per 5 minutes per client (0: off)', 0),
     login: int('RATE_LIMIT_LOGIN', 30, 'failed password-grant attempts per 5 minutes per account and client; successes do not count (0: off)', 0),
@@ -110,6 +111,9 @@ export const ConfigSchema = T.Object({
     admin_group_name: str('JWT_ADMIN_GROUP_NAME', 'admin', 'role that makes a user an admin of its audience'),
     default_group_name: str('JWT_DEFAULT_GROUP_NAME', '', 'role given to new users'),
     refresh_token_lifetime: int('JWT_REFRESH_TOKEN_LIFETIME', 2592000, 'refresh token idle lifetime in seconds', 0),
+    keys: str('JWT_KEYS', '', 'signing keys: a JSON array of JWKs (supabase/auth format; kid, alg RS256|ES256|EdDSA|HS256; the one with key_ops ["sign"] signs) or file:PATH; unset: HS256 with JWT_SECRET', { secret: true }),
+    valid_methods: list('JWT_VALID_METHODS', 'algorithms accepted on access tokens when JWT_KEYS is set (default: those of the keys, plus HS256 for JWT_SECRET)'),
+    issuer: str('JWT_ISSUER', '', 'the `iss` claim of access tokens and the issuer of /.well-known/openid-configuration (its jwks_uri is ISSUER/.well-known/jwks.json)'),
   }),
   security: T.Object({
     refresh_token_rotation_enabled: bool('SECURITY_REFRESH_TOKEN_ROTATION_ENABLED', true, 'rotate refresh tokens on every use'),
@@ -118,6 +122,7 @@ export const ConfigSchema = T.Object({
   sessions: T.Object({
     timebox: dur('SESSIONS_TIMEBOX', 0, 'longest a session (a refresh-token family) lives from its login, however often it is refreshed (0: no limit)'),
     inactivity_timeout: dur('SESSIONS_INACTIVITY_TIMEOUT', 0, 'a session not refreshed for this long ends (0: no limit besides JWT_REFRESH_TOKEN_LIFETIME)'),
+    single_per_user: bool('SESSIONS_SINGLE_PER_USER', false, 'a new login (password, verify link, external provider) ends every other session of the user'),
   }),
   password: T.Object({
     min_length: int('PASSWORD_MIN_LENGTH', 8, 'minimum password length for new passwords', 1, 72),

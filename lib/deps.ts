@@ -8,7 +8,7 @@ import { observedDb, tracedMailer, tracedWebhooks } from './instrument.ts'
 import { type Limiter, makeLimiter } from './limiter.ts'
 import { RULES } from './limits.ts'
 import type { Logger } from './log.ts'
-import { Metrics } from './metrics.ts'
+import { countedMailer, countedWebhooks, Metrics } from './metrics.ts'
 import { limitedMailer, type Mailer, makeMailer } from './mailer.ts'
 import { makeTracer, type Tracer } from './tracing.ts'
 import { NIL_UUID } from './users.ts'
@@ -50,8 +50,8 @@ export function makeDeps(config: Config, db: Db, log: Logger, opts: { clock?: Cl
   metrics.gauge('gotrue_password_hash_queue', 'Password hashes waiting for a worker.', () => hasher.queued)
   return {
     config, db: observed, log, clock, version: opts.version, metrics, tracer,
-    mailer: limitedMailer(tracedMailer(makeMailer(config, log), tracer), limiter, RULES(config).email, () => clock.now()),
-    webhooks: tracedWebhooks(makeWebhooks(config, log), tracer),
+    mailer: limitedMailer(countedMailer(tracedMailer(makeMailer(config, log), tracer), metrics), limiter, RULES(config).email, () => clock.now()),
+    webhooks: countedWebhooks(tracedWebhooks(makeWebhooks(config, log), tracer), metrics),
     limiter,
     validateUserData: userDataValidator(config.user_data_schema),
     hasher,
@@ -65,8 +65,8 @@ export function instanceDeps(base: Deps, instanceId: string, config: Config): De
   const limiter: Limiter = { hit: (key, ...rest) => base.limiter.hit(`${instanceId}:${key}`, ...rest), close() {} }
   return {
     ...base, config, instanceId, limiter,
-    mailer: limitedMailer(tracedMailer(makeMailer(config, base.log), base.tracer), limiter, RULES(config).email, () => base.clock.now()),
-    webhooks: tracedWebhooks(makeWebhooks(config, base.log), base.tracer),
+    mailer: limitedMailer(countedMailer(tracedMailer(makeMailer(config, base.log), base.tracer), base.metrics), limiter, RULES(config).email, () => base.clock.now()),
+    webhooks: countedWebhooks(tracedWebhooks(makeWebhooks(config, base.log), base.tracer), base.metrics),
     validateUserData: userDataValidator(config.user_data_schema),
   }
 }

@@ -39,6 +39,9 @@ export const ErrorBody = t.Object(
   { description: 'GoTrue error', examples: [{ code: 422, msg: 'Signup requires a valid password' }] },
 )
 export const OAuthErrorBody = t.Object(
-  { error: t.String(), error_description: t.Optional(t.String()) },
+  { error: t.UnionEnum(['invalid_grant', 'invalid_request', 'unsupported_grant_type']), error_description: t.Optional(t.String()) },
   { description: 'OAuth2 error', examples: [{ error: 'invalid_grant', error_description: 'Invalid Refresh Token' }] },
 )
+/** ErrorBody with a route's own example for one status (the OpenAPI document shows it for that status). */
+export const errorBody = (code: number, msg: string) =>
+  t.Object(ErrorBody.properties, { description: 'GoTrue error', examples: [{ code, msg }] })

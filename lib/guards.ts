@@ -5,7 +5,8 @@ import { safeEqual } from './crypto.ts'
 import type { Deps } from './deps.ts'
 import { badRequest, unauthorized } from './errors.ts'
 import { type AccessClaims, TokenError, verifyAccessToken } from './jwt.ts'
-import { clearedCookie } from './sessions.ts'
+import { type RevocationWatch, revocationWatch } from './revocations.ts'
+import { clearedCookie, sessionOf } from './sessions.ts'
 import { audienceHasUsers, findUserById, NIL_UUID, parseMeta, type UserRow } from './users.ts'
 
 const BEARER = /^[Bb]earer (\S+)$/
@@ -47,10 +48,21 @@ export function guards(deps: Deps) {
     return m[1]
   }
   const verify = async (token: string): Promise<AccessClaims> => {
-    try { return await verifyAccessToken(token, config.jwt.secret, deps.clock.now()) } catch (e) {
+    try { return await verifyAccessToken(token, config.jwt, deps.clock.now()) } catch (e) {
       if (e instanceof TokenError) throw unauthorized(`Invalid token: ${e.message}`, { 'set-cookie': clearedCookie(config) })
       throw e
     }
+  }
+  // A token of an ended session is refused before its exp, on every node (lib/revocations.ts): checked after
+  // the signature, so the verified-token cache never lets such a token through.
+  // Looked up on first use: an app built only to describe its routes (the OpenAPI document) has no database.
+  let ended: RevocationWatch | undefined
+  const live = async (token: string): Promise<AccessClaims> => {
+    const claims = await verify(token)
+    const session = sessionOf(claims)
+    ended ??= revocationWatch(deps.db, deps.instanceId, () => config.jwt.exp * 1000, () => deps.clock.now())
+    if (session && await ended.isRevoked(session)) throw unauthorized('Invalid token: session has ended', { 'set-cookie': clearedCookie(config) })
+    return claims
   }
   return new Elysia({ name: 'guards' }).macro({
     auth: (kind: 'user' | 'admin') => ({
@@ -58,12 +70,12 @@ export function guards(deps: Deps) {
         // Two headers read directly: Elysia's `headers` object would copy every header of the request, on every call.
         const headers = { authorization: request.headers.get('authorization') ?? undefined, 'x-jwt-aud': request.headers.get('x-jwt-aud') ?? undefined }
         const token = bearer(headers)
-        if (kind === 'user') return { claims: await verify(token), admin: null as AdminActor | null, aud: '' }
+        if (kind === 'user') return { claims: await live(token), admin: null as AdminActor | null, aud: '' }
         if (config.operator_token && safeEqual(token, config.operator_token)) {
           const admin: AdminActor = { id: NIL_UUID, email: 'operator@netlify.com', user: null, superAdmin: true }
           return { claims: null as AccessClaims | null, admin, aud: requestAud(deps, headers) }
         }
-        const claims = await verify(token)
+        const claims = await live(token)
         const aud = requestAud(deps, headers, claims)
         if (typeof claims.sub !== 'string') throw unauthorized('Invalid admin user') // a number or object is no user id
         if (SYSTEM_SUBS.has(claims.sub)) {

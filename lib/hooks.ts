@@ -8,6 +8,7 @@ import { DbUnavailable } from './db/index.ts'
 import type { Deps } from './deps.ts'
 import { HttpError, OAuthError } from './errors.ts'
 import { baseHeaders, preflight, renderError, requestIdOf } from './http.ts'
+import { flowOf, outcomeOf } from './metrics.ts'
 import type { Span } from './tracing.ts'
 
 interface ReqInfo { id: string; start: number; status?: number; span?: Span; begun?: boolean }
@@ -101,11 +102,13 @@ export function hooks(deps: Deps) {
       i.status = res.status
       return res
     })
-    .onAfterResponse({ as: 'global' }, ({ request, set, path, route, responseValue }) => {
+    .onAfterResponse({ as: 'global' }, ({ request, set, route, responseValue }) => {
       const i = info.get(request)
       // A handler that returns a Response (logout's 204) leaves set.status at 200: its own status is the truth.
       const status = Number(i?.status ?? (responseValue instanceof Response ? responseValue.status : set.status) ?? 200)
       if (i) deps.metrics.observe(route || 'unmatched', request.method, status, (performance.now() - i.start) / 1000)
+      const flow = flowOf(request, route)
+      if (flow) deps.metrics.attempt(flow, outcomeOf(status))
       if (i?.span) {
         // The route pattern (`/admin/users/:user_id`), not the path: one resource per endpoint, not per user id.
         const resource = `${request.method} ${route || 'unmatched'}`
@@ -115,9 +118,11 @@ export function hooks(deps: Deps) {
         if (status >= 500) i.span.setError()
         i.span.finish()
       }
-      if (path === '/health' || !log.enabled('info')) return
+      // Probes would drown the log. `path` is the route pattern (`/admin/users/:user_id`): the raw path of a
+      // route with parameters carries ids (and could carry a token), and Elysia hands it as "" there anyway.
+      if (route === '/health' || route === '/health/live' || route === '/health/ready' || !log.enabled('info')) return
       log.info('request completed', {
-        component: 'api', method: request.method, path, status,
+        component: 'api', method: request.method, path: route || 'unmatched', status,
         duration_ms: i ? Math.round((performance.now() - i.start) * 100) / 100 : undefined, request_id: i?.id,
       })
     })

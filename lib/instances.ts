@@ -6,6 +6,7 @@ import { PROVIDER_NAMES, WEBHOOK_EVENTS } from './config-schema.ts'
 import type { Db } from './db/index.ts'
 import { HttpError, notFound, unprocessable } from './errors.ts'
 import type { Logger } from './log.ts'
+import { parseJwtKeys } from './keys.ts'
 import { hasLegacySeal, openConfig, sealConfig } from './sealing.ts'
 
 export interface InstanceRow { id: string; uuid: string | null; raw_base_config: string | null; created_at: string; updated_at: string }
@@ -28,12 +29,17 @@ const LINK: Check = (v) => typeof v === 'string' && httpUrl(v, 'https://site.inv
 export const TEMPLATE: Check = (v) => typeof v === 'string' && (/^https?:\/\/[^/]/i.test(v) ? httpUrl(v) : /^\/(?!\/)/.test(v) && httpUrl(v, 'https://site.invalid/')) ? null : 'must be an http(s) URL or a path on site_url'
 const EVENTS: readonly string[] = WEBHOOK_EVENTS
 const EVENT_LIST: Check = (v) => Array.isArray(v) && v.every((e) => EVENTS.includes(e as string)) ? null : `must be a list of events among ${EVENTS.join(', ')}`
+/** A site's own key set: GOTRUE_JWT_KEYS's JSON text (a string, so it is sealed like the other secrets). */
+const KEYS: Check = (v) => {
+  if (typeof v !== 'string') return 'must be a string: the JSON array of JWKs, as GOTRUE_JWT_KEYS'
+  try { parseJwtKeys(v); return null } catch (e) { return `is not a usable key set: ${e instanceof Error ? e.message : String(e)}` }
+}
 const kinds = (check: Check) => Object.fromEntries(['invite', 'confirmation', 'recovery', 'email_change'].map((k) => [k, check]))
 const provider = { enabled: BOOL, client_id: STRING, secret: STRING, redirect_uri: ABSOLUTE, url: ABSOLUTE }
 type Shape = { [k: string]: Check | Shape }
 const SHAPE: Shape = {
   site_url: ABSOLUTE, disable_signup: BOOL,
-  jwt: { secret: STRING, exp: INT(0, 365 * 86400), aud: STRING, admin_group_name: STRING, default_group_name: STRING, refresh_token_lifetime: INT(0, 2 ** 31) },
+  jwt: { secret: STRING, exp: INT(0, 365 * 86400), aud: STRING, admin_group_name: STRING, default_group_name: STRING, refresh_token_lifetime: INT(0, 2 ** 31), keys: KEYS, issuer: STRING },
   smtp: { host: STRING, port: INT(1, 65535), user: STRING, pass: STRING, admin_email: STRING, max_frequency: NANOS },
   mailer: {
     autoconfirm: BOOL, recovery_max_age: NANOS, confirmation_max_age: NANOS, invite_max_age: NANOS,
@@ -87,8 +93,13 @@ export function instanceConfig(global: Config, stored: Json): Config {
   const ext = (s.external ?? {}) as Json
   const overrides: Json = {
     ...pick(s, ['site_url', 'disable_signup']),
-    jwt: pick(s.jwt, ['secret', 'exp', 'aud', 'admin_group_name', 'default_group_name', 'refresh_token_lifetime'],
-      { exp: (v) => v || undefined, refresh_token_lifetime: (v) => v || undefined }), // 0: the default, as GOTRUE_JWT_EXP=0
+    jwt: {
+      // The site's own keys or none (HS256 with its own secret), never the process's GOTRUE_JWT_KEYS: a shared
+      // signing key would let one site's tokens pass at another.
+      keys: '', valid_methods: [],
+      ...pick(s.jwt, ['secret', 'exp', 'aud', 'admin_group_name', 'default_group_name', 'refresh_token_lifetime', 'keys', 'issuer'],
+        { exp: (v) => v || undefined, refresh_token_lifetime: (v) => v || undefined }), // 0: the default, as GOTRUE_JWT_EXP=0
+    },
     smtp: pick(s.smtp, ['host', 'port', 'user', 'pass', 'admin_email', 'max_frequency'], { max_frequency: ns }),
     mailer: {
       ...pick(s.mailer, ['autoconfirm', 'recovery_max_age', 'confirmation_max_age', 'invite_max_age'],

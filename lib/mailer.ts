@@ -1,24 +1,18 @@
 // Mail: the four GoTrue mails rendered from templates/ (Eta, embedded) or from a site's own template, sent over SMTP
 // (nodemailer) or, with no SMTP host, written as .eml (and .html) files to the outbox folder so the zero-setup quick start
-// can still confirm a signup. The only importer of nodemailer and eta.
+// can still confirm a signup. The only importer of nodemailer; Eta rendering is lib/templates.ts.
 // Site templates (MAILER_TEMPLATES_*) use GoTrue's Go-template variables ({{ .ConfirmationURL }}); they are
 // filled by plain substitution, never compiled, so a template fetched from the site cannot run code here.
-import type { Eta } from 'eta'
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, realpathSync, writeFileSync } from 'node:fs'
-import { join, resolve, sep } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Transporter } from 'nodemailer'
-import confirmation from '../templates/confirmation.eta' with { type: 'text' }
-import email_change from '../templates/email_change.eta' with { type: 'text' }
-import invite from '../templates/invite.eta' with { type: 'text' }
-import layout from '../templates/layout.eta' with { type: 'text' }
-import recovery from '../templates/recovery.eta' with { type: 'text' }
 import type { Config } from './config.ts'
 import type { LinkKind } from './links.ts'
 import type { Limiter } from './limiter.ts'
 import { enforce, type Rule } from './limits.ts'
 import type { Logger } from './log.ts'
 import { pinnedFetch } from './ssrf.ts'
+import { MAX_TEMPLATE, readTemplateFile, renderMail } from './templates.ts'
 
 export type MailKind = LinkKind
 export interface MailVars {
@@ -30,16 +24,6 @@ export interface Mailer {
 }
 export class MailError extends Error {}
 
-// The default templates are embedded (imported as text), so a `bun build --compile` binary needs no templates/
-// folder. Registered under '@' names, which Eta resolves from its cache and never from disk.
-// Eta is loaded and the templates compiled on the first mail, like nodemailer: a node that sends none keeps the
-// memory.
-let eta: Promise<Eta> | null = null
-const templates = () => (eta ??= import('eta').then(({ Eta }) => {
-  const e = new Eta({ autoEscape: true })
-  for (const [name, text] of Object.entries({ layout, confirmation, invite, recovery, email_change })) e.loadTemplate(`@${name}`, text)
-  return e
-}))
 const TITLES: Record<MailKind, string> = { invite: 'Invitation', confirmation: 'Confirm your signup', recovery: 'Reset password', email_change: 'Email change' }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
@@ -50,26 +34,6 @@ function fillGoTemplate(tpl: string, vars: MailVars, escape = true): string {
     const s = v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v)
     return escape ? escapeHtml(s) : s
   })
-}
-
-const MAX_TEMPLATE = 256 * 1024
-
-/** A `file:` template of the process's own configuration, read from MAILER_TEMPLATES_DIR only: the real path (every
- *  symlink followed) must lie inside the folder's real path, and at most 256 KiB are read (a /proc file says size 0). */
-function readTemplateFile(dir: string, ref: string): string {
-  const name = ref.startsWith('file://') ? fileURLToPath(ref) : ref.slice(5)
-  const root = realpathSync(resolve(dir))
-  const file = realpathSync(resolve(root, name))
-  if (!file.startsWith(root + sep)) throw new Error('template file is outside GOTRUE_MAILER_TEMPLATES_DIR')
-  const fd = openSync(file, 'r')
-  try {
-    if (!fstatSync(fd).isFile()) throw new Error('template is not a regular file')
-    const buf = Buffer.alloc(MAX_TEMPLATE + 1)
-    let n = 0
-    for (let r = 1; r > 0 && n < buf.length; n += r) r = readSync(fd, buf, n, buf.length - n, null)
-    if (n > MAX_TEMPLATE) throw new Error('template larger than 256 KiB')
-    return buf.subarray(0, n).toString('utf8')
-  } finally { closeSync(fd) }
 }
 
 /** Site templates: a file of MAILER_TEMPLATES_DIR, or a path on SITE_URL fetched through the SSRF guard with a
@@ -126,7 +90,7 @@ export function makeMailer(config: Config, log: Logger): Mailer {
       const custom = await site(kind)
       const body = custom !== undefined
         ? fillGoTemplate(custom, vars)
-        : await templates().then((e) => e.render('@layout', { title: TITLES[kind], body: e.render(`@${kind}`, vars) }))
+        : await renderMail(kind, TITLES[kind], vars)
       const subject = fillGoTemplate(config.mailer.subjects[kind], vars, false)
       const message = { from: smtp.admin_email, to, subject, html: body }
       let info: { message?: Buffer | unknown }

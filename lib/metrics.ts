@@ -2,6 +2,28 @@
 // per route, the password-hashing queue, and database transactions in flight. No dependency: a handful of
 // counters rendered on GET /metrics (or on GOTRUE_METRICS_PORT), behind GOTRUE_METRICS_TOKEN when it is set.
 import { safeEqual } from './crypto.ts'
+import type { Mailer } from './mailer.ts'
+import type { Webhooks } from './webhooks.ts'
+
+/** The account flows operators alert on, and how each attempt ended: `bad_credentials` is every refusal of the
+ *  client's input (wrong password, bad or used token, invalid request: a 4xx other than 429), `limited` a 429,
+ *  `error` a 5xx. */
+export type Flow = 'signup' | 'login' | 'refresh' | 'recovery' | 'verification'
+export type Outcome = 'ok' | 'bad_credentials' | 'limited' | 'error'
+const ROUTE_FLOWS: Record<string, Flow> = { '/signup': 'signup', '/recover': 'recovery', '/verify': 'verification' }
+const flows = new WeakMap<Request, Flow>()
+/** POST /token is two flows: its grant type decides (noted in its transform hook, before any limit answers). */
+export function noteGrant(request: Request, body: unknown, query: unknown): void {
+  const pick = (o: unknown) => (o && typeof o === 'object' ? (o as Record<string, unknown>).grant_type : undefined)
+  const g = pick(body) ?? pick(query)
+  if (g === 'password') flows.set(request, 'login')
+  else if (g === 'refresh_token') flows.set(request, 'refresh')
+}
+/** The flow a finished request belongs to, if any. */
+export const flowOf = (request: Request, route: string): Flow | undefined =>
+  flows.get(request) ?? (request.method === 'POST' ? ROUTE_FLOWS[route] : undefined)
+export const outcomeOf = (status: number): Outcome =>
+  status < 400 ? 'ok' : status === 429 ? 'limited' : status >= 500 ? 'error' : 'bad_credentials'
 
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
@@ -15,7 +37,22 @@ export class Metrics {
   private readonly requests = new Map<string, number>()
   private readonly latency = new Map<string, Histogram>()
   private readonly gauges = new Map<string, { help: string; read: () => number }>()
+  /** Counters by series name, then by their rendered label set: one Map update per event. */
+  private readonly counters = new Map<string, { help: string; values: Map<string, number> }>([
+    ['gotrue_auth_attempts_total', { help: 'Signups, logins, refreshes, recoveries and verifications by outcome.', values: new Map() }],
+    ['gotrue_mails_total', { help: 'Mails handed to SMTP (or the outbox) by result.', values: new Map() }],
+    ['gotrue_webhook_calls_total', { help: 'Outgoing webhook calls by event and outcome (after retries).', values: new Map() }],
+  ])
   readonly started = Date.now()
+
+  private inc(series: string, labelSet: string): void {
+    const values = (this.counters.get(series) as { values: Map<string, number> }).values
+    values.set(labelSet, (values.get(labelSet) ?? 0) + 1)
+  }
+  /** One finished attempt of an account flow. */
+  attempt(flow: Flow, outcome: Outcome): void { this.inc('gotrue_auth_attempts_total', `{flow="${flow}",outcome="${outcome}"}`) }
+  mail(result: 'sent' | 'failed'): void { this.inc('gotrue_mails_total', `{result="${result}"}`) }
+  webhook(event: string, outcome: 'ok' | 'error'): void { this.inc('gotrue_webhook_calls_total', labels({ event, outcome })) }
 
   /** One finished request. `route` is the route pattern (`/admin/users/:user_id`), never the raw path. */
   observe(route: string, method: string, status: number, seconds: number): void {
@@ -53,6 +90,10 @@ export class Metrics {
       out.push(`gotrue_http_request_duration_seconds_sum${labels({ route })} ${h.sum}`)
       out.push(`gotrue_http_request_duration_seconds_count${labels({ route })} ${h.n}`)
     }
+    for (const [name, c] of this.counters) {
+      out.push(`# HELP ${name} ${c.help}`, `# TYPE ${name} counter`)
+      for (const [l, n] of c.values) out.push(`${name}${l} ${n}`)
+    }
     for (const [name, g] of this.gauges) out.push(`# HELP ${name} ${g.help}`, `# TYPE ${name} gauge`, `${name} ${g.read()}`)
     const mem = process.memoryUsage()
     out.push('# HELP process_resident_memory_bytes Resident memory.', '# TYPE process_resident_memory_bytes gauge', `process_resident_memory_bytes ${mem.rss}`)
@@ -72,4 +113,22 @@ export function metricsAllowed(token: string, authorization: string | null | und
   if (!token) return true
   const m = /^Bearer (\S+)$/.exec(authorization ?? '')
   return !!m && safeEqual(m[1] as string, token)
+}
+
+/** Counts every mail sent or failed (a mail refused by GOTRUE_RATE_LIMIT_EMAIL_SENT never reaches it). */
+export function countedMailer(mailer: Mailer, metrics: Metrics): Mailer {
+  return {
+    ...mailer,
+    send: (kind, to, vars) => mailer.send(kind, to, vars).then(() => metrics.mail('sent'), (e) => { metrics.mail('failed'); throw e }),
+  }
+}
+
+/** Counts every webhook call actually made, by event and outcome. */
+export function countedWebhooks(webhooks: Webhooks, metrics: Metrics): Webhooks {
+  return {
+    ...webhooks,
+    send: (event, instanceId, user) => !webhooks.wants(event)
+      ? webhooks.send(event, instanceId, user)
+      : webhooks.send(event, instanceId, user).then((r) => { metrics.webhook(event, 'ok'); return r }, (e) => { metrics.webhook(event, 'error'); throw e }),
+  }
 }

@@ -8,7 +8,7 @@ import { PROVIDER_NAMES } from './config-schema.ts'
 type Json = Record<string, unknown>
 
 /** The secret leaves of an instance config: encrypted in the row, removed from every response. */
-const SECRET_PATHS = [['jwt', 'secret'], ['smtp', 'pass'], ['webhook', 'secret'],
+const SECRET_PATHS = [['jwt', 'secret'], ['jwt', 'keys'], ['smtp', 'pass'], ['webhook', 'secret'],
   ...PROVIDER_NAMES.map((p) => ['external', p, 'secret']), ['external', 'saml', 'signing_key']]
 
 // A sealed value is bound to its instance and field (`<instance id>/jwt.secret` as GCM associated data), so a value

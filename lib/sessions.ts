@@ -2,12 +2,15 @@
 // family; each rotation's successor is HMAC(secret, parent), so a replay of the parent within the grace window
 // can be answered with the same successor without ever storing a usable token (only SHA-256 hashes are kept).
 // A family is a session: access tokens carry its id as `session_id` (supabase/auth's claim), so a request made
-// with an access token knows which session made it.
+// with an access token knows which session made it. Each family has a row in {sessions} (who, when, a coarse
+// device summary, revoked_at): the user's list of devices, and how a revocation reaches access tokens (lib/revocations.ts).
 import { t } from 'elysia'
+import { actorOf, writeAudit } from './audit.ts'
 import type { Config } from './config.ts'
 import { hmac, randomToken, sha256 } from './crypto.ts'
 import { type Db, dbTime, parseTime } from './db/index.ts'
 import { signAccessToken } from './jwt.ts'
+import { revocationsChanged } from './revocations.ts'
 import { parseMeta, type UserRow } from './users.ts'
 
 export const TokenBody = t.Object({
@@ -15,7 +18,10 @@ export const TokenBody = t.Object({
   token_type: t.Literal('bearer'),
   expires_in: t.Integer(),
   refresh_token: t.String(),
-}, { description: 'Access and refresh token' })
+}, {
+  description: 'Access and refresh token',
+  examples: [{ access_token: 'eyJhbGciOiJIUzI1NiIsImtpZCI6ImRlZmF1bHQiLCJ0eXAiOiJKV1QifQ.eyJzdWIiOiI1ZjBjM2EyZSJ9.c2lnbmF0dXJl', token_type: 'bearer', expires_in: 3600, refresh_token: 'kXq3V9m2Yc7L0pTzR8wNfA4hJ6sDbE1u' }],
+})
 export type TokenResponse = typeof TokenBody.static
 
 export function mintAccessToken(config: Config, user: UserRow, now: Date, sessionId?: string): Promise<string> {
@@ -27,7 +33,8 @@ export function mintAccessToken(config: Config, user: UserRow, now: Date, sessio
     app_metadata: parseMeta(user.raw_app_meta_data),
     user_metadata: parseMeta(user.raw_user_meta_data),
     session_id: sessionId,
-  }, config.jwt.secret)
+    iat: Math.floor(now.getTime() / 1000),
+  }, config.jwt)
 }
 
 export const successorOf = (secret: string, raw: string): string => hmac(secret, `refresh-successor:${raw}`).slice(0, 43)
@@ -46,11 +53,22 @@ export async function insertRefreshToken(db: Db, r: RefreshInsert): Promise<stri
   return id
 }
 
-/** Starts a new token family for the user (login, verify, external sign-in) and returns the token response. */
-export async function issueSession(db: Db, config: Config, user: UserRow, now: Date): Promise<TokenResponse> {
+/** Where a session was started from, as the request tells it (both optional: summaries stay empty without them). */
+export interface SessionOrigin { userAgent?: string | null; client?: string }
+
+/** Starts a new token family for the user (login, verify, external sign-in) and returns the token response.
+ *  With GOTRUE_SESSIONS_SINGLE_PER_USER the user's other sessions end here, in the same transaction. */
+export async function issueSession(db: Db, config: Config, user: UserRow, now: Date, origin: SessionOrigin = {}): Promise<TokenResponse> {
   const raw = randomToken()
   const familyId = Bun.randomUUIDv7()
+  if (config.sessions.single_per_user) {
+    const ended = await endOtherSessions(db, user.instance_id, user.id, null, now)
+    if (ended) await writeAudit(db, user.instance_id, actorOf(user), 'session_revoked', now, { reason: 'single_per_user', sessions: ended })
+  }
+  const notAfter = config.sessions.timebox > 0 ? dbTime(new Date(now.getTime() + config.sessions.timebox * 1000)) : null
+  await insertSession(db, { id: familyId, instanceId: user.instance_id, userId: user.id, now, notAfter, userAgent: userAgentSummary(origin.userAgent), ip: ipSummary(origin.client) })
   await insertRefreshToken(db, { instanceId: user.instance_id, userId: user.id, raw, familyId, parentId: null, now })
+  await writeAudit(db, user.instance_id, actorOf(user), 'session_created', now, { session_id: familyId })
   return tokenResponse(config, user, raw, now, familyId)
 }
 
@@ -58,16 +76,100 @@ export async function tokenResponse(config: Config, user: UserRow, refreshToken:
   return { access_token: await mintAccessToken(config, user, now, familyId), token_type: 'bearer', expires_in: config.jwt.exp, refresh_token: refreshToken }
 }
 
-/** After a change of password or email (by the user, a recovery or an admin): every session of the user ends
- *  but `keep`, the one that made the change (null: all of them). Called inside the transaction that writes the
- *  change, so a device signed in with the old credentials cannot refresh its way past it. Access tokens already
- *  issued stay valid until they expire (GOTRUE_JWT_EXP). */
-export async function endOtherSessions(db: Db, instanceId: string, userId: string, keep: string | null): Promise<void> {
+/** After a change of password or email (by the user, a recovery or an admin), a global logout or a login with
+ *  GOTRUE_SESSIONS_SINGLE_PER_USER: every session of the user ends but `keep`, the one that made the change (null:
+ *  all of them). Called inside the transaction that writes the change, so a device signed in with the old
+ *  credentials cannot refresh its way past it; the sessions are marked revoked, so their access tokens are refused
+ *  too (lib/revocations.ts). Returns how many sessions ended. */
+export async function endOtherSessions(db: Db, instanceId: string, userId: string, keep: string | null, now: Date): Promise<number> {
   await db.run('DELETE FROM {refresh_tokens} WHERE instance_id = ? AND user_id = ? AND family_id <> ?', [instanceId, userId, keep ?? ''])
+  const { changes } = await db.run('UPDATE {sessions} SET revoked_at = ? WHERE instance_id = ? AND user_id = ? AND id <> ? AND revoked_at IS NULL',
+    [dbTime(now), instanceId, userId, keep ?? ''])
+  if (changes) revocationsChanged()
+  return changes
 }
 
-/** Logout: every refresh token of the user, on every device (GoTrue's documented behaviour). */
-export const revokeUserSessions = (db: Db, instanceId: string, userId: string): Promise<void> => endOtherSessions(db, instanceId, userId, null)
+/** Ends one session of the user: its refresh tokens go, its access tokens are refused. False when the user has no
+ *  such live session. */
+export async function endSession(db: Db, instanceId: string, userId: string, sessionId: string, now: Date): Promise<boolean> {
+  const { changes } = await db.run('UPDATE {sessions} SET revoked_at = ? WHERE id = ? AND instance_id = ? AND user_id = ? AND revoked_at IS NULL',
+    [dbTime(now), sessionId, instanceId, userId])
+  // Also without a row: a family from before sessions were recorded still has refresh tokens to end.
+  const tokens = await db.run('DELETE FROM {refresh_tokens} WHERE family_id = ? AND instance_id = ? AND user_id = ?', [sessionId, instanceId, userId])
+  if (changes) revocationsChanged()
+  return changes > 0 || tokens.changes > 0
+}
+
+interface SessionInsert { id: string; instanceId: string; userId: string; now: Date; notAfter: string | null; userAgent: string; ip: string }
+export async function insertSession(db: Db, s: SessionInsert): Promise<void> {
+  await db.run('INSERT INTO {sessions} (id, instance_id, user_id, aal, user_agent, ip, created_at, refreshed_at, not_after, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL)',
+    [s.id, s.instanceId, s.userId, 'aal1', s.userAgent, s.ip, dbTime(s.now), s.notAfter])
+}
+
+export const SessionBody = t.Object({
+  id: t.String({ description: 'the session id, as access tokens carry it in `session_id`' }),
+  created_at: t.String(),
+  refreshed_at: t.Nullable(t.String()),
+  not_after: t.Nullable(t.String({ description: 'end of the session (GOTRUE_SESSIONS_TIMEBOX), or null' })),
+  user_agent: t.String({ description: 'browser and system, e.g. "Firefox on Linux" (no versions)' }),
+  ip: t.String({ description: 'the network the session started from: an IPv4 /24 or IPv6 /48' }),
+  aal: t.String(),
+  current: t.Boolean({ description: 'the session of the access token making the request' }),
+}, { description: 'A session: one refresh-token family' })
+export const SessionList = t.Object({ sessions: t.Array(SessionBody) })
+type SessionJson = typeof SessionBody.static
+
+interface SessionRow { id: string; created_at: string; refreshed_at: string | null; not_after: string | null; user_agent: string; ip: string; aal: string }
+const iso = (v: string | null): string | null => { const ms = parseTime(v); return ms === null ? null : new Date(ms).toISOString() }
+
+/** The user's live sessions, newest first: not revoked, within their timebox, and refreshed (or started) within
+ *  the refresh-token lifetime. `current` marks the caller's own. */
+export async function listSessions(db: Db, config: Config, instanceId: string, userId: string, now: Date, current: string | null): Promise<SessionJson[]> {
+  const rows = await db.all<SessionRow>(
+    'SELECT id, created_at, refreshed_at, not_after, user_agent, ip, aal FROM {sessions} WHERE instance_id = ? AND user_id = ? AND revoked_at IS NULL AND (not_after IS NULL OR not_after > ?) ORDER BY created_at DESC, id DESC LIMIT 1000',
+    [instanceId, userId, dbTime(now)])
+  const idle = config.jwt.refresh_token_lifetime * 1000
+  return rows
+    .filter((r) => now.getTime() - (parseTime(r.refreshed_at ?? r.created_at) ?? 0) <= idle)
+    .map((r) => ({ id: r.id, created_at: iso(r.created_at) ?? '', refreshed_at: iso(r.refreshed_at), not_after: iso(r.not_after), user_agent: r.user_agent, ip: r.ip, aal: r.aal, current: r.id === current }))
+}
+
+/** A refresh records its time on the session. False when the session was revoked; a family from before sessions
+ *  were recorded gets its row now. */
+export async function touchSession(db: Db, instanceId: string, userId: string, sessionId: string, now: Date): Promise<boolean> {
+  const { changes } = await db.run('UPDATE {sessions} SET refreshed_at = ? WHERE id = ? AND revoked_at IS NULL', [dbTime(now), sessionId])
+  if (changes) return true
+  if (await db.get('SELECT id FROM {sessions} WHERE id = ?', [sessionId])) return false
+  await insertSession(db, { id: sessionId, instanceId, userId, now, notAfter: null, userAgent: '', ip: '' })
+  return true
+}
+
+const BROWSERS: [RegExp, string][] = [
+  [/Edg(e|A|iOS)?\//, 'Edge'], [/OPR\/|Opera/, 'Opera'], [/Firefox\/|FxiOS/, 'Firefox'], [/Chrome\/|CriOS/, 'Chrome'], [/Safari\//, 'Safari'],
+]
+const SYSTEMS: [RegExp, string][] = [
+  [/Windows/, 'Windows'], [/iPhone|iPad|iPod/, 'iOS'], [/Android/, 'Android'], [/CrOS/, 'ChromeOS'], [/Mac OS X|Macintosh/, 'macOS'], [/Linux/, 'Linux'],
+]
+/** "Firefox on Linux", or the first product name of a non-browser client ("curl", "okhttp"): enough to recognise a
+ *  device, without the versions and build details that make a user agent a fingerprint. */
+export function userAgentSummary(ua: string | null | undefined): string {
+  if (!ua) return ''
+  const browser = BROWSERS.find(([re]) => re.test(ua))?.[1]
+  const system = SYSTEMS.find(([re]) => re.test(ua))?.[1]
+  if (browser) return system ? `${browser} on ${system}` : browser
+  const product = /^[A-Za-z][A-Za-z0-9._-]{0,31}/.exec(ua)?.[0] ?? ''
+  return product === 'Mozilla' ? (system ?? '') : product
+}
+
+/** The network, not the address: an IPv4 /24 or an IPv6 /48 (the client key is already an IPv6 /64, see
+ *  lib/client.ts). Anything else (a proxy header holding a name) is not recorded. */
+export function ipSummary(client: string | undefined): string {
+  if (!client) return ''
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.\d{1,3}$/.exec(client)
+  if (v4) return `${v4[1]}.${v4[2]}.${v4[3]}.0/24`
+  const v6 = /^([0-9a-f]{1,4}):([0-9a-f]{1,4}):([0-9a-f]{1,4}):[0-9a-f:]*\/64$/i.exec(client)
+  return v6 ? `${v6[1]}:${v6[2]}:${v6[3]}::/48` : ''
+}
 
 /** The session an access token was issued for, when it names one (tokens from before `session_id` do not). */
 export const sessionOf = (claims: { session_id?: unknown }): string | null =>

@@ -28,6 +28,13 @@ export async function* exportRows(db: Db, instanceId: string, aud?: string, opts
   }
 }
 
+/** How many users exportRows will yield (for a progress line; a few may be added or removed meanwhile). */
+export async function countExportRows(db: Db, instanceId: string, aud?: string): Promise<number> {
+  const row = await db.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM {users} WHERE instance_id = ?${aud !== undefined ? ' AND aud = ?' : ''}`,
+    aud !== undefined ? [instanceId, aud] : [instanceId])
+  return Number(row?.n ?? 0)
+}
+
 /** The API user plus what a move needs: the password hash and, only when set (the reference's export shape
  *  otherwise), the super-admin flag, so an export → import neither demotes nor promotes anybody. */
 const exportUser = (r: UserRow): ExportedUser =>
@@ -172,4 +179,11 @@ export async function* readExport(path: string): AsyncGenerator<ImportRecord> {
     if (v && typeof v === 'object' && !Array.isArray(v)) yield { line: n, value: v as Record<string, unknown> }
     else yield { line: n, value: {}, error: 'not a JSON object' }
   }
+}
+
+/** How many records readExport(path) will yield, read ahead in one streamed pass (for "n of total"). */
+export async function countExportRecords(path: string): Promise<number> {
+  let n = 0
+  for await (const _ of readExport(path)) n++
+  return n
 }

@@ -37,19 +37,27 @@ export const User = t.Object({
   id: t.String({ format: 'uuid' }),
   aud: t.String(),
   role: t.String(),
-  email: t.String(),
+  email: t.String({ docFormat: 'email' }),
   confirmed_at: t.Optional(Time),
   invited_at: t.Optional(Time),
   confirmation_sent_at: t.Optional(Time),
   recovery_sent_at: t.Optional(Time),
-  new_email: t.Optional(t.String()),
+  new_email: t.Optional(t.String({ docFormat: 'email' })),
   email_change_sent_at: t.Optional(Time),
   last_sign_in_at: t.Optional(Time),
   app_metadata: t.Record(t.String(), t.Unknown()),
   user_metadata: t.Record(t.String(), t.Unknown()),
   created_at: Time,
   updated_at: Time,
-}, { description: 'A GoTrue user' })
+}, {
+  description: 'A GoTrue user',
+  examples: [{
+    id: '5f0c3a2e-8b1d-4c6f-9a7e-2d4b6c8e0f13', aud: 'api.netlify.com', role: '', email: 'ada@example.com',
+    confirmed_at: '2025-03-14T09:26:53Z', confirmation_sent_at: '2025-03-14T09:25:10Z', last_sign_in_at: '2025-03-14T09:26:53Z',
+    app_metadata: { provider: 'email' }, user_metadata: { full_name: 'Ada Lovelace' },
+    created_at: '2025-03-14T09:25:10Z', updated_at: '2025-03-14T09:26:53Z',
+  }],
+})
 export type UserJson = typeof User.static
 
 export const parseMeta = (raw: string | null): Metadata => {

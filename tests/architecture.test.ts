@@ -27,7 +27,7 @@ const PACKAGE_OWNERS: { pkg: string; owner: string }[] = [
   { pkg: 'mysql2', owner: 'lib/db/mysql.ts' },
   { pkg: 'jose', owner: 'lib/jwt.ts' },
   { pkg: 'nodemailer', owner: 'lib/mailer.ts' },
-  { pkg: 'eta', owner: 'lib/mailer.ts' },
+  { pkg: 'eta', owner: 'lib/templates.ts' },
   { pkg: '@elysiajs/openapi', owner: 'lib/openapi.ts' },
   { pkg: 'arctic', owner: 'lib/providers/' },
 ]

@@ -88,6 +88,23 @@ slow.describe('the single binary (bun run build)', () => {
       expect(await run(['migrate'])).toMatchObject({ code: 0, out: 'migrate: database is up to date\n' })
     })
 
+    test('openapi writes openapi/openapi.json in the working folder (and --stdout prints it); config --effective', async () => {
+      const written = await run(['openapi'])
+      expect(written.err).toBe('')
+      expect(written.code).toBe(0)
+      const file = join(cwd, 'openapi', 'openapi.json')
+      const spec = JSON.parse(await Bun.file(file).text()) as { info: { version: string }; paths: Record<string, unknown> }
+      expect(spec.info.version).toBe(pkg.version)
+      expect(Object.keys(spec.paths)).toContain('/health/ready')
+      const printed = await run(['openapi', '--stdout'])
+      expect(JSON.parse(printed.out)).toEqual(spec)
+      rmSync(join(cwd, 'openapi'), { recursive: true, force: true })
+      const effective = await run(['config', '--effective'])
+      expect(effective.code).toBe(0)
+      expect(effective.out).toMatch(/^GOTRUE_DB_DRIVER=sqlite\s+# env$/m)
+      expect(effective.out).toMatch(/^GOTRUE_JWT_SECRET=\*{8}\s+# env$/m)
+    })
+
     test('admin createuser writes a confirmed user', async () => {
       const r = await run(['admin', 'createuser', 'root@example.com', 'root-password-1', '--confirm', '--admin'])
       expect(r.code).toBe(0)
@@ -99,10 +116,15 @@ slow.describe('the single binary (bun run build)', () => {
     beforeAll(async () => {
       server = Bun.spawn([BIN, 'serve'], { cwd, env: env({ PORT: '0', GOTRUE_LOG_LEVEL: 'info' }), stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
       void follow(server.stdout)
-      const started = await follow(server.stderr, /GoTrue API started on: ([\d.]+:\d+)/)
+      const started = await follow(server.stderr, /GoTrue API started on: 0\.0\.0\.0:(\d+)/)
       if (!started) throw new Error(`serve exited:\n${serverOutput}`)
-      url = `http://${started[1]}`
+      url = `http://127.0.0.1:${started[1]}`
     }, 30_000)
+
+    test('healthcheck (the Docker HEALTHCHECK) exits 0 against the running server', async () => {
+      const r = await run(['healthcheck'], { GOTRUE_API_PORT: new URL(url).port })
+      expect(r).toEqual({ code: 0, out: '', err: '' })
+    })
 
     test('GET /health and GET /settings answer', async () => {
       const health = await req('/health')

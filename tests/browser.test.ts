@@ -89,5 +89,47 @@ slow.describe('the API docs page in Chromium', () => {
       expect(problems).toEqual([])
       await page.close()
     }, BROWSER_TIMEOUT)
+
+    const operation = (page: Page, method: string, path: string) =>
+      page.locator(`.opblock-${method}`, { has: page.locator('.opblock-summary-path', { hasText: new RegExp(`^${path}$`) }) })
+
+    test('GET /user shows a real user as the example of its 200 (not "string"), and a GoTrue error per status', async () => {
+      const { page, problems } = await openDocs()
+      const op = operation(page, 'get', '/user')
+      await op.locator('.opblock-summary').click()
+      const ok = op.locator('tr.response[data-code="200"]')
+      await ok.waitFor({ state: 'visible', timeout: 20_000 })
+      const example = ok.locator('.example, .microlight').first()
+      const text = await example.innerText()
+      expect(text).toContain('"email": "ada@example.com"')
+      expect(text).toContain('"id": "5f0c3a2e-8b1d-4c6f-9a7e-2d4b6c8e0f13"')
+      expect(text).not.toContain('"string"')
+      expect(await op.locator('tr.response[data-code="401"] .microlight').first().innerText()).toContain('"code": 401')
+      const file = join(shots, 'user-200.png')
+      await example.screenshot({ path: file })
+      const png = readFileSync(file)
+      expect([...png.subarray(0, 8)]).toEqual(PNG_SIGNATURE)
+      // the rendered example is an image of some size (several lines of JSON), not an empty box
+      expect(png.readUInt32BE(16)).toBeGreaterThan(200) // width
+      expect(png.readUInt32BE(20)).toBeGreaterThan(100) // height
+      expect(problems).toEqual([])
+      await page.close()
+    }, BROWSER_TIMEOUT)
+
+    test('"Try it out" on POST /signup creates the user on the running server', async () => {
+      const { page, problems } = await openDocs()
+      const op = operation(page, 'post', '/signup')
+      await op.locator('.opblock-summary').click()
+      await op.locator('button.try-out__btn').click()
+      const email = `swagger-${crypto.randomUUID().slice(0, 8)}@example.com`
+      await op.locator('textarea.body-param__text').fill(JSON.stringify({ email, password: 'correct-horse-battery' }))
+      await op.locator('button.execute').click()
+      const live = op.locator('.live-responses-table .response')
+      await live.first().waitFor({ state: 'visible', timeout: 20_000 })
+      expect((await live.locator('.response-col_status').first().innerText()).trim()).toBe('200')
+      expect(await live.locator('.microlight, pre').first().innerText()).toContain(`"email": "${email}"`)
+      expect(problems).toEqual([])
+      await page.close()
+    }, BROWSER_TIMEOUT)
   })
 })

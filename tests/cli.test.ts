@@ -110,3 +110,24 @@ describe('gotrue multi refuses to start without its secrets', () => {
     expect(r.err).toContain('GOTRUE_DB_ENCRYPTION_KEY')
   })
 })
+
+describe.if(Boolean(Bun.which('script')))('admin export and import on a terminal', () => {
+  // `script` gives the command a pseudo-terminal: progress is written only for a person watching.
+  const inTty = (cmd: string, cwd: string) => {
+    const p = Bun.spawnSync(['script', '-qc', cmd, '/dev/null'], { cwd, env: { ...baseEnv, GOTRUE_JWT_SECRET: 'cli-test-secret-long-enough-for-hs256' } })
+    return p.stdout.toString()
+  }
+  test('export shows progress against the total; import shows a total', () => {
+    const d = mkdtempSync(join(tmpdir(), 'gotrue-cli-'))
+    expect(run(['migrate'], d).code).toBe(0)
+    for (const e of ['a@example.com', 'b@example.com', 'c@example.com']) expect(run(['admin', 'createuser', e, 'password-123'], d, { GOTRUE_JWT_SECRET: 'cli-test-secret-long-enough-for-hs256' }).code).toBe(0)
+    const exported = inTty(`bun ${BIN} admin export out.json`, d)
+    expect(exported).toContain('exporting… 1 of 3 users')
+    expect(exported).toContain('exporting… 3 of 3 users')
+    const imported = inTty(`bun ${BIN} admin import out.json`, d)
+    expect(imported).toContain('importing… 3 of 3 users')
+    expect(imported).toContain('3 unchanged')
+    // Not on a pipe: no progress at all.
+    expect(run(['admin', 'export', 'again.json'], d).err).not.toContain('exporting')
+  })
+})

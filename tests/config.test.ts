@@ -128,3 +128,58 @@ test('every variable is documented in README.md and .env.example', async () => {
   const missing = describeConfig().filter((r) => !readme.includes(`\`${r.env}\``) || !example.includes(`${r.env}=`)).map((r) => r.env)
   expect(missing).toEqual([])
 })
+
+describe('feedback on the configuration in effect', () => {
+  const BIN = join(import.meta.dir, '..', 'bin', 'gotrue.ts')
+  const cli = (args: string[], env: Record<string, string>, dotenv?: string) => {
+    const cwd = dir()
+    if (dotenv !== undefined) writeFileSync(join(cwd, '.env'), dotenv)
+    const p = Bun.spawnSync(['bun', BIN, ...args], { cwd, env: { PATH: process.env.PATH ?? '', HOME: cwd, ...env } })
+    return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() }
+  }
+
+  test('an unknown GOTRUE_* name: one warning each, with the closest known name when one is near', () => {
+    const r = cli(['config', '--effective'], { GOTRUE_SMTP_HOTS: 'smtp.example.com', GOTRUE_SITEURL: 'https://a.example', GOTRUE_ZZZZZZZZZZZZ: '1', GOTRUE_SMTP_HOST: 'x' })
+    expect(r.code).toBe(0)
+    const warnings = r.err.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, string>)
+    expect(warnings.map((w) => [w.level, w.variable, w.closest])).toEqual([
+      ['warn', 'GOTRUE_SITEURL', 'GOTRUE_SITE_URL'],
+      ['warn', 'GOTRUE_SMTP_HOTS', 'GOTRUE_SMTP_HOST'],
+      ['warn', 'GOTRUE_ZZZZZZZZZZZZ', undefined],
+    ])
+    expect(warnings[1]?.msg).toBe('unknown configuration variable GOTRUE_SMTP_HOTS is ignored; did you mean GOTRUE_SMTP_HOST?')
+    // Known names, unprefixed alternatives and other programs' variables are not warned about.
+    expect(cli(['config', '--effective'], { PORT: '9000', GOTRUE_SMTP_HOST: 'x', NODE_ENV: 'production' }).err).toBe('')
+  })
+
+  test('config --effective: the values in effect, each with its source; secrets masked, the DSN without its password', () => {
+    const r = cli(['config', '--effective'], {
+      GOTRUE_SMTP_PASS: 'smtp-password-from-env', GOTRUE_DB_DRIVER: 'mysql', DATABASE_URL: 'mysql://gotrue:db-password-9@db.internal:3306/gotrue',
+      GOTRUE_JWT_SECRET: 'jwt-secret-from-the-environment', PORT: '9000',
+    }, 'GOTRUE_SITE_URL=https://from-file.example\nGOTRUE_SMTP_PASS=smtp-password-from-file\n')
+    expect(r.code).toBe(0)
+    const line = (name: string) => r.out.split('\n').find((l) => l.startsWith(`${name}=`))?.replace(/\s+#/, ' #')
+    expect(line('GOTRUE_SITE_URL')).toBe('GOTRUE_SITE_URL=https://from-file.example # .env')
+    expect(line('GOTRUE_SMTP_PASS')).toBe('GOTRUE_SMTP_PASS=******** # env')
+    expect(line('GOTRUE_JWT_SECRET')).toBe('GOTRUE_JWT_SECRET=******** # env')
+    expect(line('GOTRUE_DB_DATABASE_URL')).toBe('GOTRUE_DB_DATABASE_URL=mysql://gotrue:****@db.internal:3306/gotrue # env (DATABASE_URL)')
+    expect(line('GOTRUE_API_PORT')).toBe('GOTRUE_API_PORT=9000 # env (PORT)')
+    expect(line('GOTRUE_SMTP_HOST')).toBe('GOTRUE_SMTP_HOST= # default')
+    expect(line('GOTRUE_BCRYPT_COST')).toBe('GOTRUE_BCRYPT_COST=10 # default')
+    for (const secret of ['smtp-password-from', 'db-password-9', 'jwt-secret-from']) expect(r.out + r.err).not.toContain(secret)
+    expect(r.out.split('\n').filter(Boolean).length).toBe(describeConfig().length)
+  })
+
+  test('a MySQL that cannot be reached: the error names DATABASE_URL and the host, never the password', async () => {
+    const closed = Bun.serve({ port: 0, fetch: () => new Response() })
+    const port = closed.port as number
+    closed.stop(true)
+    const r = cli(['migrate'], { GOTRUE_DB_DRIVER: 'mysql', DATABASE_URL: `mysql://gotrue:hunter2-secret@127.0.0.1:${port}/gotrue`, GOTRUE_JWT_SECRET: 'x'.repeat(32) })
+    expect(r.code).toBe(1)
+    expect(r.err.trim()).toStartWith(`gotrue: DATABASE_URL: cannot connect to MySQL at 127.0.0.1:${port}: `)
+    expect(r.err).not.toContain('hunter2-secret')
+    const bad = cli(['migrate'], { GOTRUE_DB_DRIVER: 'mysql', DATABASE_URL: 'gotrue:hunter2-secret@tcp(db.internal:3306)', GOTRUE_JWT_SECRET: 'x'.repeat(32) })
+    expect(bad.code).toBe(1)
+    expect(bad.err.trim()).toBe('gotrue: DATABASE_URL: expected a database name after "/" (gotrue:****@tcp(db.internal:3306))')
+  })
+})

@@ -120,3 +120,46 @@ describe('request ids and caching', () => {
     expect((await s.req('/settings')).headers.get('cache-control')).toBe('no-store')
   })
 })
+
+describe('request bodies read as the reference reads them', () => {
+  const post = (path: string, body: string | undefined, headers: Record<string, string> = {}, method = 'POST') =>
+    fetch(`${s.url}${path}`, { method, body, headers })
+
+  test('a JSON body without a JSON content type is decoded (plain fetch sends text/plain)', async () => {
+    const email = `plain-${crypto.randomUUID().slice(0, 8)}@example.com`
+    const res = await post('/signup', JSON.stringify({ email, password: 'correct-horse-battery' }))
+    expect(res.status).toBe(200)
+    expect((await body<{ email: string }>(res)).email).toBe(email)
+    const none = await post('/recover', JSON.stringify({ email }), { 'content-type': '' })
+    expect(none.status).toBe(200)
+  })
+
+  test('an unreadable body gets the route\'s own message (gotrue-js shows msg to people)', async () => {
+    const cases: [string, string, string][] = [
+      ['POST', '/signup', 'Could not read Signup params: '],
+      ['POST', '/verify', 'Could not read verification params: '],
+      ['POST', '/recover', 'Could not read verification params: '],
+      ['POST', '/admin/users', 'Could not decode admin user params: '],
+    ]
+    for (const [method, path, prefix] of cases) {
+      const headers = path.startsWith('/admin') ? OPERATOR : {}
+      for (const [raw, type] of [['{"email":', 'application/json'], ['not json', 'text/plain']] as const) {
+        const res = await post(path, raw, { ...headers, 'content-type': type }, method)
+        const b = await body<{ code: number; msg: string }>(res)
+        expect({ path, type, status: res.status, code: b.code, starts: b.msg.startsWith(prefix) }).toEqual({ path, type, status: 400, code: 400, starts: true })
+      }
+    }
+  })
+
+  test('an empty body is Go\'s decoder error EOF, as the reference answers it', async () => {
+    const res = await post('/signup', undefined, { 'content-type': 'application/json' })
+    expect(res.status).toBe(400)
+    expect(await body(res)).toEqual({ code: 400, msg: 'Could not read Signup params: EOF' })
+  })
+
+  test('a form body is still read as a form', async () => {
+    const email = `form-${crypto.randomUUID().slice(0, 8)}@example.com`
+    const res = await post('/signup', new URLSearchParams({ email, password: 'correct-horse-battery' }).toString(), { 'content-type': 'application/x-www-form-urlencoded' })
+    expect(res.status).toBe(200)
+  })
+})

@@ -2,7 +2,9 @@
 // claims must give the same bytes, and jose must accept what we sign and refuse what we refuse.
 import { describe, expect, test } from 'bun:test'
 import { jwtVerify, SignJWT } from 'jose'
-import { signAccessToken, TokenError, verifyHS256Sync } from '../lib/jwt.ts'
+import { createLocalJWKSet, importJWK, SignJWT as JoseSign } from 'jose'
+import { signAccessToken, TokenError, verifyAccessToken, verifyHS256Sync } from '../lib/jwt.ts'
+import { generateJwk, keySetOf } from '../lib/keys.ts'
 
 const SECRET = 'a-secret-that-is-long-enough-for-hs256'
 const key = new TextEncoder().encode(SECRET)
@@ -99,5 +101,39 @@ describe('the verified-token cache is bounded by bytes and by time', () => {
     expect(verifyHS256Sync(t, SECRET).sub).toBe(claims().sub)
     expect(() => verifyHS256Sync(t, 'the-replacing-secret-long-enough-for-hs256')).toThrow('signature is invalid')
     expect(verifyHS256Sync(t, SECRET).sub).toBe(claims().sub)
+  })
+})
+
+describe('asymmetric keys agree with jose', () => {
+  const keysFor = (alg: 'ES256' | 'EdDSA' | 'RS256' | 'HS256') => {
+    const signing = { ...generateJwk(alg, `${alg}-signing`), key_ops: ['sign'] }
+    return { signing, jwt: { secret: SECRET, keys: JSON.stringify([signing]), valid_methods: [] as string[] } }
+  }
+  for (const alg of ['ES256', 'EdDSA', 'RS256', 'HS256'] as const) {
+    test(`${alg}: jose verifies what we sign (through our JWKS, or the key for HS256); we verify what jose signs`, async () => {
+      const { signing, jwt } = keysFor(alg)
+      const ours = await signAccessToken(claims() as never, jwt)
+      const set = keySetOf(jwt)
+      const joseKey = alg === 'HS256' ? await importJWK(signing as never, 'HS256') : createLocalJWKSet(set?.jwks as never)
+      const { payload, protectedHeader } = await jwtVerify(ours, joseKey as never, { algorithms: [alg] })
+      expect(protectedHeader).toEqual({ alg, kid: `${alg}-signing`, typ: 'JWT' })
+      expect(payload.sub).toBe(claims().sub)
+      const theirs = await new JoseSign(claims({ sub: 'signed-by-jose' })).setProtectedHeader({ alg, kid: `${alg}-signing` })
+        .sign(await importJWK(signing as never, alg) as never)
+      expect((await verifyAccessToken(theirs, jwt)).sub).toBe('signed-by-jose')
+    })
+  }
+  test('without GOTRUE_JWT_KEYS the jwt block signs exactly as the secret did (same bytes)', async () => {
+    const c = claims() as never
+    expect(await signAccessToken(c, { secret: SECRET, keys: '', valid_methods: [] })).toBe(await signAccessToken(c, SECRET))
+  })
+  test('the cache holds a token for the key set that verified it only: another set verifies it afresh', async () => {
+    const a = keysFor('ES256')
+    const b = keysFor('ES256')
+    const t = await signAccessToken(claims() as never, a.jwt)
+    expect((await verifyAccessToken(t, a.jwt)).sub).toBe(claims().sub)
+    expect((await verifyAccessToken(t, a.jwt)).sub).toBe(claims().sub) // a hit
+    await expect(verifyAccessToken(t, b.jwt)).rejects.toThrow('signature is invalid') // same kid, other key
+    await expect(verifyAccessToken(t, SECRET)).rejects.toThrow('signing method ES256 is invalid')
   })
 })

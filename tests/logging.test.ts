@@ -68,7 +68,8 @@ async function scenario(l: Logged, customIds: boolean): Promise<Run> {
   const email = `ada.${tag}@example.org`
   const invitee = `grace.${tag}@example.net`
   const unlucky = `babbage.${tag}@example.com`
-  const call = async (path: string, init: RequestInit & { json?: unknown } = {}) => {
+  /** `pattern`: what the access line must show for a route with parameters (never the raw path). */
+  const call = async (path: string, init: RequestInit & { json?: unknown } = {}, pattern?: string) => {
     const { json, ...rest } = init
     const headers = new Headers(rest.headers)
     if (json !== undefined) headers.set('content-type', 'application/json')
@@ -77,7 +78,7 @@ async function scenario(l: Logged, customIds: boolean): Promise<Run> {
     const id = res.headers.get('x-request-id') ?? ''
     if (customIds) expect(id).toBe(`ext-${tag}-${sent.length}`)
     const b = res.status === 204 ? {} : await body(res)
-    sent.push({ id, method: rest.method ?? 'GET', path: path.split('?')[0] as string, status: res.status, errorId: b.error_id as string | undefined })
+    sent.push({ id, method: rest.method ?? 'GET', path: pattern ?? path.split('?')[0] as string, status: res.status, errorId: b.error_id as string | undefined })
     return { status: res.status, b }
   }
 
@@ -123,9 +124,16 @@ async function scenario(l: Logged, customIds: boolean): Promise<Run> {
   expect(invited.status).toBe(200)
   secrets.invite = tokenFromMail(await l.smtp.waitForMail(invitee), 'invite_token')
   secrets.operator = OPERATOR
+  // Routes with a parameter: the access line shows the pattern and the status, never the id-bearing path.
+  const admin = { authorization: `Bearer ${OPERATOR}` }
+  const inviteeId = invited.b.id as string
+  expect((await call(`/admin/users/${inviteeId}`, { headers: admin }, '/admin/users/:user_id')).status).toBe(200)
+  expect((await call(`/admin/users/${crypto.randomUUID()}`, { method: 'DELETE', headers: admin }, '/admin/users/:user_id')).status).toBe(404)
+  secrets.inviteeId = inviteeId
 
   // Statuses set by a returned Response or by the body cap are logged as sent: 204 and 413.
-  expect((await call('/logout', { method: 'POST', headers: { authorization: `Bearer ${secrets.access3}` } })).status).toBe(204)
+  // (access4's session: the password change above may end the others)
+  expect((await call('/logout', { method: 'POST', headers: { authorization: `Bearer ${secrets.access4}` } })).status).toBe(204)
   const huge = JSON.stringify({ email, password: secrets.password, data: { pad: 'x'.repeat(1024 * 1024) } })
   expect((await call('/signup', { method: 'POST', headers: { 'content-type': 'application/json' }, body: huge })).status).toBe(413)
 

@@ -1,5 +1,6 @@
 // POST /logout: 204 without a body or JSON type (gotrue-js would choke on one), the cookie cleared, every
-// refresh token of the user revoked (all devices, as GoTrue does), access tokens left to expire on their own.
+// session of the user ended (all devices, as GoTrue does) or, with ?scope=local|others, the caller's alone or
+// all but it; the ended sessions' access tokens are refused from then on.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { signAccessToken } from '../lib/jwt.ts'
 import { body, JWT_SECRET, startServer, type TestServer } from './harness.ts'
@@ -75,17 +76,68 @@ describe('POST /logout', () => {
     expect((await logout(bearer(token))).status).toBe(204)
   })
 
-  // Moves the server clock: keep last in this file.
-  test('the access token still works for GET /user after logout, until it expires (JWT_EXP)', async () => {
+  test('the access token of an ended session is refused at once; a token without session_id lives until it expires', async () => {
     const u = await newUser(s)
     const { access_token } = await u.session()
     expect((await logout(bearer(access_token))).status).toBe(204)
-    const still = await s.req('/user', { headers: bearer(access_token) })
-    expect(still.status).toBe(200)
-    expect((await body(still)).id).toBe(u.id)
-    s.clock.advance(3601)
-    const expired = await s.req('/user', { headers: bearer(access_token) })
-    expect(expired.status).toBe(401)
-    expect(await body(expired)).toEqual({ code: 401, msg: 'Invalid token: token is expired' })
+    const after = await s.req('/user', { headers: bearer(access_token) })
+    expect(after.status).toBe(401)
+    expect(await body(after)).toEqual({ code: 401, msg: 'Invalid token: session has ended' })
+    // Tokens minted before sessions were named carry no session_id: nothing to end them by but exp.
+    const legacy = await signAccessToken({ sub: u.id, aud: 'api.netlify.com', exp: Math.floor(Date.now() / 1000) + 600, email: u.email, app_metadata: {}, user_metadata: {} }, JWT_SECRET)
+    expect((await logout(bearer(legacy))).status).toBe(204)
+    expect((await s.req('/user', { headers: bearer(legacy) })).status).toBe(200)
+  })
+})
+
+describe('POST /logout?scope=', () => {
+  const sessionsOf = async (token: string) =>
+    (await body<{ sessions: { id: string; current: boolean }[] }>(await s.req('/user/sessions', { headers: bearer(token) }))).sessions
+
+  test('local ends only the caller\'s session: its refresh and access tokens; the other device goes on', async () => {
+    const u = await newUser(s)
+    const laptop = await u.session()
+    const phone = await u.session()
+    expect((await s.req('/logout?scope=local', { method: 'POST', headers: bearer(laptop.access_token) })).status).toBe(204)
+    expect((await s.req('/user', { headers: bearer(laptop.access_token) })).status).toBe(401)
+    expect((await refresh(s, laptop.refresh_token)).status).toBe(400)
+    expect((await s.req('/user', { headers: bearer(phone.access_token) })).status).toBe(200)
+    expect((await refresh(s, phone.refresh_token)).status).toBe(200)
+  })
+
+  test('others ends every session but the caller\'s', async () => {
+    const u = await newUser(s)
+    const laptop = await u.session()
+    const phone = await u.session()
+    const tablet = await u.session()
+    expect((await s.req('/logout?scope=others', { method: 'POST', headers: bearer(laptop.access_token) })).status).toBe(204)
+    const left = await sessionsOf(laptop.access_token)
+    expect(left).toHaveLength(1)
+    expect(left[0]?.current).toBe(true)
+    for (const t of [phone, tablet]) {
+      expect((await s.req('/user', { headers: bearer(t.access_token) })).status).toBe(401)
+      expect((await refresh(s, t.refresh_token)).status).toBe(400)
+    }
+    expect((await refresh(s, laptop.refresh_token)).status).toBe(200)
+    const audit = (await s.db.all<{ payload: string }>('SELECT payload FROM {audit_log_entries}'))
+      .map((r) => JSON.parse(r.payload) as Record<string, unknown>).filter((p) => p.actor_id === u.id && p.action === 'session_revoked')
+    expect(audit).toEqual([expect.objectContaining({ traits: { scope: 'others', sessions: 2 } })])
+  })
+
+  test('global (the default, spelled out) ends them all', async () => {
+    const u = await newUser(s)
+    const a = await u.session()
+    const b = await u.session()
+    expect((await s.req('/logout?scope=global', { method: 'POST', headers: bearer(a.access_token) })).status).toBe(204)
+    for (const t of [a, b]) expect((await s.req('/user', { headers: bearer(t.access_token) })).status).toBe(401)
+  })
+
+  test('an unknown scope: 400, and nothing ends', async () => {
+    const u = await newUser(s)
+    const a = await u.session()
+    const res = await s.req('/logout?scope=everyone', { method: 'POST', headers: bearer(a.access_token) })
+    expect(res.status).toBe(400)
+    expect(await body(res)).toEqual({ code: 400, msg: 'Unsupported logout scope "everyone"' })
+    expect((await s.req('/user', { headers: bearer(a.access_token) })).status).toBe(200)
   })
 })

@@ -3,7 +3,8 @@
 // alerts on; GOTRUE_METRICS_ENABLED=false removes the route, GOTRUE_METRICS_PORT moves it to its own listener.
 // On the API port (the public one) /metrics is served only behind GOTRUE_METRICS_TOKEN, as a bearer token.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { body, startServer, type TestServer } from './harness.ts'
+import { startWebhookReceiver, type WebhookReceiver } from './fakes/webhook-receiver.ts'
+import { body, form, startServer, type TestServer, tokenFromMail } from './harness.ts'
 import { OPERATOR } from './helpers.ts'
 
 const METRICS_TOKEN = 'metrics-scrape-token-for-tests'
@@ -234,5 +235,59 @@ describe('GOTRUE_METRICS_PORT with GOTRUE_METRICS_TOKEN', () => {
     expect(ok.status).toBe(200)
     parse(await ok.text())
     expect((await s.req('/metrics', { headers: SCRAPER })).status).toBe(404)
+  })
+})
+
+describe('account flows, mails and webhooks by outcome', () => {
+  let s: TestServer
+  let hooks: WebhookReceiver
+  const scrape = async () => parse(await (await s.req('/metrics', { headers: SCRAPER })).text())
+  const attempts = (e: Exposition, flow: string, outcome: string) => find(e, 'gotrue_auth_attempts_total', { flow, outcome })[0]?.value ?? 0
+  const password = 'flow-password-1'
+
+  beforeAll(async () => {
+    hooks = startWebhookReceiver()
+    s = await startServer({ env: {
+      GOTRUE_METRICS_TOKEN: METRICS_TOKEN, GOTRUE_RATE_LIMIT_VERIFY: '2', GOTRUE_SMTP_MAX_FREQUENCY: '0',
+      GOTRUE_WEBHOOK_URL: hooks.url, GOTRUE_WEBHOOK_ALLOW_LOCAL: 'true', GOTRUE_WEBHOOK_EVENTS: 'login', GOTRUE_WEBHOOK_RETRIES: '1', GOTRUE_WEBHOOK_TIMEOUT_SEC: '1',
+    } })
+  })
+  afterAll(async () => { await s.stop(); await hooks.stop() })
+
+  test('each flow counted once per attempt, by outcome; mails sent and failed; webhook calls', async () => {
+    expect((await s.req('/signup', { method: 'POST', json: { email: 'flow@example.com', password } })).status).toBe(200)
+    const token = tokenFromMail(await s.smtp.waitForMail('flow@example.com'), 'confirmation_token')
+    expect((await s.req('/signup', { method: 'POST', json: { email: 'not-an-email', password } })).status).toBe(422)
+    s.smtp.failNext()
+    expect((await s.req('/signup', { method: 'POST', json: { email: 'unlucky@example.com', password } })).status).toBe(500)
+    expect((await s.req('/verify', { method: 'POST', json: { type: 'signup', token } })).status).toBe(200)
+    expect((await s.req('/verify', { method: 'POST', json: { type: 'signup', token } })).status).not.toBe(200)
+    expect((await s.req('/verify', { method: 'POST', json: { type: 'signup', token } })).status).toBe(429)
+    const login = await s.req('/token', form({ grant_type: 'password', username: 'flow@example.com', password }))
+    expect(login.status).toBe(200)
+    const { refresh_token } = await body<{ refresh_token: string }>(login)
+    expect((await s.req('/token', form({ grant_type: 'password', username: 'flow@example.com', password: 'wrong-password' }))).status).toBe(400)
+    expect((await s.req('/token', form({ grant_type: 'refresh_token', refresh_token }))).status).toBe(200)
+    expect((await s.req('/token', form({ grant_type: 'refresh_token', refresh_token: 'not-a-token' }))).status).toBe(400)
+    hooks.reply({ status: 500 }, { status: 500 })
+    expect((await s.req('/token', form({ grant_type: 'password', username: 'flow@example.com', password }))).status).not.toBe(200)
+    expect((await s.req('/recover', { method: 'POST', json: { email: 'flow@example.com' } })).status).toBe(200)
+    await s.smtp.waitForMail('flow@example.com', { count: 2 })
+
+    let e = await scrape()
+    for (let i = 0; i < 50 && attempts(e, 'recovery', 'ok') < 1; i++) { await Bun.sleep(20); e = await scrape() }
+    expect(e.types.get('gotrue_auth_attempts_total')).toBe('counter')
+    const got = Object.fromEntries(find(e, 'gotrue_auth_attempts_total').map((x) => [`${x.labels.flow}/${x.labels.outcome}`, x.value]))
+    expect(got).toEqual({
+      'signup/ok': 1, 'signup/bad_credentials': 1, 'signup/error': 1,
+      'verification/ok': 1, 'verification/bad_credentials': 1, 'verification/limited': 1,
+      // The refused login webhook makes that login a 4xx, as the reference answers it.
+      'login/ok': 1, 'login/bad_credentials': 2,
+      'refresh/ok': 1, 'refresh/bad_credentials': 1, 'recovery/ok': 1,
+    })
+    expect(find(e, 'gotrue_mails_total', { result: 'sent' })[0]?.value).toBe(2)
+    expect(find(e, 'gotrue_mails_total', { result: 'failed' })[0]?.value).toBe(1)
+    expect(find(e, 'gotrue_webhook_calls_total', { event: 'login', outcome: 'ok' })[0]?.value).toBe(1)
+    expect(find(e, 'gotrue_webhook_calls_total', { event: 'login', outcome: 'error' })[0]?.value).toBe(1)
   })
 })

@@ -13,7 +13,7 @@ import { openSqlite } from '../lib/db/sqlite.ts'
 import { MIGRATIONS } from '../migrations/index.ts'
 
 const MYSQL_URL = process.env.TEST_MYSQL_URL ?? ''
-const EXPECTED_TABLES = ['audit_log_entries', 'flow_states', 'identities', 'instances', 'one_time_tokens', 'refresh_tokens', 'schema_migrations', 'users']
+const EXPECTED_TABLES = ['audit_log_entries', 'flow_states', 'identities', 'instances', 'one_time_tokens', 'refresh_tokens', 'schema_migrations', 'sessions', 'users']
 const sqlite = listMigrations(BUNDLED_MIGRATIONS, 'sqlite')
 const mysql = listMigrations(BUNDLED_MIGRATIONS, 'mysql')
 
@@ -153,6 +153,13 @@ describe('applied to SQLite', () => {
     const declared: Schema = Object.assign({}, ...sqlite.map((m) => fileSchema(m.file)))
     for (const [table, shape] of Object.entries(declared)) expect(await sqliteColumns(db, table)).toEqual(shape.columns)
     expect(await sqliteColumns(db, 'schema_migrations')).toEqual(['version', 'applied_at'])
+  })
+
+  test('sessions: one row per refresh-token family, with summaries (not raw user agents or addresses) and revoked_at', async () => {
+    const db = await migratedSqlite('sess')
+    expect(await sqliteColumns(db, 'sess_sessions')).toEqual(
+      ['id', 'instance_id', 'user_id', 'aal', 'user_agent', 'ip', 'created_at', 'refreshed_at', 'not_after', 'revoked_at'])
+    expect(fileSchema(sqlite.find((m) => m.name === 'sessions')?.file ?? '').sessions?.indexes).toEqual(['_revoked', '_user'])
   })
 
   test('with a namespace every table and index carries the prefix', async () => {

@@ -89,6 +89,19 @@ describe('refresh grant (defaults: rotation on, 10 s reuse interval)', () => {
     expect(b1.refresh_token).toMatch(URL_SAFE_TOKEN)
   })
 
+  test('reuse ends the session: the access tokens of the stolen family are refused, the other device\'s are not', async () => {
+    const u = await newUser(s)
+    const a = await u.session()
+    const b = await u.session()
+    const a1 = await refreshOk(s, a.refresh_token)
+    s.clock.advance(11)
+    await expectInvalid(await refresh(s, a.refresh_token))
+    for (const t of [a.access_token, a1.access_token]) {
+      expect((await s.req('/user', { headers: { authorization: `Bearer ${t}` } })).status).toBe(401)
+    }
+    expect((await s.req('/user', { headers: { authorization: `Bearer ${b.access_token}` } })).status).toBe(200)
+  })
+
   test('idle expiry: a token older than JWT_REFRESH_TOKEN_LIFETIME (30 d) is refused; each rotation restarts the count', async () => {
     const u = await newUser(s)
     const old = (await u.session()).refresh_token
@@ -158,6 +171,8 @@ describe('an admin password or email reset ends every session of the user', () =
     await expectInvalid(await refresh(s, a.refresh_token))
     await expectInvalid(await refresh(s, b.refresh_token))
     await refreshOk(s, o.refresh_token)
+    expect((await s.req('/user', { headers: { authorization: `Bearer ${a.access_token}` } })).status).toBe(401)
+    expect((await s.req('/user', { headers: { authorization: `Bearer ${o.access_token}` } })).status).toBe(200)
   })
 
   test('with an email: the same; with metadata only: nothing ends', async () => {

@@ -144,6 +144,27 @@ describe(`two server processes, one ${MYSQL_URL ? 'MySQL database' : 'SQLite fil
     expect((await body(res)).email).toBe(u.email)
   })
 
+  test('a session ended on A: B refuses its access token within a second, though B had verified (and cached) it', async () => {
+    const u = await user(a)
+    const phone = await body<Session>(await login(a, u))
+    const laptop = await body<Session>(await login(b, u))
+    const auth = { authorization: `Bearer ${phone.access_token}` }
+    expect((await call(b, '/user', { headers: auth })).status).toBe(200)
+    const sessionId = JSON.parse(Buffer.from(phone.access_token.split('.')[1] ?? '', 'base64url').toString()).session_id as string
+    const ended = await call(a, `/user/sessions/${sessionId}`, { method: 'DELETE', headers: { authorization: `Bearer ${laptop.access_token}` } })
+    expect(ended.status).toBe(204)
+    const started = performance.now()
+    let status = 200
+    while (status === 200 && performance.now() - started < 3000) {
+      status = (await call(b, '/user', { headers: auth })).status
+      if (status === 200) await Bun.sleep(20)
+    }
+    expect(status).toBe(401)
+    expect(performance.now() - started).toBeLessThan(1000)
+    expect((await call(a, '/user', { headers: auth })).status).toBe(401) // and at once on the node that ended it
+    expect((await call(b, '/user', { headers: { authorization: `Bearer ${laptop.access_token}` } })).status).toBe(200)
+  })
+
   test('a refresh token issued by A is rotated by B; replaying it on A within the grace interval gets B\'s successor', async () => {
     const u = await user(b)
     const { refresh_token: t0 } = await body<Session>(await login(a, u))

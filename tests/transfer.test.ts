@@ -161,7 +161,7 @@ describe(`gotrue admin export → import into an empty database (${DIALECT})`, (
     const p = Bun.spawn([SCRIPT ?? 'script', '-qec', `bun ${sh(BIN)} admin import ${sh(file)} --allow-super-admin`, '/dev/null'], { cwd: dst.dir, env: dst.env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
     const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited])
     expect(code).toBe(0)
-    expect(out).toContain('\rimporting… 5 users')
+    expect(out).toContain('\rimporting… 5 of 5 users')
     expect(out).toMatch(/\r\nimported: 0 new, \d updated, \d unchanged, 0 failed\r\n/)
   })
 })

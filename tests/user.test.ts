@@ -291,6 +291,18 @@ describe('a password or email change ends every other session of the user; the o
     expect((await refresh(await session(u.email, 'a-brand-new-password'))).status).toBe(200) // new logins are unaffected
   })
 
+  test("B's access token is refused at once too (GET and PUT /user), not only its refresh token; A's works", async () => {
+    const u = await loggedInUser(s)
+    const [a, b] = [await session(u.email), await session(u.email)]
+    expect((await s.req('/user', { headers: bearer(b) })).status).toBe(200)
+    expect((await putUser(bearer(a), { password: 'yet-another-password' })).status).toBe(200)
+    const get = await s.req('/user', { headers: bearer(b) })
+    expect(get.status).toBe(401)
+    expect(await body(get)).toEqual({ code: 401, msg: 'Invalid token: session has ended' })
+    expect((await putUser(bearer(b), { data: { x: 1 } })).status).toBe(401)
+    expect((await s.req('/user', { headers: bearer(a) })).status).toBe(200)
+  })
+
   test('a rotated token of A (refreshed before the change) still identifies A: the change keeps it', async () => {
     const u = await loggedInUser(s)
     const a0 = await session(u.email), b = await session(u.email)

@@ -37,7 +37,7 @@ describe('POST /verify type=signup', () => {
     const [header, payload] = (t.access_token as string).split('.')
     expect(decode(header)).toEqual({ alg: 'HS256', kid: 'nf-ident', typ: 'JWT' })
     const claims = decode(payload)
-    expect(Object.keys(claims)).toEqual(['aud', 'exp', 'sub', 'email', 'app_metadata', 'user_metadata', 'session_id'])
+    expect(Object.keys(claims)).toEqual(['aud', 'exp', 'sub', 'email', 'app_metadata', 'user_metadata', 'session_id', 'iat'])
     expect(claims).toMatchObject({
       aud: 'api.netlify.com', sub: id, email: 'confirm@example.com',
       app_metadata: { provider: 'email' }, user_metadata: { name: 'N' },

@@ -1,6 +1,6 @@
 // Opening the database (picking the adapter for the configured driver) and the row helpers every feature uses
 // for times. The contract itself (Db, Param, the error classes) lives in types.ts, which the adapters import.
-import type { Config } from '../config.ts'
+import { type Config, ConfigError, redactDsn } from '../config.ts'
 import type { Db } from './types.ts'
 
 export { type Db, DbUnavailable, type Dialect, jsonText, type Param, type Row, UniqueViolation } from './types.ts'
@@ -25,8 +25,26 @@ export function parseTime(v: unknown): number | null {
 
 export async function openDb(config: Config): Promise<Db> {
   if (config.db.driver === 'mysql') {
-    const { openMysql } = await import('./mysql.ts')
-    return openMysql(config.db.url, config.db.namespace, config.db.pool_size, config.db.query_timeout * 1000)
+    const { openMysql, parseMysqlDsn } = await import('./mysql.ts')
+    // A bad or unreachable DATABASE_URL is found here, with a message naming the variable and the host (never
+    // the password), rather than as a bare `connect ECONNREFUSED` from the first statement.
+    let where = ''
+    try {
+      const t = parseMysqlDsn(config.db.url)
+      where = t.socketPath ? `socket ${t.socketPath}` : `${t.host}:${t.port}`
+    } catch (e) {
+      throw new ConfigError(`DATABASE_URL: ${e instanceof Error ? e.message : String(e)} (${redactDsn(config.db.url)})`)
+    }
+    const db = openMysql(config.db.url, config.db.namespace, config.db.pool_size, config.db.query_timeout * 1000)
+    try {
+      await db.get('SELECT 1')
+    } catch (e) {
+      await db.close().catch(() => {})
+      const err = e as { cause?: { message?: string }; message?: string }
+      const reason = (err.cause?.message ?? err.message ?? String(e)).replaceAll(parseMysqlDsn(config.db.url).password || '\u0000', '****')
+      throw new ConfigError(`DATABASE_URL: cannot connect to MySQL at ${where}: ${reason}`)
+    }
+    return db
   }
   const { openSqlite } = await import('./sqlite.ts')
   return openSqlite(config.db.url, config.db.namespace, config.db.sqlite_mmap_mb)
