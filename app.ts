@@ -3,16 +3,21 @@
 // app for the operator (bin/multi.ts dispatches between it and the instances' apps).
 import { Elysia } from 'elysia'
 import { adminAudit } from './features/admin-audit.ts'
+import { adminFactors } from './features/admin-factors.ts'
 import { adminSessions } from './features/admin-sessions.ts'
 import { adminUsers } from './features/admin-users.ts'
 import { authorize } from './features/authorize.ts'
 import { callback } from './features/callback.ts'
+import { factors } from './features/factors.ts'
 import { health } from './features/health.ts'
 import { instances } from './features/instances.ts'
 import { invite } from './features/invite.ts'
 import { logout } from './features/logout.ts'
 import { metrics } from './features/metrics.ts'
 import { recover } from './features/recover.ts'
+import { recoveryCodes } from './features/recovery-codes.ts'
+import { otp } from './features/otp.ts'
+import { adminGenerateLink } from './features/admin-generate-link.ts'
 import { sessions } from './features/sessions.ts'
 import { settings } from './features/settings.ts'
 import { signup } from './features/signup.ts'
@@ -43,16 +48,21 @@ export function createApp(deps: Deps) {
     .use(verify(deps))
     .use(pages(deps))
     .use(recover(deps))
+    .use(otp(deps))
     .use(token(deps))
     .use(user(deps))
     .use(sessions(deps))
+    .use(recoveryCodes(deps))
+    .use(factors(deps))
     .use(logout(deps))
     .use(invite(deps))
     .use(authorize(deps))
     .use(callback(deps))
     .use(adminUsers(deps))
     .use(adminSessions(deps))
+    .use(adminFactors(deps))
     .use(adminAudit(deps))
+    .use(adminGenerateLink(deps))
 }
 
 export type App = ReturnType<typeof createApp>

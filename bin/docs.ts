@@ -51,5 +51,9 @@ export async function openapiDoc(args: string[]): Promise<void> {
     mkdirSync(dirname(out), { recursive: true })
     writeFileSync(out, spec)
     console.log(`openapi: wrote ${out}`)
+    // the client package's types follow the document (from a source tree only: its generator is a dev tool, and a
+    // computed path keeps `bun build --compile` from bundling it into the binary)
+    const client = join(ROOT, 'openapi', 'client', 'build.ts')
+    if (!COMPILED && existsSync(client)) await (await import(client) as { generate(): Promise<void> }).generate()
   }
 }

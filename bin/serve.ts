@@ -11,7 +11,8 @@ import { BUNDLED_MIGRATIONS, migrate, pendingMigrations } from '../lib/db/migrat
 import { type Clock, type Deps, makeDeps } from '../lib/deps.ts'
 import { type Logger, makeLogger } from '../lib/log.ts'
 import { exposition, metricsAllowed } from '../lib/metrics.ts'
-import { ensureJwtSecret } from '../lib/secrets.ts'
+import { ensureEncryptionKey, ensureJwtSecret } from '../lib/secrets.ts'
+import { checkTracing } from '../lib/tracing.ts'
 import { VERSION } from '../lib/version.ts'
 import { createMultiInstanceServer } from './multi.ts'
 
@@ -23,8 +24,10 @@ export interface Booted { deps: Deps; app: App; url: string; address: string; st
 export async function boot(config: Config, opts: { clock?: Clock; log?: Logger; port?: number; automigrate?: boolean } = {}): Promise<Booted> {
   const log = opts.log ?? makeLogger({ level: config.log.level, file: config.log.file || undefined, fields: config.log.fields })
   // Multi-instance mode signs with each instance's own secret: no process-wide one is generated there.
-  if (!config.multi_instance_mode) config = ensureJwtSecret(config, log)
-  trustedOf(config) // a bad GOTRUE_TRUSTED_PROXIES entry stops the start, naming the variable
+  // Bad values stop the start, naming the variable, before anything is generated or written.
+  trustedOf(config)
+  checkTracing(config)
+  if (!config.multi_instance_mode) config = ensureEncryptionKey(ensureJwtSecret(config, log), log)
   const db = await openDb(config)
   try {
     if (config.db.automigrate || opts.automigrate) await migrate(db, migrationsDir(config))

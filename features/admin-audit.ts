@@ -7,7 +7,7 @@ import { SECURITY } from '../lib/openapi.ts'
 import { type Db, isoTime, jsonText, type Param } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
 import { badRequest, ErrorBody } from '../lib/errors.ts'
-import { type AdminActor, guards } from '../lib/guards.ts'
+import { guards, holdsSuper } from '../lib/guards.ts'
 import { likeSubstring, linkHeader, parsePage } from '../lib/pagination.ts'
 
 export const AuditEntry = t.Object({
@@ -22,7 +22,6 @@ export const AuditQuery = t.Object({ page: t.Optional(t.String()), per_page: t.O
 
 const SCOPES = new Map([['author', ['actor_email', 'actor_name']], ['action', ['action']], ['type', ['log_type']]]) // a Map: no `constructor:` scope
 /** Super-admin rights: the operator token, a system-user JWT, or a user flagged is_super_admin. */
-const holdsSuper = (a: AdminActor | null): boolean => !!a && (a.superAdmin || !!a.user?.is_super_admin)
 
 /** The instance; for an audience admin, its audience's entries; then the optional `query` filter. */
 function auditWhere(db: Db, instanceId: string, aud: string | null, query: string | undefined): { sql: string; params: Param[] } {

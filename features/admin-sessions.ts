@@ -6,7 +6,7 @@ import { SECURITY } from '../lib/openapi.ts'
 import { type Actor, actorOf, writeAudit } from '../lib/audit.ts'
 import type { Deps } from '../lib/deps.ts'
 import { badRequest, ErrorBody, notFound } from '../lib/errors.ts'
-import { type AdminActor, guards } from '../lib/guards.ts'
+import { adminReaches, type AdminActor, guards } from '../lib/guards.ts'
 import { isUuid } from '../lib/ids.ts'
 import { revocationsChanged } from '../lib/revocations.ts'
 import { endOtherSessions, endSession, listSessions, SessionList } from '../lib/sessions.ts'
@@ -22,8 +22,7 @@ export function adminSessions(deps: Deps) {
   async function loadUser(id: string, admin: AdminActor | null, aud: string): Promise<UserRow> {
     if (!isUuid(id)) throw badRequest('user_id must be an UUID')
     const user = await findUserById(db, instanceId, id)
-    const holdsSuper = !!admin && (admin.superAdmin || !!admin.user?.is_super_admin)
-    if (!user || (!admin?.superAdmin && user.aud !== aud) || (user.is_super_admin && !holdsSuper)) throw notFound('User not found')
+    if (!user || !adminReaches(admin, user, aud)) throw notFound('User not found')
     return user
   }
   async function end(admin: AdminActor | null, user: UserRow, sessionId: string | null): Promise<void> {

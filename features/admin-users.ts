@@ -11,7 +11,7 @@ import { type Db, dbTime, jsonText, type Param } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
 import { bcryptProblem, safeEqual } from '../lib/crypto.ts'
 import { badRequest, ErrorBody, errorBody, notFound, unauthorized, unprocessable } from '../lib/errors.ts'
-import { type AdminActor, guards, isAdminFor, requireEmailProvider } from '../lib/guards.ts'
+import { type AdminActor, adminReaches, guards, holdsSuper, isAdminFor, requireEmailProvider } from '../lib/guards.ts'
 import { isUuid } from '../lib/ids.ts'
 import { likeSubstring, linkHeader, parsePage } from '../lib/pagination.ts'
 import { endOtherSessions } from '../lib/sessions.ts'
@@ -28,6 +28,7 @@ export const AdminUserBody = t.Object({
   aud: t.Optional(t.String({ maxLength: 255 })),
   role: t.Optional(t.String({ maxLength: 255 })),
   confirm: t.Optional(t.Boolean()),
+  email_confirm: t.Optional(t.Boolean({ description: "supabase's name for `confirm`" })),
   user_metadata: MetadataInput,
   app_metadata: MetadataInput,
 }, { additionalProperties: true })
@@ -39,7 +40,6 @@ export const UserList = t.Object({ users: t.Array(User), aud: t.String() })
 
 /** Super-admin rights: the operator token, a system-user JWT, or a user flagged is_super_admin. Only they may see
  *  or touch a super admin, so an audience admin cannot take over the account that administers every audience. */
-const holdsSuper = (a: AdminActor | null): boolean => !!a && (a.superAdmin || !!a.user?.is_super_admin)
 const SORTS = new Map([['created_at', 'created_at'], ['email', 'email_key']]) // a Map: `sort=constructor` is no field
 
 function parseSort(sort: string | undefined): { column: string; dir: 'ASC' | 'DESC' } {
@@ -98,7 +98,7 @@ export function adminUsers(deps: Deps) {
   async function loadUser(id: string, admin: AdminActor | null, aud: string, tx: Db = db): Promise<UserRow> {
     if (!isUuid(id)) throw badRequest('user_id must be an UUID')
     const user = await findUserById(tx, instanceId, id, tx !== db) // in a write transaction: locked (no lost merge)
-    if (!user || (!admin?.superAdmin && user.aud !== aud) || (user.is_super_admin && !holdsSuper(admin))) throw notFound('User not found')
+    if (!user || !adminReaches(admin, user, aud)) throw notFound('User not found')
     return user
   }
   const newPasswordHash = async (password?: string, hash?: string): Promise<string | undefined> => {
@@ -192,7 +192,7 @@ export function adminUsers(deps: Deps) {
         await requireFreeEmail(tx, instanceId, aud, email)
         const u = await insertUser(tx, newAccount(deps, {
           aud, role: body.role, email, encryptedPassword: hash, appMetadata: { ...appMeta, provider: 'email' }, userMetadata: userMeta,
-          confirmedAt: body.confirm ? now : null, now,
+          confirmedAt: body.confirm || body.email_confirm ? now : null, now,
         }))
         await writeAudit(tx, instanceId, actor(admin), 'user_signedup', now, { user_id: u.id, user_email: u.email })
         return u
@@ -219,7 +219,7 @@ export function adminUsers(deps: Deps) {
         const user = await loadUser(params.user_id, admin, aud, tx)
         const patch: UserPatch = {}
         if (body.role !== undefined) patch.role = body.role
-        if (body.confirm && !user.confirmed_at) patch.confirmed_at = dbTime(now)
+        if ((body.confirm || body.email_confirm) && !user.confirmed_at) patch.confirmed_at = dbTime(now)
         if (hash) patch.encrypted_password = hash
         if (newEmail !== undefined && newEmail !== user.email) {
           await requireFreeEmail(tx, instanceId, user.aud, newEmail, user.id)

@@ -212,7 +212,7 @@ export function callback(deps: Deps) {
       if (flow.code_challenge) {
         return { code: await issueOtp(tx, instanceId, user.id, 'authorization_code', now, `${flow.code_challenge_method}:${flow.code_challenge}`) }
       }
-      return { session: await issueSession(tx, config, user, now) }
+      return { session: await issueSession(tx, config, user, now, { method: 'oauth' }) }
     })
   }
 

@@ -12,7 +12,7 @@ import { ErrorBody } from '../lib/errors.ts'
 import { guards } from '../lib/guards.ts'
 import { clientOf } from '../lib/client.ts'
 import { enforce, RULES } from '../lib/limits.ts'
-import { mailVars } from '../lib/links.ts'
+import { allowedRedirect, mailVars } from '../lib/links.ts'
 import { issueOtp } from '../lib/otp.ts'
 import { deleteUser, emailKey, insertUser, toUser, User, MetadataInput, metadataOf } from '../lib/users.ts'
 
@@ -26,7 +26,7 @@ export function invite(deps: Deps) {
   return new Elysia({ name: 'invite' })
     .use(guards(deps))
     .model({ 'invite.body': InviteBody, 'invite.response': User })
-    .post('/invite', async ({ body, admin, aud, request, server }) => {
+    .post('/invite', async ({ body, admin, aud, query, request, server }) => {
       const data = metadataOf(body.data, 'data') ?? {}
       const email = requiredEmail(body.email)
       await enforce(deps.limiter, RULES(config).otp, [clientOf(config, request, server), emailKey(email)], clock.now().getTime())
@@ -44,7 +44,7 @@ export function invite(deps: Deps) {
         const token = await issueOtp(tx, instanceId, user.id, 'invite', now)
         return { user, token }
       }).catch(takenOnDuplicate)
-      await mailOrUndo(deps, () => mailer.send('invite', user.email, mailVars(config, 'invite', user.email, token, data)),
+      await mailOrUndo(deps, () => mailer.send('invite', user.email, mailVars(config, 'invite', user.email, token, data, undefined, allowedRedirect(config, query.redirect_to))),
         'Error inviting user', 'invite after mail failure', (tx) => deleteUser(tx, user.id))
       // Audited once the mail went out: a failed invite is undone above and must not stay in the log.
       const actor = admin?.user ? actorOf(admin.user) : { id: admin?.id ?? '', email: admin?.email ?? '' }

@@ -13,7 +13,7 @@ import { ErrorBody, unprocessable } from '../lib/errors.ts'
 import { requestAud, requireEmailProvider } from '../lib/guards.ts'
 import { clientOf } from '../lib/client.ts'
 import { enforce, RULES } from '../lib/limits.ts'
-import { mailVars } from '../lib/links.ts'
+import { allowedRedirect, mailVars } from '../lib/links.ts'
 import { issueOtp, revokeOtp } from '../lib/otp.ts'
 import { emailKey, findUserByEmail, parseMeta, updateUser, type UserRow } from '../lib/users.ts'
 
@@ -33,7 +33,7 @@ export function recover(deps: Deps) {
   const { config, db, clock, mailer, log, instanceId } = deps
   return new Elysia({ name: 'recover' })
     .model({ 'recover.body': RecoverBody, 'recover.response': t.Object({}) })
-    .post('/recover', async ({ body, headers, request, server }) => {
+    .post('/recover', async ({ body, headers, query, request, server }) => {
       const email = (body.email ?? '').trim()
       if (!email) throw unprocessable('Password recovery requires an email')
       const aud = requestAud(deps, headers)
@@ -48,11 +48,11 @@ export function recover(deps: Deps) {
         const token = await issueOtp(tx, instanceId, user.id, 'recovery', now)
         const updated: UserRow = { ...user, recovery_sent_at: dbTime(now), updated_at: dbTime(now) }
         await writeAudit(tx, instanceId, actorOf(user), 'user_recovery_requested', now)
-        return { user: updated, token, previous: user.recovery_sent_at }
+        return { user: updated, token, previous: user.recovery_sent_at, redirectTo: allowedRedirect(config, query.redirect_to) }
       })
       if (sent) {
         const { user, token } = sent
-        mailer.send('recovery', user.email, mailVars(config, 'recovery', user.email, token, parseMeta(user.raw_user_meta_data)))
+        mailer.send('recovery', user.email, mailVars(config, 'recovery', user.email, token, parseMeta(user.raw_user_meta_data), undefined, sent.redirectTo))
           .catch(async (e) => {
             log.error('recovery mail failed', { error: e })
             await db.tx(async (tx) => {

@@ -16,7 +16,9 @@ import { ErrorBody, forbidden, unprocessable } from '../lib/errors.ts'
 import { requestAud, requireEmailProvider, requireKnownAud } from '../lib/guards.ts'
 import { clientOf } from '../lib/client.ts'
 import { enforce, RULES } from '../lib/limits.ts'
-import { mailVars } from '../lib/links.ts'
+import { allowedRedirect, mailVars } from '../lib/links.ts'
+import { speaksSupabase, withSession } from '../lib/dialect.ts'
+import { issueSession, TokenBody } from '../lib/sessions.ts'
 import { findOtpForUser, issueOtp, type OtpRow } from '../lib/otp.ts'
 import {
   deleteUser, emailKey, findUserByEmail, insertUser, type Metadata, type NewUser, parseMeta, passwordProblem, toUser, updateUser, User,
@@ -100,6 +102,8 @@ async function createOrResend(deps: Deps, email: string, aud: string, data: Meta
   })
 }
 
+const SignupAnswer = t.Union([User, TokenBody]) as unknown as typeof User
+
 export function signup(deps: Deps) {
   const { config, db, hasher, mailer, webhooks, clock, instanceId } = deps
 
@@ -152,7 +156,7 @@ export function signup(deps: Deps) {
   const refused = (): boolean => config.disable_signup || config.external.email.disabled
   return new Elysia({ name: 'signup' })
     .model({ 'signup.body': SignupBody, 'signup.response': User })
-    .post('/signup', async ({ body, headers, request, server }) => {
+    .post('/signup', async ({ body, headers, query, request, server }) => {
       const data = metadataOf(body.data, 'data') ?? null
       const password = body.password ?? ''
       if (!password) throw unprocessable('Signup requires a valid password')
@@ -170,7 +174,7 @@ export function signup(deps: Deps) {
       if (outcome.created && config.mailer.autoconfirm && webhooks.wants('signup')) user = await signupHook(user)
       if (token) {
         await mailOrUndo(deps,
-          () => mailer.send('confirmation', user.email, mailVars(config, 'confirmation', user.email, token, parseMeta(user.raw_user_meta_data))),
+          () => mailer.send('confirmation', user.email, mailVars(config, 'confirmation', user.email, token, parseMeta(user.raw_user_meta_data), undefined, allowedRedirect(config, query.redirect_to))),
           'Error sending confirmation mail', 'signup after mail failure', async (tx) => {
             if (outcome.created) await deleteUser(tx, user.id)
             // The client is told the signup failed, so nothing of it stays: the password, the data and the
@@ -180,6 +184,16 @@ export function signup(deps: Deps) {
               await restoreUser(tx, deps, user, earlier, 'confirmation', outcome.previousLink ?? null)
             }
           })
+      }
+      // supabase's signup signs a user in who needs no confirmation; GoTrue's answers the user, whose client then
+      // logs in. Which answer is a question of the client's dialect (lib/dialect.ts), not of the account.
+      if (outcome.created && config.mailer.autoconfirm && speaksSupabase(request)) {
+        const origin = { userAgent: request.headers.get('user-agent'), client: clientOf(config, request, server) }
+        const session = await db.tx(async (tx) => {
+          const now = clock.now()
+          return issueSession(tx, config, await updateUser(tx, user, { last_sign_in_at: dbTime(now) }, now), now, origin)
+        })
+        return withSession(toUser(user), session)
       }
       return toUser(outcome.created ? user : outcome.shown)
     }, {
@@ -191,7 +205,18 @@ export function signup(deps: Deps) {
         requireEmailProvider(deps)
       },
       body: 'signup.body',
-      response: { 200: 'signup.response', 400: ErrorBody, 403: ErrorBody, 422: ErrorBody, 429: ErrorBody, 500: ErrorBody },
-      detail: { summary: 'Sign up with email and password', tags: ['accounts'], parameters: [HEADERS.aud] },
+      // A supabase client with autoconfirm on is answered the session instead of the user (lib/dialect.ts): the
+      // check at run time takes either, while the type (Eden) and the document show GoTrue's answer, the one every
+      // other client gets (the document names the other in its description).
+      response: { 200: SignupAnswer, 400: ErrorBody, 403: ErrorBody, 422: ErrorBody, 429: ErrorBody, 500: ErrorBody },
+      detail: {
+        summary: 'Sign up with email and password', tags: ['accounts'], parameters: [HEADERS.aud],
+        responses: {
+          200: {
+            description: 'The user. A supabase client (X-Supabase-Api-Version or apikey header) with GOTRUE_MAILER_AUTOCONFIRM on is answered a session instead: token.response with `user` and `expires_at`',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/signup.response' }, example: User.examples?.[0] } },
+          },
+        },
+      },
     })
 }

@@ -18,7 +18,7 @@ import { noteGrant } from '../lib/metrics.ts'
 import { enforce, reserveLogin, RULES } from '../lib/limits.ts'
 import { revocationsChanged } from '../lib/revocations.ts'
 import {
-  accessCookie, clearedCookie, insertRefreshToken, issueSession, sessionExpiry, type SessionOrigin, successorOf, TokenBody, tokenResponse, type TokenResponse, touchSession,
+  accessCookie, clearedCookie, insertRefreshToken, issueSession, sessionAuth, sessionExpiry, type SessionOrigin, successorOf, TokenBody, tokenResponse, type TokenResponse, touchSession,
 } from '../lib/sessions.ts'
 import { emailKey, findUserByEmail, findUserById, toUser, updateUser } from '../lib/users.ts'
 import { replyPatch } from '../lib/webhooks.ts'
@@ -26,6 +26,7 @@ import { replyPatch } from '../lib/webhooks.ts'
 const Fields = {
   grant_type: t.Optional(t.String({ maxLength: 64 })),
   username: t.Optional(t.String({ maxLength: 320 })),
+  email: t.Optional(t.String({ maxLength: 320, description: 'the email, as supabase clients send it (username wins when both are given)' })),
   password: t.Optional(t.String({ maxLength: 1024 })),
   refresh_token: t.Optional(t.String({ maxLength: 512 })),
   code: t.Optional(t.String({ maxLength: 512 })),
@@ -40,7 +41,11 @@ export const TokenQuery = t.Object(Fields, { additionalProperties: true })
 const grant = <G extends string>(g: G, fields: Parameters<typeof t.Object>[0], description: string) =>
   t.Object({ grant_type: t.Literal(g), ...fields }, { description })
 export const Grants = {
-  'token.password': grant('password', { username: t.String({ maxLength: 320, description: 'the email' }), password: t.String({ maxLength: 1024 }) }, 'Sign in with email and password'),
+  'token.password': grant('password', {
+    username: t.Optional(t.String({ maxLength: 320, description: 'the email' })),
+    email: t.Optional(t.String({ maxLength: 320, description: 'the email, as supabase clients send it' })),
+    password: t.String({ maxLength: 1024 }),
+  }, 'Sign in with email and password: the email as `username` (GoTrue\'s clients) or as `email` (supabase\'s); one of them is needed'),
   'token.refresh_token': grant('refresh_token', { refresh_token: t.String({ maxLength: 512 }) }, 'Exchange a refresh token for a new session (the token rotates)'),
   'token.authorization_code': grant('authorization_code', { code: t.String({ maxLength: 512 }), code_verifier: t.String({ maxLength: 256 }) }, 'Exchange a PKCE code from an external sign-in'),
 }
@@ -133,7 +138,7 @@ export function token(deps: Deps) {
             if (!child || child.family_id !== row.family_id) break
             if (!child.revoked) {
               const ended = await sessionExpiry(tx, config, row.family_id, child.updated_at, now) // the grace path too
-              return ended ? { ended } : tokenResponse(config, user, next, now, row.family_id)
+              return ended ? { ended } : tokenResponse(config, user, next, now, row.family_id, await sessionAuth(tx, config, row.family_id, now))
             }
           }
         }
@@ -143,16 +148,17 @@ export function token(deps: Deps) {
       if (now.getTime() - (parseTime(row.created_at) ?? 0) > config.jwt.refresh_token_lifetime * 1000) return 'expired'
       const ended = await sessionExpiry(tx, config, row.family_id, row.updated_at, now)
       if (ended) return { ended }
-      if (!(await touchSession(tx, instanceId, user.id, row.family_id, now))) return 'invalid' // ended, tokens left behind
+      const auth = await touchSession(tx, config, instanceId, user.id, row.family_id, now) // the session's aal and amr carry over
+      if (!auth) return 'invalid' // ended, tokens left behind
       if (!config.security.refresh_token_rotation_enabled) {
         if (config.sessions.inactivity_timeout > 0) await touchRefreshToken(tx, row.id, now)
-        return tokenResponse(config, user, raw, now, row.family_id)
+        return tokenResponse(config, user, raw, now, row.family_id, auth)
       }
       const next = successorOf(secret, raw)
       await revokeRefreshToken(tx, row.id, now)
       await insertRefreshToken(tx, { instanceId, userId: user.id, raw: next, familyId: row.family_id, parentId: row.id, now })
       await writeAudit(tx, instanceId, actorOf(user), ['token_refreshed', 'token_revoked'], now, { session_id: row.family_id })
-      return tokenResponse(config, user, next, now, row.family_id)
+      return tokenResponse(config, user, next, now, row.family_id, auth)
     })
     const cleared = { 'set-cookie': clearedCookie(config) }
     if (result === 'expired') throw new OAuthError('invalid_grant', 'Refresh token expired', cleared)
@@ -197,7 +203,7 @@ export function token(deps: Deps) {
         // site still refreshes sessions and exchanges PKCE codes (the reference blocked every grant).
         case 'password':
           requireEmailProvider(deps)
-          session = await passwordGrant(str('username').trim(), str('password'), requestAud(deps, headers), clientOf(config, request, server), userAgent)
+          session = await passwordGrant((str('username') || str('email')).trim(), str('password'), requestAud(deps, headers), clientOf(config, request, server), userAgent)
           break
         case 'refresh_token': session = await refreshGrant(str('refresh_token').trim()); break
         case 'authorization_code': session = await codeGrant(str('code').trim(), str('code_verifier'), { userAgent, client: clientOf(config, request, server) }); break

@@ -14,8 +14,9 @@ import { isUuid } from '../lib/ids.ts'
 import type { AccessClaims } from '../lib/jwt.ts'
 import { clientOf } from '../lib/client.ts'
 import { enforce, RULES } from '../lib/limits.ts'
-import { mailVars } from '../lib/links.ts'
+import { allowedRedirect, mailVars } from '../lib/links.ts'
 import { consumeOtp, findOtpForUser, issueOtp, otpExpired } from '../lib/otp.ts'
+import { factorJson, requireAal2IfVerified, userFactors } from '../lib/mfa.ts'
 import { endOtherSessions, sessionOf } from '../lib/sessions.ts'
 import {
   emailKey, findUserById, parseMeta, passwordProblem, toUser, updateUser, User, type UserPatch, type UserRow, MetadataInput, metadataOf
@@ -58,7 +59,10 @@ export function user(deps: Deps) {
     // row, the tests hold it to the User schema, and the schema is still what the OpenAPI document says.
     .get('/user', async ({ claims, request }) => {
       checkAudience(request.headers.get('x-jwt-aud'), claims)
-      return toUser(await loadUser(deps, db, claims))
+      const found = toUser(await loadUser(deps, db, claims))
+      // supabase/auth's `factors`, only when there are some (its omitempty): users without MFA keep GoTrue's keys.
+      const factors = config.mfa.enabled ? await userFactors(db, instanceId, found.id, clock.now()) : []
+      return factors.length ? { ...found, factors: factors.map(factorJson) } : found
     }, {
       auth: 'user',
       detail: {
@@ -69,7 +73,7 @@ export function user(deps: Deps) {
         },
       },
     })
-    .put('/user', async ({ claims, body, headers, request, server }) => {
+    .put('/user', async ({ claims, body, headers, query, request, server }) => {
       const data = metadataOf(body.data, 'data')
       const appMetadata = metadataOf(body.app_metadata, 'app_metadata')
       checkAudience(headers['x-jwt-aud'], claims) // the reference checks this on GET only; a token of one audience must not edit in another
@@ -82,6 +86,10 @@ export function user(deps: Deps) {
       const changeToken = (body.email_change_token ?? '').trim()
       if (!changeToken && newEmail) {
         await enforce(deps.limiter, RULES(config).otp, [clientOf(config, request, server), String(claims.sub)], clock.now().getTime())
+      }
+      // A second factor protects the account only if a password alone cannot replace the password or the address.
+      if ((password || (newEmail && !changeToken)) && config.mfa.enabled && config.mfa.require_aal2_for_changes) {
+        await requireAal2IfVerified(db, instanceId, String(claims.sub), claims)
       }
       const hash = password ? await hasher.hash(password) : ''
       if (!changeToken && newEmail) checkEmail(newEmail)
@@ -124,7 +132,7 @@ export function user(deps: Deps) {
         // request changed — password and metadata too — and drop the pending change and its token.
         const earlier = { ...columnsOf(before, Object.keys(patch) as (keyof UserPatch)[]), email_change: '', email_change_sent_at: null }
         await mailOrUndo(deps,
-          () => mailer.send('email_change', mail.to, mailVars(config, 'email_change', updated.email, mail.token, parseMeta(updated.raw_user_meta_data), mail.to)),
+          () => mailer.send('email_change', mail.to, mailVars(config, 'email_change', updated.email, mail.token, parseMeta(updated.raw_user_meta_data), mail.to, allowedRedirect(config, query.redirect_to))),
           'Error sending change email', 'user update after mail failure', (tx) => restoreUser(tx, deps, updated, earlier, 'email_change'))
         await db.tx((tx) => writeAudit(tx, instanceId, { id: updated.id, email: before.email }, 'user_modified', now))
       }

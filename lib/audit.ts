@@ -4,7 +4,8 @@ import type { UserRow } from './users.ts'
 import { parseMeta } from './users.ts'
 
 export type AuditAction = 'login' | 'logout' | 'invite_accepted' | 'user_signedup' | 'user_invited' | 'user_deleted' |
-  'user_modified' | 'user_recovery_requested' | 'token_refreshed' | 'token_revoked' | 'session_created' | 'session_revoked'
+  'user_modified' | 'user_recovery_requested' | 'token_refreshed' | 'token_revoked' | 'session_created' | 'session_revoked' |
+  'factor_enrolled' | 'factor_verified' | 'factor_deleted' | 'challenge_failed' | 'recovery_codes_generated' | 'recovery_code_used'
 
 const LOG_TYPE: Record<AuditAction, string> = {
   login: 'account', logout: 'account', invite_accepted: 'account',
@@ -13,6 +14,9 @@ const LOG_TYPE: Record<AuditAction, string> = {
   token_refreshed: 'token', token_revoked: 'token',
   // A session is a refresh-token family: its start and end are token events (a refresh is token_refreshed).
   session_created: 'token', session_revoked: 'token',
+  // Second factors: changes to them are the user's account; a failed or used one is an authentication event.
+  factor_enrolled: 'user', factor_verified: 'user', factor_deleted: 'user', recovery_codes_generated: 'user',
+  challenge_failed: 'account', recovery_code_used: 'account',
 }
 
 export interface Actor { id: string; email: string; name?: string }

@@ -35,17 +35,19 @@ const provider = (p: string) => {
     url: str(`${P}_URL`, '', `base URL replacing every ${p} host (self-hosted instances, test fakes)`),
   })
 }
-const mailKinds = (prefix: string, doc: string, defs: [string, string, string, string]) =>
+const mailKinds = (prefix: string, doc: string, defs: [string, string, string, string, string]) =>
   T.Object({
     invite: str(`${prefix}_INVITE`, defs[0], `${doc} (invite)`),
     confirmation: str(`${prefix}_CONFIRMATION`, defs[1], `${doc} (signup confirmation)`),
     recovery: str(`${prefix}_RECOVERY`, defs[2], `${doc} (password recovery)`),
     email_change: str(`${prefix}_EMAIL_CHANGE`, defs[3], `${doc} (email change)`),
+    magic_link: str(`${prefix}_MAGIC_LINK`, defs[4], `${doc} (passwordless sign-in: magic link and code)`),
   })
 
 export const ConfigSchema = T.Object({
   site_url: str('SITE_URL', 'http://localhost:8081', 'base URL of the site: mail links, template fetches, redirects'),
   uri_allow_list: list('URI_ALLOW_LIST', 'URLs besides SITE_URL\'s own scheme, host and port that sign-ins may redirect to, comma-separated globs (* within a host label or path segment, ** anything)'),
+  cors_allowed_headers: list('CORS_ALLOWED_HEADERS', 'request headers a browser may send cross-origin besides the built-in ones (GoTrue\'s and supabase-js\'s: apikey, x-client-info, x-supabase-api-version), comma-separated'),
   operator_token: str('OPERATOR_TOKEN', '', 'operator shared secret: master admin bearer token (optional in single-instance mode)', { secret: true }),
   multi_instance_mode: bool('MULTIINSTANCEMODE', false, 'serve many sites from one deployment (operator mode)'),
   disable_signup: bool('DISABLE_SIGNUP', false, 'refuse /signup and new external sign-ups (invites still work)'),
@@ -78,7 +80,7 @@ export const ConfigSchema = T.Object({
     migrations_path: str('DB_MIGRATIONS_PATH', '', 'directory of migration files (default: the bundled ones)'),
     automigrate: bool('DB_AUTOMIGRATE', false, 'apply pending migrations when serve starts'),
     pool_size: int('DB_POOL_SIZE', 10, 'MySQL connection pool size', 1, 1000),
-    encryption_key: str('DB_ENCRYPTION_KEY', '', 'multi-instance mode: key that encrypts instance secrets (JWT secrets, SMTP and OAuth passwords) at rest', { secret: true }),
+    encryption_key: str('DB_ENCRYPTION_KEY', '', 'key that encrypts secrets at rest: MFA TOTP secrets, and in multi-instance mode instance secrets (JWT secrets, SMTP and OAuth passwords); generated beside the SQLite file when unset', { secret: true }),
     sqlite_mmap_mb: int('DB_SQLITE_MMAP_MB', 1024, 'SQLite: MiB of the database file read through memory-mapped I/O (0: off). Keeps lookups in a large database as fast as in a small one; a disk read error then ends the process instead of failing one request', 0, 1 << 20),
     query_timeout: dur('DB_QUERY_TIMEOUT', 30, 'MySQL: longest a statement may take before its connection is dropped and the request gets a 503 (0: no limit)'),
   }),
@@ -119,6 +121,13 @@ export const ConfigSchema = T.Object({
     refresh_token_rotation_enabled: bool('SECURITY_REFRESH_TOKEN_ROTATION_ENABLED', true, 'rotate refresh tokens on every use'),
     refresh_token_reuse_interval: int('SECURITY_REFRESH_TOKEN_REUSE_INTERVAL', 10, 'seconds a rotated refresh token may be replayed (returns the same successor); later reuse revokes the family', 0, 3600),
   }),
+  mfa: T.Object({
+    enabled: bool('MFA_ENABLED', true, 'multi-factor authentication: TOTP factors and recovery codes (/factors)'),
+    max_enrolled_factors: int('MFA_MAX_ENROLLED_FACTORS', 10, 'most factors (verified or not) a user may have', 1, 100),
+    challenge_expiry_duration: dur('MFA_CHALLENGE_EXPIRY_DURATION', 300, 'how long a challenge may be verified'),
+    rate_limit_challenge_and_verify: int('MFA_RATE_LIMIT_CHALLENGE_AND_VERIFY', 15, 'challenge and verify requests per minute per client (0: off); failed verifications are also limited per factor', 0),
+    require_aal2_for_changes: bool('MFA_REQUIRE_AAL2_FOR_CHANGES', true, 'a user with a verified factor needs an aal2 session to change their password or email'),
+  }),
   sessions: T.Object({
     timebox: dur('SESSIONS_TIMEBOX', 0, 'longest a session (a refresh-token family) lives from its login, however often it is refreshed (0: no limit)'),
     inactivity_timeout: dur('SESSIONS_INACTIVITY_TIMEOUT', 0, 'a session not refreshed for this long ends (0: no limit besides JWT_REFRESH_TOKEN_LIFETIME)'),
@@ -138,10 +147,13 @@ export const ConfigSchema = T.Object({
   }),
   mailer: T.Object({
     autoconfirm: bool('MAILER_AUTOCONFIRM', false, 'confirm new users without a mail'),
-    subjects: mailKinds('MAILER_SUBJECTS', 'mail subject', ['You have been invited', 'Confirm Your Signup', 'Reset Your Password', 'Confirm Email Change']),
-    templates: mailKinds('MAILER_TEMPLATES', 'template: a URL path on SITE_URL, or file:NAME in GOTRUE_MAILER_TEMPLATES_DIR', ['', '', '', '']),
+    subjects: mailKinds('MAILER_SUBJECTS', 'mail subject', ['You have been invited', 'Confirm Your Signup', 'Reset Your Password', 'Confirm Email Change', 'Your Magic Link']),
+    templates: mailKinds('MAILER_TEMPLATES', 'template: a URL path on SITE_URL, or file:NAME in GOTRUE_MAILER_TEMPLATES_DIR', ['', '', '', '', '']),
     templates_dir: str('MAILER_TEMPLATES_DIR', './templates', 'folder that file: mail templates are read from; a file outside it (through .. or a symlink) is refused'),
-    url_paths: mailKinds('MAILER_URLPATHS', 'path or URL of the link in the mail', ['/', '/', '/', '/']),
+    url_paths: mailKinds('MAILER_URLPATHS', 'path or URL of the link in the mail', ['/', '/', '/', '/', '/']),
+    otp_exp: dur('MAILER_OTP_EXP', 3600, 'lifetime of a passwordless sign-in (magic link and its emailed code)'),
+    otp_length: int('MAILER_OTP_LENGTH', 6, 'digits of the emailed sign-in code', 6, 10),
+    otp_max_attempts: int('MAILER_OTP_MAX_ATTEMPTS', 5, 'wrong emailed codes for one address before its codes are void (a new one must be asked for)', 1),
     recovery_max_age: dur('MAILER_RECOVERY_MAX_AGE', 86400, 'recovery token lifetime'),
     confirmation_max_age: dur('MAILER_CONFIRMATION_MAX_AGE', 86400, 'confirmation and email-change token lifetime'),
     invite_max_age: dur('MAILER_INVITE_MAX_AGE', 7 * 86400, 'invite token lifetime'),

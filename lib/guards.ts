@@ -32,6 +32,16 @@ export async function requireKnownAud(deps: Deps, aud: string): Promise<void> {
 
 export interface AdminActor { id: string; email: string; user: UserRow | null; superAdmin: boolean }
 
+/** Whether an admin holds super-admin rights: the operator token, a system-user or service_role JWT, or a user
+ *  marked super admin. */
+export const holdsSuper = (a: AdminActor | null): boolean => !!a && (a.superAdmin || !!a.user?.is_super_admin)
+
+/** Whether an admin may see or act on a user: its own audience only (unless a system admin), and a super admin
+ *  only when it holds the same rights, so an audience admin cannot take over an account above its own. Every
+ *  admin route that finds a user (by id or by email) must ask this before it reads or writes. */
+export const adminReaches = (a: AdminActor | null, user: UserRow, aud: string): boolean =>
+  (!!a?.superAdmin || user.aud === aud) && (!user.is_super_admin || holdsSuper(a))
+
 export function isAdminFor(deps: Deps, user: UserRow, aud: string): boolean {
   if (user.is_super_admin) return true
   const group = deps.config.jwt.admin_group_name
@@ -77,6 +87,12 @@ export function guards(deps: Deps) {
         }
         const claims = await live(token)
         const aud = requestAud(deps, headers, claims)
+        // supabase's service_role key: signed by our key, role `service_role` and no `sub`. Only the holder of the
+        // signing key makes one: every token this server issues names its user in `sub` (even a user whose role
+        // an admin set to `service_role`), so such a token is never a user's. It is the system admin, like `sub` 0.
+        if (claims.role === 'service_role' && claims.sub === undefined) {
+          return { claims, admin: { id: NIL_UUID, email: '', user: null, superAdmin: true } as AdminActor, aud }
+        }
         if (typeof claims.sub !== 'string') throw unauthorized('Invalid admin user') // a number or object is no user id
         if (SYSTEM_SUBS.has(claims.sub)) {
           return { claims, admin: { id: NIL_UUID, email: claims.email ?? '', user: null, superAdmin: true } as AdminActor, aud }

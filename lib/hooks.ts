@@ -5,6 +5,7 @@
 import { Elysia, ValidationError } from 'elysia'
 import { capBody, MAX_DEPTH, tooDeep, tooLarge } from './body.ts'
 import { DbUnavailable } from './db/index.ts'
+import { speaksSupabase, toSupabase } from './dialect.ts'
 import type { Deps } from './deps.ts'
 import { HttpError, OAuthError } from './errors.ts'
 import { baseHeaders, preflight, renderError, requestIdOf } from './http.ts'
@@ -50,6 +51,7 @@ export function hooks(deps: Deps) {
   const { config, log, tracer } = deps
   const maxBody = config.api.max_body_bytes
   const idHeader = config.api.request_id_header.toLowerCase()
+  const corsHeaders = config.cors_allowed_headers.map((h) => h.trim().toLowerCase()).filter(Boolean)
   /** The request's id and start time, made by the first hook that sees the request. */
   const ensure = (request: Request): ReqInfo => {
     let i = info.get(request)
@@ -85,6 +87,9 @@ export function hooks(deps: Deps) {
       }
       if (tooDeep(body)) throw new HttpError(400, `Could not parse request body: JSON nested deeper than ${MAX_DEPTH} levels`)
     })
+    // A supabase client gets each answer in its dialect (lib/dialect.ts); before the response schema, which
+    // documents the dialect's keys as optional.
+    .onAfterHandle({ as: 'global' }, ({ request, responseValue }) => (speaksSupabase(request) ? toSupabase(responseValue) : undefined))
     .onError({ as: 'global' }, ({ request, error: raised, code }) => {
       const i = ensure(request)
       // Elysia wraps whatever the parse phase throws (our 413 included) in a ParseError: the cause is the error.
@@ -95,7 +100,7 @@ export function hooks(deps: Deps) {
       // OPTIONS matches no route: a preflight for any path is answered here, as the reference's CORS middleware does.
       if (code === 'NOT_FOUND' && request.method === 'OPTIONS' && request.headers.get('access-control-request-method')) {
         i.status = 204
-        return preflight(request)
+        return preflight(request, corsHeaders)
       }
       if (!(error instanceof HttpError || error instanceof OAuthError || error instanceof DbUnavailable)) error = asHttpError(error, code)
       const res = renderError(error, { request, id: i.id, log, code })

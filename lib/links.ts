@@ -5,6 +5,7 @@
 // no configuration.
 import type { Config } from './config.ts'
 import { schemaAt } from './config-schema.ts'
+import { redirectGuard } from './redirects.ts'
 
 export type LinkKind = 'invite' | 'confirmation' | 'recovery' | 'email_change'
 /** The name of the token in the link: fragment key for a site, query parameter for a page (GoTrue's names). */
@@ -20,7 +21,20 @@ const DEFAULT_SITE_URL = (schemaAt(['site_url']) as { default?: string }).defaul
 /** SITE_URL is this API itself (nothing configured): there is no site to take the link, the pages do. */
 export const siteIsThisApi = (config: Config): boolean => config.site_url === DEFAULT_SITE_URL
 
-export function mailLink(config: Config, kind: LinkKind, token: string): string {
+const guards = new WeakMap<Config, ReturnType<typeof redirectGuard>>()
+/** The request's `redirect_to` when the allow-list lets a browser go there with a token (lib/redirects.ts), else
+ *  null: the link then goes where it would without one (the site, or the account pages). */
+export function allowedRedirect(config: Config, requested: unknown): string | null {
+  if (typeof requested !== 'string' || !requested) return null
+  let guard = guards.get(config)
+  if (!guard) guards.set(config, (guard = redirectGuard(config)))
+  return guard(requested)
+}
+
+/** `redirectTo`: an allowed redirect (allowedRedirect) the client asked for (supabase's `redirect_to`,
+ *  `emailRedirectTo`): the link opens it, with the token in the fragment as a site's link has it. */
+export function mailLink(config: Config, kind: LinkKind, token: string, redirectTo?: string | null): string {
+  if (redirectTo) return `${redirectTo.replace(/#.*$/, '')}#${TOKEN_PARAM[kind]}=${token}`
   const path = config.mailer.url_paths[kind]
   const configured = path && path !== '/' ? path : siteIsThisApi(config) ? PAGE_PATHS[kind] : path
   const url = new URL(configured || '/', config.site_url)
@@ -35,6 +49,20 @@ export function mailLink(config: Config, kind: LinkKind, token: string): string 
 }
 
 /** The variables every mail template gets (GoTrue's names). */
-export function mailVars(config: Config, kind: LinkKind, email: string, token: string, data: Record<string, unknown>, newEmail?: string) {
-  return { SiteURL: config.site_url, ConfirmationURL: mailLink(config, kind, token), Email: email, NewEmail: newEmail, Token: token, Data: data }
+export function mailVars(config: Config, kind: LinkKind, email: string, token: string, data: Record<string, unknown>, newEmail?: string, redirectTo?: string | null) {
+  return {
+    SiteURL: config.site_url, ConfirmationURL: mailLink(config, kind, token, redirectTo), Email: email, NewEmail: newEmail, Token: token, Data: data,
+    RedirectTo: redirectTo || config.site_url, // supabase's template variable
+  }
+}
+
+/** The passwordless sign-in link (features/otp.ts, the admin link generator): the allowed redirect, else
+ *  MAILER_URLPATHS_MAGIC_LINK on SITE_URL, with the token under supabase's names in the query (`token_hash`,
+ *  `type`), for the page to POST /verify as supabase's templates do. */
+export function magicLink(config: Config, token: string, redirectTo: string | null): string {
+  const url = new URL(redirectTo ?? new URL(config.mailer.url_paths.magic_link || '/', config.site_url).toString())
+  url.hash = ''
+  url.searchParams.set('token_hash', token)
+  url.searchParams.set('type', 'magiclink')
+  return url.toString()
 }

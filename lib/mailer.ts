@@ -14,9 +14,12 @@ import type { Logger } from './log.ts'
 import { pinnedFetch } from './ssrf.ts'
 import { MAX_TEMPLATE, readTemplateFile, renderMail } from './templates.ts'
 
-export type MailKind = LinkKind
+/** The link kinds, and the passwordless sign-in mail (a link and a code, features/otp.ts). */
+export type MailKind = LinkKind | 'magic_link'
 export interface MailVars {
   SiteURL: string; ConfirmationURL: string; Email: string; NewEmail?: string; Token: string; Data: Record<string, unknown>
+  /** supabase's template variables: the link's token as /verify takes it (`token_hash`), and the target. */
+  TokenHash?: string; RedirectTo?: string
 }
 export interface Mailer {
   send(kind: MailKind, to: string, vars: MailVars): Promise<void>
@@ -24,7 +27,7 @@ export interface Mailer {
 }
 export class MailError extends Error {}
 
-const TITLES: Record<MailKind, string> = { invite: 'Invitation', confirmation: 'Confirm your signup', recovery: 'Reset password', email_change: 'Email change' }
+const TITLES: Record<MailKind, string> = { invite: 'Invitation', confirmation: 'Confirm your signup', recovery: 'Reset password', email_change: 'Email change', magic_link: 'Your sign-in link' }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 /** `{{ .Name }}` / `{{ .Data.key }}` substitution, HTML-escaped, as GoTrue's html/template would render them. */

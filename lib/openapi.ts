@@ -130,7 +130,10 @@ function finishOperation(op: Op, route: RouteInfo | undefined, schemas: Record<s
   const unreadable = ([] as unknown[]).concat(hooks.parse ?? []).map((p) => { const h = p as { unreadable?: string; fn?: { unreadable?: string } } | null; return h?.unreadable ?? h?.fn?.unreadable }).find(Boolean)
   const unreadableBody = unreadable ? { description: 'GoTrue error', properties: { code: {} }, examples: [{ code: 400, msg: `${unreadable}: EOF` }] } : undefined
   const responses: Record<string, Json> = {}
-  for (const [code, res] of Object.entries(op.responses ?? {})) {
+  // a route's own documentation of a status (detail.responses) wins over the schema it checks at run time
+  const own = (detail as { responses?: unknown }).responses
+  const documented = { ...op.responses, ...(isObj(own) ? own as Record<string, Json> : {}) }
+  for (const [code, res] of Object.entries(documented)) {
     const status = Number(code)
     const content = res.content as Record<string, { schema?: Json }> | undefined
     const schema = content && Object.values(content)[0]?.schema

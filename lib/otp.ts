@@ -4,13 +4,15 @@ import type { Config } from './config.ts'
 import { type Db, dbTime, parseTime } from './db/index.ts'
 import { randomToken, safeEqual, sha256 } from './crypto.ts'
 
-export type OtpType = 'confirmation' | 'invite' | 'recovery' | 'email_change' | 'authorization_code'
+// Passwordless sign-in mails a link token (`magiclink`) and a short code (`magiclink_code`) for the same sign-in.
+export type OtpType = 'confirmation' | 'invite' | 'recovery' | 'email_change' | 'authorization_code' | 'magiclink' | 'magiclink_code'
 export interface OtpRow { id: string; user_id: string; token_type: OtpType; token_hash: string; relates_to: string; created_at: string }
 
 /** Lifetime in seconds of each type, from config. */
 export function otpMaxAge(config: Config, type: OtpType): number {
   const m = config.mailer
   if (type === 'authorization_code') return config.external.auth_code_lifetime
+  if (type === 'magiclink' || type === 'magiclink_code') return m.otp_exp
   return type === 'invite' ? m.invite_max_age : type === 'recovery' ? m.recovery_max_age : m.confirmation_max_age
 }
 
@@ -67,4 +69,28 @@ export async function findOtpForUser(db: Db, userId: string, type: OtpType): Pro
 /** Removes the user's token of a type (undo after a failed mail). */
 export async function revokeOtp(db: Db, userId: string, type: OtpType): Promise<void> {
   await db.run('DELETE FROM {one_time_tokens} WHERE user_id = ? AND token_type = ?', [userId, type])
+}
+
+/** A uniformly random decimal code (rejection sampling: no digit is likelier than another). */
+export function randomCode(length: number): string {
+  let out = ''
+  const buf = new Uint8Array(32)
+  while (out.length < length) {
+    crypto.getRandomValues(buf)
+    for (const b of buf) if (b < 250 && out.length < length) out += String(b % 10)
+  }
+  return out
+}
+
+/** A code is short, so its hash is bound to its user: one table-wide precomputation cannot cover every user, and
+ *  two users' equal codes never collide on the unique hash index. (10^6 values stay cheap to invert from a dump:
+ *  what protects a code is its short life and the attempt cap, not the hash.) */
+export const codeHash = (userId: string, code: string): string => sha256(`code:${userId}:${code}`)
+
+/** Replaces the user's code of this type; returns the code (for the mail only). */
+export async function issueCode(db: Db, instanceId: string, userId: string, type: OtpType, now: Date, length: number): Promise<string> {
+  const code = randomCode(length)
+  await revokeOtp(db, userId, type)
+  await insertOtp(db, instanceId, { id: crypto.randomUUID(), user_id: userId, token_type: type, token_hash: codeHash(userId, code), relates_to: '', created_at: dbTime(now) })
+  return code
 }

@@ -56,6 +56,9 @@ function mapSecrets(config: Json, f: (v: string, field: string) => string | unde
   }
   return out
 }
+/** One value sealed (or opened) on its own, bound to `aad` (e.g. `<instance id>/mfa_factors/<factor id>`). */
+export const sealValue = (key: Buffer, text: string, aad: string): string => encrypt(key, text, aad)
+export const openValue = (key: Buffer, value: string, aad: string): string => decrypt(key, value, aad)
 export const sealConfig = (key: Buffer, id: string, c: Json) => mapSecrets(c, (v, field) => encrypt(key, v, `${id}/${field}`))
 /** The stored settings with their secrets in clear; throws naming the field when one does not open. */
 export const openConfig = (key: Buffer, id: string, c: Json) => mapSecrets(c, (v, field) => decrypt(key, v, `${id}/${field}`))

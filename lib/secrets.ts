@@ -25,3 +25,21 @@ export function ensureJwtSecret(config: Config, log: Logger): Config {
   }
   return { ...config, jwt: { ...config.jwt, secret } }
 }
+
+/** The same for GOTRUE_DB_ENCRYPTION_KEY, which seals MFA secrets: generated beside the SQLite file on first start.
+ *  With MySQL it stays unset until configured (nodes must share it); MFA enrollment then asks for it. */
+export function ensureEncryptionKey(config: Config, log: Logger): Config {
+  if (config.db.encryption_key || config.db.driver !== 'sqlite') return config
+  const bytes = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
+  if (config.db.url === ':memory:') return { ...config, db: { ...config.db, encryption_key: bytes() } }
+  const file = join(dirname(config.db.url), 'db-encryption-key')
+  let key = existsSync(file) ? readFileSync(file, 'utf8').trim() : ''
+  if (!key) {
+    key = bytes()
+    mkdirSync(dirname(file), { recursive: true })
+    writeFileSync(file, `${key}\n`, { mode: 0o600 })
+    chmodSync(file, 0o600)
+    log.warn(`GOTRUE_DB_ENCRYPTION_KEY is not set: generated one and stored it in ${file} (owner-only). Set GOTRUE_DB_ENCRYPTION_KEY in production.`)
+  }
+  return { ...config, db: { ...config.db, encryption_key: key } }
+}

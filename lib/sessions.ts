@@ -7,24 +7,34 @@
 import { t } from 'elysia'
 import { actorOf, writeAudit } from './audit.ts'
 import type { Config } from './config.ts'
+import { SESSION_EXTRA, type SessionExtra } from './dialect.ts'
 import { hmac, randomToken, sha256 } from './crypto.ts'
 import { type Db, dbTime, parseTime } from './db/index.ts'
 import { signAccessToken } from './jwt.ts'
+import { type FactorJson, factorJson, userFactors } from './mfa.ts'
 import { revocationsChanged } from './revocations.ts'
-import { parseMeta, type UserRow } from './users.ts'
+import { parseMeta, toUser, User, type UserRow } from './users.ts'
 
 export const TokenBody = t.Object({
   access_token: t.String(),
   token_type: t.Literal('bearer'),
   expires_in: t.Integer(),
   refresh_token: t.String(),
+  expires_at: t.Optional(t.Integer({ description: 'supabase clients only: when the access token expires (Unix seconds)' })),
+  user: t.Optional(User),
 }, {
-  description: 'Access and refresh token',
+  description: 'Access and refresh token (supabase clients: with `expires_at` and `user`)',
   examples: [{ access_token: 'eyJhbGciOiJIUzI1NiIsImtpZCI6ImRlZmF1bHQiLCJ0eXAiOiJKV1QifQ.eyJzdWIiOiI1ZjBjM2EyZSJ9.c2lnbmF0dXJl', token_type: 'bearer', expires_in: 3600, refresh_token: 'kXq3V9m2Yc7L0pTzR8wNfA4hJ6sDbE1u' }],
 })
-export type TokenResponse = typeof TokenBody.static
+/** GoTrue's token response; the user and expiry ride along under a symbol, for the supabase dialect (lib/dialect.ts). */
+export type TokenResponse = typeof TokenBody.static & { [SESSION_EXTRA]?: SessionExtra }
 
-export function mintAccessToken(config: Config, user: UserRow, now: Date, sessionId?: string): Promise<string> {
+/** How a session was authenticated: supabase/auth's `aal` (aal2 once a second factor was verified in it) and `amr`
+ *  (each method with the Unix time it was used). Carried by its access tokens after GoTrue's own claims. */
+export interface AmrEntry { method: string; timestamp: number }
+export interface SessionAuth { aal: 'aal1' | 'aal2'; amr: AmrEntry[] }
+
+export function mintAccessToken(config: Config, user: UserRow, now: Date, sessionId?: string, auth?: SessionAuth): Promise<string> {
   return signAccessToken({
     aud: user.aud || undefined,
     exp: Math.floor(now.getTime() / 1000) + config.jwt.exp,
@@ -34,6 +44,8 @@ export function mintAccessToken(config: Config, user: UserRow, now: Date, sessio
     user_metadata: parseMeta(user.raw_user_meta_data),
     session_id: sessionId,
     iat: Math.floor(now.getTime() / 1000),
+    aal: auth?.aal,
+    amr: auth?.amr,
   }, config.jwt)
 }
 
@@ -54,7 +66,7 @@ export async function insertRefreshToken(db: Db, r: RefreshInsert): Promise<stri
 }
 
 /** Where a session was started from, as the request tells it (both optional: summaries stay empty without them). */
-export interface SessionOrigin { userAgent?: string | null; client?: string }
+export interface SessionOrigin { userAgent?: string | null; client?: string; method?: string }
 
 /** Starts a new token family for the user (login, verify, external sign-in) and returns the token response.
  *  With GOTRUE_SESSIONS_SINGLE_PER_USER the user's other sessions end here, in the same transaction. */
@@ -66,15 +78,25 @@ export async function issueSession(db: Db, config: Config, user: UserRow, now: D
     if (ended) await writeAudit(db, user.instance_id, actorOf(user), 'session_revoked', now, { reason: 'single_per_user', sessions: ended })
   }
   const notAfter = config.sessions.timebox > 0 ? dbTime(new Date(now.getTime() + config.sessions.timebox * 1000)) : null
-  await insertSession(db, { id: familyId, instanceId: user.instance_id, userId: user.id, now, notAfter, userAgent: userAgentSummary(origin.userAgent), ip: ipSummary(origin.client) })
+  const auth: SessionAuth = { aal: 'aal1', amr: [{ method: origin.method ?? 'password', timestamp: Math.floor(now.getTime() / 1000) }] }
+  await insertSession(db, { id: familyId, instanceId: user.instance_id, userId: user.id, now, notAfter, userAgent: userAgentSummary(origin.userAgent), ip: ipSummary(origin.client), amr: auth.amr })
   await insertRefreshToken(db, { instanceId: user.instance_id, userId: user.id, raw, familyId, parentId: null, now })
   await writeAudit(db, user.instance_id, actorOf(user), 'session_created', now, { session_id: familyId })
-  return tokenResponse(config, user, raw, now, familyId)
+  return tokenResponse(config, user, raw, now, familyId, { ...auth, factors: await factorsOf(db, config, user.instance_id, user.id, now) })
 }
 
-export async function tokenResponse(config: Config, user: UserRow, refreshToken: string, now: Date, familyId: string): Promise<TokenResponse> {
-  return { access_token: await mintAccessToken(config, user, now, familyId), token_type: 'bearer', expires_in: config.jwt.exp, refresh_token: refreshToken }
+/** `auth.factors`: the user's MFA factors, which supabase's session user lists (auth-js reads the next level there). */
+export async function tokenResponse(config: Config, user: UserRow, refreshToken: string, now: Date, familyId: string, auth?: SessionAuth & { factors?: FactorJson[] }): Promise<TokenResponse> {
+  const shown = toUser(user)
+  return {
+    access_token: await mintAccessToken(config, user, now, familyId, auth), token_type: 'bearer', expires_in: config.jwt.exp, refresh_token: refreshToken,
+    [SESSION_EXTRA]: { user: auth?.factors?.length ? { ...shown, factors: auth.factors } : shown, expires_at: Math.floor(now.getTime() / 1000) + config.jwt.exp },
+  }
 }
+
+/** The factors a session answer lists (none when MFA is off). */
+const factorsOf = async (db: Db, config: Config, instanceId: string, userId: string, now: Date): Promise<FactorJson[]> =>
+  config.mfa.enabled ? (await userFactors(db, instanceId, userId, now)).map(factorJson) : []
 
 /** After a change of password or email (by the user, a recovery or an admin), a global logout or a login with
  *  GOTRUE_SESSIONS_SINGLE_PER_USER: every session of the user ends but `keep`, the one that made the change (null:
@@ -100,10 +122,54 @@ export async function endSession(db: Db, instanceId: string, userId: string, ses
   return changes > 0 || tokens.changes > 0
 }
 
-interface SessionInsert { id: string; instanceId: string; userId: string; now: Date; notAfter: string | null; userAgent: string; ip: string }
+interface SessionInsert { id: string; instanceId: string; userId: string; now: Date; notAfter: string | null; userAgent: string; ip: string; amr?: AmrEntry[] }
 export async function insertSession(db: Db, s: SessionInsert): Promise<void> {
   await db.run('INSERT INTO {sessions} (id, instance_id, user_id, aal, user_agent, ip, created_at, refreshed_at, not_after, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL)',
     [s.id, s.instanceId, s.userId, 'aal1', s.userAgent, s.ip, dbTime(s.now), s.notAfter])
+  for (const e of s.amr ?? []) await recordMethod(db, s.id, e.method, s.now)
+}
+
+/** A method used in a session: one row per method, holding its latest use. */
+async function recordMethod(db: Db, sessionId: string, method: string, now: Date): Promise<void> {
+  await db.run('DELETE FROM {mfa_amr_claims} WHERE session_id = ? AND authentication_method = ?', [sessionId, method])
+  await db.run('INSERT INTO {mfa_amr_claims} (id, session_id, authentication_method, created_at) VALUES (?, ?, ?, ?)', [crypto.randomUUID(), sessionId, method, dbTime(now)])
+}
+
+/** A session's aal and amr as stored, oldest method first (a session from before methods were recorded: its
+ *  password sign-in). */
+async function authOf(db: Db, id: string, row: { aal: string; created_at: string }): Promise<SessionAuth> {
+  const rows = await db.all<{ authentication_method: string; created_at: string }>(
+    'SELECT authentication_method, created_at FROM {mfa_amr_claims} WHERE session_id = ? ORDER BY created_at, authentication_method LIMIT 20', [id])
+  const seconds = (t: string) => Math.floor((parseTime(t) ?? 0) / 1000)
+  const amr = rows.map((r) => ({ method: r.authentication_method, timestamp: seconds(r.created_at) }))
+  return { aal: row.aal === 'aal2' ? 'aal2' : 'aal1', amr: amr.length ? amr : [{ method: 'password', timestamp: seconds(row.created_at) }] }
+}
+/** For a refresh: the session's aal and amr, and the user's factors. */
+export async function sessionAuth(db: Db, config: Config, sessionId: string, now: Date): Promise<(SessionAuth & { factors: FactorJson[] }) | undefined> {
+  const row = await db.get<{ aal: string; created_at: string; instance_id: string; user_id: string }>(
+    'SELECT aal, created_at, instance_id, user_id FROM {sessions} WHERE id = ?', [sessionId])
+  return row ? { ...(await authOf(db, sessionId, row)), factors: await factorsOf(db, config, row.instance_id, row.user_id, now) } : undefined
+}
+
+/** A second factor verified in a live session: the session becomes aal2 with `method` added to its amr (once per
+ *  method, with the latest time), its refresh tokens are replaced by a new one, and the answer is the new pair.
+ *  Null when the session has ended. */
+export async function upgradeSession(db: Db, config: Config, user: UserRow, sessionId: string, method: string, now: Date): Promise<TokenResponse | null> {
+  const row = await db.get<{ aal: string; created_at: string }>(
+    'SELECT aal, created_at FROM {sessions} WHERE id = ? AND instance_id = ? AND user_id = ? AND revoked_at IS NULL', [sessionId, user.instance_id, user.id])
+  if (!row) return null
+  const before = await authOf(db, sessionId, row)
+  // A session from before methods were recorded keeps its sign-in method in the list.
+  for (const e of before.amr) if (e.method !== method) await recordMethod(db, sessionId, e.method, new Date(e.timestamp * 1000))
+  await recordMethod(db, sessionId, method, now)
+  const amr = [...before.amr.filter((e) => e.method !== method), { method, timestamp: Math.floor(now.getTime() / 1000) }]
+  await db.run('UPDATE {sessions} SET aal = ?, refreshed_at = ? WHERE id = ?', ['aal2', dbTime(now), sessionId])
+  // The aal1 refresh tokens go: the client holds the pair answered here, and nothing minted before the second
+  // factor stays able to continue the session.
+  await db.run('DELETE FROM {refresh_tokens} WHERE family_id = ? AND instance_id = ?', [sessionId, user.instance_id])
+  const raw = randomToken()
+  await insertRefreshToken(db, { instanceId: user.instance_id, userId: user.id, raw, familyId: sessionId, parentId: null, now })
+  return tokenResponse(config, user, raw, now, sessionId, { aal: 'aal2', amr, factors: await factorsOf(db, config, user.instance_id, user.id, now) })
 }
 
 export const SessionBody = t.Object({
@@ -134,14 +200,14 @@ export async function listSessions(db: Db, config: Config, instanceId: string, u
     .map((r) => ({ id: r.id, created_at: iso(r.created_at) ?? '', refreshed_at: iso(r.refreshed_at), not_after: iso(r.not_after), user_agent: r.user_agent, ip: r.ip, aal: r.aal, current: r.id === current }))
 }
 
-/** A refresh records its time on the session. False when the session was revoked; a family from before sessions
+/** A refresh records its time on the session and answers its aal and amr (the refresh keeps them). Null when the session was revoked; a family from before sessions
  *  were recorded gets its row now. */
-export async function touchSession(db: Db, instanceId: string, userId: string, sessionId: string, now: Date): Promise<boolean> {
+export async function touchSession(db: Db, config: Config, instanceId: string, userId: string, sessionId: string, now: Date): Promise<(SessionAuth & { factors: FactorJson[] }) | null> {
   const { changes } = await db.run('UPDATE {sessions} SET refreshed_at = ? WHERE id = ? AND revoked_at IS NULL', [dbTime(now), sessionId])
-  if (changes) return true
-  if (await db.get('SELECT id FROM {sessions} WHERE id = ?', [sessionId])) return false
+  if (changes) return (await sessionAuth(db, config, sessionId, now)) ?? null
+  if (await db.get('SELECT id FROM {sessions} WHERE id = ?', [sessionId])) return null
   await insertSession(db, { id: sessionId, instanceId, userId, now, notAfter: null, userAgent: '', ip: '' })
-  return true
+  return (await sessionAuth(db, config, sessionId, now)) ?? null
 }
 
 const BROWSERS: [RegExp, string][] = [

@@ -10,6 +10,7 @@ import { resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import confirmation from '../templates/confirmation.eta' with { type: 'text' }
 import email_change from '../templates/email_change.eta' with { type: 'text' }
+import magic_link from '../templates/magic_link.eta' with { type: 'text' }
 import invite from '../templates/invite.eta' with { type: 'text' }
 import layout from '../templates/layout.eta' with { type: 'text' }
 import pageConfirm from '../templates/pages/confirm.eta' with { type: 'text' }
@@ -51,7 +52,7 @@ const compile = (set: Record<string, string>) => import('eta').then(({ Eta }) =>
 let mails: Promise<Eta> | null = null
 /** A built-in mail: its template inside the shared mail layout. */
 export async function renderMail(kind: string, title: string, vars: object): Promise<string> {
-  const e = await (mails ??= compile({ layout, confirmation, invite, recovery, email_change }))
+  const e = await (mails ??= compile({ layout, confirmation, invite, recovery, email_change, magic_link }))
   return e.render('@layout', { title, body: e.render(`@${kind}`, vars) })
 }
 

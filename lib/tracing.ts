@@ -180,15 +180,21 @@ function otlp(url: string, service: string): Exporter {
   }), {})
 }
 
+/** Throws the ConfigError a bad GOTRUE_TRACING_* value deserves; boot() calls it before anything is written. */
+export function checkTracing(config: Config): void {
+  const t = config.tracing
+  if (t.enabled && t.otlp_endpoint && !/^https?:$/.test(URL.parse(t.otlp_endpoint)?.protocol ?? '')) {
+    throw new ConfigError(`GOTRUE_TRACING_OTLP_ENDPOINT: expected an http(s) URL, got ${JSON.stringify(t.otlp_endpoint)}`)
+  }
+}
+
 /** GOTRUE_TRACING_*: OTLP when an endpoint is set, the Datadog agent when a host or port is set (both when both;
  *  localhost:8126, the agent's default, when neither). */
 export function makeTracer(config: Config, log: Logger): Tracer {
   const t = config.tracing
   if (!t.enabled) return noopTracer
+  checkTracing(config)
   const exporters: Exporter[] = []
-  if (t.otlp_endpoint && !/^https?:$/.test(URL.parse(t.otlp_endpoint)?.protocol ?? '')) {
-    throw new ConfigError(`GOTRUE_TRACING_OTLP_ENDPOINT: expected an http(s) URL, got ${JSON.stringify(t.otlp_endpoint)}`)
-  }
   if (t.otlp_endpoint) exporters.push(otlp(t.otlp_endpoint, t.service_name))
   if (t.host || t.port || !t.otlp_endpoint) {
     const host = t.host || 'localhost'

@@ -32,6 +32,21 @@ export const USER_COLUMNS =
   'email_change, email_change_sent_at, last_sign_in_at, raw_app_meta_data, raw_user_meta_data, is_super_admin, created_at, updated_at'
 
 const Time = t.String({ format: 'date-time' })
+const Identity = t.Object({
+  identity_id: t.String(), id: t.String(), user_id: t.String(), provider: t.String(), email: t.String(),
+  identity_data: t.Record(t.String(), t.Unknown()),
+  last_sign_in_at: t.Optional(Time), created_at: Time, updated_at: Time,
+}, { description: 'A sign-in identity of the user (supabase\'s shape)' })
+/** An MFA factor (supabase/auth's shape; lib/mfa.ts reads and writes them). */
+export const Factor = t.Object({
+  id: t.String(),
+  friendly_name: t.String(),
+  factor_type: t.UnionEnum(['totp', 'recovery_code']),
+  status: t.UnionEnum(['verified', 'unverified']),
+  created_at: Time,
+  updated_at: Time,
+  last_challenged_at: t.Optional(Time),
+}, { description: 'An MFA factor (supabase/auth\'s shape)' })
 /** The user object of GoTrue's wire contract (spec §1.2): absent timestamps are omitted, never null. */
 export const User = t.Object({
   id: t.String({ format: 'uuid' }),
@@ -49,8 +64,14 @@ export const User = t.Object({
   user_metadata: t.Record(t.String(), t.Unknown()),
   created_at: Time,
   updated_at: Time,
+  // supabase's fields, for supabase clients only (lib/dialect.ts adds them).
+  email_confirmed_at: t.Optional(t.String({ format: 'date-time', description: 'supabase clients only: confirmed_at' })),
+  phone: t.Optional(t.String({ description: 'supabase clients only: always empty (no phone sign-in)' })),
+  is_anonymous: t.Optional(t.Boolean({ description: 'supabase clients only: always false' })),
+  identities: t.Optional(t.Array(Identity, { description: 'supabase clients only: one per sign-in provider of app_metadata' })),
+  factors: t.Optional(t.Array(Factor, { description: 'MFA factors (GET /user and sessions), only when the user has some' })),
 }, {
-  description: 'A GoTrue user',
+  description: 'A GoTrue user (supabase clients: with supabase\'s extra fields)',
   examples: [{
     id: '5f0c3a2e-8b1d-4c6f-9a7e-2d4b6c8e0f13', aud: 'api.netlify.com', role: '', email: 'ada@example.com',
     confirmed_at: '2025-03-14T09:26:53Z', confirmation_sent_at: '2025-03-14T09:25:10Z', last_sign_in_at: '2025-03-14T09:26:53Z',

@@ -5,22 +5,31 @@
 import { requireFreeEmail } from './accounts.ts'
 import { actorOf, writeAudit } from './audit.ts'
 import { clientOf } from './client.ts'
+import { safeEqual } from './crypto.ts'
 import { dbTime } from './db/index.ts'
 import type { Deps } from './deps.ts'
-import { notFound, unprocessable } from './errors.ts'
+import { forbidden, notFound, unprocessable } from './errors.ts'
 import { enforce, RULES } from './limits.ts'
-import { consumeOtp, findOtp, type OtpType, otpExpired } from './otp.ts'
+import { codeHash, consumeOtp, findOtp, findOtpForUser, type OtpRow, type OtpType, otpExpired, revokeOtp } from './otp.ts'
 import { endOtherSessions, issueSession } from './sessions.ts'
-import { emailKey, findUserById, passwordProblem, toUser, updateUser, type UserPatch } from './users.ts'
+import { emailKey, findUserByEmail, findUserById, passwordProblem, toUser, updateUser, type UserPatch } from './users.ts'
 import { type HookReply, replyPatch } from './webhooks.ts'
 
-/** /verify's `type` → the token types it accepts (signup also takes an invite, as gotrue-js sends it). */
+/** /verify's `type` → the token types it accepts (signup also takes an invite, as gotrue-js sends it). `email`
+ *  and `magiclink` are supabase's passwordless types; `email` covers a signup confirmation too, as there. */
 const TYPES: Record<string, OtpType[]> = {
   signup: ['confirmation', 'invite'], invite: ['invite'], recovery: ['recovery'], email_change: ['email_change'],
+  email: ['magiclink', 'confirmation'], magiclink: ['magiclink'],
 }
+/** The types whose mail carries a short code besides the link (features/otp.ts); a new user's first sign-in
+ *  code may be verified as `signup` too, as supabase's clients do. */
+const CODE_TYPES: Record<string, OtpType> = { email: 'magiclink_code', magiclink: 'magiclink_code', signup: 'magiclink_code' }
+/** The answer to a wrong, used or expired code, the same in every case (nothing tells which). */
+const badCode = () => forbidden('Token has expired or is invalid')
 const EXPIRED: Record<OtpType, string> = {
   confirmation: 'Confirmation token expired', invite: 'Confirmation token expired',
   recovery: 'Recovery token expired', email_change: 'Email change token expired', authorization_code: 'Authorization code expired',
+  magiclink: 'Token has expired or is invalid', magiclink_code: 'Token has expired or is invalid',
 }
 
 export interface VerifyInput {
@@ -29,6 +38,9 @@ export interface VerifyInput {
   password?: string
   /** Set `password` on a recovery too (the reset-password page); /verify takes a password for an invite only. */
   resetPassword?: boolean
+  /** With a short code (`token` of MAILER_OTP_LENGTH digits): the address it was mailed to, and its audience. */
+  email?: string
+  aud?: string
 }
 type Server = { requestIP(r: Request): { address: string } | null } | null
 
@@ -41,6 +53,17 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
   const types = Object.hasOwn(TYPES, input.type ?? '') ? TYPES[input.type ?? ''] : undefined // not `constructor`, `__proto__`, …
   if (!types) throw unprocessable('Verify requires a verification type')
   await enforce(deps.limiter, RULES(config).verify, [clientOf(config, request, server)], clock.now().getTime())
+  const codeType = input.email && new RegExp(`^\\d{${config.mailer.otp_length}}$`).test(token) ? CODE_TYPES[input.type ?? ''] : undefined
+  if (input.email && /^\d{1,10}$/.test(token) && !codeType) throw badCode()
+  const userId = codeType ? (await findUserByEmail(db, instanceId, input.aud || config.jwt.aud, input.email ?? ''))?.id : undefined
+  if (codeType && !userId) throw badCode()
+  if (codeType && userId) await countCodeAttempt(deps, userId, codeType)
+  /** The token row: by the link token's hash, or the user's code row when the code matches (constant time). */
+  const find = async (tx: typeof db): Promise<OtpRow | null> => {
+    if (!codeType || !userId) return findOtp(tx, instanceId, types, token)
+    const row = await findOtpForUser(tx, userId, codeType)
+    return row && safeEqual(row.token_hash, codeHash(userId, token)) ? row : null
+  }
   const password = input.password ?? ''
   const takesPassword = types.includes('invite') || (input.resetPassword === true && types.includes('recovery'))
   // Hash before the transaction (bcrypt must not hold the database).
@@ -51,16 +74,16 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
   // holding the database), and its reply may replace the metadata the new session carries.
   let reply: HookReply | null = null
   if (webhooks.wants('signup')) {
-    const otp = await findOtp(db, instanceId, types, token)
+    const otp = await find(db)
     const user = otp && !otpExpired(config, otp, now) && (await findUserById(db, instanceId, otp.user_id))
     // an invite without a (good) password fails below: tell the receiver nothing about it
     if (otp?.token_type === 'invite' && (!password || weak)) throw unprocessable(weak || 'Invited users must specify a password')
     if (user && !user.confirmed_at) reply = await webhooks.send('signup', instanceId, toUser({ ...user, confirmed_at: dbTime(now) }))
   }
   return db.tx(async (tx) => {
-    const otp = await findOtp(tx, instanceId, types, token)
+    const otp = await find(tx)
     const user = otp && (await findUserById(tx, instanceId, otp.user_id))
-    if (!otp || !user) throw notFound('User not found')
+    if (!otp || !user) throw codeType ? badCode() : notFound('User not found')
     if (otpExpired(config, otp, now)) throw unprocessable(EXPIRED[otp.token_type])
     const patch: UserPatch = user.confirmed_at ? {} : replyPatch(reply)
     // Accepting an invite always sets the password given. The reference asks for one only while the user
@@ -79,8 +102,12 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
     }
     // A recovery link confirms a pending signup, whose password may be someone else's: anyone can sign up an
     // address they do not own and wait for its owner to recover it. The owner gets a session and sets a password.
-    if (otp.token_type === 'recovery' && !user.confirmed_at && !patch.encrypted_password) patch.encrypted_password = ''
+    // The same for a passwordless sign-in of a pending signup.
+    const passwordless = otp.token_type === 'magiclink' || otp.token_type === 'magiclink_code'
+    if ((otp.token_type === 'recovery' || passwordless) && !user.confirmed_at && !patch.encrypted_password) patch.encrypted_password = ''
     await consumeOtp(tx, otp.id)
+    // The link and the code of one sign-in are one credential: using either spends both.
+    if (passwordless) for (const type of ['magiclink', 'magiclink_code'] as const) await revokeOtp(tx, user.id, type)
     if (!user.confirmed_at) {
       patch.confirmed_at = dbTime(now)
       await writeAudit(tx, instanceId, actorOf(user), 'user_signedup', now)
@@ -90,6 +117,23 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
     // Whoever recovers the account or confirms its new address gets the only session: every older one ends
     // (a device signed in by someone who knew the old password, or with the old address).
     if (otp.token_type === 'recovery' || otp.token_type === 'email_change') await endOtherSessions(tx, instanceId, user.id, null, now)
-    return { session: await issueSession(tx, config, updated, now), kind: otp.token_type }
+    return { session: await issueSession(tx, config, updated, now, { method: 'otp' }), kind: otp.token_type }
   })
+}
+
+/** Counts one try of a short code against the live code it would match: after MAILER_OTP_MAX_ATTEMPTS tries the
+ *  code is void and a new one must be mailed (whose own count starts at zero). Tries are counted per code, not
+ *  per address, so someone guessing cannot lock the owner out for longer than it takes to ask for a new code;
+ *  with /otp's mail budget per address (GOTRUE_RATE_LIMIT_OTP an hour) that caps guesses at attempts x budget
+ *  an hour out of 10^length codes. */
+async function countCodeAttempt(deps: Deps, userId: string, type: OtpType): Promise<void> {
+  const { config, db, limiter, clock } = deps
+  const row = await findOtpForUser(db, userId, type)
+  if (!row) throw badCode()
+  const max = config.mailer.otp_max_attempts
+  const wait = await limiter.hit(`otp-code:${row.id}`, max, config.mailer.otp_exp, clock.now().getTime())
+  if (wait > 0) {
+    await revokeOtp(db, userId, type)
+    throw badCode()
+  }
 }

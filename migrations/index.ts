@@ -7,6 +7,8 @@ import flow_states_mysql from './0002_flow_states.mysql.sql' with { type: 'text'
 import flow_states_sqlite from './0002_flow_states.sqlite.sql' with { type: 'text' }
 import sessions_mysql from './0003_sessions.mysql.sql' with { type: 'text' }
 import sessions_sqlite from './0003_sessions.sqlite.sql' with { type: 'text' }
+import mfa_mysql from './0004_mfa.mysql.sql' with { type: 'text' }
+import mfa_sqlite from './0004_mfa.sqlite.sql' with { type: 'text' }
 
 export interface EmbeddedMigration { version: string; name: string; dialect: 'sqlite' | 'mysql'; sql: string }
 
@@ -17,4 +19,6 @@ export const MIGRATIONS: readonly EmbeddedMigration[] = [
   { version: '0002', name: 'flow_states', dialect: 'mysql', sql: flow_states_mysql },
   { version: '0003', name: 'sessions', dialect: 'sqlite', sql: sessions_sqlite },
   { version: '0003', name: 'sessions', dialect: 'mysql', sql: sessions_mysql },
+  { version: '0004', name: 'mfa', dialect: 'sqlite', sql: mfa_sqlite },
+  { version: '0004', name: 'mfa', dialect: 'mysql', sql: mfa_mysql },
 ]

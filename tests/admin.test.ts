@@ -426,6 +426,23 @@ describe('super admins: only a super admin (or the operator) reads, changes or d
     expect((await login(s, 'root@a.example', 'taken-over-123')).status).toBe(400)
   })
 
+  test('an audience admin cannot mint a sign-in link for its audience’s super admin (generate_link: 404, nothing issued), nor read or end its sessions and factors', async () => {
+    const tokens = async () => (await s.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM {one_time_tokens} WHERE user_id = ?', [root.id]))?.n
+    const before = await tokens()
+    for (const json of [{ type: 'magiclink' }, { type: 'recovery' }, { type: 'email_change_new', new_email: 'mine@a.example' }, { type: 'invite' }]) {
+      const res = await s.req('/admin/generate_link', { method: 'POST', headers: bearer(tenantAdmin), json: { email: 'root@a.example', ...json } })
+      expect(res.status).toBe(404)
+      expect(await body(res)).toMatchObject({ code: 404, msg: 'User not found' })
+    }
+    expect(await tokens()).toBe(before)
+    for (const path of [`/admin/users/${root.id}/sessions`, `/admin/users/${root.id}/factors`]) {
+      expect((await s.req(path, { headers: bearer(tenantAdmin) })).status).toBe(404)
+    }
+    // the operator still may
+    const ok = await s.req('/admin/generate_link', { method: 'POST', headers: { ...OPERATOR, 'x-jwt-aud': 'tenant-a' }, json: { email: 'root@a.example', type: 'recovery' } })
+    expect(ok.status).toBe(200)
+  })
+
   test('the audience admin’s list leaves super admins out; its own audience’s other users are there', async () => {
     const res = await list(s, '', bearer(tenantAdmin))
     expect(res.status).toBe(200)

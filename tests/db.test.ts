@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Db, type Dialect, DbUnavailable, dbTime, isoTime, jsonText, UniqueViolation } from '../lib/db/index.ts'
 import { BUNDLED_MIGRATIONS, listMigrations, type Migration, migrate } from '../lib/db/migrate.ts'
-import { openMysql, parseMysqlDsn } from '../lib/db/mysql.ts'
+import { mysqlTargets, openMysql, parseMysqlDsn } from '../lib/db/mysql.ts'
 import { openSqlite } from '../lib/db/sqlite.ts'
 
 const MYSQL_URL = process.env.TEST_MYSQL_URL ?? ''
@@ -57,7 +57,7 @@ describe.each(dialects)('Db contract on %s', (dialect) => {
 
   test('migrate() applies every bundled migration once; a second call applies nothing', () => {
     expect(firstMigrate.map((m) => m.version)).toEqual(listMigrations(BUNDLED_MIGRATIONS, dialect).map((m) => m.version))
-    expect(firstMigrate.map((m) => m.version)).toEqual(['0001', '0002', '0003'])
+    expect(firstMigrate.map((m) => m.version)).toEqual(['0001', '0002', '0003', '0004'])
     expect(secondMigrate).toEqual([])
   })
 
@@ -201,6 +201,23 @@ describe('parseMysqlDsn', () => {
   })
   test.each(['root@tcp(127.0.0.1:3306)/', 'mysql://root@127.0.0.1:3306', 'root@localhost'])('%s without a database throws', (dsn) => {
     expect(() => parseMysqlDsn(dsn)).toThrow(/database/)
+  })
+  test('several hosts (a Galera cluster): every one, in order, sharing the credentials and the database', () => {
+    const node = (host: string, port: number) => ({ host, port, user: 'u', password: 'p', database: 'db' })
+    expect(mysqlTargets('mysql://u:p@h1:3307,h2:3308, h3/db')).toEqual([node('h1', 3307), node('h2', 3308), node('h3', 3306)])
+    expect(mysqlTargets('u:p@tcp(h1:3307,h2:3308)/db?parseTime=true')).toEqual([node('h1', 3307), node('h2', 3308)])
+    expect(parseMysqlDsn('mysql://u:p@h1:3307,h2:3308/db')).toEqual(node('h1', 3307))
+  })
+})
+
+describe('openMysql with several hosts', () => {
+  test.if(Boolean(MYSQL_URL))('the first host refusing connections: statements run on the next one', async () => {
+    const u = new URL(MYSQL_URL)
+    const db = openMysql(MYSQL_URL.replace(`@${u.host}/`, `@127.0.0.1:1,${u.host}/`), newNamespace(), 2)
+    try {
+      expect(Number((await db.get<{ ok: number }>('SELECT 1 AS ok'))?.ok)).toBe(1)
+      expect(await db.tx(async (t) => Number((await t.get<{ ok: number }>('SELECT 2 AS ok'))?.ok))).toBe(2)
+    } finally { await db.close() }
   })
 })
 

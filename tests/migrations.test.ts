@@ -13,7 +13,7 @@ import { openSqlite } from '../lib/db/sqlite.ts'
 import { MIGRATIONS } from '../migrations/index.ts'
 
 const MYSQL_URL = process.env.TEST_MYSQL_URL ?? ''
-const EXPECTED_TABLES = ['audit_log_entries', 'flow_states', 'identities', 'instances', 'one_time_tokens', 'refresh_tokens', 'schema_migrations', 'sessions', 'users']
+const EXPECTED_TABLES = ['audit_log_entries', 'flow_states', 'identities', 'instances', 'mfa_amr_claims', 'mfa_challenges', 'mfa_factors', 'mfa_recovery_codes', 'one_time_tokens', 'refresh_tokens', 'schema_migrations', 'sessions', 'users']
 const sqlite = listMigrations(BUNDLED_MIGRATIONS, 'sqlite')
 const mysql = listMigrations(BUNDLED_MIGRATIONS, 'mysql')
 
@@ -183,6 +183,9 @@ describe.if(Boolean(MYSQL_URL))('applied to MySQL', () => {
         [`${namespace}\\_%`])
       const mysqlSchema: Record<string, string[]> = {}
       for (const { t, c } of rows) (mysqlSchema[t.slice(namespace.length + 1)] ??= []).push(c)
+      // The cluster-wide migration lock is MySQL's alone (SQLite serialises migrators with BEGIN IMMEDIATE).
+      expect(mysqlSchema.schema_migrations_lock).toEqual(['name', 'holder', 'expires_at'])
+      delete mysqlSchema.schema_migrations_lock
       const lite = await migratedSqlite('cmp')
       const liteSchema: Record<string, string[]> = {}
       for (const t of await sqliteTables(lite)) liteSchema[t.slice('cmp_'.length)] = await sqliteColumns(lite, t)

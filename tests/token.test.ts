@@ -34,7 +34,7 @@ describe('password grant (autoconfirm)', () => {
     expect(res.headers.get('set-cookie')).toBeNull() // no X-Use-Cookie, no cookie
   })
 
-  test('the access token: HS256 with kid nf-ident; GoTrue claims in order, then session_id and iat; aud a string, no role', async () => {
+  test('the access token: HS256 with kid nf-ident; GoTrue claims in order, then session_id, iat, aal and amr; aud a string, no role', async () => {
     const email = freshEmail('jwt')
     const user = await signup(s, email)
     const tok = await body<{ access_token: string }>(await login(s, email, PASSWORD))
@@ -42,7 +42,7 @@ describe('password grant (autoconfirm)', () => {
     expect(decode(h)).toEqual({ alg: 'HS256', kid: 'nf-ident', typ: 'JWT' })
     expect(sig).toMatch(/^[A-Za-z0-9_-]{43}$/)
     const claims = decode(p)
-    expect(Object.keys(claims)).toEqual(['aud', 'exp', 'sub', 'email', 'app_metadata', 'user_metadata', 'session_id', 'iat'])
+    expect(Object.keys(claims)).toEqual(['aud', 'exp', 'sub', 'email', 'app_metadata', 'user_metadata', 'session_id', 'iat', 'aal', 'amr'])
     expect(Number(claims.exp) - Number(claims.iat)).toBe(3600) // issued now, for GOTRUE_JWT_EXP
     expect(claims.session_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/) // the refresh-token family
     expect(claims.aud).toBe(user.aud)

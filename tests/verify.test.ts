@@ -37,7 +37,7 @@ describe('POST /verify type=signup', () => {
     const [header, payload] = (t.access_token as string).split('.')
     expect(decode(header)).toEqual({ alg: 'HS256', kid: 'nf-ident', typ: 'JWT' })
     const claims = decode(payload)
-    expect(Object.keys(claims)).toEqual(['aud', 'exp', 'sub', 'email', 'app_metadata', 'user_metadata', 'session_id', 'iat'])
+    expect(Object.keys(claims)).toEqual(['aud', 'exp', 'sub', 'email', 'app_metadata', 'user_metadata', 'session_id', 'iat', 'aal', 'amr'])
     expect(claims).toMatchObject({
       aud: 'api.netlify.com', sub: id, email: 'confirm@example.com',
       app_metadata: { provider: 'email' }, user_metadata: { name: 'N' },
@@ -69,7 +69,7 @@ describe('POST /verify type=signup', () => {
     expect(await body(res)).toEqual({ code: 422, msg: 'Verify requires a token' })
   })
 
-  test.each([['magiclink'], [''], [undefined], ['SIGNUP']])('type %j → 422 Verify requires a verification type', async (type) => {
+  test.each([['phone_change'], [''], [undefined], ['SIGNUP']])('type %j → 422 Verify requires a verification type', async (type) => {
     const { token } = await signupToken(`type-${String(type)}@example.com`)
     const res = await verify({ type, token })
     expect(res.status).toBe(422)

@@ -25,13 +25,13 @@ export function parseTime(v: unknown): number | null {
 
 export async function openDb(config: Config): Promise<Db> {
   if (config.db.driver === 'mysql') {
-    const { openMysql, parseMysqlDsn } = await import('./mysql.ts')
+    const { mysqlTargets, openMysql, parseMysqlDsn } = await import('./mysql.ts')
     // A bad or unreachable DATABASE_URL is found here, with a message naming the variable and the host (never
-    // the password), rather than as a bare `connect ECONNREFUSED` from the first statement.
+    // the password), rather than as a bare `connect ECONNREFUSED` from the first statement. With several hosts
+    // (a Galera cluster), the first that answers is used and boot fails only when none does.
     let where = ''
     try {
-      const t = parseMysqlDsn(config.db.url)
-      where = t.socketPath ? `socket ${t.socketPath}` : `${t.host}:${t.port}`
+      where = mysqlTargets(config.db.url).map((t) => (t.socketPath ? `socket ${t.socketPath}` : `${t.host}:${t.port}`)).join(', ')
     } catch (e) {
       throw new ConfigError(`DATABASE_URL: ${e instanceof Error ? e.message : String(e)} (${redactDsn(config.db.url)})`)
     }

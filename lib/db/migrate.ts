@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { MIGRATIONS } from '../../migrations/index.ts'
-import { type Db, dbTime } from './index.ts'
+import { type Db, dbTime, UniqueViolation } from './index.ts'
 
 /** The source folder of the bundled migrations. Passed as `dir` it selects their embedded copy (the same
  *  files in a source run; the only copy in a compiled binary, where this path does not exist). */
@@ -63,9 +63,45 @@ export async function pendingMigrations(db: Db, dir = BUNDLED_MIGRATIONS): Promi
   return migrationsIn(dir, db.dialect).filter((m) => !done.has(m.version))
 }
 
+const LOCK_TABLE = 'CREATE TABLE IF NOT EXISTS {schema_migrations_lock} (name VARCHAR(32) NOT NULL PRIMARY KEY, holder VARCHAR(64) NOT NULL, expires_at DATETIME(3) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4'
+/** How long a holder may go silent before another node takes the lock over (it renews at a third of this). */
+const LEASE_MS = 30_000
+
+/** Takes the cluster-wide migration lock: a row under a unique key. Not GET_LOCK, which is held by one server:
+ *  on a multi-primary cluster (Galera) every node would get its own. Two nodes inserting the row at once on two
+ *  servers conflict at certification (or on the key) and exactly one commit survives. A holder that died is
+ *  replaced once its lease has run out. Returns the release function. */
+async function lockMigrations(db: Db, now: () => Date, waitMs = 120_000): Promise<() => Promise<void>> {
+  await db.run(LOCK_TABLE)
+  const holder = crypto.randomUUID()
+  const expiry = () => dbTime(new Date(now().getTime() + LEASE_MS))
+  const until = Date.now() + waitMs
+  for (;;) {
+    try {
+      await db.run('INSERT INTO {schema_migrations_lock} (name, holder, expires_at) VALUES (?, ?, ?)', ['migrate', holder, expiry()])
+      break
+    } catch (e) {
+      if (!(e instanceof UniqueViolation)) throw e
+    }
+    const taken = await db.run('UPDATE {schema_migrations_lock} SET holder = ?, expires_at = ? WHERE name = ? AND expires_at < ?', [holder, expiry(), 'migrate', dbTime(now())])
+    if (taken.changes === 1) break
+    if (Date.now() > until) throw new Error('migrate: timed out waiting for another node to finish migrating')
+    await new Promise((r) => setTimeout(r, 100 + Math.random() * 200))
+  }
+  const renew = setInterval(() => {
+    void db.run('UPDATE {schema_migrations_lock} SET expires_at = ? WHERE name = ? AND holder = ?', [expiry(), 'migrate', holder]).catch(() => {})
+  }, LEASE_MS / 3)
+  return async () => {
+    clearInterval(renew)
+    await db.run('DELETE FROM {schema_migrations_lock} WHERE name = ? AND holder = ?', ['migrate', holder])
+  }
+}
+
 /** Applies every pending migration; returns what it applied, in order. Safe when several nodes start at once:
  *  on SQLite each file's transaction (BEGIN IMMEDIATE) re-checks that the file is still pending; on MySQL a
- *  named lock (GET_LOCK, held by one connection) lets one node migrate while the others wait, then re-read. */
+ *  lock row (lockMigrations) lets one node migrate while the others wait, then re-read what is applied: the
+ *  holder before it recorded each version before deleting the row, and a cluster applies writes in order, so a
+ *  node that sees the row gone sees those versions. */
 export async function migrate(db: Db, dir = BUNDLED_MIGRATIONS, now = () => new Date()): Promise<Migration[]> {
   const applied: Migration[] = []
   const record = (d: Db, m: Migration) => d.run('INSERT INTO {schema_migrations} (version, applied_at) VALUES (?, ?)', [m.version, dbTime(now())])
@@ -81,17 +117,13 @@ export async function migrate(db: Db, dir = BUNDLED_MIGRATIONS, now = () => new 
     }
     return applied
   }
-  await appliedVersions(db) // creates {schema_migrations} before the lock is named after it
-  await db.tx(async (t) => {
-    const got = await t.get<{ ok: number | null }>("SELECT GET_LOCK(CONCAT(DATABASE(), '.{schema_migrations}'), 120) AS ok")
-    if (Number(got?.ok) !== 1) throw new Error('migrate: timed out waiting for another node to finish migrating')
-    try {
-      for (const m of await pendingMigrations(t, dir)) {
-        for (const s of splitStatements(m.sql)) await t.run(s)
-        await record(t, m)
-        applied.push(m)
-      }
-    } finally { await t.get("SELECT RELEASE_LOCK(CONCAT(DATABASE(), '.{schema_migrations}'))") }
-  })
+  const release = await lockMigrations(db, now)
+  try {
+    for (const m of await pendingMigrations(db, dir)) {
+      for (const s of splitStatements(m.sql)) await db.run(s)
+      await record(db, m)
+      applied.push(m)
+    }
+  } finally { await release() }
   return applied
 }

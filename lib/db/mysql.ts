@@ -11,8 +11,14 @@ import { type Db, DbUnavailable, type Param, sqlRewriter, UniqueViolation } from
 export interface MysqlTarget { host: string; port: number; user: string; password: string; database: string; socketPath?: string }
 
 /** Accepts go-sql-driver DSNs (`user:pass@tcp(host:3306)/db?parseTime=true`, `root@localhost/gotrue`,
- *  optionally prefixed by `mysql://`) and `mysql://user:pass@host:port/db` URLs. */
+ *  optionally prefixed by `mysql://`) and `mysql://user:pass@host:port/db` URLs. With several hosts
+ *  (`mysql://u@h1:3307,h2:3308/db`, or `tcp(h1:3307,h2:3308)`), this is the first; mysqlTargets lists them all. */
 export function parseMysqlDsn(dsn: string): MysqlTarget {
+  return mysqlTargets(dsn)[0] as MysqlTarget
+}
+
+/** Every host of a DSN, in the order given: the nodes of a multi-primary cluster (Galera) to fail over across. */
+export function mysqlTargets(dsn: string): MysqlTarget[] {
   const s = dsn.replace(/^mysql:\/\//, '').split('?')[0] ?? ''
   const slash = s.lastIndexOf('/') // the password or the address may contain '/' (go-sql-driver rule)
   if (slash < 0) throw new Error('expected a database name after "/"')
@@ -26,9 +32,11 @@ export function parseMysqlDsn(dsn: string): MysqlTarget {
   const password = colon >= 0 ? decodeURIComponent(cred.slice(colon + 1)) : ''
   const m = /^(?:(tcp|unix)\((.*)\)|(.*))$/.exec(addrPart)
   const net = m?.[1], inner = m?.[2] ?? m?.[3] ?? ''
-  if (net === 'unix') return { host: 'localhost', port: 3306, user, password, database, socketPath: inner }
-  const hp = /^(.*?)(?::(\d+))?$/.exec(inner || '127.0.0.1:3306')
-  return { host: hp?.[1] || '127.0.0.1', port: Number(hp?.[2] ?? 3306), user, password, database }
+  if (net === 'unix') return [{ host: 'localhost', port: 3306, user, password, database, socketPath: inner }]
+  return (inner || '127.0.0.1:3306').split(',').map((a) => {
+    const hp = /^(.*?)(?::(\d+))?$/.exec(a.trim())
+    return { host: hp?.[1] || '127.0.0.1', port: Number(hp?.[2] ?? 3306), user, password, database }
+  })
 }
 
 /** Errors that mean "no usable connection" rather than "this statement failed": the network codes, the pool
@@ -38,22 +46,72 @@ const CONNECTION_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
   'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR', 'PROTOCOL_ENQUEUE_AFTER_QUIT',
   'POOL_CLOSED', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED',
+  // A Galera node outside the primary component (partitioned, or still joining) refuses every statement with
+  // 1047 "WSREP has not yet prepared node for application use": for us it is as gone as a closed socket.
+  'ER_UNKNOWN_COM_ERROR',
+  // …and a COMMIT on a node that lost the primary component meanwhile fails with 1180 ("Not connected to Primary
+  // Component"): the write-set was not replicated, the transaction is rolled back.
+  'ER_ERROR_DURING_COMMIT',
 ])
 function lostConnection(e: unknown): boolean {
   const err = e as { code?: string; fatal?: boolean; message?: string } | null
   return !!err && (CONNECTION_CODES.has(err.code ?? '') || err.fatal === true || err.message === 'Pool is closed.')
 }
 
+/** Transactions (and autocommit statements) aborted for a conflict, which the server expects to be run again: an
+ *  InnoDB lock cycle or wait timeout, and on Galera a certification failure, which a multi-primary cluster
+ *  reports as ER_LOCK_DEADLOCK at COMMIT (or on any statement of a transaction a replicated write aborted). */
+const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'])
+const MAX_ATTEMPTS = 10
+/** Full jitter over an exponential ceiling (10, 20, 40 … 320 ms): conflicting writers spread apart instead of
+ *  meeting again, and the whole budget stays near a second and a half. */
+const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * Math.min(320, 5 * 2 ** attempt)))
+const conflict = (e: unknown) => RETRYABLE.has((e as { code?: string } | null)?.code ?? '')
+/** What a client sees when the retries ran out: a 503 with Retry-After (try again), never a 500. */
+const busy = (e: unknown) => new DbUnavailable(`conflicting writes: gave up after ${MAX_ATTEMPTS} attempts (${(e as Error).message})`)
+
 export function openMysql(dsn: string, namespace = '', poolSize = 10, statementTimeoutMs = 0): Db {
-  const target = parseMysqlDsn(dsn)
-  const pool: Pool = mysql.createPool({
-    ...target, connectionLimit: poolSize, dateStrings: true, timezone: 'Z', charset: 'utf8mb4',
+  const targets = mysqlTargets(dsn)
+  const pools: (Pool | undefined)[] = []
+  const poolFor = (i: number): Pool => (pools[i] ??= mysql.createPool({
+    ...targets[i] as MysqlTarget, connectionLimit: poolSize, dateStrings: true, timezone: 'Z', charset: 'utf8mb4',
     supportBigNumbers: true, enableKeepAlive: true, trace: false,
     // Prepared statements held per connection: the steady state uses a few dozen; a small LRU keeps nodes × pool
     // size × this well under MySQL's server-wide max_prepared_stmt_count (16,382 by default).
     maxPreparedStatements: 128,
     connectTimeout: statementTimeoutMs ? Math.min(Math.max(statementTimeoutMs, 1000), 5000) : 5000,
-  })
+  }))
+  /** The node in use; with several hosts, the next one takes over when it stops answering (sticky: no fail-back
+   *  while it works, so one client's reads follow its writes on one node). */
+  let current = 0
+  /** Several hosts: a lost connection on node `i` moves to the next node, and `i`'s pool (its other connections
+   *  are likely dead too) is closed rather than handed out again. One host: only that connection goes. */
+  const lost = (i: number) => {
+    if (targets.length < 2 || i !== current) return
+    current = (i + 1) % targets.length
+    const old = pools[i]
+    pools[i] = undefined
+    void old?.end().catch(() => {})
+  }
+  /** A connection from the current node, else from the next ones in order, once round. Nothing has been sent
+   *  yet, so trying another node is always safe. */
+  const acquire = async (): Promise<[PoolConnection, number]> => {
+    let last: unknown
+    const first = current // lost() moves `current` on: count from where this call began
+    for (let k = 0; k < targets.length; k++) {
+      const i = (first + k) % targets.length
+      try {
+        const conn = await poolFor(i).getConnection()
+        current = i
+        return [conn, i]
+      } catch (e) {
+        last = e
+        if (!lostConnection(e)) break
+        lost(i)
+      }
+    }
+    throw last
+  }
   const rewrite = sqlRewriter(namespace, 'mysql')
   const fail = (e: unknown): never => {
     const err = e as { code?: string; message?: string }
@@ -77,7 +135,7 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
     })
     try { return (await Promise.race([send(conn, sql, p), timeout]))[0] } finally { clearTimeout(timer) }
   }
-  const over = (c: Pool | PoolConnection, inTx: boolean): Db => {
+  const over = (c: PoolConnection | null, inTx: boolean): Db => {
     const query = inTx
       ? async (sql: string, p: Param[] = []) => {
           try { return await timed(c as PoolConnection, rewrite(sql), p) } catch (e) { return fail(e) }
@@ -86,13 +144,23 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
           // Not pool.query(): when a connection dies during a statement, mysql2 hands the error to that statement
           // only and pool.query then releases the dead connection into the pool, where every later statement on it
           // fails ("Can't add new command when connection is in closed state"). Destroy it instead.
-          let conn: PoolConnection
-          try { conn = await pool.getConnection() } catch (e) { return fail(e) }
-          let dead = false
-          try { return await timed(conn, rewrite(sql), p) } catch (e) {
-            dead = e instanceof DbUnavailable || lostConnection(e)
-            return fail(e)
-          } finally { if (dead) conn.destroy(); else conn.release() }
+          // A conflict aborting an autocommit statement (Galera certification, after the server's own
+          // wsrep_retry_autocommit) rolled it back whole, so it is run again like a transaction.
+          for (let attempt = 1; ; attempt++) {
+            let conn: PoolConnection, node: number
+            try { [conn, node] = await acquire() } catch (e) { return fail(e) }
+            let dead = false
+            try { return await timed(conn, rewrite(sql), p) } catch (e) {
+              dead = e instanceof DbUnavailable || lostConnection(e)
+              if (dead) lost(node)
+              else if (conflict(e)) {
+                if (attempt >= MAX_ATTEMPTS) throw busy(e)
+                await backoff(attempt)
+                continue
+              }
+              return fail(e)
+            } finally { if (dead) conn.destroy(); else conn.release() }
+          }
         }
     const self: Db = {
       dialect: 'mysql',
@@ -100,11 +168,12 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
       get: async (sql, p) => ((await query(sql, p)) as never[])[0] ?? null,
       run: async (sql, p) => ({ changes: ((await query(sql, p)) as ResultSetHeader).affectedRows }),
       tx: inTx ? (fn) => fn(self) : async (fn) => {
-        // InnoDB resolves lock cycles by aborting one transaction (ER_LOCK_DEADLOCK); the documented remedy is to
-        // run it again. Our transactions hold no network calls, so a retry repeats only database work.
+        // InnoDB resolves lock cycles by aborting one transaction (ER_LOCK_DEADLOCK), and Galera aborts the later
+        // of two conflicting commits the same way; the documented remedy is to run it again. Our transactions
+        // hold no network calls, so a retry repeats only database work.
         for (let attempt = 1; ; attempt++) {
-          let conn: PoolConnection
-          try { conn = await pool.getConnection() } catch (e) { return fail(e) }
+          let conn: PoolConnection, node: number
+          try { [conn, node] = await acquire() } catch (e) { return fail(e) }
           let dead = false
           try {
             await conn.beginTransaction()
@@ -115,20 +184,21 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
             // A connection lost mid-transaction (BEGIN, a statement or COMMIT) is a 503, and the connection is
             // destroyed rather than handed back to the pool for the next request to trip over.
             dead = e instanceof DbUnavailable || lostConnection(e)
-            if (!dead) await conn.rollback().catch(() => {})
-            const code = (e as { code?: string }).code
-            if (!dead && attempt < 8 && (code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT')) {
-              await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt))
+            if (dead) lost(node)
+            else await conn.rollback().catch(() => {})
+            if (!dead && conflict(e)) {
+              if (attempt >= MAX_ATTEMPTS) throw busy(e)
+              await backoff(attempt)
               continue
             }
             return fail(e)
           } finally { if (dead) conn.destroy(); else conn.release() }
         }
       },
-      close: async () => { if (!inTx) await pool.end() },
+      close: async () => { if (!inTx) await Promise.all(pools.map((p) => p?.end())) },
     }
     return self
   }
-  return over(pool, false)
+  return over(null, false)
 }
 

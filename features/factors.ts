@@ -1,0 +1,153 @@
+// TOTP factors, with supabase/auth's routes and shapes (so @supabase/auth-js's `mfa.*` works unmodified):
+// POST /factors enrolls one (secret, otpauth:// URI and QR code, shown once), POST /factors/{id}/challenge opens a
+// challenge, POST /factors/{id}/verify answers it with a code and turns the session into aal2 (a new token pair
+// whose `amr` lists the factor), DELETE /factors/{id} removes one (aal2 once the user has a verified factor).
+import { Elysia, t } from 'elysia'
+import { actorOf, writeAudit } from '../lib/audit.ts'
+import { clientOf } from '../lib/client.ts'
+import { dbTime, parseTime } from '../lib/db/index.ts'
+import type { Deps } from '../lib/deps.ts'
+import { ErrorBody, unauthorized } from '../lib/errors.ts'
+import { guards } from '../lib/guards.ts'
+import { isUuid } from '../lib/ids.ts'
+import { enforce } from '../lib/limits.ts'
+import {
+  deleteFactor, FACTOR_COLUMNS, type FactorRow, findFactor, insertFactor, mfaError, mfaRules, openSecret, requireAal2IfVerified, requireMfa,
+  sealSecret, UNVERIFIED_FACTOR_TTL_MS, userFactors, userOfClaims,
+} from '../lib/mfa.ts'
+import { sessionOf, TokenBody, upgradeSession } from '../lib/sessions.ts'
+import { matchStep, newTotpSecret, otpauthUri, qrSvg } from '../lib/totp.ts'
+
+export const EnrollBody = t.Object({
+  factor_type: t.String({ maxLength: 32 }),
+  friendly_name: t.Optional(t.String({ maxLength: 255 })),
+  issuer: t.Optional(t.String({ maxLength: 255 })),
+  phone: t.Optional(t.String({ maxLength: 32 })),
+})
+export const Enrolled = t.Object({
+  id: t.String(), type: t.Literal('totp'), friendly_name: t.String(),
+  totp: t.Object({ qr_code: t.String({ description: 'SVG' }), secret: t.String({ description: 'base32' }), uri: t.String({ description: 'otpauth://totp/…' }) }),
+}, { description: 'A new, unverified TOTP factor: show the QR code (or the secret) once' })
+export const Challenge = t.Object({ id: t.String(), type: t.Literal('totp'), expires_at: t.Integer({ description: 'Unix seconds' }) })
+export const VerifyBody = t.Object({ challenge_id: t.String({ maxLength: 64 }), code: t.String({ maxLength: 64 }) })
+const FactorParams = t.Object({ id: t.String({ maxLength: 64 }) })
+const Deleted = t.Object({ id: t.String() })
+
+export function factors(deps: Deps) {
+  const { config, db, clock, instanceId, limiter } = deps
+  const rules = mfaRules(config)
+  const notFoundFactor = () => mfaError(404, 'Factor not found', 'mfa_factor_not_found')
+  const doc = (summary: string) => ({ summary, tags: ['mfa'], security: [{ bearer: [] }] })
+  return new Elysia({ name: 'factors' })
+    .use(guards(deps))
+    .model({ 'factors.enroll': EnrollBody, 'factors.enrolled': Enrolled, 'factors.challenge': Challenge, 'factors.verify': VerifyBody })
+    .post('/factors', async ({ claims, body }) => {
+      requireMfa(config)
+      if (body.factor_type !== 'totp') throw mfaError(422, `Factor type ${body.factor_type} is not supported`, `mfa_${body.factor_type === 'phone' ? 'phone' : 'webauthn'}_enroll_not_enabled`)
+      const user = await userOfClaims(db, instanceId, claims)
+      await requireAal2IfVerified(db, instanceId, user.id, claims)
+      const now = clock.now()
+      const id = crypto.randomUUID()
+      const secret = newTotpSecret()
+      const sealed = sealSecret(config, instanceId, id, secret)
+      const issuer = body.issuer?.trim() || new URL(config.site_url || 'http://localhost').hostname
+      const name = body.friendly_name?.trim() ?? ''
+      await db.tx(async (tx) => {
+        // Unverified factors past their day go first: they neither count against the cap nor hold a name.
+        await tx.run("DELETE FROM {mfa_factors} WHERE instance_id = ? AND user_id = ? AND status = 'unverified' AND created_at < ?",
+          [instanceId, user.id, dbTime(new Date(now.getTime() - UNVERIFIED_FACTOR_TTL_MS))])
+        const existing = await userFactors(tx, instanceId, user.id, now)
+        if (existing.length >= config.mfa.max_enrolled_factors) throw mfaError(422, 'Maximum number of enrolled factors reached, unenroll to continue', 'too_many_enrolled_mfa_factors')
+        if (name && existing.some((f) => f.friendly_name === name)) throw mfaError(422, `A factor with the friendly name "${name}" for this user already exists`, 'mfa_factor_name_conflict')
+        await insertFactor(tx, { id, instanceId, userId: user.id, name, type: 'totp', status: 'unverified', secret: sealed, now })
+        await writeAudit(tx, instanceId, actorOf(user), 'factor_enrolled', now, { factor_id: id, factor_type: 'totp' })
+      })
+      const uri = otpauthUri(secret, issuer, user.email)
+      return { id, type: 'totp' as const, friendly_name: name, totp: { qr_code: qrSvg(uri), secret, uri } }
+    }, {
+      auth: 'user', body: 'factors.enroll',
+      response: { 200: 'factors.enrolled', 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 422: ErrorBody },
+      detail: doc('Enroll a TOTP factor (unverified until its first challenge is verified)'),
+    })
+    .post('/factors/:id/challenge', async ({ claims, params, request, server }) => {
+      requireMfa(config)
+      const now = clock.now()
+      await enforce(limiter, rules.client, [clientOf(config, request, server)], now.getTime())
+      const user = await userOfClaims(db, instanceId, claims)
+      if (!isUuid(params.id)) throw notFoundFactor()
+      const id = crypto.randomUUID()
+      await db.tx(async (tx) => {
+        const factor = await findFactor(tx, instanceId, user.id, params.id, now)
+        if (!factor || factor.factor_type !== 'totp') throw notFoundFactor()
+        await tx.run('INSERT INTO {mfa_challenges} (id, instance_id, factor_id, created_at, verified_at) VALUES (?, ?, ?, ?, NULL)', [id, instanceId, factor.id, dbTime(now)])
+        await tx.run('UPDATE {mfa_factors} SET last_challenged_at = ? WHERE id = ?', [dbTime(now), factor.id])
+      })
+      return { id, type: 'totp' as const, expires_at: Math.floor(now.getTime() / 1000) + config.mfa.challenge_expiry_duration }
+    }, {
+      auth: 'user', params: FactorParams,
+      response: { 200: 'factors.challenge', 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody, 429: ErrorBody },
+      detail: doc('Open a challenge for a factor'),
+    })
+    .post('/factors/:id/verify', async ({ claims, params, body, request, server }) => {
+      requireMfa(config)
+      const now = clock.now()
+      await enforce(limiter, rules.client, [clientOf(config, request, server)], now.getTime())
+      if (!isUuid(params.id)) throw notFoundFactor()
+      await enforce(limiter, rules.factor, [params.id], now.getTime())
+      const user = await userOfClaims(db, instanceId, claims)
+      const session = sessionOf(claims)
+      if (!session) throw unauthorized('Invalid token: no session')
+      // A failure is recorded (audit, challenge spent) and then refused: the transaction commits either way.
+      const result = await db.tx(async (tx) => {
+        const factor = await tx.get<FactorRow>(`SELECT ${FACTOR_COLUMNS} FROM {mfa_factors} WHERE id = ? AND instance_id = ? AND user_id = ?`, [params.id, instanceId, user.id])
+        if (!factor || factor.factor_type !== 'totp' || !(await findFactor(tx, instanceId, user.id, factor.id, now))) return 'no-factor' as const
+        const challenge = isUuid(body.challenge_id)
+          ? await tx.get<{ id: string; created_at: string; verified_at: string | null }>('SELECT id, created_at, verified_at FROM {mfa_challenges} WHERE id = ? AND factor_id = ?', [body.challenge_id, factor.id])
+          : null
+        if (!challenge || challenge.verified_at) return 'no-challenge' as const
+        if (now.getTime() - (parseTime(challenge.created_at) ?? 0) > config.mfa.challenge_expiry_duration * 1000) {
+          await tx.run('DELETE FROM {mfa_challenges} WHERE id = ?', [challenge.id])
+          return 'expired' as const
+        }
+        const step = matchStep(openSecret(config, instanceId, factor.id, factor.secret ?? ''), body.code.trim(), now.getTime())
+        // The step is claimed with a compare-and-set: a code already accepted (here or by a parallel request) is refused.
+        const claimed = step !== null && step > factor.last_step
+          && (await tx.run("UPDATE {mfa_factors} SET last_step = ?, status = 'verified', updated_at = ? WHERE id = ? AND last_step < ?", [step, dbTime(now), factor.id, step])).changes > 0
+        if (!claimed) {
+          await writeAudit(tx, instanceId, actorOf(user), 'challenge_failed', now, { factor_id: factor.id })
+          return 'wrong' as const
+        }
+        await tx.run('DELETE FROM {mfa_challenges} WHERE id = ?', [challenge.id])
+        const tokens = await upgradeSession(tx, config, user, session, 'totp', now)
+        if (!tokens) throw unauthorized('Invalid token: session has ended')
+        await writeAudit(tx, instanceId, actorOf(user), 'factor_verified', now, { factor_id: factor.id, session_id: session, first: factor.status !== 'verified' })
+        return tokens
+      })
+      if (result === 'no-factor') throw notFoundFactor()
+      if (result === 'no-challenge') throw mfaError(404, 'MFA challenge not found', 'mfa_challenge_not_found')
+      if (result === 'expired') throw mfaError(422, 'MFA challenge has expired, verify against another challenge or create a new factor', 'mfa_challenge_expired')
+      if (result === 'wrong') throw mfaError(422, 'Invalid TOTP code entered', 'mfa_verification_failed')
+      return result
+    }, {
+      auth: 'user', params: FactorParams, body: 'factors.verify',
+      response: { 200: TokenBody, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody, 429: ErrorBody },
+      detail: doc('Verify a challenge with a TOTP code: a new aal2 token pair for this session'),
+    })
+    .delete('/factors/:id', async ({ claims, params }) => {
+      requireMfa(config)
+      const user = await userOfClaims(db, instanceId, claims)
+      if (!isUuid(params.id)) throw notFoundFactor()
+      await requireAal2IfVerified(db, instanceId, user.id, claims)
+      const now = clock.now()
+      const gone = await db.tx(async (tx) => {
+        const factor = await findFactor(tx, instanceId, user.id, params.id, now)
+        return Boolean(factor && factor.factor_type === 'totp' && await deleteFactor(tx, user, factor.id, now))
+      })
+      if (!gone) throw notFoundFactor()
+      return { id: params.id }
+    }, {
+      auth: 'user', params: FactorParams,
+      response: { 200: Deleted, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 422: ErrorBody },
+      detail: doc('Unenroll a factor (aal2 required once the user has a verified factor)'),
+    })
+}

@@ -1,0 +1,115 @@
+// What the MFA routes share (features/factors.ts, features/recovery-codes.ts, features/admin-factors.ts) and what
+// the rest of the service asks of MFA (GET /user lists the factors, PUT /user may require aal2): the factor rows
+// and their JSON, deleting a factor, the aal checks, sealing TOTP secrets, supabase's error codes, the rate rules.
+import { actorOf, writeAudit } from './audit.ts'
+import type { Config } from './config.ts'
+import { type Db, dbTime, isoTime, parseTime } from './db/index.ts'
+import { badRequest, HttpError, notFound } from './errors.ts'
+import { isUuid } from './ids.ts'
+import type { AccessClaims } from './jwt.ts'
+import type { Rule } from './limits.ts'
+import { encryptionKey, openValue, sealValue } from './sealing.ts'
+import { Factor, findUserById, NIL_UUID, type UserRow } from './users.ts'
+
+const SYSTEM_SUBS = new Set(['0', NIL_UUID])
+
+/** An unverified factor is a QR code nobody scanned back: it expires after a day (supabase/auth does the same). */
+export const UNVERIFIED_FACTOR_TTL_MS = 24 * 3600 * 1000
+
+export const FactorBody = Factor
+export type FactorJson = typeof FactorBody.static
+
+export interface FactorRow {
+  id: string; instance_id: string; user_id: string; friendly_name: string; factor_type: string; status: string
+  secret: string | null; last_step: number; failed_attempts: number; locked_until: string | null
+  created_at: string; updated_at: string; last_challenged_at: string | null
+}
+export const FACTOR_COLUMNS = 'id, instance_id, user_id, friendly_name, factor_type, status, secret, last_step, failed_attempts, locked_until, created_at, updated_at, last_challenged_at'
+
+/** An error with supabase/auth's `error_code` (lib/dialect.ts shows it to supabase clients). */
+export const mfaError = (status: number, msg: string, code: string, headers?: Record<string, string>): HttpError =>
+  Object.assign(new HttpError(status, msg, undefined, headers), { errorCode: code })
+
+export function requireMfa(config: Config): void {
+  if (!config.mfa.enabled) throw mfaError(422, 'MFA is disabled', 'mfa_totp_enroll_not_enabled')
+}
+
+export function factorJson(r: FactorRow): FactorJson {
+  const last = isoTime(r.last_challenged_at)
+  return {
+    id: r.id, friendly_name: r.friendly_name, factor_type: r.factor_type as FactorJson['factor_type'], status: r.status as FactorJson['status'],
+    created_at: isoTime(r.created_at) ?? '', updated_at: isoTime(r.updated_at) ?? '', ...(last && { last_challenged_at: last }),
+  }
+}
+
+const live = (r: FactorRow, now: Date): boolean =>
+  r.status === 'verified' || now.getTime() - (parseTime(r.created_at) ?? 0) < UNVERIFIED_FACTOR_TTL_MS
+
+/** The user's factors, oldest first; unverified ones past their day are left out (and removed on the next enroll). */
+export async function userFactors(db: Db, instanceId: string, userId: string, now: Date): Promise<FactorRow[]> {
+  const rows = await db.all<FactorRow>(`SELECT ${FACTOR_COLUMNS} FROM {mfa_factors} WHERE instance_id = ? AND user_id = ? ORDER BY created_at, id LIMIT 200`, [instanceId, userId])
+  return rows.filter((r) => live(r, now))
+}
+
+export async function findFactor(db: Db, instanceId: string, userId: string, id: string, now: Date): Promise<FactorRow | null> {
+  const r = await db.get<FactorRow>(`SELECT ${FACTOR_COLUMNS} FROM {mfa_factors} WHERE id = ? AND instance_id = ? AND user_id = ?`, [id, instanceId, userId])
+  return r && live(r, now) ? r : null
+}
+
+export async function hasVerifiedFactor(db: Db, instanceId: string, userId: string): Promise<boolean> {
+  return Boolean(await db.get("SELECT id FROM {mfa_factors} WHERE instance_id = ? AND user_id = ? AND status = 'verified' LIMIT 1", [instanceId, userId]))
+}
+
+export const aalOf = (claims: AccessClaims): string => (claims.aal === 'aal2' ? 'aal2' : 'aal1')
+
+/** A user with a verified factor acts at aal2 only: an aal1 token (a stolen password's) may not remove or replace
+ *  what protects the account. */
+export async function requireAal2IfVerified(db: Db, instanceId: string, userId: string, claims: AccessClaims): Promise<void> {
+  if (aalOf(claims) === 'aal2') return
+  if (await hasVerifiedFactor(db, instanceId, userId)) throw mfaError(403, 'AAL2 required', 'insufficient_aal')
+}
+
+/** Deletes a factor (its challenges and codes go with it). Recovery codes never stay as the only factor: when the
+ *  last verified TOTP factor goes, they go too. Returns false when the user has no such factor. */
+export async function deleteFactor(db: Db, user: UserRow, factorId: string, now: Date, by: { id: string; email: string } = actorOf(user)): Promise<boolean> {
+  const { changes } = await db.run('DELETE FROM {mfa_factors} WHERE id = ? AND instance_id = ? AND user_id = ?', [factorId, user.instance_id, user.id])
+  if (!changes) return false
+  await writeAudit(db, user.instance_id, by, 'factor_deleted', now, { factor_id: factorId })
+  const others = await db.get("SELECT id FROM {mfa_factors} WHERE instance_id = ? AND user_id = ? AND status = 'verified' AND factor_type <> 'recovery_code' LIMIT 1", [user.instance_id, user.id])
+  if (!others) await db.run("DELETE FROM {mfa_factors} WHERE instance_id = ? AND user_id = ? AND factor_type = 'recovery_code'", [user.instance_id, user.id])
+  return true
+}
+
+/** The sealed TOTP secret is bound to its instance and factor: copied into another row, it does not open. */
+const secretAad = (instanceId: string, factorId: string) => `${instanceId}/mfa_factors/${factorId}`
+function keyOf(config: Config): Buffer {
+  if (!config.db.encryption_key) throw mfaError(422, 'MFA requires GOTRUE_DB_ENCRYPTION_KEY to be set', 'mfa_totp_enroll_not_enabled')
+  return encryptionKey(config)
+}
+export const sealSecret = (config: Config, instanceId: string, factorId: string, secret: string): string =>
+  sealValue(keyOf(config), secret, secretAad(instanceId, factorId))
+export const openSecret = (config: Config, instanceId: string, factorId: string, sealed: string): string =>
+  openValue(keyOf(config), sealed, secretAad(instanceId, factorId))
+
+/** Challenge and verify requests per client (GOTRUE_MFA_RATE_LIMIT_CHALLENGE_AND_VERIFY per minute), and failed
+ *  verification attempts per factor from anywhere: 5 per 5 minutes, so guessing a 6-digit code (3 valid at a time)
+ *  from many addresses stays under half a percent a day, and every failure is in the audit log. */
+export const mfaRules = (c: Config) => ({
+  client: { name: 'mfa-client', limit: c.mfa.rate_limit_challenge_and_verify, windowSec: 60 },
+  factor: { name: 'mfa-factor', limit: 5, windowSec: 300 },
+}) satisfies Record<string, Rule>
+
+
+/** The user an access token names, for the MFA routes. */
+export async function userOfClaims(db: Db, instanceId: string, claims: AccessClaims): Promise<UserRow> {
+  if (typeof claims.sub !== 'string' || !isUuid(claims.sub) || SYSTEM_SUBS.has(claims.sub)) throw badRequest('Could not read User ID claim')
+  const user = await findUserById(db, instanceId, claims.sub)
+  if (!user) throw notFound('User not found')
+  return user
+}
+
+export interface FactorInsert { id: string; instanceId: string; userId: string; name: string; type: 'totp' | 'recovery_code'; status: 'verified' | 'unverified'; secret: string | null; now: Date }
+export async function insertFactor(db: Db, f: FactorInsert): Promise<void> {
+  await db.run('INSERT INTO {mfa_factors} (id, instance_id, user_id, friendly_name, factor_type, status, secret, last_step, failed_attempts, locked_until, created_at, updated_at, last_challenged_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, NULL, ?, ?, NULL)',
+    [f.id, f.instanceId, f.userId, f.name, f.type, f.status, f.secret, dbTime(f.now), dbTime(f.now)])
+}
