@@ -12,8 +12,8 @@ import { guards } from '../lib/guards.ts'
 import { isUuid } from '../lib/ids.ts'
 import { enforce } from '../lib/limits.ts'
 import {
-  deleteFactor, FACTOR_COLUMNS, type FactorRow, findFactor, insertFactor, mfaError, mfaRules, openSecret, requireAal2IfVerified, requireMfa,
-  sealSecret, UNVERIFIED_FACTOR_TTL_MS, userFactors, userOfClaims,
+  aalOf, deleteFactor, FACTOR_COLUMNS, type FactorRow, findFactor, hasVerifiedFactor, insertFactor, mfaError, mfaRules, openSecret,
+  requireAal2IfVerified, requireMfa, sealSecret, UNVERIFIED_FACTOR_TTL_MS, userFactors, userOfClaims,
 } from '../lib/mfa.ts'
 import { sessionOf, TokenBody, upgradeSession } from '../lib/sessions.ts'
 import { matchStep, newTotpSecret, otpauthUri, qrSvg } from '../lib/totp.ts'
@@ -101,6 +101,10 @@ export function factors(deps: Deps) {
       const result = await db.tx(async (tx) => {
         const factor = await tx.get<FactorRow>(`SELECT ${FACTOR_COLUMNS} FROM {mfa_factors} WHERE id = ? AND instance_id = ? AND user_id = ?`, [params.id, instanceId, user.id])
         if (!factor || factor.factor_type !== 'totp' || !(await findFactor(tx, instanceId, user.id, factor.id, now))) return 'no-factor' as const
+        // Verifying a new factor adds what protects the account, as enrolling does: aal2 once one is verified.
+        // Else a factor enrolled with the password alone before the owner turned MFA on (its secret kept by
+        // whoever enrolled it) would turn a later aal1 session into aal2 with no second factor at all.
+        if (factor.status !== 'verified' && aalOf(claims) !== 'aal2' && await hasVerifiedFactor(tx, instanceId, user.id)) return 'aal1' as const
         const challenge = isUuid(body.challenge_id)
           ? await tx.get<{ id: string; created_at: string; verified_at: string | null }>('SELECT id, created_at, verified_at FROM {mfa_challenges} WHERE id = ? AND factor_id = ?', [body.challenge_id, factor.id])
           : null
@@ -118,20 +122,30 @@ export function factors(deps: Deps) {
           return 'wrong' as const
         }
         await tx.run('DELETE FROM {mfa_challenges} WHERE id = ?', [challenge.id])
+        // The first verified factor ends every other pending enrollment: one the owner abandoned, or one planted
+        // with the password alone while the account had no MFA. From now on only an aal2 session enrolls.
+        if (factor.status !== 'verified') {
+          const pending = await tx.all<{ id: string }>("SELECT id FROM {mfa_factors} WHERE instance_id = ? AND user_id = ? AND status = 'unverified' AND id <> ?", [instanceId, user.id, factor.id])
+          for (const p of pending) {
+            await tx.run("DELETE FROM {mfa_factors} WHERE id = ? AND status = 'unverified'", [p.id])
+            await writeAudit(tx, instanceId, actorOf(user), 'factor_deleted', now, { factor_id: p.id, reason: 'another factor was verified' })
+          }
+        }
         const tokens = await upgradeSession(tx, config, user, session, 'totp', now)
         if (!tokens) throw unauthorized('Invalid token: session has ended')
         await writeAudit(tx, instanceId, actorOf(user), 'factor_verified', now, { factor_id: factor.id, session_id: session, first: factor.status !== 'verified' })
         return tokens
       })
       if (result === 'no-factor') throw notFoundFactor()
+      if (result === 'aal1') throw mfaError(403, 'AAL2 required to verify a new factor', 'insufficient_aal')
       if (result === 'no-challenge') throw mfaError(404, 'MFA challenge not found', 'mfa_challenge_not_found')
       if (result === 'expired') throw mfaError(422, 'MFA challenge has expired, verify against another challenge or create a new factor', 'mfa_challenge_expired')
       if (result === 'wrong') throw mfaError(422, 'Invalid TOTP code entered', 'mfa_verification_failed')
       return result
     }, {
       auth: 'user', params: FactorParams, body: 'factors.verify',
-      response: { 200: TokenBody, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody, 429: ErrorBody },
-      detail: doc('Verify a challenge with a TOTP code: a new aal2 token pair for this session'),
+      response: { 200: TokenBody, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 422: ErrorBody, 429: ErrorBody },
+      detail: doc('Verify a challenge with a TOTP code: a new aal2 token pair for this session (aal2 to verify a new factor once one is verified)'),
     })
     .delete('/factors/:id', async ({ claims, params }) => {
       requireMfa(config)

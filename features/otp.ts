@@ -1,8 +1,8 @@
 // Passwordless sign-in, as supabase's clients ask for it: POST /otp mails a link and a short code for one sign-in
 // (either one, used once through POST /verify, signs the user in), creating the account first when asked to
 // (`create_user`); POST /resend mails a pending signup confirmation or email change again. Both answer 200 {}
-// whether or not the address has an account or a mail went out, and mail after responding, so neither the body
-// nor the latency tells which addresses exist. One mail per address per SMTP_MAX_FREQUENCY; the link and the code
+// whether or not the address has an account or a mail went out; /otp writes a sign-in's tokens and mails it after
+// responding, so neither the body nor the latency tells which addresses exist. One mail per address per SMTP_MAX_FREQUENCY; the link and the code
 // live GOTRUE_MAILER_OTP_EXP; tries of a code are capped per code (lib/verify.ts).
 import { Elysia, t } from 'elysia'
 import { checkEmail, checkUserData, newAccount, requiredEmail, validateNewUser } from '../lib/accounts.ts'
@@ -58,7 +58,11 @@ export function otp(deps: Deps) {
     try {
       return await db.tx(async (tx) => {
         const now = clock.now()
-        const user = await insertUser(tx, { ...fields, confirmedAt: null, now })
+        // The sign-in mail that follows is this account's confirmation mail (its link or code confirms it), and
+        // recording it makes the row a pending signup: the owner of an address that someone else sent here can
+        // still /signup (a confirmation mail, no password installed) and /resend type=signup (features/signup.ts).
+        let user = await insertUser(tx, { ...fields, confirmedAt: null, now })
+        user = await updateUser(tx, user, { confirmation_sent_at: dbTime(now) }, now)
         await writeAudit(tx, instanceId, actorOf(user), 'user_signedup', now)
         return user
       })
@@ -66,6 +70,20 @@ export function otp(deps: Deps) {
       if (e instanceof UniqueViolation) return findUserByEmail(db, instanceId, aud, email) // created meanwhile
       throw e
     }
+  }
+
+  /** Issues a sign-in's link and code and mails them, unless the last sign-in mail is inside SMTP_MAX_FREQUENCY. */
+  async function signInMail(user: UserRow, redirectTo: string | null): Promise<void> {
+    const sent = await db.tx(async (tx) => {
+      const now = clock.now()
+      // The time of the last sign-in mail is its code's row: inside SMTP_MAX_FREQUENCY the last mail stands.
+      const last = await findOtpForUser(tx, user.id, 'magiclink_code')
+      if (last && recently(last.created_at, now)) return null
+      return { link: await issueOtp(tx, instanceId, user.id, 'magiclink', now), code: await issueCode(tx, instanceId, user.id, 'magiclink_code', now, config.mailer.otp_length) }
+    })
+    if (!sent) return
+    const vars = { ...mailVars(config, 'confirmation', user.email, sent.code, parseMeta(user.raw_user_meta_data), undefined, redirectTo), ConfirmationURL: magicLink(config, sent.link, redirectTo), TokenHash: sent.link }
+    mailLater(deps, 'magic_link', user.email, vars, user.id, ['magiclink', 'magiclink_code'])
   }
 
   return new Elysia({ name: 'otp' })
@@ -76,19 +94,10 @@ export function otp(deps: Deps) {
       const aud = requestAud(deps, headers)
       await enforce(deps.limiter, RULES(config).otp, [clientOf(config, request, server), emailKey(email)], clock.now().getTime())
       const user = await accountFor(email, aud, body.create_user !== false, data)
-      if (!user) return {}
-      const sent = await db.tx(async (tx) => {
-        const now = clock.now()
-        // The time of the last sign-in mail is its code's row: inside SMTP_MAX_FREQUENCY the last mail stands.
-        const last = await findOtpForUser(tx, user.id, 'magiclink_code')
-        if (last && recently(last.created_at, now)) return null
-        return { link: await issueOtp(tx, instanceId, user.id, 'magiclink', now), code: await issueCode(tx, instanceId, user.id, 'magiclink_code', now, config.mailer.otp_length) }
-      })
-      if (sent) {
-        const redirectTo = allowedRedirect(config, query.redirect_to)
-        const vars = { ...mailVars(config, 'confirmation', user.email, sent.code, parseMeta(user.raw_user_meta_data), undefined, redirectTo), ConfirmationURL: magicLink(config, sent.link, redirectTo), TokenHash: sent.link }
-        mailLater(deps, 'magic_link', user.email, vars, user.id, ['magiclink', 'magiclink_code'])
-      }
+      const redirectTo = allowedRedirect(config, query.redirect_to)
+      // After the answer: an address with an account must not answer later than one without (with create_user
+      // false the only difference would be this write transaction). A failure is logged; the answer never tells.
+      if (user) setTimeout(() => void signInMail(user, redirectTo).catch((e) => deps.log.error('sign-in mail failed', { error: e })), 0)
       return {}
     }, {
       transform() { requireEmailProvider(deps) },

@@ -4,7 +4,9 @@
 //        Links and others) open every link before the user does. No lookup either, so a GET is no token oracle.
 //   POST /account/<page>                 the form (token, and a password where needed, no script): the same step
 //        as POST /verify (lib/verify.ts, its rate limit included), then the outcome page, or a 303 to the site
-//        with the session in the fragment as the reference's /callback sends it.
+//        with the session in the fragment as the reference's /callback sends it. A user with a verified factor
+//        (and GOTRUE_MFA_REQUIRE_AAL2_FOR_CHANGES) is signed in at aal1 and the password left unchanged: a link
+//        is one factor, and the site asks for the second before a new password.
 // The token comes in the query (lib/links.ts puts it there for these pages): a fragment never reaches a server.
 // The price is that a query reaches access logs: ours logs the path without the query, and the POST, which is
 // what consumes the token, carries it in its body, so only the first request's URL holds it.
@@ -76,8 +78,9 @@ export function pages(deps: Deps) {
       if (password !== str(fields.password_again)) return form(set, 422, p, token, 'The two passwords differ. Please type the same password twice.')
     }
     let session: Awaited<ReturnType<typeof verifyToken>>['session']
+    let passwordNeedsAal2 = false
     try {
-      ({ session } = await verifyToken(deps, { type: p.type, token, password: p.password ? password : undefined, resetPassword: p.name === 'recover' }, request, server))
+      ({ session, passwordNeedsAal2 } = await verifyToken(deps, { type: p.type, token, password: p.password ? password : undefined, resetPassword: p.name === 'recover' }, request, server))
     } catch (e) {
       if (!(e instanceof HttpError) || e.status >= 500) throw e
       if (e.status === 429) {
@@ -93,10 +96,17 @@ export function pages(deps: Deps) {
       const url = new URL(config.site_url)
       url.hash = new URLSearchParams({
         access_token: session.access_token, expires_in: String(session.expires_in), refresh_token: session.refresh_token, token_type: session.token_type,
+        // The password is still to be set, after the second factor: supabase's marker of a recovery sign-in.
+        ...(passwordNeedsAal2 && { type: 'recovery' }),
       }).toString()
       set.status = 303
       Object.assign(set.headers, { location: url.toString(), 'referrer-policy': 'no-referrer', 'cache-control': 'no-store' })
       return ''
+    }
+    // The site got the aal1 session above and asks for the second factor before a new password (auth-js's
+    // recovery flow); this page cannot ask for it, so it says the password is unchanged and why.
+    if (passwordNeedsAal2) {
+      return outcome(set, 200, p, false, 'Your link is confirmed, but your password is not changed: your account is protected by a second factor, and a new password needs it too. Sign in with your second factor in your app and change your password there, or ask an administrator to reset it.')
     }
     return outcome(set, 200, p, true, `${p.done} You can close this page and sign in.`)
   }

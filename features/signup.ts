@@ -44,7 +44,8 @@ interface Seen { hash: string; same: boolean }
 /** The row changed between the reads before the transaction and the transaction: read again and retry. */
 class Stale extends Error {}
 
-/** A row that /signup made and nobody has confirmed. Invites set `invited_at`; admin-created and imported-by-admin
+/** A row that /signup made and nobody has confirmed (or /otp, for an address without an account: its sign-in mail
+ *  counts as the confirmation mail, so its owner may still sign up after someone else asked for one). Invites set `invited_at`; admin-created and imported-by-admin
  *  rows never had a confirmation mail. Only such a row may be answered again by /signup; every other existing row
  *  is "already registered" (its owner accepts the invite or uses /recover). */
 const pendingSignup = (u: UserRow): boolean => !u.confirmed_at && !u.invited_at && u.confirmation_sent_at !== null

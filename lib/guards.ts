@@ -1,10 +1,12 @@
 // The `auth` macro: a route opts in with `auth: 'user'` (a valid access JWT; resolves `claims`) or
-// `auth: 'admin'` (the operator token or an admin's JWT; resolves `admin` and the request audience).
+// `auth: 'admin'` (the operator token or an admin's JWT, aal2 once that admin has a verified MFA factor; resolves
+// `admin` and the request audience).
 import { Elysia } from 'elysia'
 import { safeEqual } from './crypto.ts'
 import type { Deps } from './deps.ts'
 import { badRequest, unauthorized } from './errors.ts'
 import { type AccessClaims, TokenError, verifyAccessToken } from './jwt.ts'
+import { requireAal2IfVerified } from './mfa.ts'
 import { type RevocationWatch, revocationWatch } from './revocations.ts'
 import { clearedCookie, sessionOf } from './sessions.ts'
 import { audienceHasUsers, findUserById, NIL_UUID, parseMeta, type UserRow } from './users.ts'
@@ -100,6 +102,10 @@ export function guards(deps: Deps) {
         const user = await findUserById(deps.db, deps.instanceId, claims.sub)
         if (!user) throw unauthorized('Invalid admin user')
         if (!isAdminFor(deps, user, aud)) throw unauthorized('User not allowed')
+        // An admin's second factor must protect the admin API too, or a stolen password alone (an aal1 token)
+        // could strip the admin's own factors, reset its password, or do the same to any user in its reach.
+        // One indexed lookup, only for aal1 tokens; with MFA off no factor can be verified, so none is asked.
+        if (config.mfa.enabled) await requireAal2IfVerified(deps.db, deps.instanceId, user.id, claims)
         return { claims, admin: { id: user.id, email: user.email, user, superAdmin: false } as AdminActor, aud }
       },
     }),

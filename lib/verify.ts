@@ -10,6 +10,7 @@ import { dbTime } from './db/index.ts'
 import type { Deps } from './deps.ts'
 import { forbidden, notFound, unprocessable } from './errors.ts'
 import { enforce, RULES } from './limits.ts'
+import { hasVerifiedFactor } from './mfa.ts'
 import { codeHash, consumeOtp, findOtp, findOtpForUser, type OtpRow, type OtpType, otpExpired, revokeOtp } from './otp.ts'
 import { endOtherSessions, issueSession } from './sessions.ts'
 import { emailKey, findUserByEmail, findUserById, passwordProblem, toUser, updateUser, type UserPatch } from './users.ts'
@@ -89,7 +90,12 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
     // Accepting an invite always sets the password given. The reference asks for one only while the user
     // has none, so a password from a signup of the invited address in the meantime would survive the
     // invitee's acceptance and let whoever chose it log in (account pre-hijacking through an invite).
-    if (otp.token_type === 'invite' || (otp.token_type === 'recovery' && input.resetPassword)) {
+    // A mailed link is one factor, as a password is: with GOTRUE_MFA_REQUIRE_AAL2_FOR_CHANGES a user with a
+    // verified factor sets a new password from an aal2 session only. The link still signs them in (aal1), and
+    // the caller tells them to finish with their second factor (as supabase's recovery flow does).
+    const needsAal2 = otp.token_type === 'recovery' && input.resetPassword === true && config.mfa.enabled
+      && config.mfa.require_aal2_for_changes && await hasVerifiedFactor(tx, instanceId, user.id)
+    if (otp.token_type === 'invite' || (otp.token_type === 'recovery' && input.resetPassword && !needsAal2)) {
       if (!password) throw unprocessable(otp.token_type === 'invite' ? 'Invited users must specify a password' : 'A new password is required')
       if (weak) throw unprocessable(weak)
       patch.encrypted_password = hash
@@ -117,7 +123,7 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
     // Whoever recovers the account or confirms its new address gets the only session: every older one ends
     // (a device signed in by someone who knew the old password, or with the old address).
     if (otp.token_type === 'recovery' || otp.token_type === 'email_change') await endOtherSessions(tx, instanceId, user.id, null, now)
-    return { session: await issueSession(tx, config, updated, now, { method: 'otp' }), kind: otp.token_type }
+    return { session: await issueSession(tx, config, updated, now, { method: 'otp' }), kind: otp.token_type, passwordNeedsAal2: needsAal2 }
   })
 }
 

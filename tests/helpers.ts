@@ -2,7 +2,8 @@
 // password, a user made through signup (and its confirmation mail) or through the admin API, a login, a refresh.
 // One copy here, so a change to the signup or login flow is made once for the whole suite.
 import { expect } from 'bun:test'
-import { body, form, type TestServer, tokenFromMail } from './harness.ts'
+import { createHmac } from 'node:crypto'
+import { body, DIALECT, form, type TestServer, tokenFromMail } from './harness.ts'
 
 /** The password of every test user unless a test needs another one (at least GOTRUE_PASSWORD_MIN_LENGTH long). */
 export const PASSWORD = 'correct-horse-battery'
@@ -87,3 +88,19 @@ export async function userWithSession(s: TestServer, email?: string) {
   expect(res.status).toBe(200)
   return { ...u, session: await body<Tokens>(res) }
 }
+
+/** A TOTP code (RFC 6238: SHA-1, 6 digits, 30 s) computed here with node:crypto, not by the server's code. */
+export function totp(secret: string, atMs: number, offsetSteps = 0): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+  let bits = ''
+  for (const c of secret.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0')
+  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((b) => parseInt(b, 2)))
+  const counter = Buffer.alloc(8)
+  counter.writeBigUInt64BE(BigInt(Math.floor(atMs / 30000) + offsetSteps))
+  const mac = createHmac('sha1', key).update(counter).digest()
+  const o = mac[19]! & 15
+  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0')
+}
+
+/** The env MFA needs: SQLite generates the sealing key on first start (beside the database); MySQL nodes must be given one. */
+export const MFA_KEY: Record<string, string> = DIALECT === 'mysql' ? { GOTRUE_DB_ENCRYPTION_KEY: 'mfa-test-sealing-key-long-enough' } : {}

@@ -3,24 +3,8 @@
 // Codes are computed here with our own RFC 6238 (node:crypto), not the server's.
 import { AuthClient } from '@supabase/auth-js'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { createHmac } from 'node:crypto'
-import { body, DIALECT, startServer, type TestServer } from './harness.ts'
-import { bearer, confirmedUser, login, OPERATOR, PASSWORD, type Tokens } from './helpers.ts'
-
-function totp(secret: string, atMs: number, offsetSteps = 0): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
-  let bits = ''
-  for (const c of secret.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0')
-  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((b) => parseInt(b, 2)))
-  const counter = Buffer.alloc(8)
-  counter.writeBigUInt64BE(BigInt(Math.floor(atMs / 30000) + offsetSteps))
-  const mac = createHmac('sha1', key).update(counter).digest()
-  const o = mac[19]! & 15
-  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0')
-}
-
-// SQLite generates the sealing key on first start (beside the database); MySQL nodes must be given one.
-const KEY = DIALECT === 'mysql' ? { GOTRUE_DB_ENCRYPTION_KEY: 'mfa-test-sealing-key-long-enough' } : {}
+import { body, startServer, type TestServer } from './harness.ts'
+import { bearer, confirmedUser, login, MFA_KEY as KEY, OPERATOR, PASSWORD, type Tokens, totp } from './helpers.ts'
 
 const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>
 
@@ -209,6 +193,82 @@ describe('MFA', () => {
     expect(phone.status).toBe(422)
     expect((await s.req('/factors', { method: 'POST', headers: bearer(token), body: '{', })).status).toBeLessThan(500)
     expect((await s.req('/factors/not-a-uuid/challenge', { method: 'POST', headers: bearer(token) })).status).toBe(404)
+  })
+
+  test('an admin with a verified factor uses the admin API at aal2 only; the operator and admins without MFA are unaffected', async () => {
+    const email = `boss-${crypto.randomUUID().slice(0, 8)}@example.com`
+    const made = await s.req('/admin/users', { method: 'POST', headers: OPERATOR, json: { email, password: PASSWORD, confirm: true, role: 'admin' } })
+    expect(made.status).toBe(200)
+    const adminId = (await body<{ id: string }>(made)).id
+    const victim = await confirmedUser(s)
+    const plain = await body<Tokens>(await login(s, email))
+    // No factor yet: an aal1 admin token works.
+    expect((await s.req(`/admin/users/${victim.id}`, { headers: bearer(plain.access_token) })).status).toBe(200)
+
+    const auth = await signedIn(s, email)
+    const { data } = await auth.mfa.enroll({ factorType: 'totp', friendlyName: 'phone' })
+    expect((await auth.mfa.challengeAndVerify({ factorId: data!.id, code: totp(data!.totp.secret, s.clock.now().getTime()) })).error).toBeNull()
+    const aal2 = (await auth.getSession()).data.session!.access_token
+    expect(claimsOf(aal2).aal).toBe('aal2')
+
+    // The password alone: aal1. The user routes refuse it, and so does every admin route.
+    const stolen = await body<Tokens>(await login(s, email))
+    const h = bearer(stolen.access_token)
+    expect((await s.req(`/factors/${data!.id}`, { method: 'DELETE', headers: h })).status).toBe(403)
+    const refusals = [
+      await s.req(`/admin/users/${adminId}/factors/${data!.id}`, { method: 'DELETE', headers: h }),
+      await s.req(`/admin/users/${adminId}`, { method: 'PUT', headers: h, json: { password: 'attacker-password-1' } }),
+      await s.req(`/admin/users/${adminId}`, { method: 'PUT', headers: h, json: { email: 'attacker@example.com' } }),
+      await s.req(`/admin/users/${victim.id}`, { method: 'PUT', headers: h, json: { password: 'attacker-password-1' } }),
+      await s.req(`/admin/users/${victim.id}/factors`, { headers: h }),
+      await s.req('/admin/users', { headers: h }),
+    ]
+    for (const res of refusals) {
+      expect(res.status).toBe(403)
+      expect(await body<{ code: number; msg: string }>(res)).toEqual({ code: 403, msg: 'AAL2 required' })
+    }
+    const supa = await s.req('/admin/users', { headers: { ...h, 'x-supabase-api-version': '2024-01-01' } })
+    expect((await body<{ error_code: string }>(supa)).error_code).toBe('insufficient_aal')
+    // Nothing changed: the factor is there, both passwords still work.
+    expect((await body<{ id: string }[]>(await s.req(`/admin/users/${adminId}/factors`, { headers: OPERATOR }))).map((f) => f.id)).toEqual([data!.id])
+    expect((await login(s, email)).status).toBe(200)
+    expect((await login(s, victim.email)).status).toBe(200)
+
+    // At aal2 the admin API answers; the operator token is unaffected.
+    expect((await s.req(`/admin/users/${victim.id}`, { headers: bearer(aal2) })).status).toBe(200)
+    expect((await s.req(`/admin/users/${adminId}`, { headers: OPERATOR })).status).toBe(200)
+  })
+
+  test('a factor enrolled with the password alone before MFA was on cannot later make an aal1 session aal2', async () => {
+    const user = await confirmedUser(s)
+    // The attacker, with the password only, while the account has no MFA: enrolls a factor and keeps its secret.
+    const attacker = await signedIn(s, user.email)
+    const planted = (await attacker.mfa.enroll({ factorType: 'totp', friendlyName: 'planted' })).data!
+    // The owner turns MFA on with their own factor: the planted one goes.
+    const owner = await signedIn(s, user.email)
+    const own = (await owner.mfa.enroll({ factorType: 'totp', friendlyName: 'mine' })).data!
+    expect((await owner.mfa.challengeAndVerify({ factorId: own.id, code: totp(own.totp.secret, s.clock.now().getTime()) })).error).toBeNull()
+    expect((await owner.mfa.listFactors()).data!.all.map((f) => f.id)).toEqual([own.id])
+
+    // Later, a fresh aal1 session with the password: the planted factor is no way to aal2.
+    s.clock.advance(30)
+    const later = await body<Tokens>(await login(s, user.email))
+    const h = bearer(later.access_token)
+    const ch = await s.req(`/factors/${planted.id}/challenge`, { method: 'POST', headers: h })
+    expect(ch.status).toBe(404)
+    const verify = await s.req(`/factors/${planted.id}/verify`, { method: 'POST', headers: h, json: { challenge_id: crypto.randomUUID(), code: totp(planted.totp.secret, s.clock.now().getTime()) } })
+    expect(verify.status).toBe(404)
+
+    // A second factor the owner enrolls at aal2 is not verified from an aal1 session, even with its code.
+    const second = (await owner.mfa.enroll({ factorType: 'totp', friendlyName: 'tablet' })).data!
+    const c2 = await body<{ id: string }>(await s.req(`/factors/${second.id}/challenge`, { method: 'POST', headers: h }))
+    const refused = await s.req(`/factors/${second.id}/verify`, { method: 'POST', headers: h, json: { challenge_id: c2.id, code: totp(second.totp.secret, s.clock.now().getTime()) } })
+    expect(refused.status).toBe(403)
+    expect(await body<{ msg: string }>(refused)).toMatchObject({ msg: 'AAL2 required to verify a new factor' })
+    expect((await owner.mfa.listFactors()).data!.all.map((f) => [f.id, f.status])).toEqual([[own.id, 'verified'], [second.id, 'unverified']])
+    // The owner's aal2 session verifies it.
+    expect((await owner.mfa.challengeAndVerify({ factorId: second.id, code: totp(second.totp.secret, s.clock.now().getTime()) })).error).toBeNull()
+    expect((await owner.mfa.listFactors()).data!.totp.map((f) => f.id).sort()).toEqual([own.id, second.id].sort())
   })
 })
 

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { tmpdir } from 'node:os'
 import type { CapturedMail } from './fakes/smtp.ts'
 import { body, startServer, type TestServer } from './harness.ts'
-import { bearer, confirmedUser, freshEmail, login, OPERATOR, PASSWORD, userWithSession } from './helpers.ts'
+import { bearer, confirmedUser, freshEmail, login, MFA_KEY, OPERATOR, PASSWORD, totp, userWithSession } from './helpers.ts'
 
 const NEW_PASSWORD = 'a-brand-new-password'
 const logFile = join(tmpdir(), `gotrue-pages-${crypto.randomUUID()}.log`)
@@ -17,9 +17,10 @@ let r: TestServer // a site, with MAILER_URLPATHS_* pointing at the pages behind
 const API = 'https://id.example.com/.netlify/identity'
 
 beforeAll(async () => {
-  s = await startServer({ env: { GOTRUE_SITE_URL: '', GOTRUE_LOG_LEVEL: 'info', GOTRUE_LOG_FILE: logFile } })
+  s = await startServer({ env: { ...MFA_KEY, GOTRUE_SITE_URL: '', GOTRUE_LOG_LEVEL: 'info', GOTRUE_LOG_FILE: logFile } })
   r = await startServer({
     env: {
+      ...MFA_KEY,
       GOTRUE_MAILER_URLPATHS_CONFIRMATION: `${API}/account/confirm`, GOTRUE_MAILER_URLPATHS_INVITE: `${API}/account/invite`,
       GOTRUE_MAILER_URLPATHS_RECOVERY: `${API}/account/recover`, GOTRUE_MAILER_URLPATHS_EMAIL_CHANGE: `${API}/account/email-change`,
     },
@@ -33,6 +34,18 @@ function linkOf(mail: CapturedMail): URL {
   if (!m?.[1]) throw new Error(`no link in mail ${mail.subject}`)
   return new URL(m[1].replace(/&amp;/g, '&'))
 }
+/** A user signed in with a verified TOTP factor: its secret, and an aal2 access token. */
+async function withFactor(server: TestServer) {
+  const u = await userWithSession(server)
+  const h = bearer(u.session.access_token)
+  const enrolled = await body<{ id: string; totp: { secret: string } }>(await server.req('/factors', { method: 'POST', headers: h, json: { factor_type: 'totp' } }))
+  const ch = await body<{ id: string }>(await server.req(`/factors/${enrolled.id}/challenge`, { method: 'POST', headers: h }))
+  const v = await server.req(`/factors/${enrolled.id}/verify`, { method: 'POST', headers: h, json: { challenge_id: ch.id, code: totp(enrolled.totp.secret, server.clock.now().getTime()) } })
+  expect(v.status).toBe(200)
+  return { ...u, factorId: enrolled.id, secret: enrolled.totp.secret }
+}
+const aalOf = (jwt: string) => (JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as { aal: string }).aal
+
 /** The mailed link's page on the test server (its address has a random port, the link the configured one). */
 const onServer = (server: TestServer, link: URL) => `${link.pathname.replace(/^\/\.netlify\/identity/, '')}${link.search}`
 const post = (server: TestServer, path: string, fields: Record<string, string>, headers: Record<string, string> = {}) =>
@@ -207,6 +220,43 @@ describe('reset a password', () => {
     expect((await login(s, u.email, NEW_PASSWORD)).status).toBe(200)
     const old = await s.req('/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=refresh_token&refresh_token=${u.session.refresh_token}` })
     expect(old.status).toBe(400)
+  })
+
+  test('a user with a verified factor: the page confirms the link but leaves the password (GOTRUE_MFA_REQUIRE_AAL2_FOR_CHANGES)', async () => {
+    const u = await withFactor(s)
+    expect((await s.req('/recover', { method: 'POST', json: { email: u.email } })).status).toBe(200)
+    const token = linkOf(await s.smtp.waitForMail(u.email)).searchParams.get('recovery_token') as string
+    const done = await post(s, '/account/recover', { token, password: NEW_PASSWORD, password_again: NEW_PASSWORD })
+    expect(done.status).toBe(200)
+    const html = await done.text()
+    expect(html).toContain('your password is not changed: your account is protected by a second factor')
+    expect(html).not.toContain('Your new password is set.')
+    expect((await login(s, u.email, NEW_PASSWORD)).status).toBe(400)
+    expect((await login(s, u.email, PASSWORD)).status).toBe(200)
+    // The link is spent.
+    expect((await post(s, '/account/recover', { token, password: NEW_PASSWORD, password_again: NEW_PASSWORD })).status).toBe(404)
+  })
+
+  test('with a site, a user with a verified factor is sent there at aal1 and sets the password after the second factor', async () => {
+    const u = await withFactor(r)
+    expect((await r.req('/recover', { method: 'POST', json: { email: u.email } })).status).toBe(200)
+    const token = linkOf(await r.smtp.waitForMail(u.email)).searchParams.get('recovery_token') as string
+    const done = await post(r, '/account/recover', { token, password: NEW_PASSWORD, password_again: NEW_PASSWORD })
+    expect(done.status).toBe(303)
+    const frag = new URLSearchParams(new URL(done.headers.get('location') as string).hash.slice(1))
+    expect(frag.get('type')).toBe('recovery')
+    const access = frag.get('access_token') as string
+    expect(aalOf(access)).toBe('aal1')
+    expect((await login(r, u.email, NEW_PASSWORD)).status).toBe(400)
+    // The site asks for the second factor, then sets the password.
+    expect((await r.req('/user', { method: 'PUT', headers: bearer(access), json: { password: NEW_PASSWORD } })).status).toBe(403)
+    r.clock.advance(30)
+    const ch = await body<{ id: string }>(await r.req(`/factors/${u.factorId}/challenge`, { method: 'POST', headers: bearer(access) }))
+    const v = await r.req(`/factors/${u.factorId}/verify`, { method: 'POST', headers: bearer(access), json: { challenge_id: ch.id, code: totp(u.secret, r.clock.now().getTime()) } })
+    const aal2 = (await body<{ access_token: string }>(v)).access_token
+    expect(aalOf(aal2)).toBe('aal2')
+    expect((await r.req('/user', { method: 'PUT', headers: bearer(aal2), json: { password: NEW_PASSWORD } })).status).toBe(200)
+    expect((await login(r, u.email, NEW_PASSWORD)).status).toBe(200)
   })
 
   test('POST /verify type=recovery still takes no password (the reference\'s contract)', async () => {

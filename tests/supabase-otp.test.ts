@@ -4,7 +4,7 @@
 import { AuthClient } from '@supabase/auth-js'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { type CapturedMail } from './fakes/smtp.ts'
-import { startServer, type TestServer, tokenFromMail } from './harness.ts'
+import { DIALECT, startServer, type TestServer, tokenFromMail } from './harness.ts'
 import { freshEmail, PASSWORD } from './helpers.ts'
 
 function client(s: TestServer) {
@@ -135,6 +135,29 @@ describe('resend with a short SMTP_MAX_FREQUENCY', () => {
     expect((await client(s).verifyOtp({ email, token, type: 'signup' })).error).toBeNull()
   })
 
+  test('an address someone else sent to /otp with their data: its owner can still /signup and /resend, confirm and set a password', async () => {
+    const email = freshEmail('otp-squat')
+    expect((await client(s).signInWithOtp({ email, options: { data: { full_name: 'attacker-chosen' } } })).error).toBeNull()
+    await s.smtp.waitForMail(email)
+    const owner = client(s)
+    const signed = await owner.signUp({ email, password: PASSWORD, options: { data: { full_name: 'Owner' } } })
+    expect(signed.error).toBeNull()
+    // the caller is shown only what it sent; nothing it chose is installed on a row it has not proved to own
+    expect(signed.data.user?.user_metadata).toEqual({ full_name: 'Owner' })
+    expect(signed.data.session).toBeNull()
+    const mailed = tokenFromMail(await s.smtp.waitForMail(email, { count: 2 }), 'confirmation_token')
+    expect((await owner.resend({ email, type: 'signup' })).error).toBeNull()
+    const resent = tokenFromMail(await s.smtp.waitForMail(email, { count: 3 }), 'confirmation_token')
+    expect(resent).not.toBe(mailed)
+    // no password was installed: neither the owner's (until confirmed) nor anybody's works
+    expect((await client(s).signInWithPassword({ email, password: PASSWORD })).error?.status).toBe(400)
+    const { data, error } = await owner.verifyOtp({ token_hash: resent, type: 'signup' })
+    expect(error).toBeNull()
+    expect(data.user?.email_confirmed_at).toBeString()
+    expect((await owner.updateUser({ password: `${PASSWORD}-2` })).error).toBeNull()
+    expect((await client(s).signInWithPassword({ email, password: `${PASSWORD}-2` })).error).toBeNull()
+  })
+
   test('resend of an email change mails the new address again', async () => {
     const email = freshEmail('otp-ec')
     const auth = client(s)
@@ -149,5 +172,48 @@ describe('resend with a short SMTP_MAX_FREQUENCY', () => {
     const { data, error } = await client(s).verifyOtp({ token_hash: token, type: 'email_change' })
     expect(error).toBeNull()
     expect(data.user?.email).toBe(to)
+  })
+})
+
+describe('shouldCreateUser: false answers alike for known and unknown addresses', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer() })
+  afterAll(() => s.stop())
+
+  const ask = (email: string) => s.req('/otp', { method: 'POST', json: { email, create_user: false } })
+  const known = async () => {
+    const email = freshEmail('otp-known')
+    await client(s).signInWithOtp({ email })
+    expect((await client(s).verifyOtp({ email, token: codeOf(await s.smtp.waitForMail(email)), type: 'email' })).error).toBeNull()
+    return email
+  }
+
+  test('the same status, headers and body; the known address is mailed', async () => {
+    const email = await known()
+    const [a, b] = [await ask(email), await ask(freshEmail('otp-unknown'))]
+    expect([a.status, b.status]).toEqual([200, 200])
+    expect(a.headers.get('content-type')).toBe(b.headers.get('content-type'))
+    expect(a.headers.get('content-length')).toBe(b.headers.get('content-length'))
+    expect(await a.text()).toBe(await b.text())
+    expect(await s.smtp.waitForMail(email, { count: 2 })).toBeDefined()
+  })
+
+  // The answer must not wait for the sign-in's write transaction (a timing signal of known addresses): with the
+  // user's row locked by another transaction, the token insert (a foreign key to that row) waits, the answer not.
+  // SQLite has one writer lock that reads wait for too, so only MySQL can hold the write alone.
+  test.skipIf(DIALECT !== 'mysql')('the answer for a known address comes while its token write is still blocked', async () => {
+    const email = await known()
+    const id = (await s.db.all<{ id: string }>('SELECT id FROM {users} WHERE email = ?', [email]))[0]?.id ?? ''
+    expect(id).not.toBe('')
+    const res = await s.db.tx(async (tx) => {
+      await tx.all('SELECT id FROM {users} WHERE id = ? FOR UPDATE', [id])
+      const r = await ask(email)
+      const tokens = await tx.all('SELECT id FROM {one_time_tokens} WHERE user_id = ? AND token_type = ?', [id, 'magiclink_code'])
+      expect(tokens).toHaveLength(0) // the one just used is gone; the new one is not written yet
+      return r
+    })
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe('{}')
+    expect(await s.smtp.waitForMail(email, { count: 2 })).toBeDefined()
   })
 })

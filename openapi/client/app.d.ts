@@ -2191,6 +2191,11 @@ export declare function createApp(deps: unknown): Elysia<"", {
                             code: number;
                             msg: string;
                         };
+                        403: {
+                            error_id?: string | undefined;
+                            code: number;
+                            msg: string;
+                        };
                         404: {
                             error_id?: string | undefined;
                             code: number;

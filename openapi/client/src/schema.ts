@@ -369,7 +369,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Verify a challenge with a TOTP code: a new aal2 token pair for this session */
+        /** Verify a challenge with a TOTP code: a new aal2 token pair for this session (aal2 to verify a new factor once one is verified) */
         post: operations["postFactorsByIdVerify"];
         delete?: never;
         options?: never;
@@ -4887,6 +4887,21 @@ export interface operations {
                      * @example {
                      *       "code": 401,
                      *       "msg": "This endpoint requires a Bearer token"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "Signups not allowed for this instance"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
