@@ -45,9 +45,15 @@ export function factorJson(r: FactorRow): FactorJson {
 const live = (r: FactorRow, now: Date): boolean =>
   r.status === 'verified' || now.getTime() - (parseTime(r.created_at) ?? 0) < UNVERIFIED_FACTOR_TTL_MS
 
-/** The user's factors, oldest first; unverified ones past their day are left out (and removed on the next enroll). */
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
+/** The user's factors, oldest first; unverified ones past their day are left out (and removed on the next enroll).
+ *  GET /user asks this on every call, mostly for users without a factor: the rows (at most
+ *  GOTRUE_MFA_MAX_ENROLLED_FACTORS, ≤ 100) are sorted here, because an ORDER BY that the index does not cover costs
+ *  SQLite a temporary sort of several µs even when no row matches, more than the rest of the read. */
 export async function userFactors(db: Db, instanceId: string, userId: string, now: Date): Promise<FactorRow[]> {
-  const rows = await db.all<FactorRow>(`SELECT ${FACTOR_COLUMNS} FROM {mfa_factors} WHERE instance_id = ? AND user_id = ? ORDER BY created_at, id LIMIT 200`, [instanceId, userId])
+  const rows = await db.all<FactorRow>(`SELECT ${FACTOR_COLUMNS} FROM {mfa_factors} WHERE instance_id = ? AND user_id = ? LIMIT 200`, [instanceId, userId])
+  if (rows.length > 1) rows.sort((a, b) => cmp(String(a.created_at), String(b.created_at)) || cmp(a.id, b.id))
   return rows.filter((r) => live(r, now))
 }
 
