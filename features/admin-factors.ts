@@ -1,27 +1,21 @@
 // The admin view of a user's MFA factors (auth-js `admin.mfa.listFactors` / `deleteFactor`): list them, delete one
 // (a user who lost their authenticator and their recovery codes). Same visibility as /admin/users.
 import { Elysia, t } from 'elysia'
-import { type Actor, actorOf } from '../lib/audit.ts'
 import type { Deps } from '../lib/deps.ts'
 import { badRequest, ErrorBody, notFound } from '../lib/errors.ts'
-import { adminReaches, type AdminActor, guards } from '../lib/guards.ts'
+import { adminActor, type AdminActor, guards, reachableUser } from '../lib/guards.ts'
 import { isUuid } from '../lib/ids.ts'
 import { deleteFactor, FactorBody, factorJson, findFactor, mfaError, userFactors } from '../lib/mfa.ts'
 import { SECURITY } from '../lib/openapi.ts'
-import { findUserById, type UserRow } from '../lib/users.ts'
+import type { UserRow } from '../lib/users.ts'
 
 const UserParams = t.Object({ user_id: t.String({ maxLength: 64 }) })
 const FactorParams = t.Object({ user_id: t.String({ maxLength: 64 }), factor_id: t.String({ maxLength: 64 }) })
 
 export function adminFactors(deps: Deps) {
   const { db, clock, instanceId } = deps
-  const actor = (a: AdminActor | null): Actor => (a?.user ? actorOf(a.user) : { id: a?.id ?? '', email: a?.email ?? '' })
-  async function loadUser(id: string, admin: AdminActor | null, aud: string): Promise<UserRow> {
-    if (!isUuid(id)) throw badRequest('user_id must be an UUID')
-    const user = await findUserById(db, instanceId, id)
-    if (!user || !adminReaches(admin, user, aud)) throw notFound('User not found')
-    return user
-  }
+  const actor = adminActor
+  const loadUser = (id: string, admin: AdminActor | null, aud: string): Promise<UserRow> => reachableUser(db, instanceId, id, admin, aud)
   const doc = (summary: string) => ({ summary, tags: ['admin'], security: SECURITY.admin })
   return new Elysia({ name: 'admin-factors' })
     .use(guards(deps))

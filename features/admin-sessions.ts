@@ -3,28 +3,22 @@
 // Ended sessions' access tokens are refused on every node within a second (lib/revocations.ts).
 import { Elysia, t } from 'elysia'
 import { SECURITY } from '../lib/openapi.ts'
-import { type Actor, actorOf, writeAudit } from '../lib/audit.ts'
+import { writeAudit } from '../lib/audit.ts'
 import type { Deps } from '../lib/deps.ts'
 import { badRequest, ErrorBody, notFound } from '../lib/errors.ts'
-import { adminReaches, type AdminActor, guards } from '../lib/guards.ts'
+import { adminActor, type AdminActor, guards, reachableUser } from '../lib/guards.ts'
 import { isUuid } from '../lib/ids.ts'
 import { revocationsChanged } from '../lib/revocations.ts'
 import { endOtherSessions, endSession, listSessions, SessionList } from '../lib/sessions.ts'
-import { findUserById, type UserRow } from '../lib/users.ts'
+import type { UserRow } from '../lib/users.ts'
 
 export const AdminSessionParams = t.Object({ user_id: t.String({ maxLength: 64 }), session_id: t.String({ maxLength: 64 }) })
 export const AdminUserParams = t.Object({ user_id: t.String({ maxLength: 64 }) })
 
 export function adminSessions(deps: Deps) {
   const { config, db, clock, instanceId } = deps
-  const actor = (a: AdminActor | null): Actor => (a?.user ? actorOf(a.user) : { id: a?.id ?? '', email: a?.email ?? '' })
-  /** As /admin/users/{id}: a user this admin may see, else a 404 that says nothing more. */
-  async function loadUser(id: string, admin: AdminActor | null, aud: string): Promise<UserRow> {
-    if (!isUuid(id)) throw badRequest('user_id must be an UUID')
-    const user = await findUserById(db, instanceId, id)
-    if (!user || !adminReaches(admin, user, aud)) throw notFound('User not found')
-    return user
-  }
+  const actor = adminActor
+  const loadUser = (id: string, admin: AdminActor | null, aud: string): Promise<UserRow> => reachableUser(db, instanceId, id, admin, aud)
   async function end(admin: AdminActor | null, user: UserRow, sessionId: string | null): Promise<void> {
     const now = clock.now()
     await db.tx(async (tx) => {

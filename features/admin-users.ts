@@ -6,18 +6,17 @@ import { Elysia, t } from 'elysia'
 import { SECURITY } from '../lib/openapi.ts'
 import { jsonBody } from '../lib/body.ts'
 import { checkEmail, checkUserData, mergedMeta, mergedUserData, newAccount, requiredEmail, requireFreeEmail, takenOnDuplicate } from '../lib/accounts.ts'
-import { type Actor, actorOf, writeAudit } from '../lib/audit.ts'
+import { writeAudit } from '../lib/audit.ts'
 import { type Db, dbTime, jsonText, type Param } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
 import { bcryptProblem, safeEqual } from '../lib/crypto.ts'
 import { badRequest, ErrorBody, errorBody, notFound, unauthorized, unprocessable } from '../lib/errors.ts'
-import { type AdminActor, adminReaches, guards, holdsSuper, isAdminFor, requireEmailProvider } from '../lib/guards.ts'
-import { isUuid } from '../lib/ids.ts'
+import { adminActor, type AdminActor, guards, holdsSuper, isAdminFor, reachableUser, requireEmailProvider } from '../lib/guards.ts'
 import { likeSubstring, linkHeader, parsePage } from '../lib/pagination.ts'
 import { endOtherSessions } from '../lib/sessions.ts'
 import { exportDocument } from '../lib/transfer.ts'
 import {
-  deleteUser, emailKey, findUserById, insertUser, passwordProblem, toUser, updateUser, User, USER_COLUMNS, type UserJson, type UserPatch,
+  deleteUser, emailKey, insertUser, passwordProblem, toUser, updateUser, User, USER_COLUMNS, type UserJson, type UserPatch,
   type UserRow, MetadataInput, metadataOf
 } from '../lib/users.ts'
 
@@ -92,15 +91,11 @@ function decodeCursor(c: string): [string, string] {
 export function adminUsers(deps: Deps) {
   const { config, db, clock, hasher, instanceId, webhooks, log } = deps
   /** The audit actor: an admin user is named as any actor is (actor_name from its full_name, as the reference). */
-  const actor = (a: AdminActor | null): Actor => (a?.user ? actorOf(a.user) : { id: a?.id ?? '', email: a?.email ?? '' })
+  const actor = adminActor
   /** A user of this instance that this admin may see: an audience admin sees only its audience, and never a super
    *  admin (a 404 as for any user it may not see, so it cannot even learn which addresses are super admins). */
-  async function loadUser(id: string, admin: AdminActor | null, aud: string, tx: Db = db): Promise<UserRow> {
-    if (!isUuid(id)) throw badRequest('user_id must be an UUID')
-    const user = await findUserById(tx, instanceId, id, tx !== db) // in a write transaction: locked (no lost merge)
-    if (!user || !adminReaches(admin, user, aud)) throw notFound('User not found')
-    return user
-  }
+  // in a write transaction the row is locked (no lost merge)
+  const loadUser = (id: string, admin: AdminActor | null, aud: string, tx: Db = db): Promise<UserRow> => reachableUser(tx, instanceId, id, admin, aud, tx !== db)
   const newPasswordHash = async (password?: string, hash?: string): Promise<string | undefined> => {
     if (password) {
       const weak = passwordProblem(config.password.min_length, password)

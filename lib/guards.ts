@@ -4,7 +4,10 @@
 import { Elysia } from 'elysia'
 import { safeEqual } from './crypto.ts'
 import type { Deps } from './deps.ts'
-import { badRequest, unauthorized } from './errors.ts'
+import { type Actor, actorOf } from './audit.ts'
+import type { Db } from './db/index.ts'
+import { badRequest, notFound, unauthorized } from './errors.ts'
+import { isUuid } from './ids.ts'
 import { type AccessClaims, TokenError, verifyAccessToken } from './jwt.ts'
 import { requireAal2IfVerified } from './mfa.ts'
 import { type RevocationWatch, revocationWatch } from './revocations.ts'
@@ -43,6 +46,18 @@ export const holdsSuper = (a: AdminActor | null): boolean => !!a && (a.superAdmi
  *  admin route that finds a user (by id or by email) must ask this before it reads or writes. */
 export const adminReaches = (a: AdminActor | null, user: UserRow, aud: string): boolean =>
   (!!a?.superAdmin || user.aud === aud) && (!user.is_super_admin || holdsSuper(a))
+
+/** The user of an admin route's `:user_id`, when this admin reaches it (adminReaches); otherwise a 404 that says
+ *  nothing more. `lock` reads it FOR UPDATE inside a write transaction. */
+export async function reachableUser(db: Db, instanceId: string, id: string, admin: AdminActor | null, aud: string, lock = false): Promise<UserRow> {
+  if (!isUuid(id)) throw badRequest('user_id must be an UUID')
+  const user = await findUserById(db, instanceId, id, lock)
+  if (!user || !adminReaches(admin, user, aud)) throw notFound('User not found')
+  return user
+}
+
+/** Who an admin action is recorded as in the audit log: the admin user, or the operator / system identity. */
+export const adminActor = (a: AdminActor | null): Actor => (a?.user ? actorOf(a.user) : { id: a?.id ?? '', email: a?.email ?? '' })
 
 export function isAdminFor(deps: Deps, user: UserRow, aud: string): boolean {
   if (user.is_super_admin) return true
