@@ -129,10 +129,18 @@ export async function insertSession(db: Db, s: SessionInsert): Promise<void> {
   for (const e of s.amr ?? []) await recordMethod(db, s.id, e.method, s.now)
 }
 
-/** A method used in a session: one row per method, holding its latest use. */
+/** A method used in a session: one row per method, holding its latest use. One upsert, not a delete then an
+ *  insert: on MySQL a DELETE that matches nothing still locks the index gap, and two sign-ins whose new sessions
+ *  fall in the same gap then each wait for the other's insert: a deadlock on most concurrent logins, each one
+ *  rolled back and run again. */
+const UPSERT_METHOD = {
+  sqlite: 'INSERT INTO {mfa_amr_claims} (id, session_id, authentication_method, created_at) VALUES (?, ?, ?, ?) ' +
+    'ON CONFLICT (session_id, authentication_method) DO UPDATE SET created_at = excluded.created_at',
+  mysql: 'INSERT INTO {mfa_amr_claims} (id, session_id, authentication_method, created_at) VALUES (?, ?, ?, ?) ' +
+    'ON DUPLICATE KEY UPDATE created_at = VALUES(created_at)',
+} as const
 async function recordMethod(db: Db, sessionId: string, method: string, now: Date): Promise<void> {
-  await db.run('DELETE FROM {mfa_amr_claims} WHERE session_id = ? AND authentication_method = ?', [sessionId, method])
-  await db.run('INSERT INTO {mfa_amr_claims} (id, session_id, authentication_method, created_at) VALUES (?, ?, ?, ?)', [crypto.randomUUID(), sessionId, method, dbTime(now)])
+  await db.run(UPSERT_METHOD[db.dialect], [crypto.randomUUID(), sessionId, method, dbTime(now)])
 }
 
 /** A session's aal and amr as stored, oldest method first (a session from before methods were recorded: its
