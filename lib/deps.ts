@@ -38,8 +38,8 @@ export interface Deps {
 
 export function makeDeps(config: Config, db: Db, log: Logger, opts: { clock?: Clock; version: string }): Deps {
   const clock = opts.clock ?? systemClock
-  const limiter = makeLimiter(config, log)
   const metrics = new Metrics()
+  const limiter = makeLimiter(config, log, () => metrics.limitStoreError())
   const hasher = new PasswordHasher(config.bcrypt_cost, {
     maxCost: config.bcrypt_max_cost,
     // the cost only, never the hash: a planted high-cost hash is refused instead of holding a worker for hours

@@ -53,7 +53,7 @@ class RedisLimiter implements Limiter {
   private first: Promise<void> | null
   private retryAt = 0
   private closed = false
-  constructor(url: string, private readonly log: Logger, private readonly prefix = 'gotrue:rl:') {
+  constructor(url: string, private readonly log: Logger, private readonly prefix: string, private readonly failedOpen: () => void) {
     // Connecting is ours to drive. With the offline queue off (a command must never wait for an absent Redis),
     // Bun's client rejects the command that would open the connection, and after its own retries it stays
     // "failed" for good — a Redis restart would switch the shared limits off until this node restarted. So:
@@ -78,7 +78,9 @@ class RedisLimiter implements Limiter {
       const [n, pttl] = (await this.redis.send('EVAL', [SCRIPT, '1', this.prefix + key, String(Math.round(windowSec * 1000)), String(step)])) as [number, number]
       return n <= limit ? 0 : Math.max(pttl, 1) / 1000
     } catch (e) {
-      // Redis down: fail open (an outage of the limiter must not take logins down) and say so.
+      // Redis down: fail open (an outage of the limiter must not take logins down), say so, and count it, so an
+      // operator alerts on the counter rather than finding out from the log that the limits were off.
+      this.failedOpen()
       this.log.warn('rate limiter unavailable, request allowed', { error: e instanceof Error ? e.message : String(e) })
       return 0
     }
@@ -89,7 +91,8 @@ class RedisLimiter implements Limiter {
   }
 }
 
-export function makeLimiter(config: Config, log: Logger): Limiter {
+/** `failedOpen` is called for every check allowed without counting because Redis failed (the metric). */
+export function makeLimiter(config: Config, log: Logger, failedOpen: () => void = () => {}): Limiter {
   // Deployments sharing one Redis keep their counts apart by table namespace.
-  return config.redis_url ? new RedisLimiter(config.redis_url, log, `gotrue:rl:${config.db.namespace}:`) : new MemoryLimiter()
+  return config.redis_url ? new RedisLimiter(config.redis_url, log, `gotrue:rl:${config.db.namespace}:`, failedOpen) : new MemoryLimiter()
 }

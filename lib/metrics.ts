@@ -42,6 +42,8 @@ export class Metrics {
     ['gotrue_auth_attempts_total', { help: 'Signups, logins, refreshes, recoveries and verifications by outcome.', values: new Map() }],
     ['gotrue_mails_total', { help: 'Mails handed to SMTP (or the outbox) by result.', values: new Map() }],
     ['gotrue_webhook_calls_total', { help: 'Outgoing webhook calls by event and outcome (after retries).', values: new Map() }],
+    // Present at 0 from the start: an alert on its increase needs the series to exist before the first outage.
+    ['gotrue_rate_limit_store_errors_total', { help: 'Rate-limit checks allowed without counting because the limit store (Redis) failed.', values: new Map([['', 0]]) }],
   ])
   readonly started = Date.now()
 
@@ -53,6 +55,8 @@ export class Metrics {
   attempt(flow: Flow, outcome: Outcome): void { this.inc('gotrue_auth_attempts_total', `{flow="${flow}",outcome="${outcome}"}`) }
   mail(result: 'sent' | 'failed'): void { this.inc('gotrue_mails_total', `{result="${result}"}`) }
   webhook(event: string, outcome: 'ok' | 'error'): void { this.inc('gotrue_webhook_calls_total', labels({ event, outcome })) }
+  /** One rate-limit check that failed open: Redis did not answer, so the request went through uncounted. */
+  limitStoreError(): void { this.inc('gotrue_rate_limit_store_errors_total', '') }
 
   /** One finished request. `route` is the route pattern (`/admin/users/:user_id`), never the raw path. */
   observe(route: string, method: string, status: number, seconds: number): void {

@@ -1,8 +1,13 @@
 // The accounts and requests most test files need before they get to their subject: a fresh address, the test
 // password, a user made through signup (and its confirmation mail) or through the admin API, a login, a refresh.
-// One copy here, so a change to the signup or login flow is made once for the whole suite.
+// One copy here, so a change to the signup or login flow is made once for the whole suite. At the end, the
+// server processes of the multi-node tests.
+import type { Subprocess } from 'bun'
 import { expect } from 'bun:test'
 import { createHmac } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Env } from '../lib/config.ts'
 import { body, DIALECT, form, type TestServer, tokenFromMail } from './harness.ts'
 
 /** The password of every test user unless a test needs another one (at least GOTRUE_PASSWORD_MIN_LENGTH long). */
@@ -104,3 +109,78 @@ export function totp(secret: string, atMs: number, offsetSteps = 0): string {
 
 /** The env MFA needs: SQLite generates the sealing key on first start (beside the database); MySQL nodes must be given one. */
 export const MFA_KEY: Record<string, string> = DIALECT === 'mysql' ? { GOTRUE_DB_ENCRYPTION_KEY: 'mfa-test-sealing-key-long-enough' } : {}
+
+// Server processes: real `gotrue serve` children for the tests that need more than one node (tests/scaleout.test.ts
+// on one database, tests/galera/ on a cluster). Each logs to its own file, which a failed start quotes. Every
+// process is killed in the test's afterAll and, as a last resort, when the test runner exits.
+
+const GOTRUE = join(import.meta.dir, '..', 'bin', 'gotrue.ts')
+const running = new Set<Subprocess>()
+process.on('exit', () => { for (const p of running) p.kill('SIGKILL') })
+
+/** One `gotrue serve` process: its base URL, the process, and the file its stdout and stderr go to. */
+export interface ServerNode { url: string; proc: Subprocess; logFile: string }
+
+/** A port nothing listens on right now (the kernel's pick, released at once). */
+export function freePort(): number {
+  const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
+  const port = probe.port as number
+  probe.stop(true)
+  return port
+}
+
+/** Starts `gotrue serve` in `dir` with exactly `env` (plus PORT), logging to `<dir>/<name>.log`. */
+export function spawnNode(env: Env, dir: string, name: string): ServerNode {
+  const port = freePort()
+  const logFile = join(dir, `${name}.log`)
+  const proc = Bun.spawn([process.execPath, GOTRUE, 'serve'], {
+    cwd: dir, env: { ...env, PORT: String(port) }, stdin: 'ignore', stdout: Bun.file(logFile), stderr: Bun.file(logFile),
+  })
+  running.add(proc)
+  return { url: `http://127.0.0.1:${port}`, proc, logFile }
+}
+
+/** Waits until `path` answers 200 (`/health`, or `/health/ready` to also wait for the database); fails with the
+ *  tail of the node's log when it exits or the time runs out. */
+export async function waitForNode(node: ServerNode, opts: { path?: string; timeoutMs?: number } = {}): Promise<void> {
+  const { path = '/health', timeoutMs = 20_000 } = opts
+  const log = () => { try { return readFileSync(node.logFile, 'utf8').slice(-2000) } catch { return '' } }
+  for (const until = Date.now() + timeoutMs; Date.now() < until; await Bun.sleep(100)) {
+    if (node.proc.exitCode !== null) throw new Error(`node ${node.url} exited with ${node.proc.exitCode}: ${log()}`)
+    const res = await fetch(`${node.url}${path}`).catch(() => null)
+    if (res?.status === 200) return
+  }
+  throw new Error(`node ${node.url} not answering ${path} after ${timeoutMs} ms: ${log()}`)
+}
+
+/** SIGTERM (a graceful stop), SIGKILL after 5 s. */
+export async function stopNode(node: ServerNode | undefined): Promise<void> {
+  if (!node) return
+  node.proc.kill('SIGTERM')
+  const timer = setTimeout(() => node.proc.kill('SIGKILL'), 5000)
+  await node.proc.exited
+  clearTimeout(timer)
+  running.delete(node.proc)
+}
+
+/** A client address no other request has used (the nodes key rate limits on X-Client-IP). */
+export const freshClient = () => `198.51.100.${crypto.randomUUID().slice(0, 8)}`
+
+export interface NodeRequest {
+  method?: string; json?: unknown; form?: Record<string, string>; headers?: Record<string, string>; from?: string; redirect?: RequestRedirect
+}
+/** A request to a node, from a fresh client unless `from` names one; POST when it carries a body. */
+export const callNode = (node: ServerNode, path: string, init: NodeRequest = {}) =>
+  fetch(node.url + path, {
+    method: init.method ?? (init.json || init.form ? 'POST' : 'GET'),
+    redirect: init.redirect,
+    headers: {
+      'x-client-ip': init.from ?? freshClient(),
+      ...(init.json ? { 'content-type': 'application/json' } : init.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      ...init.headers,
+    },
+    body: init.json ? JSON.stringify(init.json) : init.form ? new URLSearchParams(init.form).toString() : undefined,
+  })
+/** POST /token grant_type=refresh_token on a node. */
+export const refreshOn = (node: ServerNode, token: string, from?: string) =>
+  callNode(node, '/token', { form: { grant_type: 'refresh_token', refresh_token: token }, from })

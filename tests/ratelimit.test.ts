@@ -4,6 +4,9 @@
 // fails open. TEST_ENV switches every limit off; each server here sets the ones it tests.
 // Client values and emails are random: Redis counters outlive a run by up to an hour.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { body, REDIS_URL, redisProblem, startServer, type TestServer } from './harness.ts'
 import { confirmedUser, freshEmail, OPERATOR, PASSWORD } from './helpers.ts'
 
@@ -383,18 +386,48 @@ describe.skipIf(skipRedis)(redisTitle, () => {
   })
 })
 
-describe('GOTRUE_REDIS_URL unreachable', () => {
+describe('GOTRUE_REDIS_URL unreachable (nothing listens on its port)', () => {
   let s: TestServer
+  const dir = mkdtempSync(join(tmpdir(), 'gotrue-redis-down-'))
+  const logFile = join(dir, 'gotrue.log')
+  const SCRAPER = { authorization: 'Bearer metrics-token-for-tests' }
   beforeAll(async () => {
-    s = await startServer({ env: { GOTRUE_REDIS_URL: 'redis://127.0.0.1:1', GOTRUE_RATE_LIMIT_HEADER: 'X-Client-IP', GOTRUE_RATE_LIMIT_TOKEN_REFRESH: '2', GOTRUE_RATE_LIMIT_OTP: '1' } })
+    s = await startServer({ env: {
+      GOTRUE_REDIS_URL: 'redis://127.0.0.1:1', GOTRUE_RATE_LIMIT_HEADER: 'X-Client-IP', GOTRUE_RATE_LIMIT_TOKEN_REFRESH: '2', GOTRUE_RATE_LIMIT_OTP: '1',
+      GOTRUE_LOG_LEVEL: 'warn', GOTRUE_LOG_FILE: logFile, GOTRUE_METRICS_TOKEN: 'metrics-token-for-tests',
+    } })
   })
-  afterAll(async () => { await s.stop() })
+  afterAll(async () => {
+    await s.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  /** gotrue_rate_limit_store_errors_total as GET /metrics shows it (the series is there from the start). */
+  const storeErrors = async () => {
+    const res = await s.req('/metrics', { headers: SCRAPER })
+    expect(res.status).toBe(200)
+    const m = /^gotrue_rate_limit_store_errors_total (\d+)$/m.exec(await res.text())
+    expect(m).not.toBeNull()
+    return Number(m?.[1])
+  }
+  const failOpenWarnings = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '').split('\n').filter(Boolean)
+    .map((l) => JSON.parse(l) as { level: string; msg: string; error?: string })
+    .filter((l) => l.msg === 'rate limiter unavailable, request allowed')
 
-  test('fails open: requests over the limit are allowed and the server stays up', async () => {
+  test('fails open: requests over the limit are allowed, each with a warning and one count in gotrue_rate_limit_store_errors_total; the server stays up', async () => {
+    const before = await storeErrors()
+    expect(before).toBe(0)
     const c = client()
+    // /token counts each request once against the client's budget of 2: five answered, none limited
     for (let i = 0; i < 5; i++) await expectUnsupported(await unsupported(s, c))
+    expect(await storeErrors()).toBe(5)
+    const warnings = failOpenWarnings()
+    expect(warnings).toHaveLength(5)
+    for (const w of warnings) expect(w).toMatchObject({ level: 'warn', error: expect.any(String) })
+    // /signup checks the client and the address (a budget of 1 each): three signups, six checks, all allowed
     const address = freshEmail('open')
     for (let i = 0; i < 3; i++) expect((await signup(s, address, c)).status).toBe(200)
+    expect(await storeErrors()).toBe(11)
+    expect(failOpenWarnings()).toHaveLength(11)
     const health = await s.req('/health')
     expect(health.status).toBe(200)
     expect((await body(health)).name).toBe('GoTrue')
