@@ -703,6 +703,7 @@ export declare function createApp(deps: unknown): Elysia<"", {
     }>;
     macroFn: {
         readonly auth: (kind: "user" | "admin") => {
+            readonly detail: {};
             readonly resolve: ({ request }: {
                 body: unknown;
                 query: Record<string, string>;
@@ -1634,6 +1635,11 @@ export declare function createApp(deps: unknown): Elysia<"", {
                     msg: string;
                 };
                 401: {
+                    error_id?: string | undefined;
+                    code: number;
+                    msg: string;
+                };
+                403: {
                     error_id?: string | undefined;
                     code: number;
                     msg: string;

@@ -3270,6 +3270,21 @@ export interface operations {
                     "application/json": components["schemas"]["GoTrueError"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -3786,7 +3801,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "code": 403,
-                     *       "msg": "Signups not allowed for this instance"
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -3938,7 +3953,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "code": 403,
-                     *       "msg": "Signups not allowed for this instance"
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -4073,7 +4088,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "code": 403,
-                     *       "msg": "Signups not allowed for this instance"
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -4491,7 +4506,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "code": 403,
-                     *       "msg": "Signups not allowed for this instance"
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -4901,7 +4916,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "code": 403,
-                     *       "msg": "Signups not allowed for this instance"
+                     *       "msg": "AAL2 required to verify a new factor"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -5070,7 +5085,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "code": 403,
-                     *       "msg": "Signups not allowed for this instance"
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -5321,6 +5336,21 @@ export interface operations {
                      * @example {
                      *       "code": 401,
                      *       "msg": "This endpoint requires a Bearer token"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -5795,6 +5825,21 @@ export interface operations {
                     "application/json": components["schemas"]["GoTrueError"];
                 };
             };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
             /** @description Invalid request */
             422: {
                 headers: {
@@ -5920,6 +5965,21 @@ export interface operations {
                      * @example {
                      *       "code": 401,
                      *       "msg": "This endpoint requires a Bearer token"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -6132,6 +6192,21 @@ export interface operations {
                     "application/json": components["schemas"]["GoTrueError"];
                 };
             };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
             /** @description Invalid request */
             422: {
                 headers: {
@@ -6253,6 +6328,21 @@ export interface operations {
                      * @example {
                      *       "code": 401,
                      *       "msg": "This endpoint requires a Bearer token"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -6405,6 +6495,21 @@ export interface operations {
                     "application/json": components["schemas"]["GoTrueError"];
                 };
             };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -6542,6 +6647,21 @@ export interface operations {
                     "application/json": components["schemas"]["GoTrueError"];
                 };
             };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -6659,6 +6779,21 @@ export interface operations {
                      * @example {
                      *       "code": 401,
                      *       "msg": "This endpoint requires a Bearer token"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -6784,6 +6919,21 @@ export interface operations {
                     "application/json": components["schemas"]["GoTrueError"];
                 };
             };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -6900,6 +7050,21 @@ export interface operations {
                      * @example {
                      *       "code": 401,
                      *       "msg": "This endpoint requires a Bearer token"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -7046,6 +7211,21 @@ export interface operations {
                     "application/json": components["schemas"]["GoTrueError"];
                 };
             };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -7164,6 +7344,21 @@ export interface operations {
                      * @example {
                      *       "code": 401,
                      *       "msg": "This endpoint requires a Bearer token"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -7293,6 +7488,21 @@ export interface operations {
                     "application/json": components["schemas"]["GoTrueError"];
                 };
             };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
             /** @description Invalid request */
             422: {
                 headers: {
@@ -7399,6 +7609,21 @@ export interface operations {
                      * @example {
                      *       "code": 401,
                      *       "msg": "This endpoint requires a Bearer token"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
