@@ -15,6 +15,7 @@ import {
   Aal2Required, aalOf, deleteFactor, FACTOR_COLUMNS, type FactorRow, findFactor, hasVerifiedFactor, insertFactor, mfaError, mfaRules, openSecret,
   requireAal2IfVerified, requireMfa, sealSecret, UNVERIFIED_FACTOR_TTL_MS, userFactors, userOfClaims,
 } from '../lib/mfa.ts'
+import { revocationsChanged } from '../lib/revocations.ts'
 import { sessionOf, TokenBody, upgradeSession } from '../lib/sessions.ts'
 import { matchStep, newTotpSecret, otpauthUri, qrSvg } from '../lib/totp.ts'
 
@@ -141,6 +142,8 @@ export function factors(deps: Deps) {
       if (result === 'no-challenge') throw mfaError(404, 'MFA challenge not found', 'mfa_challenge_not_found')
       if (result === 'expired') throw mfaError(422, 'MFA challenge has expired, verify against another challenge or create a new factor', 'mfa_challenge_expired')
       if (result === 'wrong') throw mfaError(422, 'Invalid TOTP code entered', 'mfa_verification_failed')
+      // The user's aal1 sessions ended with the upgrade (lib/sessions.ts): read again after the commit.
+      revocationsChanged()
       return result
     }, {
       auth: 'user', params: FactorParams, body: 'factors.verify',

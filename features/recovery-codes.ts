@@ -13,6 +13,7 @@ import { ErrorBody, unauthorized } from '../lib/errors.ts'
 import { guards } from '../lib/guards.ts'
 import { enforce } from '../lib/limits.ts'
 import { Aal2Required, aalOf, deleteFactor, FACTOR_COLUMNS, type FactorRow, insertFactor, mfaError, mfaRules, requireMfa, userOfClaims } from '../lib/mfa.ts'
+import { revocationsChanged } from '../lib/revocations.ts'
 import { sessionOf, TokenBody, upgradeSession } from '../lib/sessions.ts'
 import type { UserRow } from '../lib/users.ts'
 
@@ -155,6 +156,8 @@ export function recoveryCodes(deps: Deps) {
       })
       if (result === 'locked') throw mfaError(429, 'Too many failed attempts: recovery codes are locked for a while', 'mfa_recovery_codes_locked', { 'Retry-After': String(LOCKOUT_MS / 1000) })
       if (result === 'wrong') throw mfaError(422, 'Invalid recovery code', 'mfa_verification_failed')
+      // The user's other aal1 sessions ended with the upgrade (lib/sessions.ts): read again after the commit.
+      revocationsChanged()
       return result
     }, {
       auth: 'user', body: VerifyCodeBody,

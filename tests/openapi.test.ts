@@ -166,3 +166,10 @@ test('every route that can ask for aal2 documents its 403: each admin route (an 
   // routes no aal2 rule reaches keep no 403
   expect(ops(doc).find(([n]) => n === 'GET /user')?.[1].responses['403']).toBeUndefined()
 })
+
+test('a session lists its aal and the next level (supabase\'s names), both aal1 or aal2', () => {
+  const item = (committed().components.schemas['sessions.list'] as { properties: { sessions: { items: { required: string[]; properties: Record<string, { enum?: string[] }> } } } }).properties.sessions.items
+  expect(item.required).toEqual(expect.arrayContaining(['aal', 'next_level']))
+  expect(item.properties.aal?.enum).toEqual(['aal1', 'aal2'])
+  expect(item.properties.next_level?.enum).toEqual(['aal1', 'aal2'])
+})

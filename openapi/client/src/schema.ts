@@ -1220,7 +1220,18 @@ export interface components {
                 user_agent: string;
                 /** @description the network the session started from: an IPv4 /24 or IPv6 /48 */
                 ip: string;
-                aal: string;
+                /**
+                 * @description the assurance level the session reached: aal2 once a second factor was verified in it
+                 * @default aal1
+                 * @enum {string}
+                 */
+                aal: "aal1" | "aal2";
+                /**
+                 * @description the level the user can reach: aal2 when the user has a verified MFA factor (a session below it has a second step due), else aal1
+                 * @default aal1
+                 * @enum {string}
+                 */
+                next_level: "aal1" | "aal2";
                 /** @description the session of the access token making the request */
                 current: boolean;
             }[];
@@ -1604,7 +1615,18 @@ export interface components {
                 user_agent: string;
                 /** @description the network the session started from: an IPv4 /24 or IPv6 /48 */
                 ip: string;
-                aal: string;
+                /**
+                 * @description the assurance level the session reached: aal2 once a second factor was verified in it
+                 * @default aal1
+                 * @enum {string}
+                 */
+                aal: "aal1" | "aal2";
+                /**
+                 * @description the level the user can reach: aal2 when the user has a verified MFA factor (a session below it has a second step due), else aal1
+                 * @default aal1
+                 * @enum {string}
+                 */
+                next_level: "aal1" | "aal2";
                 /** @description the session of the access token making the request */
                 current: boolean;
             }[];
