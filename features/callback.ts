@@ -11,6 +11,7 @@ import { Elysia, t } from 'elysia'
 import { hookPatch, mergedMeta, newAccount } from '../lib/accounts.ts'
 import { actorOf, type AuditAction, writeAudit } from '../lib/audit.ts'
 import type { Config, ProviderName } from '../lib/config.ts'
+import { clientOf } from '../lib/client.ts'
 import { sha256 } from '../lib/crypto.ts'
 import { type Db, dbTime, parseTime, UniqueViolation } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
@@ -19,7 +20,7 @@ import { type FlowRow, fromStarter, STATE_LIFETIME_MS, stateCookie } from '../li
 import { consumeOtp, findOtpByHash, issueOtp, otpExpired, type OtpRow } from '../lib/otp.ts'
 import { getProvider, type ProviderUser } from '../lib/providers/index.ts'
 import { redirectGuard } from '../lib/redirects.ts'
-import { issueSession } from '../lib/sessions.ts'
+import { issueSession, type SessionOrigin } from '../lib/sessions.ts'
 import { emailKey, findUserByEmail, findUserById, insertUser, type Metadata, newUserRow, updateUser, type UserPatch, type UserRow } from '../lib/users.ts'
 import type { HookEvent } from '../lib/webhooks.ts'
 
@@ -200,7 +201,7 @@ export function callback(deps: Deps) {
    *  holds before the transaction, and the transaction decides again by the same rule; when another sign-in of
    *  the same account changed the rows in between so that it decides for another user than the hooks were told
    *  about (RaceLost), the caller runs this again, so the hooks are chosen anew from the winner's rows. */
-  async function signIn(flow: FlowRow, pu: ProviderUser, now: Date) {
+  async function signIn(flow: FlowRow, pu: ProviderUser, now: Date, origin: SessionOrigin) {
     const newId = crypto.randomUUID()
     const { patch, userId } = await runHooks(flow, pu, now, newId)
     return db.tx(async (tx) => {
@@ -212,11 +213,11 @@ export function callback(deps: Deps) {
       if (flow.code_challenge) {
         return { code: await issueOtp(tx, instanceId, user.id, 'authorization_code', now, `${flow.code_challenge_method}:${flow.code_challenge}`) }
       }
-      return { session: await issueSession(tx, config, user, now, { method: 'oauth' }) }
+      return { session: await issueSession(tx, config, user, now, { ...origin, method: 'oauth' }) }
     })
   }
 
-  async function finish(p: typeof CallbackParams.static, cookieHeader: string | undefined): Promise<Response> {
+  async function finish(p: typeof CallbackParams.static, cookieHeader: string | undefined, origin: SessionOrigin): Promise<Response> {
     const state = p.state ?? ''
     if (!state) throw badRequest('OAuth state parameter missing')
     const now = clock.now()
@@ -248,9 +249,9 @@ export function callback(deps: Deps) {
       // Two first sign-ins of one provider account at once: the loser's insert hits a unique key once the winner
       // committed (or its hooks named a user that is not the one found), so a second pass finds the winner's rows.
       const lost = (e: unknown) => e instanceof UniqueViolation || e instanceof RaceLost
-      const result = await signIn(flow, pu, now).catch((e) => {
+      const result = await signIn(flow, pu, now, origin).catch((e) => {
         if (!lost(e)) throw e
-        return signIn(flow, pu, now).catch((again) => {
+        return signIn(flow, pu, now, origin).catch((again) => {
           if (lost(again)) throw new RedirectError('temporarily_unavailable', 'Concurrent sign-ins of this account, please try again')
           throw again
         })
@@ -271,9 +272,11 @@ export function callback(deps: Deps) {
     response: { 302: t.Void({ description: 'Redirect to the site with the session (or ?code=, or #error=) ' }), 400: ErrorBody },
     detail: { summary: 'OAuth callback from the provider', tags: ['external'] },
   }
+  // The browser that comes back from the provider: its session's device summary (lib/sessions.ts).
+  const originOf = (request: Request, server: Parameters<typeof clientOf>[2]): SessionOrigin => ({ userAgent: request.headers.get('user-agent'), client: clientOf(config, request, server) })
   // The model keeps its first name, `external.callback`, so the OpenAPI document and Eden clients are unchanged.
   return new Elysia({ name: 'callback' })
     .model({ 'external.callback': CallbackParams })
-    .get('/callback', ({ query, headers }) => finish(query, headers.cookie), { query: 'external.callback', ...callbackDoc })
-    .post('/callback', ({ body, query, headers }) => finish({ ...query, ...(body ?? {}) }, headers.cookie), { body: t.Optional(CallbackParams), query: 'external.callback', ...callbackDoc })
+    .get('/callback', ({ query, headers, request, server }) => finish(query, headers.cookie, originOf(request, server)), { query: 'external.callback', ...callbackDoc })
+    .post('/callback', ({ body, query, headers, request, server }) => finish({ ...query, ...(body ?? {}) }, headers.cookie, originOf(request, server)), { body: t.Optional(CallbackParams), query: 'external.callback', ...callbackDoc })
 }

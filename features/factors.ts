@@ -7,14 +7,15 @@ import { actorOf, writeAudit } from '../lib/audit.ts'
 import { clientOf } from '../lib/client.ts'
 import { dbTime, parseTime } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
-import { ErrorBody, unauthorized } from '../lib/errors.ts'
+import { errorBody, ErrorBody, unauthorized } from '../lib/errors.ts'
 import { guards } from '../lib/guards.ts'
 import { isUuid } from '../lib/ids.ts'
 import { enforce } from '../lib/limits.ts'
 import {
-  aalOf, deleteFactor, FACTOR_COLUMNS, type FactorRow, findFactor, hasVerifiedFactor, insertFactor, mfaError, mfaRules, openSecret,
+  Aal2Required, aalOf, deleteFactor, FACTOR_COLUMNS, type FactorRow, findFactor, hasVerifiedFactor, insertFactor, mfaError, mfaRules, openSecret,
   requireAal2IfVerified, requireMfa, sealSecret, UNVERIFIED_FACTOR_TTL_MS, userFactors, userOfClaims,
 } from '../lib/mfa.ts'
+import { revocationsChanged } from '../lib/revocations.ts'
 import { sessionOf, TokenBody, upgradeSession } from '../lib/sessions.ts'
 import { matchStep, newTotpSecret, otpauthUri, qrSvg } from '../lib/totp.ts'
 
@@ -66,7 +67,7 @@ export function factors(deps: Deps) {
       return { id, type: 'totp' as const, friendly_name: name, totp: { qr_code: qrSvg(uri), secret, uri } }
     }, {
       auth: 'user', body: 'factors.enroll',
-      response: { 200: 'factors.enrolled', 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 422: ErrorBody },
+      response: { 200: 'factors.enrolled', 400: ErrorBody, 401: ErrorBody, 403: Aal2Required, 404: ErrorBody, 422: ErrorBody },
       detail: doc('Enroll a TOTP factor (unverified until its first challenge is verified)'),
     })
     .post('/factors/:id/challenge', async ({ claims, params, request, server }) => {
@@ -141,10 +142,12 @@ export function factors(deps: Deps) {
       if (result === 'no-challenge') throw mfaError(404, 'MFA challenge not found', 'mfa_challenge_not_found')
       if (result === 'expired') throw mfaError(422, 'MFA challenge has expired, verify against another challenge or create a new factor', 'mfa_challenge_expired')
       if (result === 'wrong') throw mfaError(422, 'Invalid TOTP code entered', 'mfa_verification_failed')
+      // The user's aal1 sessions ended with the upgrade (lib/sessions.ts): read again after the commit.
+      revocationsChanged()
       return result
     }, {
       auth: 'user', params: FactorParams, body: 'factors.verify',
-      response: { 200: TokenBody, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 422: ErrorBody, 429: ErrorBody },
+      response: { 200: TokenBody, 400: ErrorBody, 401: ErrorBody, 403: errorBody(403, 'AAL2 required to verify a new factor'), 404: ErrorBody, 422: ErrorBody, 429: ErrorBody },
       detail: doc('Verify a challenge with a TOTP code: a new aal2 token pair for this session (aal2 to verify a new factor once one is verified)'),
     })
     .delete('/factors/:id', async ({ claims, params }) => {
@@ -161,7 +164,7 @@ export function factors(deps: Deps) {
       return { id: params.id }
     }, {
       auth: 'user', params: FactorParams,
-      response: { 200: Deleted, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 422: ErrorBody },
+      response: { 200: Deleted, 400: ErrorBody, 401: ErrorBody, 403: Aal2Required, 404: ErrorBody, 422: ErrorBody },
       detail: doc('Unenroll a factor (aal2 required once the user has a verified factor)'),
     })
 }

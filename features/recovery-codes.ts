@@ -12,7 +12,8 @@ import type { Deps } from '../lib/deps.ts'
 import { ErrorBody, unauthorized } from '../lib/errors.ts'
 import { guards } from '../lib/guards.ts'
 import { enforce } from '../lib/limits.ts'
-import { aalOf, deleteFactor, FACTOR_COLUMNS, type FactorRow, insertFactor, mfaError, mfaRules, requireMfa, userOfClaims } from '../lib/mfa.ts'
+import { Aal2Required, aalOf, deleteFactor, FACTOR_COLUMNS, type FactorRow, insertFactor, mfaError, mfaRules, requireMfa, userOfClaims } from '../lib/mfa.ts'
+import { revocationsChanged } from '../lib/revocations.ts'
 import { sessionOf, TokenBody, upgradeSession } from '../lib/sessions.ts'
 import type { UserRow } from '../lib/users.ts'
 
@@ -89,7 +90,7 @@ export function recoveryCodes(deps: Deps) {
       })
     }, {
       auth: 'user', body: GenerateBody,
-      response: { 200: 'factors.recovery-codes', 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 422: ErrorBody },
+      response: { 200: 'factors.recovery-codes', 400: ErrorBody, 401: ErrorBody, 403: Aal2Required, 404: ErrorBody, 422: ErrorBody },
       detail: doc('Generate recovery codes (aal2; returned once)'),
     })
     .post('/factors/recovery-codes/regenerate', async ({ claims }) => {
@@ -106,7 +107,7 @@ export function recoveryCodes(deps: Deps) {
       })
     }, {
       auth: 'user',
-      response: { 200: 'factors.recovery-codes', 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 422: ErrorBody },
+      response: { 200: 'factors.recovery-codes', 400: ErrorBody, 401: ErrorBody, 403: Aal2Required, 404: ErrorBody, 422: ErrorBody },
       detail: doc('Replace the recovery codes with a new set (aal2; the old set stops working)'),
     })
     .delete('/factors/recovery-codes', async ({ claims }) => {
@@ -122,7 +123,7 @@ export function recoveryCodes(deps: Deps) {
       return { id }
     }, {
       auth: 'user',
-      response: { 200: t.Object({ id: t.String() }), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 422: ErrorBody },
+      response: { 200: t.Object({ id: t.String() }), 400: ErrorBody, 401: ErrorBody, 403: Aal2Required, 404: ErrorBody, 422: ErrorBody },
       detail: doc('Remove the recovery codes (aal2)'),
     })
     .post('/factors/recovery-codes/verify', async ({ claims, body, request, server }) => {
@@ -155,6 +156,8 @@ export function recoveryCodes(deps: Deps) {
       })
       if (result === 'locked') throw mfaError(429, 'Too many failed attempts: recovery codes are locked for a while', 'mfa_recovery_codes_locked', { 'Retry-After': String(LOCKOUT_MS / 1000) })
       if (result === 'wrong') throw mfaError(422, 'Invalid recovery code', 'mfa_verification_failed')
+      // The user's other aal1 sessions ended with the upgrade (lib/sessions.ts): read again after the commit.
+      revocationsChanged()
       return result
     }, {
       auth: 'user', body: VerifyCodeBody,

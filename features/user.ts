@@ -16,7 +16,7 @@ import { clientOf } from '../lib/client.ts'
 import { enforce, RULES } from '../lib/limits.ts'
 import { allowedRedirect, mailVars } from '../lib/links.ts'
 import { consumeOtp, findOtpForUser, issueOtp, otpExpired } from '../lib/otp.ts'
-import { factorJson, requireAal2IfVerified, userFactors } from '../lib/mfa.ts'
+import { Aal2Required, factorJson, requireAal2IfVerified, userFactors } from '../lib/mfa.ts'
 import { endOtherSessions, sessionOf } from '../lib/sessions.ts'
 import {
   emailKey, findUserById, parseMeta, USER_COLUMNS, passwordProblem, toUser, updateUser, User, type UserPatch, type UserRow, MetadataInput, metadataOf
@@ -154,7 +154,7 @@ export function user(deps: Deps) {
       auth: 'user',
       parse: jsonBody('Could not read User Update params'),
       body: 'user.update',
-      response: { 200: 'user.response', 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody, 429: ErrorBody, 500: ErrorBody },
+      response: { 200: 'user.response', 400: ErrorBody, 401: ErrorBody, 403: Aal2Required, 404: ErrorBody, 422: ErrorBody, 429: ErrorBody, 500: ErrorBody },
       detail: { summary: 'Update the current user: data, password, email (with confirmation)', tags: ['accounts'], security: [{ bearer: [] }] },
     })
 }

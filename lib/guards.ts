@@ -9,7 +9,7 @@ import type { Db } from './db/index.ts'
 import { badRequest, notFound, unauthorized } from './errors.ts'
 import { isUuid } from './ids.ts'
 import { type AccessClaims, TokenError, verifyAccessToken } from './jwt.ts'
-import { requireAal2IfVerified } from './mfa.ts'
+import { Aal2Required, requireAal2IfVerified } from './mfa.ts'
 import { type RevocationWatch, revocationWatch } from './revocations.ts'
 import { clearedCookie, sessionOf } from './sessions.ts'
 import { audienceHasUsers, findUserById, NIL_UUID, parseMeta, type UserRow } from './users.ts'
@@ -67,6 +67,13 @@ export function isAdminFor(deps: Deps, user: UserRow, aud: string): boolean {
   return inGroup && user.aud === aud
 }
 
+/** The admin guard's own refusal, documented on every admin route: lib/openapi.ts keeps what a route's
+ *  `detail.responses` says (the plain JSON of the error model, which is what an OpenAPI schema is). */
+const adminDetail = () => ({ responses: { 403: {
+  description: 'AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is)',
+  content: { 'application/json': { schema: JSON.parse(JSON.stringify(Aal2Required)) as Record<string, unknown> } },
+} } })
+
 export function guards(deps: Deps) {
   const { config } = deps
   const bearer = (h: Record<string, string | undefined>): string => {
@@ -93,6 +100,9 @@ export function guards(deps: Deps) {
   }
   return new Elysia({ name: 'guards' }).macro({
     auth: (kind: 'user' | 'admin') => ({
+      // Documented where it is answered, for every admin route; the user routes that ask for aal2 list it in
+      // their response maps.
+      detail: kind === 'admin' ? adminDetail() : {},
       async resolve({ request }) {
         // Two headers read directly: Elysia's `headers` object would copy every header of the request, on every call.
         const headers = { authorization: request.headers.get('authorization') ?? undefined, 'x-jwt-aud': request.headers.get('x-jwt-aud') ?? undefined }

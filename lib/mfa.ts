@@ -4,7 +4,7 @@
 import { actorOf, writeAudit } from './audit.ts'
 import type { Config } from './config.ts'
 import { type Db, dbTime, isoTime, parseTime } from './db/index.ts'
-import { badRequest, HttpError, notFound } from './errors.ts'
+import { badRequest, errorBody, HttpError, notFound } from './errors.ts'
 import { isUuid } from './ids.ts'
 import type { AccessClaims } from './jwt.ts'
 import type { Rule } from './limits.ts'
@@ -67,6 +67,9 @@ export async function hasVerifiedFactor(db: Db, instanceId: string, userId: stri
 }
 
 export const aalOf = (claims: AccessClaims): string => (claims.aal === 'aal2' ? 'aal2' : 'aal1')
+
+/** The 403 of a route that asks for aal2 (requireAal2IfVerified), for its response map and the OpenAPI document. */
+export const Aal2Required = errorBody(403, 'AAL2 required')
 
 /** A user with a verified factor acts at aal2 only: an aal1 token (a stolen password's) may not remove or replace
  *  what protects the account. */

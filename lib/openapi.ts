@@ -109,8 +109,9 @@ const isErrorSchema = (s: unknown): s is Json => isObj(s) && s.description === '
 const isOAuthSchema = (s: unknown): s is Json => isObj(s) && s.description === 'OAuth2 error'
 
 /** An error response: the shared component, with the route's example for this status or the default one. */
-function errorResponse(status: number, schema?: unknown): Json {
-  const [description, fallback] = EXAMPLES[status] ?? ['Error', { code: status, msg: 'Error' }]
+function errorResponse(status: number, schema?: unknown, ownDescription?: unknown): Json {
+  const [fallbackDescription, fallback] = EXAMPLES[status] ?? ['Error', { code: status, msg: 'Error' }]
+  const description = typeof ownDescription === 'string' && ownDescription ? ownDescription : fallbackDescription
   const own = isObj(schema) && Array.isArray(schema.examples) ? (schema.examples[0] as Json) : undefined
   if (isObj(schema) && Array.isArray(schema.anyOf)) {
     // /token's 400: an OAuth error from a grant, or GoTrue's error for an unreadable body
@@ -141,7 +142,9 @@ function finishOperation(op: Op, route: RouteInfo | undefined, schemas: Record<s
       responses[code] = { description: res.description }
       if (status === 302) responses[code].headers = { Location: { description: 'Where the browser goes next', schema: { type: 'string', format: 'uri' } } }
     } else if (status >= 400 && isObj(schema) && (Array.isArray(schema.anyOf) || isErrorSchema(schema))) {
-      responses[code] = errorResponse(status, status === 400 && unreadableBody && isErrorSchema(schema) ? unreadableBody : schema)
+      // a description the route (or its guard) wrote in detail.responses is kept, unless it is the error model's own
+      const described = isObj(own) && code in own && res.description !== schema.description ? res.description : undefined
+      responses[code] = errorResponse(status, status === 400 && unreadableBody && isErrorSchema(schema) ? unreadableBody : schema, described)
     } else {
       // a model's first example becomes the response's, which Swagger UI shows as is
       const ref = isObj(schema) && typeof schema.$ref === 'string' ? schemas[schema.$ref.split('/').pop() ?? ''] : schema

@@ -11,7 +11,7 @@ import { SESSION_EXTRA, type SessionExtra } from './dialect.ts'
 import { hmac, randomToken, sha256 } from './crypto.ts'
 import { type Db, dbTime, parseTime } from './db/index.ts'
 import { signAccessToken } from './jwt.ts'
-import { type FactorJson, factorJson, userFactors } from './mfa.ts'
+import { type FactorJson, factorJson, hasVerifiedFactor, userFactors } from './mfa.ts'
 import { revocationsChanged } from './revocations.ts'
 import { parseMeta, toUser, User, type UserRow } from './users.ts'
 
@@ -177,7 +177,26 @@ export async function upgradeSession(db: Db, config: Config, user: UserRow, sess
   await db.run('DELETE FROM {refresh_tokens} WHERE family_id = ? AND instance_id = ?', [sessionId, user.instance_id])
   const raw = randomToken()
   await insertRefreshToken(db, { instanceId: user.instance_id, userId: user.id, raw, familyId: sessionId, parentId: null, now })
+  // Reaching aal2 ends the user's other aal1 sessions, as supabase/auth does on every factor verification: they
+  // were opened with one factor (a password, a mail link), and a recovery code in particular is used because a
+  // factor was lost, when a session held by whoever has only the password is the one to end. Sessions already at
+  // aal2 passed the second factor and stay.
+  const ended = await endAal1Sessions(db, user.instance_id, user.id, sessionId, now)
+  if (ended) await writeAudit(db, user.instance_id, actorOf(user), 'session_revoked', now, { reason: 'aal2_reached', method, sessions: ended })
   return tokenResponse(config, user, raw, now, sessionId, { aal: 'aal2', amr, factors: await factorsOf(db, config, user.instance_id, user.id, now) })
+}
+
+/** Ends every session of the user below aal2 but `keep`: their refresh tokens go (those of a family from before
+ *  sessions were recorded too, which has no aal2 row) and their access tokens are refused (lib/revocations.ts).
+ *  Returns how many session rows ended. */
+async function endAal1Sessions(db: Db, instanceId: string, userId: string, keep: string, now: Date): Promise<number> {
+  await db.run(
+    "DELETE FROM {refresh_tokens} WHERE instance_id = ? AND user_id = ? AND family_id <> ? AND family_id NOT IN (SELECT id FROM {sessions} WHERE instance_id = ? AND user_id = ? AND aal = 'aal2')",
+    [instanceId, userId, keep, instanceId, userId])
+  const { changes } = await db.run("UPDATE {sessions} SET revoked_at = ? WHERE instance_id = ? AND user_id = ? AND id <> ? AND revoked_at IS NULL AND aal <> 'aal2'",
+    [dbTime(now), instanceId, userId, keep])
+  if (changes) revocationsChanged()
+  return changes
 }
 
 export const SessionBody = t.Object({
@@ -187,7 +206,8 @@ export const SessionBody = t.Object({
   not_after: t.Nullable(t.String({ description: 'end of the session (GOTRUE_SESSIONS_TIMEBOX), or null' })),
   user_agent: t.String({ description: 'browser and system, e.g. "Firefox on Linux" (no versions)' }),
   ip: t.String({ description: 'the network the session started from: an IPv4 /24 or IPv6 /48' }),
-  aal: t.String(),
+  aal: t.UnionEnum(['aal1', 'aal2'], { description: 'the assurance level the session reached: aal2 once a second factor was verified in it' }),
+  next_level: t.UnionEnum(['aal1', 'aal2'], { description: 'the level the user can reach: aal2 when the user has a verified MFA factor (a session below it has a second step due), else aal1' }),
   current: t.Boolean({ description: 'the session of the access token making the request' }),
 }, { description: 'A session: one refresh-token family' })
 export const SessionList = t.Object({ sessions: t.Array(SessionBody) })
@@ -197,15 +217,20 @@ interface SessionRow { id: string; created_at: string; refreshed_at: string | nu
 const iso = (v: string | null): string | null => { const ms = parseTime(v); return ms === null ? null : new Date(ms).toISOString() }
 
 /** The user's live sessions, newest first: not revoked, within their timebox, and refreshed (or started) within
- *  the refresh-token lifetime. `current` marks the caller's own. */
+ *  the refresh-token lifetime. `current` marks the caller's own. `next_level` is supabase's (auth-js
+ *  `getAuthenticatorAssuranceLevel`): aal2 once the user has a verified factor, which MFA off makes unusable. */
 export async function listSessions(db: Db, config: Config, instanceId: string, userId: string, now: Date, current: string | null): Promise<SessionJson[]> {
   const rows = await db.all<SessionRow>(
     'SELECT id, created_at, refreshed_at, not_after, user_agent, ip, aal FROM {sessions} WHERE instance_id = ? AND user_id = ? AND revoked_at IS NULL AND (not_after IS NULL OR not_after > ?) ORDER BY created_at DESC, id DESC LIMIT 1000',
     [instanceId, userId, dbTime(now)])
   const idle = config.jwt.refresh_token_lifetime * 1000
+  const next = config.mfa.enabled && await hasVerifiedFactor(db, instanceId, userId) ? 'aal2' : 'aal1'
   return rows
     .filter((r) => now.getTime() - (parseTime(r.refreshed_at ?? r.created_at) ?? 0) <= idle)
-    .map((r) => ({ id: r.id, created_at: iso(r.created_at) ?? '', refreshed_at: iso(r.refreshed_at), not_after: iso(r.not_after), user_agent: r.user_agent, ip: r.ip, aal: r.aal, current: r.id === current }))
+    .map((r) => {
+      const aal = r.aal === 'aal2' ? 'aal2' : 'aal1'
+      return { id: r.id, created_at: iso(r.created_at) ?? '', refreshed_at: iso(r.refreshed_at), not_after: iso(r.not_after), user_agent: r.user_agent, ip: r.ip, aal, next_level: aal === 'aal2' ? aal : next, current: r.id === current }
+    })
 }
 
 /** A refresh records its time on the session and answers its aal and amr (the refresh keeps them). Null when the session was revoked; a family from before sessions

@@ -4,7 +4,7 @@
 import { AuthClient } from '@supabase/auth-js'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { body, startServer, type TestServer } from './harness.ts'
-import { bearer, confirmedUser, login, MFA_KEY as KEY, OPERATOR, PASSWORD, type Tokens, totp } from './helpers.ts'
+import { bearer, confirmedUser, login, MFA_KEY as KEY, OPERATOR, PASSWORD, refresh, type Tokens, totp } from './helpers.ts'
 
 const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>
 
@@ -237,6 +237,81 @@ describe('MFA', () => {
     // At aal2 the admin API answers; the operator token is unaffected.
     expect((await s.req(`/admin/users/${victim.id}`, { headers: bearer(aal2) })).status).toBe(200)
     expect((await s.req(`/admin/users/${adminId}`, { headers: OPERATOR })).status).toBe(200)
+  })
+
+  test('sessions list aal and next_level: aal1/aal1 without a factor; aal2 reached, and aal2 next for aal1 sessions, once one is verified', async () => {
+    const user = await confirmedUser(s)
+    const levels = async (token: string) => (await body<{ sessions: { id: string; aal: string; next_level: string }[] }>(await s.req('/user/sessions', { headers: bearer(token) })))
+      .sessions.map((x) => [x.id, x.aal, x.next_level])
+    const first = await body<Tokens>(await login(s, user.email))
+    const firstId = claimsOf(first.access_token).session_id as string
+    expect(await levels(first.access_token)).toEqual([[firstId, 'aal1', 'aal1']])
+
+    const { data } = await (await signedIn(s, user.email)).mfa.enroll({ factorType: 'totp', friendlyName: 'phone' })
+    // Enrolled, not verified: nothing to reach yet.
+    expect((await levels(first.access_token)).map(([, aal, next]) => [aal, next])).toEqual([['aal1', 'aal1'], ['aal1', 'aal1']])
+    const owner = await signedIn(s, user.email)
+    expect((await owner.mfa.challengeAndVerify({ factorId: data!.id, code: totp(data!.totp.secret, s.clock.now().getTime()) })).error).toBeNull()
+    const ownerToken = (await owner.getSession()).data.session!.access_token
+    const later = await body<Tokens>(await login(s, user.email))
+    const expected = [[claimsOf(later.access_token).session_id as string, 'aal1', 'aal2'], [claimsOf(ownerToken).session_id as string, 'aal2', 'aal2']]
+    expect(await levels(later.access_token)).toEqual(expected)
+    // auth-js reads the same from the token and the user's factors.
+    expect((await owner.mfa.getAuthenticatorAssuranceLevel()).data).toMatchObject({ currentLevel: 'aal2', nextLevel: 'aal2' })
+    const admin = await body<{ sessions: { id: string; aal: string; next_level: string }[] }>(await s.req(`/admin/users/${user.id}/sessions`, { headers: OPERATOR }))
+    expect(admin.sessions.map((x) => [x.id, x.aal, x.next_level])).toEqual(expected)
+  })
+
+  test('verifying a factor ends the user\'s other aal1 sessions (as supabase/auth does); aal2 sessions stay', async () => {
+    const user = await confirmedUser(s)
+    const before = await body<Tokens>(await login(s, user.email))
+    expect((await s.req('/user', { headers: bearer(before.access_token) })).status).toBe(200)
+    const owner = await signedIn(s, user.email)
+    const { data } = await owner.mfa.enroll({ factorType: 'totp', friendlyName: 'phone' })
+    expect((await owner.mfa.challengeAndVerify({ factorId: data!.id, code: totp(data!.totp.secret, s.clock.now().getTime()) })).error).toBeNull()
+    const refused = await s.req('/user', { headers: bearer(before.access_token) })
+    expect(refused.status).toBe(401)
+    expect(await body(refused)).toEqual({ code: 401, msg: 'Invalid token: session has ended' })
+    expect((await refresh(s, before.refresh_token)).status).toBe(400)
+    expect((await owner.getUser()).error).toBeNull()
+  })
+
+  test('a recovery code ends the user\'s other aal1 sessions: their access tokens are refused within a second, their refresh tokens fail; aal2 sessions stay', async () => {
+    const { user, auth: owner } = await enrolled(s)
+    const codes = (await owner.mfa.recoveryCodes.generate()).data!.codes
+    // Someone holding only the password, and the same before the user lost the phone: two aal1 sessions.
+    const stolen = await body<Tokens>(await login(s, user.email))
+    const idle = await body<Tokens>(await login(s, user.email))
+    for (const t of [stolen, idle]) expect((await s.req('/user', { headers: bearer(t.access_token) })).status).toBe(200) // cached as verified
+    // The user signs in again and uses a recovery code.
+    const recovering = await body<Tokens>(await login(s, user.email))
+    const used = await s.req('/factors/recovery-codes/verify', { method: 'POST', headers: bearer(recovering.access_token), json: { code: codes[0] } })
+    expect(used.status).toBe(200)
+    const upgraded = await body<Tokens>(used)
+    expect(claimsOf(upgraded.access_token).aal).toBe('aal2')
+
+    const started = performance.now()
+    for (const t of [stolen, idle]) {
+      let res = await s.req('/user', { headers: bearer(t.access_token) })
+      while (res.status === 200 && performance.now() - started < 3000) {
+        await Bun.sleep(25)
+        res = await s.req('/user', { headers: bearer(t.access_token) })
+      }
+      expect(res.status).toBe(401)
+      expect(await body(res)).toEqual({ code: 401, msg: 'Invalid token: session has ended' })
+      expect((await refresh(s, t.refresh_token)).status).toBe(400)
+    }
+    expect(performance.now() - started).toBeLessThan(1000)
+    // The session that used the code and the one that was already aal2 go on.
+    expect((await s.req('/user', { headers: bearer(upgraded.access_token) })).status).toBe(200)
+    expect((await refresh(s, upgraded.refresh_token)).status).toBe(200)
+    expect((await owner.refreshSession()).error).toBeNull()
+    const left = await body<{ sessions: { id: string; aal: string }[] }>(await s.req('/user/sessions', { headers: bearer(upgraded.access_token) }))
+    expect(left.sessions.map((x) => x.aal)).toEqual(['aal2', 'aal2'])
+    expect(left.sessions.map((x) => x.id)).not.toContain(claimsOf(stolen.access_token).session_id)
+    const audit = (await s.db.all<{ payload: string }>('SELECT payload FROM {audit_log_entries}')).map((r) => JSON.parse(r.payload) as { actor_id: string; action: string; traits?: Record<string, unknown> })
+    expect(audit.filter((p) => p.actor_id === user.id && p.action === 'session_revoked' && p.traits?.method === 'mfa/recovery_code'))
+      .toEqual([expect.objectContaining({ traits: { reason: 'aal2_reached', method: 'mfa/recovery_code', sessions: 2 } })])
   })
 
   test('a factor enrolled with the password alone before MFA was on cannot later make an aal1 session aal2', async () => {

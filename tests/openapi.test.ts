@@ -147,3 +147,29 @@ test('the contract is precise: integer codes, formats, enums, required fields, h
   expect(new Set(Object.entries(signup).filter(([c]) => Number(c) >= 400).map(([, r]) => JSON.stringify(r.content?.['application/json']?.example))).size)
     .toBe(Object.keys(signup).filter((c) => Number(c) >= 400).length)
 })
+
+test('every route that can ask for aal2 documents its 403: each admin route (an admin with MFA) and the user routes that guard factors and credentials', () => {
+  const doc = committed()
+  const aal2 = (op: Op) => op.responses['403']?.content?.['application/json']
+  const admin = ops(doc).filter(([, op]) => op.security?.some((r) => 'operatorToken' in r))
+  expect(admin.map(([name]) => name)).toEqual(expect.arrayContaining(['GET /admin/users', 'POST /invite', 'DELETE /admin/users/{user_id}/factors/{factor_id}', 'GET /admin/audit']))
+  for (const [name, op] of admin) {
+    expect({ name, example: aal2(op)?.example, schema: aal2(op)?.schema }).toEqual({ name, example: { code: 403, msg: 'AAL2 required' }, schema: { $ref: '#/components/schemas/GoTrueError' } })
+    expect(op.responses['403']).toMatchObject({ description: expect.stringContaining('aal1') })
+  }
+  const user = ['PUT /user', 'POST /factors', 'DELETE /factors/{id}', 'POST /factors/recovery-codes', 'POST /factors/recovery-codes/regenerate', 'DELETE /factors/recovery-codes']
+  for (const name of user) {
+    const op = ops(doc).find(([n]) => n === name)?.[1] as Op
+    expect({ name, example: aal2(op)?.example }).toEqual({ name, example: { code: 403, msg: 'AAL2 required' } })
+  }
+  expect(aal2(ops(doc).find(([n]) => n === 'POST /factors/{id}/verify')?.[1] as Op)?.example).toEqual({ code: 403, msg: 'AAL2 required to verify a new factor' })
+  // routes no aal2 rule reaches keep no 403
+  expect(ops(doc).find(([n]) => n === 'GET /user')?.[1].responses['403']).toBeUndefined()
+})
+
+test('a session lists its aal and the next level (supabase\'s names), both aal1 or aal2', () => {
+  const item = (committed().components.schemas['sessions.list'] as { properties: { sessions: { items: { required: string[]; properties: Record<string, { enum?: string[] }> } } } }).properties.sessions.items
+  expect(item.required).toEqual(expect.arrayContaining(['aal', 'next_level']))
+  expect(item.properties.aal?.enum).toEqual(['aal1', 'aal2'])
+  expect(item.properties.next_level?.enum).toEqual(['aal1', 'aal2'])
+})

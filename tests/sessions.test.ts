@@ -5,8 +5,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { dbTime } from '../lib/db/index.ts'
 import { ipSummary, userAgentSummary } from '../lib/sessions.ts'
-import { body, startServer, type TestServer } from './harness.ts'
-import { bearer, login, newUser, OPERATOR, refresh, type Tokens } from './helpers.ts'
+import { type OAuthFake, startOAuthFake } from './fakes/oauth-provider.ts'
+import { body, startServer, type TestServer, tokenFromMail } from './harness.ts'
+import { bearer, freshEmail, login, newUser, OPERATOR, PASSWORD, refresh, type Tokens } from './helpers.ts'
 
 interface SessionJson { id: string; created_at: string; refreshed_at: string | null; not_after: string | null; user_agent: string; ip: string; aal: string; current: boolean }
 
@@ -164,6 +165,54 @@ describe('GOTRUE_SESSIONS_SINGLE_PER_USER', () => {
     } finally {
       await single.stop()
     }
+  })
+})
+
+describe('device summaries for every kind of sign-in', () => {
+  let fake: OAuthFake
+  let t: TestServer
+  // Mail confirmations on (a signup is confirmed through /verify); clients named by X-Client-IP as in the file's server.
+  beforeAll(async () => {
+    fake = await startOAuthFake()
+    t = await startServer({ env: { ...fake.env(), GOTRUE_RATE_LIMIT_HEADER: 'X-Client-IP' } })
+  })
+  afterAll(async () => { await t.stop(); await fake.stop() })
+  const SAFARI = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1'
+  const only = async (token: string) => {
+    const res = await t.req('/user/sessions', { headers: bearer(token) })
+    expect(res.status).toBe(200)
+    return (await body<{ sessions: SessionJson[] }>(res)).sessions
+  }
+
+  test('POST /verify: a signup confirmation and a recovery link record the browser and network that opened them', async () => {
+    const email = freshEmail('verify-summary')
+    expect((await t.req('/signup', { method: 'POST', json: { email, password: PASSWORD } })).status).toBe(200)
+    const confirmation = tokenFromMail(await t.smtp.waitForMail(email), 'confirmation_token')
+    const confirmed = await t.req('/verify', { method: 'POST', headers: { 'user-agent': FIREFOX, 'x-client-ip': '198.51.100.23' }, json: { type: 'signup', token: confirmation } })
+    expect(confirmed.status).toBe(200)
+    const first = await body<Tokens>(confirmed)
+    expect(await only(first.access_token)).toEqual([expect.objectContaining({ user_agent: 'Firefox on Linux', ip: '198.51.100.0/24', current: true })])
+
+    expect((await t.req('/recover', { method: 'POST', json: { email } })).status).toBe(200)
+    const recovery = tokenFromMail(await t.smtp.waitForMail(email, { count: 2 }), 'recovery_token')
+    const recovered = await t.req('/verify', { method: 'POST', headers: { 'user-agent': SAFARI, 'x-client-ip': '203.0.113.9' }, json: { type: 'recovery', token: recovery } })
+    expect(recovered.status).toBe(200)
+    // A recovery ends the other sessions: the one left is the recovering phone's.
+    expect(await only((await body<Tokens>(recovered)).access_token)).toEqual([expect.objectContaining({ user_agent: 'Safari on iOS', ip: '203.0.113.0/24' })])
+  })
+
+  test('an external provider sign-in records the browser that came back to /callback', async () => {
+    fake.setProfile('github', { id: 'summary-1', name: 'Grace Hopper', emails: [{ email: freshEmail('provider-summary'), verified: true, primary: true }] })
+    const started = await t.req('/authorize?provider=github', { redirect: 'manual' })
+    expect(started.status).toBe(302)
+    const cookie = /^(gotrue-oauth-state=[^;]*)/.exec(started.headers.get('set-cookie') ?? '')?.[1] ?? ''
+    const back = await fake.approve(started.headers.get('location') ?? '')
+    const landed = await t.req(`/callback?${back}`, { redirect: 'manual', headers: { cookie, 'user-agent': FIREFOX, 'x-client-ip': '192.0.2.200' } })
+    expect(landed.status).toBe(302)
+    const hash = new URLSearchParams(new URL(landed.headers.get('location') ?? '').hash.slice(1))
+    const access = hash.get('access_token') ?? ''
+    expect(claimsOf(access).amr).toEqual([expect.objectContaining({ method: 'oauth' })])
+    expect(await only(access)).toEqual([expect.objectContaining({ user_agent: 'Firefox on Linux', ip: '192.0.2.0/24', current: true })])
   })
 })
 

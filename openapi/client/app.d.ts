@@ -327,7 +327,8 @@ export declare function createApp(deps: unknown): Elysia<"", {
             not_after: import("@sinclair/typebox").TUnion<[import("@sinclair/typebox").TString, import("@sinclair/typebox").TNull]>;
             user_agent: import("@sinclair/typebox").TString;
             ip: import("@sinclair/typebox").TString;
-            aal: import("@sinclair/typebox").TString;
+            aal: import("elysia/type-system/types").TUnionEnum<["aal1", "aal2"]>;
+            next_level: import("elysia/type-system/types").TUnionEnum<["aal1", "aal2"]>;
             current: import("@sinclair/typebox").TBoolean;
         }>;
         readonly 'sessions.list': import("@sinclair/typebox").TObject<{
@@ -338,7 +339,8 @@ export declare function createApp(deps: unknown): Elysia<"", {
                 not_after: import("@sinclair/typebox").TUnion<[import("@sinclair/typebox").TString, import("@sinclair/typebox").TNull]>;
                 user_agent: import("@sinclair/typebox").TString;
                 ip: import("@sinclair/typebox").TString;
-                aal: import("@sinclair/typebox").TString;
+                aal: import("elysia/type-system/types").TUnionEnum<["aal1", "aal2"]>;
+                next_level: import("elysia/type-system/types").TUnionEnum<["aal1", "aal2"]>;
                 current: import("@sinclair/typebox").TBoolean;
             }>>;
         }>;
@@ -574,7 +576,8 @@ export declare function createApp(deps: unknown): Elysia<"", {
                 not_after: import("@sinclair/typebox").TUnion<[import("@sinclair/typebox").TString, import("@sinclair/typebox").TNull]>;
                 user_agent: import("@sinclair/typebox").TString;
                 ip: import("@sinclair/typebox").TString;
-                aal: import("@sinclair/typebox").TString;
+                aal: import("elysia/type-system/types").TUnionEnum<["aal1", "aal2"]>;
+                next_level: import("elysia/type-system/types").TUnionEnum<["aal1", "aal2"]>;
                 current: import("@sinclair/typebox").TBoolean;
             }>>;
         }>;
@@ -703,6 +706,7 @@ export declare function createApp(deps: unknown): Elysia<"", {
     }>;
     macroFn: {
         readonly auth: (kind: "user" | "admin") => {
+            readonly detail: {};
             readonly resolve: ({ request }: {
                 body: unknown;
                 query: Record<string, string>;
@@ -1638,6 +1642,11 @@ export declare function createApp(deps: unknown): Elysia<"", {
                     code: number;
                     msg: string;
                 };
+                403: {
+                    error_id?: string | undefined;
+                    code: number;
+                    msg: string;
+                };
                 404: {
                     error_id?: string | undefined;
                     code: number;
@@ -1739,11 +1748,12 @@ export declare function createApp(deps: unknown): Elysia<"", {
                         sessions: {
                             id: string;
                             created_at: string;
-                            aal: string;
+                            aal: "aal2" | "aal1";
                             refreshed_at: string | null;
                             not_after: string | null;
                             user_agent: string;
                             ip: string;
+                            next_level: "aal2" | "aal1";
                             current: boolean;
                         }[];
                     };
@@ -3041,11 +3051,12 @@ export declare function createApp(deps: unknown): Elysia<"", {
                                 sessions: {
                                     id: string;
                                     created_at: string;
-                                    aal: string;
+                                    aal: "aal2" | "aal1";
                                     refreshed_at: string | null;
                                     not_after: string | null;
                                     user_agent: string;
                                     ip: string;
+                                    next_level: "aal2" | "aal1";
                                     current: boolean;
                                 }[];
                             };

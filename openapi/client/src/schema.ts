@@ -1220,7 +1220,18 @@ export interface components {
                 user_agent: string;
                 /** @description the network the session started from: an IPv4 /24 or IPv6 /48 */
                 ip: string;
-                aal: string;
+                /**
+                 * @description the assurance level the session reached: aal2 once a second factor was verified in it
+                 * @default aal1
+                 * @enum {string}
+                 */
+                aal: "aal1" | "aal2";
+                /**
+                 * @description the level the user can reach: aal2 when the user has a verified MFA factor (a session below it has a second step due), else aal1
+                 * @default aal1
+                 * @enum {string}
+                 */
+                next_level: "aal1" | "aal2";
                 /** @description the session of the access token making the request */
                 current: boolean;
             }[];
@@ -1604,7 +1615,18 @@ export interface components {
                 user_agent: string;
                 /** @description the network the session started from: an IPv4 /24 or IPv6 /48 */
                 ip: string;
-                aal: string;
+                /**
+                 * @description the assurance level the session reached: aal2 once a second factor was verified in it
+                 * @default aal1
+                 * @enum {string}
+                 */
+                aal: "aal1" | "aal2";
+                /**
+                 * @description the level the user can reach: aal2 when the user has a verified MFA factor (a session below it has a second step due), else aal1
+                 * @default aal1
+                 * @enum {string}
+                 */
+                next_level: "aal1" | "aal2";
                 /** @description the session of the access token making the request */
                 current: boolean;
             }[];
@@ -3270,6 +3292,21 @@ export interface operations {
                     "application/json": components["schemas"]["GoTrueError"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -3786,7 +3823,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "code": 403,
-                     *       "msg": "Signups not allowed for this instance"
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -3938,7 +3975,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "code": 403,
-                     *       "msg": "Signups not allowed for this instance"
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -4073,7 +4110,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "code": 403,
-                     *       "msg": "Signups not allowed for this instance"
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -4491,7 +4528,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "code": 403,
-                     *       "msg": "Signups not allowed for this instance"
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -4901,7 +4938,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "code": 403,
-                     *       "msg": "Signups not allowed for this instance"
+                     *       "msg": "AAL2 required to verify a new factor"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -5070,7 +5107,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "code": 403,
-                     *       "msg": "Signups not allowed for this instance"
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -5321,6 +5358,21 @@ export interface operations {
                      * @example {
                      *       "code": 401,
                      *       "msg": "This endpoint requires a Bearer token"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -5795,6 +5847,21 @@ export interface operations {
                     "application/json": components["schemas"]["GoTrueError"];
                 };
             };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
             /** @description Invalid request */
             422: {
                 headers: {
@@ -5920,6 +5987,21 @@ export interface operations {
                      * @example {
                      *       "code": 401,
                      *       "msg": "This endpoint requires a Bearer token"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -6132,6 +6214,21 @@ export interface operations {
                     "application/json": components["schemas"]["GoTrueError"];
                 };
             };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
             /** @description Invalid request */
             422: {
                 headers: {
@@ -6253,6 +6350,21 @@ export interface operations {
                      * @example {
                      *       "code": 401,
                      *       "msg": "This endpoint requires a Bearer token"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -6405,6 +6517,21 @@ export interface operations {
                     "application/json": components["schemas"]["GoTrueError"];
                 };
             };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -6542,6 +6669,21 @@ export interface operations {
                     "application/json": components["schemas"]["GoTrueError"];
                 };
             };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -6659,6 +6801,21 @@ export interface operations {
                      * @example {
                      *       "code": 401,
                      *       "msg": "This endpoint requires a Bearer token"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -6784,6 +6941,21 @@ export interface operations {
                     "application/json": components["schemas"]["GoTrueError"];
                 };
             };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -6900,6 +7072,21 @@ export interface operations {
                      * @example {
                      *       "code": 401,
                      *       "msg": "This endpoint requires a Bearer token"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -7046,6 +7233,21 @@ export interface operations {
                     "application/json": components["schemas"]["GoTrueError"];
                 };
             };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -7164,6 +7366,21 @@ export interface operations {
                      * @example {
                      *       "code": 401,
                      *       "msg": "This endpoint requires a Bearer token"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -7293,6 +7510,21 @@ export interface operations {
                     "application/json": components["schemas"]["GoTrueError"];
                 };
             };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
             /** @description Invalid request */
             422: {
                 headers: {
@@ -7399,6 +7631,21 @@ export interface operations {
                      * @example {
                      *       "code": 401,
                      *       "msg": "This endpoint requires a Bearer token"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
+            /** @description AAL2 required: the admin has a verified MFA factor and the token is aal1 (the operator token never is) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 403,
+                     *       "msg": "AAL2 required"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
