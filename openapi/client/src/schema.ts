@@ -213,7 +213,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** OAuth2 token endpoint: password, refresh_token and authorization_code (PKCE) grants */
+        /** OAuth2 token endpoint: password, refresh_token, authorization_code and pkce (PKCE) grants */
         post: operations["postToken"];
         delete?: never;
         options?: never;
@@ -681,6 +681,10 @@ export interface components {
              *     }
              */
             data?: unknown;
+            /** @description PKCE: the mail link then lands with ?code= for POST /token grant_type=pkce */
+            code_challenge?: string | null;
+            /** @description s256 (plain only with GOTRUE_EXTERNAL_PKCE_PLAIN_ENABLED) */
+            code_challenge_method?: string | null;
         } & {
             [key: string]: unknown;
         };
@@ -913,6 +917,10 @@ export interface components {
         };
         "recover.body": {
             email?: string;
+            /** @description PKCE: the mail link then lands with ?code= for POST /token grant_type=pkce */
+            code_challenge?: string | null;
+            /** @description s256 (plain only with GOTRUE_EXTERNAL_PKCE_PLAIN_ENABLED) */
+            code_challenge_method?: string | null;
         } & {
             [key: string]: unknown;
         };
@@ -928,6 +936,10 @@ export interface components {
              *     }
              */
             data?: unknown;
+            /** @description PKCE: the mail link then lands with ?code= for POST /token grant_type=pkce */
+            code_challenge?: string | null;
+            /** @description s256 (plain only with GOTRUE_EXTERNAL_PKCE_PLAIN_ENABLED) */
+            code_challenge_method?: string | null;
         } & {
             [key: string]: unknown;
         };
@@ -935,6 +947,10 @@ export interface components {
             email?: string;
             /** @description signup | email_change */
             type?: string;
+            /** @description PKCE: the mail link then lands with ?code= for POST /token grant_type=pkce */
+            code_challenge?: string | null;
+            /** @description s256 (plain only with GOTRUE_EXTERNAL_PKCE_PLAIN_ENABLED) */
+            code_challenge_method?: string | null;
         } & {
             [key: string]: unknown;
         };
@@ -1086,6 +1102,16 @@ export interface components {
              */
             grant_type: "authorization_code";
             code: string;
+            code_verifier: string;
+        };
+        /** @description supabase's PKCE exchange: the ?code= of an external sign-in or of a mail link (signup confirmation, magic link, recovery) asked for with a code_challenge; errors 404 flow_state_not_found, 422 flow_state_expired, 400 bad_code_verifier */
+        "token.pkce": {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            grant_type: "pkce";
+            auth_code: string;
             code_verifier: string;
         };
         /**
@@ -2907,6 +2933,7 @@ export interface operations {
                 refresh_token?: string;
                 code?: string;
                 code_verifier?: string;
+                auth_code?: string;
             };
             header?: {
                 /**
@@ -2934,7 +2961,7 @@ export interface operations {
                  *       "password": "correct-horse-battery"
                  *     }
                  */
-                "application/json": components["schemas"]["token.password"] | components["schemas"]["token.refresh_token"] | components["schemas"]["token.authorization_code"];
+                "application/json": components["schemas"]["token.password"] | components["schemas"]["token.refresh_token"] | components["schemas"]["token.authorization_code"] | components["schemas"]["token.pkce"];
                 /**
                  * @example {
                  *       "grant_type": "password",
@@ -2942,7 +2969,7 @@ export interface operations {
                  *       "password": "correct-horse-battery"
                  *     }
                  */
-                "application/x-www-form-urlencoded": components["schemas"]["token.password"] | components["schemas"]["token.refresh_token"] | components["schemas"]["token.authorization_code"];
+                "application/x-www-form-urlencoded": components["schemas"]["token.password"] | components["schemas"]["token.refresh_token"] | components["schemas"]["token.authorization_code"] | components["schemas"]["token.pkce"];
                 /**
                  * @example {
                  *       "grant_type": "password",
@@ -2950,7 +2977,7 @@ export interface operations {
                  *       "password": "correct-horse-battery"
                  *     }
                  */
-                "multipart/form-data": components["schemas"]["token.password"] | components["schemas"]["token.refresh_token"] | components["schemas"]["token.authorization_code"];
+                "multipart/form-data": components["schemas"]["token.password"] | components["schemas"]["token.refresh_token"] | components["schemas"]["token.authorization_code"] | components["schemas"]["token.pkce"];
             };
         };
         responses: {
@@ -2986,6 +3013,21 @@ export interface operations {
                     "application/json": components["schemas"]["OAuthError"] | components["schemas"]["GoTrueError"];
                 };
             };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 404,
+                     *       "msg": "User not found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
             /** @description Request body over GOTRUE_API_MAX_BODY_BYTES */
             413: {
                 headers: {
@@ -3010,7 +3052,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "code": 422,
-                     *       "msg": "Invalid body: email: Expected string"
+                     *       "msg": "Signup requires a valid password"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -5410,6 +5452,7 @@ export interface operations {
             query?: {
                 provider?: string;
                 invite_token?: string;
+                redirect_to?: string;
                 code_challenge?: string;
                 code_challenge_method?: string;
             };
