@@ -1,7 +1,8 @@
 // GET /authorize?provider=…: starts an external sign-in. Checks the provider, an optional invite_token and an
-// optional PKCE code_challenge, keeps a random single-use state server-side (lib/oauth-flow.ts) with the page to
-// land on, binds it to this browser with the state cookie, and redirects to the provider. GET|POST /callback
-// (features/callback.ts) finishes the flow.
+// optional PKCE code_challenge (lib/pkce.ts), keeps a random single-use state server-side (lib/oauth-flow.ts) with
+// the page to land on, binds it to this browser with the state cookie, and redirects to the provider. GET|POST
+// /callback (features/callback.ts) finishes the flow. The page to land on is `redirect_to` (supabase's
+// signInWithOAuth sends it), else the Referer (GoTrue's clients), whichever lib/redirects.ts allows first.
 import { Elysia, t } from 'elysia'
 import { randomToken, sha256 } from '../lib/crypto.ts'
 import { type Db, dbTime } from '../lib/db/index.ts'
@@ -9,15 +10,16 @@ import type { Deps } from '../lib/deps.ts'
 import { badRequest, ErrorBody, notFound, unprocessable } from '../lib/errors.ts'
 import { type FlowRow, STATE_LIFETIME_MS, stateCookie, stateProof } from '../lib/oauth-flow.ts'
 import { findOtp, otpExpired } from '../lib/otp.ts'
+import { challengeBinding } from '../lib/pkce.ts'
 import { getProvider, ProviderError } from '../lib/providers/index.ts'
 import { redirectGuard } from '../lib/redirects.ts'
 
-const CHALLENGE = /^[A-Za-z0-9._~-]{43,128}$/
 const MAX_REFERRER = 2048
 
 export const AuthorizeQuery = t.Object({
   provider: t.Optional(t.String({ maxLength: 64 })),
   invite_token: t.Optional(t.String({ maxLength: 512 })),
+  redirect_to: t.Optional(t.String({ description: 'where the session (or ?code=) lands when GOTRUE_URI_ALLOW_LIST allows it (else the Referer, else SITE_URL); ignored when longer than 2048' })),
   code_challenge: t.Optional(t.String({ maxLength: 256 })),
   code_challenge_method: t.Optional(t.String({ maxLength: 16 })),
 }, { additionalProperties: true })
@@ -52,17 +54,13 @@ export function authorize(deps: Deps) {
         if (!otp) throw notFound('User not found')
         if (otpExpired(config, otp, now)) throw unprocessable('Confirmation token expired') // as POST /verify says
       }
-      let challenge = '', method = ''
-      if (query.code_challenge) {
-        method = (query.code_challenge_method || 'plain').toLowerCase()
-        if (method !== 's256' && !(method === 'plain' && config.external.pkce_plain_enabled)) throw badRequest(`Unsupported code_challenge_method: ${method}`)
-        if (!CHALLENGE.test(query.code_challenge)) throw badRequest('code_challenge must be 43 to 128 characters of [A-Za-z0-9._~-]')
-        challenge = query.code_challenge
-      }
+      const binding = challengeBinding(config, query.code_challenge, query.code_challenge_method)
+      const split = binding.indexOf(':')
+      const method = binding.slice(0, Math.max(split, 0)), challenge = binding.slice(split + 1)
       // A page elsewhere is ignored (the session then lands on SITE_URL); so is one longer than the flow_states
       // column, rather than failing the sign-in (MySQL refuses it).
-      const allowed = allowedRedirect(headers.referer)
-      const referrer = allowed && allowed.length <= MAX_REFERRER ? allowed : ''
+      const fits = (url: string | null) => (url && url.length <= MAX_REFERRER ? url : null)
+      const referrer = fits(allowedRedirect(query.redirect_to)) ?? fits(allowedRedirect(headers.referer)) ?? ''
       const state = randomToken()
       const verifier = randomToken()
       await db.tx(async (tx) => {

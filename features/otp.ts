@@ -14,20 +14,23 @@ import type { Deps } from '../lib/deps.ts'
 import { ErrorBody, unprocessable } from '../lib/errors.ts'
 import { requestAud, requireEmailProvider, requireKnownAud } from '../lib/guards.ts'
 import { enforce, RULES } from '../lib/limits.ts'
-import { allowedRedirect, magicLink, mailVars } from '../lib/links.ts'
+import { allowedRedirect, codeLink, magicLink, mailVars } from '../lib/links.ts'
 import type { MailKind } from '../lib/mailer.ts'
 import { HEADERS } from '../lib/openapi.ts'
 import { findOtpForUser, issueCode, issueOtp, revokeOtp } from '../lib/otp.ts'
+import { ChallengeFields, challengeBinding } from '../lib/pkce.ts'
 import { emailKey, findUserByEmail, insertUser, type Metadata, MetadataInput, metadataOf, parseMeta, updateUser, type UserRow } from '../lib/users.ts'
 
 export const OtpBody = t.Object({
   email: t.Optional(t.String({ maxLength: 320 })),
   create_user: t.Optional(t.Boolean({ description: 'create the account when the address has none (default true)' })),
   data: MetadataInput,
+  ...ChallengeFields,
 }, { additionalProperties: true })
 export const ResendBody = t.Object({
   email: t.Optional(t.String({ maxLength: 320 })),
   type: t.Optional(t.String({ maxLength: 32, description: 'signup | email_change' })),
+  ...ChallengeFields,
 }, { additionalProperties: true })
 
 /** A mail that goes out after the answer: its failure is logged and its tokens revoked (the answer never tells). */
@@ -72,17 +75,19 @@ export function otp(deps: Deps) {
     }
   }
 
-  /** Issues a sign-in's link and code and mails them, unless the last sign-in mail is inside SMTP_MAX_FREQUENCY. */
-  async function signInMail(user: UserRow, redirectTo: string | null): Promise<void> {
+  /** Issues a sign-in's link and code and mails them, unless the last sign-in mail is inside SMTP_MAX_FREQUENCY.
+   *  With a PKCE `binding` the link lands with ?code= for the exchange; the code is typed into the app that asked
+   *  for it and is verified as ever. */
+  async function signInMail(user: UserRow, redirectTo: string | null, binding: string): Promise<void> {
     const sent = await db.tx(async (tx) => {
       const now = clock.now()
       // The time of the last sign-in mail is its code's row: inside SMTP_MAX_FREQUENCY the last mail stands.
       const last = await findOtpForUser(tx, user.id, 'magiclink_code')
       if (last && recently(last.created_at, now)) return null
-      return { link: await issueOtp(tx, instanceId, user.id, 'magiclink', now), code: await issueCode(tx, instanceId, user.id, 'magiclink_code', now, config.mailer.otp_length) }
+      return { link: await issueOtp(tx, instanceId, user.id, 'magiclink', now, binding), code: await issueCode(tx, instanceId, user.id, 'magiclink_code', now, config.mailer.otp_length) }
     })
     if (!sent) return
-    const vars = { ...mailVars(config, 'confirmation', user.email, sent.code, parseMeta(user.raw_user_meta_data), undefined, redirectTo), ConfirmationURL: magicLink(config, sent.link, redirectTo), TokenHash: sent.link }
+    const vars = { ...mailVars(config, 'confirmation', user.email, sent.code, parseMeta(user.raw_user_meta_data), undefined, redirectTo), ConfirmationURL: binding ? codeLink(config, sent.link, redirectTo) : magicLink(config, sent.link, redirectTo), TokenHash: sent.link }
     mailLater(deps, 'magic_link', user.email, vars, user.id, ['magiclink', 'magiclink_code'])
   }
 
@@ -91,13 +96,14 @@ export function otp(deps: Deps) {
     .post('/otp', async ({ body, headers, query, request, server }) => {
       const email = checkEmail(requiredEmail(body.email))
       const data = metadataOf(body.data, 'data') ?? {}
+      const binding = challengeBinding(config, body.code_challenge, body.code_challenge_method)
       const aud = requestAud(deps, headers)
       await enforce(deps.limiter, RULES(config).otp, [clientOf(config, request, server), emailKey(email)], clock.now().getTime())
       const user = await accountFor(email, aud, body.create_user !== false, data)
       const redirectTo = allowedRedirect(config, query.redirect_to)
       // After the answer: an address with an account must not answer later than one without (with create_user
       // false the only difference would be this write transaction). A failure is logged; the answer never tells.
-      if (user) setTimeout(() => void signInMail(user, redirectTo).catch((e) => deps.log.error('sign-in mail failed', { error: e })), 0)
+      if (user) setTimeout(() => void signInMail(user, redirectTo, binding).catch((e) => deps.log.error('sign-in mail failed', { error: e })), 0)
       return {}
     }, {
       transform() { requireEmailProvider(deps) },
@@ -109,6 +115,9 @@ export function otp(deps: Deps) {
     .post('/resend', async ({ body, headers, query, request, server }) => {
       const email = checkEmail(requiredEmail(body.email))
       if (body.type !== 'signup' && body.type !== 'email_change') throw unprocessable('Resend requires type signup or email_change')
+      // A confirmation link can be bound to a PKCE challenge; an email change cannot (its token row keeps the new
+      // address), so its challenge is ignored and its link is as ever.
+      const binding = challengeBinding(config, body.code_challenge, body.code_challenge_method)
       const aud = requestAud(deps, headers)
       await enforce(deps.limiter, RULES(config).otp, [clientOf(config, request, server), emailKey(email)], clock.now().getTime())
       const redirectTo = allowedRedirect(config, query.redirect_to)
@@ -120,18 +129,20 @@ export function otp(deps: Deps) {
         if (type === 'signup') {
           // Only a signup nobody has confirmed (not an invite, not an admin's row) is mailed again.
           if (user.confirmed_at || user.invited_at || user.confirmation_sent_at === null || recently(user.confirmation_sent_at, now)) return null
-          const token = await issueOtp(tx, instanceId, user.id, 'confirmation', now)
+          const token = await issueOtp(tx, instanceId, user.id, 'confirmation', now, binding)
           await updateUser(tx, user, { confirmation_sent_at: dbTime(now) }, now)
-          return { user, token, to: user.email, kind: 'confirmation' as const }
+          return { user, token, to: user.email, kind: 'confirmation' as const, bound: binding !== '' }
         }
         if (!user.email_change || recently(user.email_change_sent_at, now)) return null
         const token = await issueOtp(tx, instanceId, user.id, 'email_change', now, user.email_change)
         await updateUser(tx, user, { email_change_sent_at: dbTime(now) }, now)
-        return { user, token, to: user.email_change, kind: 'email_change' as const }
+        return { user, token, to: user.email_change, kind: 'email_change' as const, bound: false }
       })
       if (sent) {
         const { user, token, to, kind } = sent
-        mailLater(deps, kind, to, mailVars(config, kind, user.email, token, parseMeta(user.raw_user_meta_data), kind === 'email_change' ? to : undefined, redirectTo), user.id, [kind])
+        const vars = mailVars(config, kind, user.email, token, parseMeta(user.raw_user_meta_data), kind === 'email_change' ? to : undefined, redirectTo)
+        if (sent.bound) vars.ConfirmationURL = codeLink(config, token, redirectTo)
+        mailLater(deps, kind, to, vars, user.id, [kind])
       }
       return {}
     }, {

@@ -13,11 +13,12 @@ import { ErrorBody, unprocessable } from '../lib/errors.ts'
 import { requestAud, requireEmailProvider } from '../lib/guards.ts'
 import { clientOf } from '../lib/client.ts'
 import { enforce, RULES } from '../lib/limits.ts'
-import { allowedRedirect, mailVars } from '../lib/links.ts'
+import { allowedRedirect, codeLink, mailVars } from '../lib/links.ts'
 import { issueOtp, revokeOtp } from '../lib/otp.ts'
+import { ChallengeFields, challengeBinding } from '../lib/pkce.ts'
 import { emailKey, findUserByEmail, parseMeta, updateUser, type UserRow } from '../lib/users.ts'
 
-export const RecoverBody = t.Object({ email: t.Optional(t.String({ maxLength: 320 })) }, { additionalProperties: true })
+export const RecoverBody = t.Object({ email: t.Optional(t.String({ maxLength: 320 })), ...ChallengeFields }, { additionalProperties: true })
 
 /** Takes this window's recovery mail for the user: sets recovery_sent_at unless one went out after `since`. One
  *  conditional UPDATE, so two nodes asked at the same moment cannot both see the old time and both send. */
@@ -36,6 +37,8 @@ export function recover(deps: Deps) {
     .post('/recover', async ({ body, headers, query, request, server }) => {
       const email = (body.email ?? '').trim()
       if (!email) throw unprocessable('Password recovery requires an email')
+      // With a PKCE challenge the link lands with ?code= for POST /token grant_type=pkce (a recovery sign-in).
+      const binding = challengeBinding(config, body.code_challenge, body.code_challenge_method)
       const aud = requestAud(deps, headers)
       // One mailbox has one budget, whatever the audience (X-JWT-AUD) asked for.
       await enforce(deps.limiter, RULES(config).otp, [clientOf(config, request, server), emailKey(email)], clock.now().getTime())
@@ -45,14 +48,16 @@ export function recover(deps: Deps) {
         if (!user) return null
         // Inside SMTP_MAX_FREQUENCY nothing is sent (the last link still works), and the answer is the same.
         if (!(await claimRecoveryMail(tx, user.id, now, new Date(now.getTime() - config.smtp.max_frequency * 1000)))) return null
-        const token = await issueOtp(tx, instanceId, user.id, 'recovery', now)
+        const token = await issueOtp(tx, instanceId, user.id, 'recovery', now, binding)
         const updated: UserRow = { ...user, recovery_sent_at: dbTime(now), updated_at: dbTime(now) }
         await writeAudit(tx, instanceId, actorOf(user), 'user_recovery_requested', now)
         return { user: updated, token, previous: user.recovery_sent_at, redirectTo: allowedRedirect(config, query.redirect_to) }
       })
       if (sent) {
         const { user, token } = sent
-        mailer.send('recovery', user.email, mailVars(config, 'recovery', user.email, token, parseMeta(user.raw_user_meta_data), undefined, sent.redirectTo))
+        const vars = mailVars(config, 'recovery', user.email, token, parseMeta(user.raw_user_meta_data), undefined, sent.redirectTo)
+        if (binding) vars.ConfirmationURL = codeLink(config, token, sent.redirectTo)
+        mailer.send('recovery', user.email, vars)
           .catch(async (e) => {
             log.error('recovery mail failed', { error: e })
             await db.tx(async (tx) => {

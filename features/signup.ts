@@ -16,7 +16,8 @@ import { ErrorBody, forbidden, unprocessable } from '../lib/errors.ts'
 import { requestAud, requireEmailProvider, requireKnownAud } from '../lib/guards.ts'
 import { clientOf } from '../lib/client.ts'
 import { enforce, RULES } from '../lib/limits.ts'
-import { allowedRedirect, mailVars } from '../lib/links.ts'
+import { allowedRedirect, codeLink, mailVars } from '../lib/links.ts'
+import { ChallengeFields, challengeBinding } from '../lib/pkce.ts'
 import { speaksSupabase, withSession } from '../lib/dialect.ts'
 import { issueSession, TokenBody } from '../lib/sessions.ts'
 import { findOtpForUser, issueOtp, type OtpRow } from '../lib/otp.ts'
@@ -29,6 +30,7 @@ export const SignupBody = t.Object({
   email: t.Optional(t.String({ maxLength: 320 })),
   password: t.Optional(t.String({ maxLength: 1024 })),
   data: MetadataInput,
+  ...ChallengeFields,
 }, { additionalProperties: true })
 
 /** What the transaction did, so the mail (after commit) and its undo know what to send or revert. `previous`
@@ -56,7 +58,7 @@ const pendingSignup = (u: UserRow): boolean => !u.confirmed_at && !u.invited_at 
  *  email's owner confirms through the mail (which logs them in) and sets a password with PUT /user. Installing
  *  the new password, even behind a fresh confirmation link, would not do: the owner cannot tell that link from
  *  their own. Either way the confirmation mail is sent again, at most once per SMTP_MAX_FREQUENCY. */
-async function resend(tx: Db, deps: Deps, existing: UserRow, same: boolean, data: Metadata | null): Promise<Outcome> {
+async function resend(tx: Db, deps: Deps, existing: UserRow, same: boolean, data: Metadata | null, binding: string): Promise<Outcome> {
   const { config, clock, instanceId } = deps
   const now = clock.now()
   const patch: UserPatch = {}
@@ -68,15 +70,16 @@ async function resend(tx: Db, deps: Deps, existing: UserRow, same: boolean, data
   const sentAt = parseTime(existing.confirmation_sent_at)
   if (sentAt !== null && now.getTime() - sentAt < config.smtp.max_frequency * 1000) return { user, shown, created: false }
   const previousLink = await findOtpForUser(tx, existing.id, 'confirmation')
-  const token = await issueOtp(tx, instanceId, existing.id, 'confirmation', now)
+  const token = await issueOtp(tx, instanceId, existing.id, 'confirmation', now, binding)
   user = await updateUser(tx, user, { confirmation_sent_at: dbTime(now) }, now)
   return { user, shown: { ...shown, confirmation_sent_at: user.confirmation_sent_at }, created: false, token, previous: existing, previousLink }
 }
 
 /** One attempt: `seen` is the row read before the transaction (null: there was none), `fresh` what a new user
- *  needs. A row that appeared or changed since throws Stale, unless this is the last attempt (then a changed
- *  password counts as another password: clearing is the safe side). */
-async function createOrResend(deps: Deps, email: string, aud: string, data: Metadata | null, seen: Seen | null, fresh: Fresh | null, last: boolean): Promise<Outcome> {
+ *  needs, `binding` the PKCE challenge the confirmation link is bound to ('' for none). A row that appeared or
+ *  changed since throws Stale, unless this is the last attempt (then a changed password counts as another
+ *  password: clearing is the safe side). */
+async function createOrResend(deps: Deps, email: string, aud: string, data: Metadata | null, seen: Seen | null, fresh: Fresh | null, last: boolean, binding: string): Promise<Outcome> {
   const { config, clock, instanceId } = deps
   return deps.db.tx(async (tx) => {
     const existing = await findUserByEmail(tx, instanceId, aud, email)
@@ -86,7 +89,7 @@ async function createOrResend(deps: Deps, email: string, aud: string, data: Meta
       if (!pendingSignup(existing) || config.mailer.autoconfirm) throw alreadyRegistered()
       const unchanged = seen !== null && seen.hash === existing.encrypted_password
       if (!unchanged && !last) throw new Stale()
-      return resend(tx, deps, existing, unchanged && seen.same, data)
+      return resend(tx, deps, existing, unchanged && seen.same, data, binding)
     }
     if (!fresh) throw new Stale()
     const now = clock.now()
@@ -97,7 +100,7 @@ async function createOrResend(deps: Deps, email: string, aud: string, data: Meta
       if (!deps.webhooks.wants('signup')) await writeAudit(tx, instanceId, actorOf(user), 'user_signedup', now)
       return { user, shown: user, created: true }
     }
-    const token = await issueOtp(tx, instanceId, user.id, 'confirmation', now)
+    const token = await issueOtp(tx, instanceId, user.id, 'confirmation', now, binding)
     user = await updateUser(tx, user, { confirmation_sent_at: dbTime(now) }, now)
     return { user, shown: user, created: true, token }
   })
@@ -127,7 +130,7 @@ export function signup(deps: Deps) {
   /** Reads the row, does the bcrypt work it calls for outside the transaction (a comparison for an existing row,
    *  a hash and the validate hook for a new one), then writes. Two signups of one email at once: the loser of the
    *  insert finds the winner's row on its next attempt. */
-  async function signUp(email: string, password: string, aud: string, data: Metadata | null): Promise<Outcome> {
+  async function signUp(email: string, password: string, aud: string, data: Metadata | null, binding: string): Promise<Outcome> {
     let fresh: Fresh | null = null
     for (let attempt = 1; ; attempt++) {
       const row = await findUserByEmail(db, instanceId, aud, email)
@@ -147,7 +150,7 @@ export function signup(deps: Deps) {
         fresh = { ...(await validateNewUser(deps, account)), encryptedPassword: hash }
       }
       try {
-        return await createOrResend(deps, email, aud, data, seen, fresh, attempt === 3)
+        return await createOrResend(deps, email, aud, data, seen, fresh, attempt === 3, binding)
       } catch (e) {
         if (attempt === 3 || !(e instanceof Stale || e instanceof UniqueViolation)) throw e
       }
@@ -164,18 +167,23 @@ export function signup(deps: Deps) {
       const email = checkEmail(requiredEmail(body.email))
       const weak = passwordProblem(config.password.min_length, password)
       if (weak) throw unprocessable(weak)
+      // With autoconfirm there is no link to bind: the signup answers the session itself.
+      const binding = challengeBinding(config, body.code_challenge, body.code_challenge_method)
       const aud = requestAud(deps, headers)
       // Before the limits: a refused audience sends nothing and must not spend the address's budget.
       await requireKnownAud(deps, aud)
       // One mailbox has one budget, whatever the audience (X-JWT-AUD) asked for.
       await enforce(deps.limiter, RULES(config).otp, [clientOf(config, request, server), emailKey(email)], clock.now().getTime())
-      const outcome = await signUp(email, password, aud, data)
+      const outcome = await signUp(email, password, aud, data, binding)
       let { user } = outcome
       const { token } = outcome
       if (outcome.created && config.mailer.autoconfirm && webhooks.wants('signup')) user = await signupHook(user)
       if (token) {
+        const redirectTo = allowedRedirect(config, query.redirect_to)
+        const vars = mailVars(config, 'confirmation', user.email, token, parseMeta(user.raw_user_meta_data), undefined, redirectTo)
+        if (binding) vars.ConfirmationURL = codeLink(config, token, redirectTo)
         await mailOrUndo(deps,
-          () => mailer.send('confirmation', user.email, mailVars(config, 'confirmation', user.email, token, parseMeta(user.raw_user_meta_data), undefined, allowedRedirect(config, query.redirect_to))),
+          () => mailer.send('confirmation', user.email, vars),
           'Error sending confirmation mail', 'signup after mail failure', async (tx) => {
             if (outcome.created) await deleteUser(tx, user.id)
             // The client is told the signup failed, so nothing of it stays: the password, the data and the

@@ -1,5 +1,7 @@
-// POST /token, the OAuth2 token endpoint: grant_type password or refresh_token, from a form body, a JSON body
-// or the query string. Grant failures are OAuth errors ({error, error_description}, 400).
+// POST /token, the OAuth2 token endpoint: grant_type password, refresh_token, authorization_code (GoTrue's PKCE
+// exchange) or pkce (supabase's, which also redeems the codes of its email flows), from a form body, a JSON body
+// or the query string. Grant failures are OAuth errors ({error, error_description}, 400); the pkce grant's are
+// supabase's (lib/pkce.ts).
 // Refresh tokens rotate on every use inside one transaction holding the row lock. A rotated token presented
 // again within SECURITY_REFRESH_TOKEN_REUSE_INTERVAL gets the same successor (concurrent tabs and retries);
 // later, it is treated as stolen and its whole family is revoked.
@@ -10,9 +12,10 @@ import type { Deps } from '../lib/deps.ts'
 import { ErrorBody, OAuthError, OAuthErrorBody } from '../lib/errors.ts'
 import { requestAud, requireEmailProvider } from '../lib/guards.ts'
 import { HEADERS } from '../lib/openapi.ts'
-import { createHash } from 'node:crypto'
-import { safeEqual, sha256 } from '../lib/crypto.ts'
+import { sha256 } from '../lib/crypto.ts'
 import { consumeOtp, findOtp, otpExpired } from '../lib/otp.ts'
+import { badCodeVerifier, bindingOf, flowStateExpired, flowStateNotFound, PKCE_TYPES, pkceParamsMissing, verifierMatches } from '../lib/pkce.ts'
+import { verifyToken } from '../lib/verify.ts'
 import { clientOf } from '../lib/client.ts'
 import { noteGrant } from '../lib/metrics.ts'
 import { enforce, reserveLogin, RULES } from '../lib/limits.ts'
@@ -31,6 +34,7 @@ const Fields = {
   refresh_token: t.Optional(t.String({ maxLength: 512 })),
   code: t.Optional(t.String({ maxLength: 512 })),
   code_verifier: t.Optional(t.String({ maxLength: 256 })),
+  auth_code: t.Optional(t.String({ maxLength: 512, description: 'the PKCE code, as supabase clients send it (grant_type=pkce)' })),
 }
 export const TokenForm = t.Object(Fields, { additionalProperties: true, description: 'application/x-www-form-urlencoded (or JSON)' })
 export const TokenQuery = t.Object(Fields, { additionalProperties: true })
@@ -48,6 +52,8 @@ export const Grants = {
   }, 'Sign in with email and password: the email as `username` (GoTrue\'s clients) or as `email` (supabase\'s); one of them is needed'),
   'token.refresh_token': grant('refresh_token', { refresh_token: t.String({ maxLength: 512 }) }, 'Exchange a refresh token for a new session (the token rotates)'),
   'token.authorization_code': grant('authorization_code', { code: t.String({ maxLength: 512 }), code_verifier: t.String({ maxLength: 256 }) }, 'Exchange a PKCE code from an external sign-in'),
+  'token.pkce': grant('pkce', { auth_code: t.String({ maxLength: 512 }), code_verifier: t.String({ maxLength: 256 }) },
+    "supabase's PKCE exchange: the ?code= of an external sign-in or of a mail link (signup confirmation, magic link, recovery) asked for with a code_challenge; errors 404 flow_state_not_found, 422 flow_state_expired, 400 bad_code_verifier"),
 }
 const grantSchema = {
   oneOf: Object.keys(Grants).map((k) => ({ $ref: `#/components/schemas/${k}` })),
@@ -77,10 +83,6 @@ async function revokeFamily(db: Db, familyId: string, now: Date): Promise<void> 
 }
 
 const invalid = () => new OAuthError('invalid_grant', 'Invalid Refresh Token')
-const splitChallenge = (s: string): [string, string] => {
-  const i = s.indexOf(':')
-  return [s.slice(0, i), s.slice(i + 1)]
-}
 
 export function token(deps: Deps) {
   const { config, db, clock, hasher, instanceId, log, webhooks } = deps
@@ -174,20 +176,33 @@ export function token(deps: Deps) {
 
   /** The PKCE exchange (RFC 7636) of the one-time ?code= that /callback gave a client that sent a code_challenge.
    *  The code is consumed whatever the outcome, so a wrong verifier cannot be retried. */
-  async function codeGrant(code: string, verifier: string, origin: SessionOrigin): Promise<TokenResponse> {
-    if (!code || !verifier) throw new OAuthError('invalid_request', 'code and code_verifier required')
+  async function codeGrant(code: string, verifier: string, origin: SessionOrigin): Promise<TokenResponse | 'not_found' | 'expired' | 'bad_verifier'> {
     const now = clock.now()
-    const result = await db.tx(async (tx) => {
+    return db.tx(async (tx) => {
       const otp = await findOtp(tx, instanceId, ['authorization_code'], code)
-      if (!otp) return null
+      const binding = otp && bindingOf(otp)
+      if (!otp || !binding) return 'not_found'
       await consumeOtp(tx, otp.id)
-      const [method, challenge] = splitChallenge(otp.relates_to)
-      const expected = method === 's256' ? createHash('sha256').update(verifier).digest('base64url') : verifier
-      if (otpExpired(config, otp, now) || !safeEqual(expected, challenge)) return null
+      if (otpExpired(config, otp, now)) return 'expired'
+      if (!verifierMatches(binding, verifier)) return 'bad_verifier'
       const user = await findUserById(tx, instanceId, otp.user_id)
-      return user && issueSession(tx, config, user, now, origin)
+      return user ? issueSession(tx, config, user, now, origin) : 'not_found'
     })
-    if (!result) throw new OAuthError('invalid_grant', 'Invalid, expired or already used code, or wrong code_verifier')
+  }
+
+  /** supabase's exchange: the code of an external sign-in, or a mail link's token that was bound to a challenge
+   *  (the confirmation, magic link or recovery step of lib/verify.ts, taken with the verifier). */
+  async function pkceGrant(code: string, verifier: string, origin: SessionOrigin, request: Request, server: Parameters<typeof verifyToken>[3]): Promise<TokenResponse> {
+    if (!code || !verifier) throw pkceParamsMissing()
+    // Which flow the code belongs to; each path finds it again under its own lock, so one of two concurrent
+    // exchanges wins and the other finds nothing.
+    const row = await findOtp(db, instanceId, PKCE_TYPES, code)
+    if (!row || !bindingOf(row)) throw flowStateNotFound()
+    if (row.token_type !== 'authorization_code') return (await verifyToken(deps, { type: undefined, token: code, codeVerifier: verifier }, request, server)).session
+    const result = await codeGrant(code, verifier, origin)
+    if (result === 'not_found') throw flowStateNotFound()
+    if (result === 'expired') throw flowStateExpired()
+    if (result === 'bad_verifier') throw badCodeVerifier()
     return result
   }
 
@@ -206,7 +221,16 @@ export function token(deps: Deps) {
           session = await passwordGrant((str('username') || str('email')).trim(), str('password'), requestAud(deps, headers), clientOf(config, request, server), userAgent)
           break
         case 'refresh_token': session = await refreshGrant(str('refresh_token').trim()); break
-        case 'authorization_code': session = await codeGrant(str('code').trim(), str('code_verifier'), { userAgent, client: clientOf(config, request, server) }); break
+        case 'authorization_code': {
+          const code = str('code').trim(), verifier = str('code_verifier')
+          if (!code || !verifier) throw new OAuthError('invalid_request', 'code and code_verifier required')
+          const result = await codeGrant(code, verifier, { userAgent, client: clientOf(config, request, server) })
+          // GoTrue's grant tells none of the reasons apart
+          if (typeof result === 'string') throw new OAuthError('invalid_grant', 'Invalid, expired or already used code, or wrong code_verifier')
+          session = result
+          break
+        }
+        case 'pkce': session = await pkceGrant(str('auth_code').trim(), str('code_verifier'), { userAgent, client: clientOf(config, request, server) }, request, server); break
         default: throw new OAuthError('unsupported_grant_type')
       }
       const cookie = accessCookie(config, headers['x-use-cookie'] ?? null, session.access_token, clock.now())
@@ -220,9 +244,9 @@ export function token(deps: Deps) {
       },
       body: t.Optional(TokenForm),
       query: TokenQuery,
-      response: { 200: 'token.response', 400: t.Union([OAuthErrorBody, ErrorBody]), 429: ErrorBody, 500: ErrorBody },
+      response: { 200: 'token.response', 400: t.Union([OAuthErrorBody, ErrorBody]), 404: ErrorBody, 422: ErrorBody, 429: ErrorBody, 500: ErrorBody },
       detail: {
-        summary: 'OAuth2 token endpoint: password, refresh_token and authorization_code (PKCE) grants', tags: ['token'],
+        summary: 'OAuth2 token endpoint: password, refresh_token, authorization_code and pkce (PKCE) grants', tags: ['token'],
         parameters: [HEADERS.aud, HEADERS.cookie],
         requestBody: {
           required: true,

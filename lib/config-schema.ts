@@ -175,7 +175,7 @@ export const ConfigSchema = T.Object({
       signing_key: str('EXTERNAL_SAML_SIGNING_KEY', '', 'accepted for compatibility and ignored (SAML is not implemented): SP key (PEM)', { alt: ['SIGNING_KEY'], secret: true }),
     }),
     redirect_url: str('EXTERNAL_REDIRECTURL', '', 'where /callback always redirects (overrides referrer and SITE_URL)'),
-    auth_code_lifetime: dur('EXTERNAL_AUTH_CODE_LIFETIME', 300, 'lifetime of the one-time ?code= of the PKCE flow (authorization_code grant)'),
+    auth_code_lifetime: dur('EXTERNAL_AUTH_CODE_LIFETIME', 300, 'lifetime of the one-time ?code= of an external sign-in with PKCE (authorization_code and pkce grants); a mailed PKCE link lives as its mail'),
     pkce_plain_enabled: bool('EXTERNAL_PKCE_PLAIN_ENABLED', false, 'accept code_challenge_method=plain (S256 only otherwise)'),
   }),
   webhook: T.Object({

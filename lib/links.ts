@@ -56,6 +56,17 @@ export function mailVars(config: Config, kind: LinkKind, email: string, token: s
   }
 }
 
+/** The link of a mail whose request carried a PKCE code_challenge (supabase's `flowType: 'pkce'`): the allowed
+ *  redirect, else SITE_URL, with the token as `?code=`, which the page's client exchanges with its verifier
+ *  (POST /token grant_type=pkce, lib/pkce.ts). The link goes straight to the site, as every link of this API does:
+ *  nothing on a GET spends it, so a mail scanner that opens it changes nothing. */
+export function codeLink(config: Config, token: string, redirectTo: string | null): string {
+  const url = new URL(redirectTo ?? config.site_url)
+  url.hash = ''
+  url.searchParams.set('code', token)
+  return url.toString()
+}
+
 /** The passwordless sign-in link (features/otp.ts, the admin link generator): the allowed redirect, else
  *  MAILER_URLPATHS_MAGIC_LINK on SITE_URL, with the token under supabase's names in the query (`token_hash`,
  *  `type`), for the page to POST /verify as supabase's templates do. */

@@ -1,7 +1,9 @@
-// The one step that turns a mail link's token into a session, shared by POST /verify and the account pages
-// (features/pages.ts): the rate limit, the password rules, the signup webhook before the transaction, and the
-// transaction that consumes the token, updates the user and issues the session. Tokens are looked up by hash,
-// single use (deleted in the same transaction that issues the session) and expire.
+// The one step that turns a mail link's token into a session, shared by POST /verify, the account pages
+// (features/pages.ts) and supabase's PKCE exchange (POST /token grant_type=pkce, for a link mailed to a client
+// that sent a code_challenge): the rate limit, the password rules, the signup webhook before the transaction, and
+// the transaction that consumes the token, updates the user and issues the session. Tokens are looked up by hash,
+// single use (deleted in the same transaction that issues the session) and expire. A token bound to a challenge
+// (lib/pkce.ts) is taken only by the exchange, with its verifier; every other token only by the other two.
 import { requireFreeEmail } from './accounts.ts'
 import { actorOf, writeAudit } from './audit.ts'
 import { clientOf } from './client.ts'
@@ -12,6 +14,7 @@ import { forbidden, notFound, unprocessable } from './errors.ts'
 import { enforce, RULES } from './limits.ts'
 import { hasVerifiedFactor } from './mfa.ts'
 import { codeHash, consumeOtp, findOtp, findOtpForUser, type OtpRow, type OtpType, otpExpired, revokeOtp } from './otp.ts'
+import { badCodeVerifier, bindingOf, flowStateExpired, flowStateNotFound, verifierMatches } from './pkce.ts'
 import { endOtherSessions, issueSession } from './sessions.ts'
 import { emailKey, findUserByEmail, findUserById, passwordProblem, toUser, updateUser, type UserPatch } from './users.ts'
 import { type HookReply, replyPatch } from './webhooks.ts'
@@ -22,6 +25,8 @@ const TYPES: Record<string, OtpType[]> = {
   signup: ['confirmation', 'invite'], invite: ['invite'], recovery: ['recovery'], email_change: ['email_change'],
   email: ['magiclink', 'confirmation'], magiclink: ['magiclink'],
 }
+/** The mailed links a PKCE exchange redeems (an invite or an email change never carries a challenge). */
+const PKCE_LINK_TYPES: OtpType[] = ['confirmation', 'magiclink', 'recovery']
 /** The types whose mail carries a short code besides the link (features/otp.ts); a new user's first sign-in
  *  code may be verified as `signup` too, as supabase's clients do. */
 const CODE_TYPES: Record<string, OtpType> = { email: 'magiclink_code', magiclink: 'magiclink_code', signup: 'magiclink_code' }
@@ -42,6 +47,9 @@ export interface VerifyInput {
   /** With a short code (`token` of MAILER_OTP_LENGTH digits): the address it was mailed to, and its audience. */
   email?: string
   aud?: string
+  /** The PKCE exchange: `token` is the ?code= of a link whose request carried a code_challenge, and this its
+   *  verifier (`type` is not needed: the token's row tells it). */
+  codeVerifier?: string
 }
 type Server = { requestIP(r: Request): { address: string } | null } | null
 
@@ -51,20 +59,28 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
   const { config, db, clock, hasher, instanceId, webhooks } = deps
   const token = (input.token ?? '').trim()
   if (!token) throw unprocessable('Verify requires a token')
-  const types = Object.hasOwn(TYPES, input.type ?? '') ? TYPES[input.type ?? ''] : undefined // not `constructor`, `__proto__`, …
+  const verifier = input.codeVerifier
+  const pkce = verifier !== undefined
+  const types = pkce ? PKCE_LINK_TYPES : Object.hasOwn(TYPES, input.type ?? '') ? TYPES[input.type ?? ''] : undefined // not `constructor`, `__proto__`, …
   if (!types) throw unprocessable('Verify requires a verification type')
-  await enforce(deps.limiter, RULES(config).verify, [clientOf(config, request, server)], clock.now().getTime())
-  const codeType = input.email && new RegExp(`^\\d{${config.mailer.otp_length}}$`).test(token) ? CODE_TYPES[input.type ?? ''] : undefined
+  // The exchange spends POST /token's budget, which its route has already counted.
+  if (!pkce) await enforce(deps.limiter, RULES(config).verify, [clientOf(config, request, server)], clock.now().getTime())
+  const codeType = !pkce && input.email && new RegExp(`^\\d{${config.mailer.otp_length}}$`).test(token) ? CODE_TYPES[input.type ?? ''] : undefined
   if (input.email && /^\d{1,10}$/.test(token) && !codeType) throw badCode()
   const userId = codeType ? (await findUserByEmail(db, instanceId, input.aud || config.jwt.aud, input.email ?? ''))?.id : undefined
   if (codeType && !userId) throw badCode()
   if (codeType && userId) await countCodeAttempt(deps, userId, codeType)
   /** The token row: by the link token's hash, or the user's code row when the code matches (constant time). */
   const find = async (tx: typeof db): Promise<OtpRow | null> => {
-    if (!codeType || !userId) return findOtp(tx, instanceId, types, token)
+    if (!codeType || !userId) {
+      const row = await findOtp(tx, instanceId, types, token)
+      return row && (bindingOf(row) !== null) === pkce ? row : null
+    }
     const row = await findOtpForUser(tx, userId, codeType)
     return row && safeEqual(row.token_hash, codeHash(userId, token)) ? row : null
   }
+  /** The exchange's verifier answers the challenge the row is bound to (always true for the other callers). */
+  const proven = (row: OtpRow): boolean => !pkce || verifierMatches(bindingOf(row) ?? '', verifier)
   const password = input.password ?? ''
   const takesPassword = types.includes('invite') || (input.resetPassword === true && types.includes('recovery'))
   // Hash before the transaction (bcrypt must not hold the database).
@@ -76,15 +92,20 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
   let reply: HookReply | null = null
   if (webhooks.wants('signup')) {
     const otp = await find(db)
-    const user = otp && !otpExpired(config, otp, now) && (await findUserById(db, instanceId, otp.user_id))
+    const user = otp && proven(otp) && !otpExpired(config, otp, now) && (await findUserById(db, instanceId, otp.user_id))
     // an invite without a (good) password fails below: tell the receiver nothing about it
     if (otp?.token_type === 'invite' && (!password || weak)) throw unprocessable(weak || 'Invited users must specify a password')
     if (user && !user.confirmed_at) reply = await webhooks.send('signup', instanceId, toUser({ ...user, confirmed_at: dbTime(now) }))
   }
-  return db.tx(async (tx) => {
+  const done = await db.tx(async (tx) => {
     const otp = await find(tx)
     const user = otp && (await findUserById(tx, instanceId, otp.user_id))
-    if (!otp || !user) throw codeType ? badCode() : notFound('User not found')
+    if (!otp || !user) throw pkce ? flowStateNotFound() : codeType ? badCode() : notFound('User not found')
+    // A PKCE code is spent by a wrong verifier too (it cannot be retried); the refusal is thrown after the commit.
+    if (pkce && (otpExpired(config, otp, now) || !proven(otp))) {
+      await consumeOtp(tx, otp.id)
+      return { refused: otpExpired(config, otp, now) ? flowStateExpired() : badCodeVerifier() }
+    }
     if (otpExpired(config, otp, now)) throw unprocessable(EXPIRED[otp.token_type])
     const patch: UserPatch = user.confirmed_at ? {} : replyPatch(reply)
     // Accepting an invite always sets the password given. The reference asks for one only while the user
@@ -126,6 +147,8 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
     const origin = { method: 'otp', userAgent: request.headers.get('user-agent'), client: clientOf(config, request, server) }
     return { session: await issueSession(tx, config, updated, now, origin), kind: otp.token_type, passwordNeedsAal2: needsAal2 }
   })
+  if ('refused' in done) throw done.refused
+  return done
 }
 
 /** Counts one try of a short code against the live code it would match: after MAILER_OTP_MAX_ATTEMPTS tries the

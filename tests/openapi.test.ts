@@ -135,10 +135,11 @@ test('the contract is precise: integer codes, formats, enums, required fields, h
   // one schema per grant, for form and JSON bodies, told apart by grant_type
   for (const type of ['application/x-www-form-urlencoded', 'application/json']) {
     const schema = op('POST /token').requestBody?.content[type]?.schema
-    expect(schema?.oneOf).toHaveLength(3)
-    expect(schema?.discriminator).toEqual({ propertyName: 'grant_type', mapping: { password: '#/components/schemas/token.password', refresh_token: '#/components/schemas/token.refresh_token', authorization_code: '#/components/schemas/token.authorization_code' } })
+    expect(schema?.oneOf).toHaveLength(4)
+    expect(schema?.discriminator).toEqual({ propertyName: 'grant_type', mapping: { password: '#/components/schemas/token.password', refresh_token: '#/components/schemas/token.refresh_token', authorization_code: '#/components/schemas/token.authorization_code', pkce: '#/components/schemas/token.pkce' } })
   }
   // the email as `username` (GoTrue's clients) or `email` (supabase's)
+  expect(s['token.pkce']).toMatchObject({ required: ['grant_type', 'auth_code', 'code_verifier'], properties: { grant_type: { const: 'pkce' } } })
   expect(s['token.password']).toMatchObject({ required: ['grant_type', 'password'], properties: { grant_type: { const: 'password' }, username: { type: 'string' }, email: { type: 'string' } } })
   // examples that differ per status, and real bodies for successes
   const signup = op('POST /signup').responses

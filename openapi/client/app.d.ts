@@ -72,6 +72,8 @@ export declare function createApp(deps: unknown): Elysia<"", {
 } & {
     typebox: {
         readonly 'signup.body': import("@sinclair/typebox").TObject<{
+            code_challenge: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TUnion<[import("@sinclair/typebox").TString, import("@sinclair/typebox").TNull]>>;
+            code_challenge_method: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TUnion<[import("@sinclair/typebox").TString, import("@sinclair/typebox").TNull]>>;
             email: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TString>;
             password: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TString>;
             data: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TUnknown>;
@@ -179,6 +181,8 @@ export declare function createApp(deps: unknown): Elysia<"", {
 } & {
     typebox: {
         readonly 'recover.body': import("@sinclair/typebox").TObject<{
+            code_challenge: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TUnion<[import("@sinclair/typebox").TString, import("@sinclair/typebox").TNull]>>;
+            code_challenge_method: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TUnion<[import("@sinclair/typebox").TString, import("@sinclair/typebox").TNull]>>;
             email: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TString>;
         }>;
         readonly 'recover.response': import("@sinclair/typebox").TObject<{}>;
@@ -187,11 +191,15 @@ export declare function createApp(deps: unknown): Elysia<"", {
 } & {
     typebox: {
         readonly 'otp.body': import("@sinclair/typebox").TObject<{
+            code_challenge: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TUnion<[import("@sinclair/typebox").TString, import("@sinclair/typebox").TNull]>>;
+            code_challenge_method: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TUnion<[import("@sinclair/typebox").TString, import("@sinclair/typebox").TNull]>>;
             email: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TString>;
             create_user: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TBoolean>;
             data: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TUnknown>;
         }>;
         readonly 'otp.resend': import("@sinclair/typebox").TObject<{
+            code_challenge: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TUnion<[import("@sinclair/typebox").TString, import("@sinclair/typebox").TNull]>>;
+            code_challenge_method: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TUnion<[import("@sinclair/typebox").TString, import("@sinclair/typebox").TNull]>>;
             email: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TString>;
             type: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TString>;
         }>;
@@ -209,6 +217,9 @@ export declare function createApp(deps: unknown): Elysia<"", {
         readonly 'token.authorization_code': import("@sinclair/typebox").TObject<{
             grant_type: import("@sinclair/typebox").TLiteral<"authorization_code">;
         }>;
+        readonly 'token.pkce': import("@sinclair/typebox").TObject<{
+            grant_type: import("@sinclair/typebox").TLiteral<"pkce">;
+        }>;
         readonly 'token.form': import("@sinclair/typebox").TObject<{
             grant_type: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TString>;
             username: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TString>;
@@ -217,6 +228,7 @@ export declare function createApp(deps: unknown): Elysia<"", {
             refresh_token: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TString>;
             code: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TString>;
             code_verifier: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TString>;
+            auth_code: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TString>;
         }>;
         readonly 'token.response': import("@sinclair/typebox").TObject<{
             access_token: import("@sinclair/typebox").TString;
@@ -445,6 +457,7 @@ export declare function createApp(deps: unknown): Elysia<"", {
         readonly 'external.authorize': import("@sinclair/typebox").TObject<{
             provider: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TString>;
             invite_token: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TString>;
+            redirect_to: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TString>;
             code_challenge: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TString>;
             code_challenge_method: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TString>;
         }>;
@@ -1161,6 +1174,8 @@ export declare function createApp(deps: unknown): Elysia<"", {
             body: {
                 password?: string | undefined;
                 email?: string | undefined;
+                code_challenge?: string | null | undefined;
+                code_challenge_method?: string | null | undefined;
                 data?: unknown;
             };
             params: {};
@@ -1374,6 +1389,8 @@ export declare function createApp(deps: unknown): Elysia<"", {
         post: {
             body: {
                 email?: string | undefined;
+                code_challenge?: string | null | undefined;
+                code_challenge_method?: string | null | undefined;
             };
             params: {};
             query: unknown;
@@ -1398,6 +1415,8 @@ export declare function createApp(deps: unknown): Elysia<"", {
         post: {
             body: {
                 email?: string | undefined;
+                code_challenge?: string | null | undefined;
+                code_challenge_method?: string | null | undefined;
                 data?: unknown;
                 create_user?: boolean | undefined;
             };
@@ -1430,6 +1449,8 @@ export declare function createApp(deps: unknown): Elysia<"", {
             body: {
                 type?: string | undefined;
                 email?: string | undefined;
+                code_challenge?: string | null | undefined;
+                code_challenge_method?: string | null | undefined;
             };
             params: {};
             query: unknown;
@@ -1460,6 +1481,7 @@ export declare function createApp(deps: unknown): Elysia<"", {
                 refresh_token?: string | undefined;
                 username?: string | undefined;
                 code_verifier?: string | undefined;
+                auth_code?: string | undefined;
             }> | null;
             params: {};
             query: {
@@ -1470,6 +1492,7 @@ export declare function createApp(deps: unknown): Elysia<"", {
                 refresh_token?: string | undefined;
                 username?: string | undefined;
                 code_verifier?: string | undefined;
+                auth_code?: string | undefined;
             };
             headers: unknown;
             response: {
@@ -1482,13 +1505,14 @@ export declare function createApp(deps: unknown): Elysia<"", {
                     msg: string;
                 };
                 422: {
-                    type: "validation";
-                    on: string;
-                    summary?: string;
-                    message?: string;
-                    found?: unknown;
-                    property?: string;
-                    expected?: string;
+                    error_id?: string | undefined;
+                    code: number;
+                    msg: string;
+                };
+                404: {
+                    error_id?: string | undefined;
+                    code: number;
+                    msg: string;
                 };
                 429: {
                     error_id?: string | undefined;
@@ -2439,6 +2463,7 @@ export declare function createApp(deps: unknown): Elysia<"", {
             query: {
                 provider?: string | undefined;
                 invite_token?: string | undefined;
+                redirect_to?: string | undefined;
                 code_challenge?: string | undefined;
                 code_challenge_method?: string | undefined;
             };
@@ -3319,8 +3344,8 @@ export declare function createApp(deps: unknown): Elysia<"", {
                     password?: string | undefined;
                     email?: string | undefined;
                     new_email?: string | undefined;
-                    data?: unknown;
                     redirect_to?: string | undefined;
+                    data?: unknown;
                     type: string;
                 };
                 params: {};

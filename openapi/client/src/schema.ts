@@ -213,7 +213,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** OAuth2 token endpoint: password, refresh_token and authorization_code (PKCE) grants */
+        /** OAuth2 token endpoint: password, refresh_token, authorization_code and pkce (PKCE) grants */
         post: operations["postToken"];
         delete?: never;
         options?: never;
@@ -681,6 +681,10 @@ export interface components {
              *     }
              */
             data?: unknown;
+            /** @description PKCE: the mail link then lands with ?code= for POST /token grant_type=pkce */
+            code_challenge?: string | null;
+            /** @description s256 (plain only with GOTRUE_EXTERNAL_PKCE_PLAIN_ENABLED) */
+            code_challenge_method?: string | null;
         } & {
             [key: string]: unknown;
         };
@@ -913,6 +917,10 @@ export interface components {
         };
         "recover.body": {
             email?: string;
+            /** @description PKCE: the mail link then lands with ?code= for POST /token grant_type=pkce */
+            code_challenge?: string | null;
+            /** @description s256 (plain only with GOTRUE_EXTERNAL_PKCE_PLAIN_ENABLED) */
+            code_challenge_method?: string | null;
         } & {
             [key: string]: unknown;
         };
@@ -928,6 +936,10 @@ export interface components {
              *     }
              */
             data?: unknown;
+            /** @description PKCE: the mail link then lands with ?code= for POST /token grant_type=pkce */
+            code_challenge?: string | null;
+            /** @description s256 (plain only with GOTRUE_EXTERNAL_PKCE_PLAIN_ENABLED) */
+            code_challenge_method?: string | null;
         } & {
             [key: string]: unknown;
         };
@@ -935,6 +947,10 @@ export interface components {
             email?: string;
             /** @description signup | email_change */
             type?: string;
+            /** @description PKCE: the mail link then lands with ?code= for POST /token grant_type=pkce */
+            code_challenge?: string | null;
+            /** @description s256 (plain only with GOTRUE_EXTERNAL_PKCE_PLAIN_ENABLED) */
+            code_challenge_method?: string | null;
         } & {
             [key: string]: unknown;
         };
@@ -1086,6 +1102,16 @@ export interface components {
              */
             grant_type: "authorization_code";
             code: string;
+            code_verifier: string;
+        };
+        /** @description supabase's PKCE exchange: the ?code= of an external sign-in or of a mail link (signup confirmation, magic link, recovery) asked for with a code_challenge; errors 404 flow_state_not_found, 422 flow_state_expired, 400 bad_code_verifier */
+        "token.pkce": {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            grant_type: "pkce";
+            auth_code: string;
             code_verifier: string;
         };
         /**
@@ -2929,6 +2955,7 @@ export interface operations {
                 refresh_token?: string;
                 code?: string;
                 code_verifier?: string;
+                auth_code?: string;
             };
             header?: {
                 /**
@@ -2956,7 +2983,7 @@ export interface operations {
                  *       "password": "correct-horse-battery"
                  *     }
                  */
-                "application/json": components["schemas"]["token.password"] | components["schemas"]["token.refresh_token"] | components["schemas"]["token.authorization_code"];
+                "application/json": components["schemas"]["token.password"] | components["schemas"]["token.refresh_token"] | components["schemas"]["token.authorization_code"] | components["schemas"]["token.pkce"];
                 /**
                  * @example {
                  *       "grant_type": "password",
@@ -2964,7 +2991,7 @@ export interface operations {
                  *       "password": "correct-horse-battery"
                  *     }
                  */
-                "application/x-www-form-urlencoded": components["schemas"]["token.password"] | components["schemas"]["token.refresh_token"] | components["schemas"]["token.authorization_code"];
+                "application/x-www-form-urlencoded": components["schemas"]["token.password"] | components["schemas"]["token.refresh_token"] | components["schemas"]["token.authorization_code"] | components["schemas"]["token.pkce"];
                 /**
                  * @example {
                  *       "grant_type": "password",
@@ -2972,7 +2999,7 @@ export interface operations {
                  *       "password": "correct-horse-battery"
                  *     }
                  */
-                "multipart/form-data": components["schemas"]["token.password"] | components["schemas"]["token.refresh_token"] | components["schemas"]["token.authorization_code"];
+                "multipart/form-data": components["schemas"]["token.password"] | components["schemas"]["token.refresh_token"] | components["schemas"]["token.authorization_code"] | components["schemas"]["token.pkce"];
             };
         };
         responses: {
@@ -3008,6 +3035,21 @@ export interface operations {
                     "application/json": components["schemas"]["OAuthError"] | components["schemas"]["GoTrueError"];
                 };
             };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 404,
+                     *       "msg": "User not found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
             /** @description Request body over GOTRUE_API_MAX_BODY_BYTES */
             413: {
                 headers: {
@@ -3032,7 +3074,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "code": 422,
-                     *       "msg": "Invalid body: email: Expected string"
+                     *       "msg": "Signup requires a valid password"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
@@ -5462,6 +5504,7 @@ export interface operations {
             query?: {
                 provider?: string;
                 invite_token?: string;
+                redirect_to?: string;
                 code_challenge?: string;
                 code_challenge_method?: string;
             };
