@@ -138,6 +138,19 @@ describe('a new account with an unverified address (autoconfirm off)', () => {
     expect(await usersWith(s, 'other-verified@example.com')).toHaveLength(0)
   })
 
+  test('4 parallel first sign-ins of one provider account → one account, one link, one mail', async () => {
+    const email = 'parallel-unverified@example.com'
+    profile('gitlab', '7010', [email, false])
+    const responses = await Promise.all([1, 2, 3, 4].map(() => signIn(s, 'gitlab')))
+    expect(responses.map((r) => landing(r).hash)).toEqual([{}, {}, {}, {}])
+    const rows = await usersWith(s, email)
+    expect(rows).toHaveLength(1)
+    expect(await identitiesOf(s, rows[0]?.id ?? '')).toEqual([{ provider: 'gitlab', provider_id: '7010' }])
+    await s.smtp.waitForMail(email)
+    await Bun.sleep(100)
+    expect(s.smtp.mailsTo(email)).toHaveLength(1)
+  })
+
   test('a failed confirmation mail → server_error, and the account is not kept', async () => {
     const email = 'mail-fails@example.com'
     profile('bitbucket', '7007', [email, false])
