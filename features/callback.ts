@@ -137,7 +137,7 @@ function decide(found: Found, flow: FlowRow, pu: ProviderUser, config: Config, n
   if (user) {
     // Unconfirmed: a pending signup or invite found by a verified email, or an account this provider account
     // started with an unverified address. The provider confirms it only by vouching for the account's own address
-    // (a verified email of another address proves nothing about this one); otherwise the mail does, as before.
+    // (a verified email of another address proves nothing about this one); otherwise its confirmation mail must.
     const vouched = found.viaEmail !== null || config.mailer.autoconfirm || verified.some((e) => emailKey(e.email) === emailKey(user.email))
     return vouched ? { act: 'confirm', user, linkEmail: found.viaEmail } : { act: 'remind', user }
   }
