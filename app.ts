@@ -14,6 +14,7 @@ import { instances } from './features/instances.ts'
 import { invite } from './features/invite.ts'
 import { logout } from './features/logout.ts'
 import { metrics } from './features/metrics.ts'
+import { reauthenticate } from './features/reauthenticate.ts'
 import { recover } from './features/recover.ts'
 import { recoveryCodes } from './features/recovery-codes.ts'
 import { otp } from './features/otp.ts'
@@ -51,6 +52,7 @@ export function createApp(deps: Deps) {
     .use(otp(deps))
     .use(token(deps))
     .use(user(deps))
+    .use(reauthenticate(deps))
     .use(sessions(deps))
     .use(recoveryCodes(deps))
     .use(factors(deps))

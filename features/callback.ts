@@ -3,12 +3,16 @@
 // the code, reads the profile, finds or creates the user and redirects to the site with the session in the URL
 // fragment (GoTrue's implicit flow) or, when /authorize was given a PKCE code_challenge, with a one-time ?code= for
 // the authorization_code grant of POST /token.
+// An address the provider has not verified may start a NEW account, as in the reference: the account is created
+// unconfirmed and the address gets the confirmation mail (its link confirms and signs in, as any confirmation
+// does), and the browser lands on the site with nothing in the URL; with MAILER_AUTOCONFIRM it is confirmed and
+// signed in at once, as /signup would.
 // Safer than the reference: the session lands only on the site's own origin or an allow-listed URL; an existing
-// account is linked only through an email the provider marks as verified, unverified provider emails create
-// nothing, and confirming an unconfirmed password account through a provider clears the password nobody had
-// proven to own.
+// account is linked only through an email the provider marks as verified (also under autoconfirm, where the
+// reference matches any); confirming an unconfirmed account through a provider clears the password and the other
+// provider links that nobody had proven to own.
 import { Elysia, t } from 'elysia'
-import { hookPatch, mergedMeta, newAccount } from '../lib/accounts.ts'
+import { hookPatch, mailOrUndo, mergedMeta, newAccount, restoreUser } from '../lib/accounts.ts'
 import { actorOf, type AuditAction, writeAudit } from '../lib/audit.ts'
 import type { Config, ProviderName } from '../lib/config.ts'
 import { clientOf } from '../lib/client.ts'
@@ -16,13 +20,20 @@ import { sha256 } from '../lib/crypto.ts'
 import { type Db, dbTime, parseTime, UniqueViolation } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
 import { badRequest, ErrorBody, HttpError } from '../lib/errors.ts'
+import { enforce, RULES } from '../lib/limits.ts'
+import { mailVars } from '../lib/links.ts'
 import { type FlowRow, fromStarter, STATE_LIFETIME_MS, stateCookie } from '../lib/oauth-flow.ts'
-import { consumeOtp, findOtpByHash, issueOtp, otpExpired, type OtpRow } from '../lib/otp.ts'
+import { consumeOtp, findOtpByHash, findOtpForUser, issueOtp, otpExpired, type OtpRow } from '../lib/otp.ts'
 import { getProvider, type ProviderUser } from '../lib/providers/index.ts'
 import { redirectGuard } from '../lib/redirects.ts'
 import { issueSession, type SessionOrigin } from '../lib/sessions.ts'
-import { emailKey, findUserByEmail, findUserById, insertUser, type Metadata, newUserRow, updateUser, type UserPatch, type UserRow } from '../lib/users.ts'
+import {
+  deleteUser, emailKey, findUserByEmail, findUserById, insertUser, type Metadata, newUserRow, parseMeta, updateUser, type UserPatch, type UserRow,
+} from '../lib/users.ts'
 import type { HookEvent } from '../lib/webhooks.ts'
+
+/** The browser that came back from the provider: its address (rate limits, hooks) and the session's device. */
+type BrowserOrigin = SessionOrigin & { client: string }
 
 export const CallbackParams = t.Object({
   state: t.Optional(t.String({ maxLength: 512 })),
@@ -47,6 +58,11 @@ async function findIdentityUserId(db: Db, instanceId: string, provider: string, 
   const row = await db.get<{ user_id: string }>('SELECT user_id FROM {identities} WHERE instance_id = ? AND provider = ? AND provider_id = ?', [instanceId, provider, providerId])
   return row?.user_id ?? null
 }
+/** An unconfirmed account's provider links but the one confirming it: they were made through addresses the
+ *  providers had not verified, by whoever signed in with them. */
+async function dropOtherIdentities(db: Db, userId: string, provider: string, providerId: string) {
+  await db.run('DELETE FROM {identities} WHERE user_id = ? AND NOT (provider = ? AND provider_id = ?)', [userId, provider, providerId])
+}
 async function insertIdentity(db: Db, instanceId: string, userId: string, provider: string, pu: ProviderUser, email: string, now: Date) {
   await db.run(
     'INSERT INTO {identities} (id, instance_id, user_id, provider, provider_id, email, identity_data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -54,16 +70,23 @@ async function insertIdentity(db: Db, instanceId: string, userId: string, provid
   )
 }
 
+/** The address a new account gets: a verified one (the primary first), else the primary, else the first. */
+function candidate(pu: ProviderUser): ProviderUser['emails'][number] | undefined {
+  const verified = pu.emails.filter((e) => e.verified)
+  return verified.find((e) => e.primary) ?? verified[0] ?? pu.emails.find((e) => e.primary) ?? pu.emails[0]
+}
+
 /** What the database holds about a sign-in, read the same way before the transaction (to choose the webhooks)
  *  and inside it (to act), so that one rule, `decide`, makes both choices. `otp`: the invite_token's token (an
  *  invite, or a pending signup's confirmation); `linked`: the provider account is linked to some user already;
- *  `viaEmail`: the verified provider email that found `user` when no link did. */
-interface Found { otp: OtpRow | null; user: UserRow | null; linked: boolean; viaEmail: string | null }
+ *  `viaEmail`: the verified provider email that found `user` when no link did; `held`: no user was found, the
+ *  address a new account would get is unverified, and another account holds it. */
+interface Found { otp: OtpRow | null; user: UserRow | null; linked: boolean; viaEmail: string | null; held: boolean }
 async function lookUp(db: Db, instanceId: string, aud: string, flow: FlowRow, pu: ProviderUser): Promise<Found> {
   if (flow.invite_token_hash) {
     const otp = await findOtpByHash(db, instanceId, ['invite', 'confirmation'], flow.invite_token_hash)
     const user = otp ? await findUserById(db, instanceId, otp.user_id) : null
-    return { otp, user, linked: (await findIdentityUserId(db, instanceId, flow.provider, pu.id)) !== null, viaEmail: null }
+    return { otp, user, linked: (await findIdentityUserId(db, instanceId, flow.provider, pu.id)) !== null, viaEmail: null, held: false }
   }
   const linkedId = await findIdentityUserId(db, instanceId, flow.provider, pu.id)
   let user = linkedId ? await findUserById(db, instanceId, linkedId) : null
@@ -74,7 +97,9 @@ async function lookUp(db: Db, instanceId: string, aud: string, flow: FlowRow, pu
     user = await findUserByEmail(db, instanceId, aud, e.email)
     if (user) viaEmail = e.email
   }
-  return { otp: null, user, linked: linkedId !== null, viaEmail }
+  const fresh = user ? undefined : candidate(pu)
+  const held = !!fresh && !fresh.verified && (await findUserByEmail(db, instanceId, aud, fresh.email)) !== null
+  return { otp: null, user, linked: linkedId !== null, viaEmail, held }
 }
 
 type Decision =
@@ -84,14 +109,21 @@ type Decision =
   /** a returning user; `confirm`: one not confirmed yet, whose email the provider vouches for */
   | { act: 'login' | 'confirm'; user: UserRow; linkEmail: string | null }
   | { act: 'create'; email: string }
+  /** a new account whose address the provider has not verified: created unconfirmed, the confirmation mailed */
+  | { act: 'enrol'; email: string }
+  /** a linked account still unconfirmed, whose address the provider does not vouch for: the confirmation mail
+   *  again (at most once per SMTP_MAX_FREQUENCY), no session */
+  | { act: 'remind'; user: UserRow }
 
-/** The webhooks each decision fires, in order. */
+/** The webhooks each decision fires, in order. `signup` fires when a user becomes confirmed: for an enrolled
+ *  account, when its confirmation link is used (/verify). */
 const HOOKS: Record<Decision['act'], HookEvent[]> = {
-  refuse: [], accept: ['signup'], login: ['login'], confirm: ['signup'], create: ['validate', 'signup'],
+  refuse: [], accept: ['signup'], login: ['login'], confirm: ['signup'], create: ['validate', 'signup'], enrol: ['validate'], remind: [],
 }
 
 /** The rule of a sign-in: which user, and what becomes of it. An existing account is found through the provider
- *  link or a verified email only; an unverified email creates nothing. */
+ *  link or a verified email only: an unverified email never reaches another account (under autoconfirm either,
+ *  where the reference links any email, an account takeover), it may only start a new one. */
 function decide(found: Found, flow: FlowRow, pu: ProviderUser, config: Config, now: Date): Decision {
   const verified = pu.emails.filter((e) => e.verified)
   const refuse = (code: string, description: string): Decision => ({ act: 'refuse', code, description })
@@ -103,12 +135,28 @@ function decide(found: Found, flow: FlowRow, pu: ProviderUser, config: Config, n
     if (!match) return refuse('invalid_request', 'Invited email does not match emails from external provider')
     return { act: 'accept', user, otp, email: match.email, linked: found.linked }
   }
-  if (found.user) return { act: found.user.confirmed_at ? 'login' : 'confirm', user: found.user, linkEmail: found.viaEmail }
+  const { user } = found
+  if (user?.confirmed_at) return { act: 'login', user, linkEmail: found.viaEmail }
+  if (user) {
+    // Unconfirmed: a pending signup or invite found by a verified email, or an account this provider account
+    // started with an unverified address. The provider confirms it only by vouching for the account's own address
+    // (a verified email of another address proves nothing about this one); otherwise its confirmation mail must.
+    const vouched = found.viaEmail !== null || config.mailer.autoconfirm || verified.some((e) => emailKey(e.email) === emailKey(user.email))
+    return vouched ? { act: 'confirm', user, linkEmail: found.viaEmail } : { act: 'remind', user }
+  }
   if (config.disable_signup) return refuse('access_denied', 'Signups not allowed for this instance')
-  const chosen = verified.find((e) => e.primary) ?? verified[0]
-  if (!chosen) return refuse('access_denied', 'Email from external provider is not verified')
-  return { act: 'create', email: chosen.email }
+  const chosen = candidate(pu)
+  if (!chosen) return refuse('server_error', 'Error getting user email from external provider')
+  if (chosen.verified) return { act: 'create', email: chosen.email }
+  // An unverified address that an account holds: linking it would hand that account to whoever controls this
+  // provider account, so nothing is linked and nothing created.
+  if (found.held) return refuse('access_denied', 'Email from external provider is not verified')
+  return { act: config.mailer.autoconfirm ? 'create' : 'enrol', email: chosen.email }
 }
+
+/** A confirmation mail the callback sends after its commit: `created` (an enrolled account, deleted again if the
+ *  mail fails) or the earlier state to put back (a reminder). */
+interface Pending { user: UserRow; token: string | null; created: boolean; sentBefore: string | null; earlierLink: OtpRow | null }
 
 /** A failure shown to the site as `#error=…&error_description=…` (GoTrue's callback contract). */
 class RedirectError extends Error {
@@ -116,7 +164,9 @@ class RedirectError extends Error {
 }
 /** The transaction found another user than the one the hooks were told about: it is rolled back and redone. */
 class RaceLost extends Error {}
-const OAUTH_CODE: Record<number, string> = { 400: 'invalid_request', 401: 'unauthorized_client', 403: 'access_denied', 500: 'server_error', 503: 'temporarily_unavailable' }
+const OAUTH_CODE: Record<number, string> = {
+  400: 'invalid_request', 401: 'unauthorized_client', 403: 'access_denied', 429: 'temporarily_unavailable', 500: 'server_error', 503: 'temporarily_unavailable',
+}
 
 export function callback(deps: Deps) {
   const { config, db, clock, instanceId, log, webhooks } = deps
@@ -125,9 +175,42 @@ export function callback(deps: Deps) {
    *  on the site or allow-listed, else SITE_URL. */
   const landingFor = (referrer: string) => config.external.redirect_url || allowedRedirect(referrer) || config.site_url
 
-  /** A new user from a provider profile: confirmed at once, since the provider verified the email. */
-  const newcomer = (email: string, id: string, provider: string, userMetadata: Metadata, now: Date) =>
-    newAccount(deps, { id, aud: config.jwt.aud, email, appMetadata: { provider }, userMetadata, confirmedAt: now, now })
+  /** A new user from a provider profile: confirmed at once when the provider verified the email (or under
+   *  autoconfirm), else unconfirmed until its confirmation mail is used. */
+  const newcomer = (email: string, id: string, provider: string, userMetadata: Metadata, now: Date, confirmed = true) =>
+    newAccount(deps, { id, aud: config.jwt.aud, email, appMetadata: { provider }, userMetadata, confirmedAt: confirmed ? now : null, now })
+  /** A confirmation mail is due: the last one (if any) is older than SMTP_MAX_FREQUENCY. */
+  const mailDue = (u: UserRow, now: Date) => now.getTime() - (parseTime(u.confirmation_sent_at) ?? 0) >= config.smtp.max_frequency * 1000
+
+  /** Carries out `enrol` or `remind` inside the callback's transaction: the account and its link, and the
+   *  confirmation token when a mail is due. Nothing signs in. */
+  async function hold(tx: Db, d: Extract<Decision, { act: 'enrol' | 'remind' }>, flow: FlowRow, pu: ProviderUser, now: Date, newId: string, patch: UserPatch): Promise<Pending> {
+    const meta = deps.validateUserData?.(pu.metadata) ? {} : pu.metadata
+    let user: UserRow
+    if (d.act === 'enrol') {
+      user = await insertUser(tx, newcomer(d.email, newId, flow.provider, meta, now, false))
+      await insertIdentity(tx, instanceId, user.id, flow.provider, pu, d.email, now)
+      if (Object.keys(patch).length) user = await updateUser(tx, user, patch, now) // the validate hook's reply
+    } else user = d.user
+    const base = { created: d.act === 'enrol', sentBefore: user.confirmation_sent_at }
+    if (d.act === 'remind' && !mailDue(user, now)) return { ...base, user, token: null, earlierLink: null }
+    const earlierLink = d.act === 'remind' ? await findOtpForUser(tx, user.id, 'confirmation') : null
+    const token = await issueOtp(tx, instanceId, user.id, 'confirmation', now)
+    user = await updateUser(tx, user, { confirmation_sent_at: dbTime(now) }, now)
+    return { ...base, user, token, earlierLink }
+  }
+
+  /** The confirmation mail of a held sign-in, after the commit. The link lands where the session would have:
+   *  the page that started the flow when it is allowed. A failed mail takes back what the callback wrote. */
+  async function mailConfirmation(p: Pending, flow: FlowRow): Promise<void> {
+    const { user, token } = p
+    if (!token) return
+    await mailOrUndo(deps,
+      () => deps.mailer.send('confirmation', user.email, mailVars(config, 'confirmation', user.email, token, parseMeta(user.raw_user_meta_data), undefined, allowedRedirect(flow.referrer))),
+      'Error sending confirmation mail', 'external sign-in after mail failure', (tx) => p.created
+        ? deleteUser(tx, user.id)
+        : restoreUser(tx, deps, user, { confirmation_sent_at: p.sentBefore }, 'confirmation', p.earlierLink))
+  }
 
   /** Carries out a decision inside the callback's transaction; returns the user who signs in. */
   async function act(tx: Db, d: Exclude<Decision, { act: 'refuse' }>, flow: FlowRow, pu: ProviderUser, now: Date, newId: string): Promise<UserRow> {
@@ -149,6 +232,7 @@ export function callback(deps: Deps) {
         raw_user_meta_data: mergedMeta(user.raw_user_meta_data, meta),
       }, now)
     }
+    if (d.act === 'enrol' || d.act === 'remind') throw new Error('held sign-ins are carried out by hold()')
     if (d.act === 'create') {
       const created = await insertUser(tx, newcomer(d.email, newId, provider, meta, now))
       await link(created.id, d.email)
@@ -161,22 +245,31 @@ export function callback(deps: Deps) {
       await audit(user, 'login')
       return updateUser(tx, user, { last_sign_in_at: dbTime(now) }, now)
     }
-    // An unconfirmed password account whose email the provider vouches for: confirm it, and drop the
-    // password, which may have been set by someone who never owned the address (pre-hijacking).
+    // An unconfirmed account whose email the provider vouches for: confirm it, and drop the password and the
+    // other provider links, which may have been set up by someone who never owned the address (pre-hijacking):
+    // a password signup of someone else's address, or a sign-in with a provider account that claims the
+    // address unverified. The owner signs in with this provider, and sets a password if they want one.
+    await dropOtherIdentities(tx, user.id, provider, pu.id)
     await audit(user, 'user_signedup')
     return updateUser(tx, user, { confirmed_at: dbTime(now), encrypted_password: '', last_sign_in_at: dbTime(now) }, now)
   }
 
-  /** The webhooks of this sign-in (HOOKS), sent before the transaction (never while the database is held) as
-   *  `decide` chooses from what the database holds now; a refusal sends none (the transaction refuses it again).
-   *  Returns their replies as one patch and the id of the user they were told about (none without hooks). */
-  async function runHooks(flow: FlowRow, pu: ProviderUser, now: Date, newId: string): Promise<{ patch: UserPatch; userId?: string }> {
-    if (!(['validate', 'signup', 'login'] as const).some((e) => webhooks.wants(e))) return { patch: {} }
+  /** What runs before the transaction (never while the database is held), as `decide` chooses from what the
+   *  database holds now: the mail budget of the address when a confirmation mail is due (GOTRUE_RATE_LIMIT_OTP,
+   *  per client and per address, as /signup counts it; over it nothing is written), then the webhooks of this
+   *  sign-in (HOOKS). A refusal sends none (the transaction refuses it again). Returns the hooks' replies as one
+   *  patch and the id of the user they were told about (none without hooks). */
+  async function runHooks(flow: FlowRow, pu: ProviderUser, now: Date, newId: string, client: string): Promise<{ patch: UserPatch; userId?: string }> {
     const d = decide(await lookUp(db, instanceId, config.jwt.aud, flow, pu), flow, pu, config, now)
     if (d.act === 'refuse') return { patch: {} }
-    const subject: UserRow = d.act === 'create'
-      ? newUserRow(newcomer(d.email, newId, flow.provider, pu.metadata, now))
-      : { ...d.user, confirmed_at: d.user.confirmed_at ?? dbTime(now) }
+    if (d.act === 'enrol' || (d.act === 'remind' && mailDue(d.user, now))) {
+      const to = d.act === 'enrol' ? d.email : d.user.email
+      await enforce(deps.limiter, RULES(config).otp, [client, emailKey(to)], now.getTime())
+    }
+    if (!HOOKS[d.act].some((e) => webhooks.wants(e))) return { patch: {} }
+    const subject: UserRow = d.act === 'create' || d.act === 'enrol'
+      ? newUserRow(newcomer(d.email, newId, flow.provider, pu.metadata, now, d.act === 'create'))
+      : { ...d.user, confirmed_at: d.user.confirmed_at ?? (d.act === 'remind' ? null : dbTime(now)) }
     let patch: UserPatch = {}
     for (const event of HOOKS[d.act]) {
       try {
@@ -201,13 +294,14 @@ export function callback(deps: Deps) {
    *  holds before the transaction, and the transaction decides again by the same rule; when another sign-in of
    *  the same account changed the rows in between so that it decides for another user than the hooks were told
    *  about (RaceLost), the caller runs this again, so the hooks are chosen anew from the winner's rows. */
-  async function signIn(flow: FlowRow, pu: ProviderUser, now: Date, origin: SessionOrigin) {
+  async function signIn(flow: FlowRow, pu: ProviderUser, now: Date, origin: BrowserOrigin): Promise<{ code?: string; session?: unknown; pending?: Pending }> {
     const newId = crypto.randomUUID()
-    const { patch, userId } = await runHooks(flow, pu, now, newId)
+    const { patch, userId } = await runHooks(flow, pu, now, newId, origin.client)
     return db.tx(async (tx) => {
       const d = decide(await lookUp(tx, instanceId, config.jwt.aud, flow, pu), flow, pu, config, now)
       if (d.act === 'refuse') throw new RedirectError(d.code, d.description)
-      if (userId && userId !== (d.act === 'create' ? newId : d.user.id)) throw new RaceLost()
+      if (userId && userId !== (d.act === 'create' || d.act === 'enrol' ? newId : d.user.id)) throw new RaceLost()
+      if (d.act === 'enrol' || d.act === 'remind') return { pending: await hold(tx, d, flow, pu, now, newId, patch) }
       const resolved = await act(tx, d, flow, pu, now, newId)
       const user = Object.keys(patch).length ? await updateUser(tx, resolved, patch, now) : resolved
       if (flow.code_challenge) {
@@ -217,7 +311,7 @@ export function callback(deps: Deps) {
     })
   }
 
-  async function finish(p: typeof CallbackParams.static, cookieHeader: string | undefined, origin: SessionOrigin): Promise<Response> {
+  async function finish(p: typeof CallbackParams.static, cookieHeader: string | undefined, origin: BrowserOrigin): Promise<Response> {
     const state = p.state ?? ''
     if (!state) throw badRequest('OAuth state parameter missing')
     const now = clock.now()
@@ -256,6 +350,12 @@ export function callback(deps: Deps) {
           throw again
         })
       })
+      // No session until the address is confirmed: the site is shown nothing, as the reference redirects
+      // without a fragment (gotrue-js and the identity widget then simply stay signed out).
+      if (result.pending) {
+        await mailConfirmation(result.pending, flow)
+        return redirectTo(target, {}, 'hash', cleared)
+      }
       if ('code' in result && result.code) return redirectTo(target, { code: result.code }, 'query', cleared)
       const s = result.session as Awaited<ReturnType<typeof issueSession>>
       return redirectTo(target, {
@@ -273,10 +373,12 @@ export function callback(deps: Deps) {
     detail: { summary: 'OAuth callback from the provider', tags: ['external'] },
   }
   // The browser that comes back from the provider: its session's device summary (lib/sessions.ts).
-  const originOf = (request: Request, server: Parameters<typeof clientOf>[2]): SessionOrigin => ({ userAgent: request.headers.get('user-agent'), client: clientOf(config, request, server) })
+  const originOf = (request: Request, server: Parameters<typeof clientOf>[2]): BrowserOrigin => ({ userAgent: request.headers.get('user-agent'), client: clientOf(config, request, server) })
   // The model keeps its first name, `external.callback`, so the OpenAPI document and Eden clients are unchanged.
   return new Elysia({ name: 'callback' })
     .model({ 'external.callback': CallbackParams })
     .get('/callback', ({ query, headers, request, server }) => finish(query, headers.cookie, originOf(request, server)), { query: 'external.callback', ...callbackDoc })
-    .post('/callback', ({ body, query, headers, request, server }) => finish({ ...query, ...(body ?? {}) }, headers.cookie, originOf(request, server)), { body: t.Optional(CallbackParams), query: 'external.callback', ...callbackDoc })
+    .post('/callback', ({ body, query, headers, request, server }) => finish({ ...query, ...(body ?? {}) }, headers.cookie, originOf(request, server)), {
+      body: t.Optional(CallbackParams), query: 'external.callback', ...callbackDoc,
+    })
 }

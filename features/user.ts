@@ -1,21 +1,23 @@
 // GET /user and PUT /user for the bearer of an access token. PUT merges `data` into user_metadata, changes the
 // password (policy applies), starts an email change (a confirmation mail to the new address) or confirms one
-// with `email_change_token`; `app_metadata` only for admins. Every successful PUT is audited.
+// with `email_change_token`; `app_metadata` only for admins. Every successful PUT is audited. With
+// GOTRUE_SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION a new password also needs the `nonce` GET /reauthenticate
+// mailed (features/reauthenticate.ts), unless the session started less than a day ago (supabase's rule).
 import { Elysia, t } from 'elysia'
 import { jsonBody } from '../lib/body.ts'
 import { checkEmail, columnsOf, mailOrUndo, mergedMeta, mergedUserData, requireFreeEmail, restoreUser } from '../lib/accounts.ts'
 import { actorOf, writeAudit } from '../lib/audit.ts'
 import { safeEqual, sha256 } from '../lib/crypto.ts'
-import { dbTime, type Db } from '../lib/db/index.ts'
+import { dbTime, type Db, parseTime } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
-import { badRequest, ErrorBody, notFound, unauthorized, unprocessable } from '../lib/errors.ts'
+import { badRequest, ErrorBody, notFound, unauthorized, unprocessable, withErrorCode } from '../lib/errors.ts'
 import { guards, isAdminFor, SYSTEM_SUBS } from '../lib/guards.ts'
 import { isUuid } from '../lib/ids.ts'
 import type { AccessClaims } from '../lib/jwt.ts'
 import { clientOf } from '../lib/client.ts'
 import { enforce, RULES } from '../lib/limits.ts'
 import { allowedRedirect, mailVars } from '../lib/links.ts'
-import { consumeOtp, findOtpForUser, issueOtp, otpExpired } from '../lib/otp.ts'
+import { codeHash, consumeOtp, findOtpForUser, issueOtp, otpExpired, revokeOtp } from '../lib/otp.ts'
 import { Aal2Required, factorJson, requireAal2IfVerified, userFactors } from '../lib/mfa.ts'
 import { endOtherSessions, sessionOf } from '../lib/sessions.ts'
 import {
@@ -26,6 +28,7 @@ export const UserUpdateBody = t.Object({
   email: t.Optional(t.String({ maxLength: 320 })),
   password: t.Optional(t.String({ maxLength: 1024 })),
   email_change_token: t.Optional(t.String({ maxLength: 512 })),
+  nonce: t.Optional(t.String({ maxLength: 64, description: 'the code GET /reauthenticate mailed, for a password change (supabase)' })),
   data: MetadataInput,
   app_metadata: MetadataInput,
 }, { additionalProperties: true })
@@ -48,6 +51,18 @@ async function loadUser(deps: Deps, db: Db, claims: AccessClaims, lock = false):
   return user
 }
 
+/** How long after its sign-in a session may change the password without a nonce (supabase/auth's 24 hours). */
+const RECENT_SIGN_IN_MS = 24 * 3600 * 1000
+/** When the token's session started (null: the token names none, or the session is not the user's). */
+async function sessionStart(db: Db, instanceId: string, userId: string, sessionId: string | null): Promise<number | null> {
+  if (!sessionId) return null
+  const row = await db.get<{ created_at: string }>('SELECT created_at FROM {sessions} WHERE id = ? AND instance_id = ? AND user_id = ?', [sessionId, instanceId, userId])
+  return row ? parseTime(row.created_at) : null
+}
+// supabase/auth's answers (user.go, reauthenticate.go).
+const reauthenticationNeeded = () => withErrorCode(badRequest('Password update requires reauthentication'), 'reauthentication_needed')
+const nonceNotValid = () => withErrorCode(unprocessable('Nonce has expired or is invalid'), 'reauthentication_not_valid')
+
 /** ErrorBody as an OpenAPI response, for routes that document their responses without checking them. */
 const ERROR_RESPONSE = {
   description: 'GoTrue error',
@@ -61,6 +76,28 @@ export function user(deps: Deps) {
     if ((header && header !== tokenAud) || (!header && !tokenAud && deps.config.jwt.aud)) throw badRequest("Token audience doesn't match request audience")
   }
   const { config, db, clock, hasher, mailer, instanceId } = deps
+
+  /** Before a password change with the setting on: a session younger than a day needs no nonce; any other needs
+   *  one. A nonce that is given is checked whatever the session's age (here its tries are counted, the
+   *  transaction compares and spends it): a client that sends one expects it to count. Tries are counted per
+   *  nonce, as a mailed code's (MAILER_OTP_MAX_ATTEMPTS, then the nonce is void), so a stolen access token cannot
+   *  guess its way through the 10^6 codes. */
+  async function checkReauthentication(claims: AccessClaims, nonce: string): Promise<void> {
+    const userId = String(claims.sub)
+    if (!nonce) {
+      const started = await sessionStart(db, instanceId, userId, sessionOf(claims))
+      if (started === null || clock.now().getTime() - started >= RECENT_SIGN_IN_MS) throw reauthenticationNeeded()
+      return
+    }
+    const row = await findOtpForUser(db, userId, 'reauthentication')
+    if (!row) throw nonceNotValid()
+    const max = config.mailer.otp_max_attempts
+    if (await deps.limiter.hit(`otp-code:${row.id}`, max, config.mailer.otp_exp, clock.now().getTime()) > 0) {
+      await revokeOtp(db, userId, 'reauthentication')
+      throw nonceNotValid()
+    }
+  }
+
   return new Elysia({ name: 'user' })
     .use(guards(deps))
     .model({ 'user.response': User, 'user.update': UserUpdateBody })
@@ -104,12 +141,20 @@ export function user(deps: Deps) {
       if ((password || (newEmail && !changeToken)) && config.mfa.enabled && config.mfa.require_aal2_for_changes) {
         await requireAal2IfVerified(db, instanceId, String(claims.sub), claims)
       }
+      const reauthenticating = !!password && config.security.update_password_require_reauthentication
+      const nonce = reauthenticating ? (body.nonce ?? '').trim() : ''
+      if (reauthenticating) await checkReauthentication(claims, nonce)
       const hash = password ? await hasher.hash(password) : ''
       if (!changeToken && newEmail) checkEmail(newEmail)
       const now = clock.now()
       const { before, patch, updated, mail } = await db.tx(async (tx) => {
         const user = await loadUser(deps, tx, claims, true) // locked: the merge below writes it back
         const patch: UserPatch = {}
+        if (nonce) {
+          const row = await findOtpForUser(tx, user.id, 'reauthentication')
+          if (!row || otpExpired(config, row, now) || !safeEqual(row.token_hash, codeHash(user.id, nonce))) throw nonceNotValid()
+          await consumeOtp(tx, row.id)
+        }
         if (hash) patch.encrypted_password = hash
         if (data) patch.raw_user_meta_data = mergedUserData(deps, user.raw_user_meta_data, data)
         if (appMetadata) {

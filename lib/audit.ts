@@ -5,12 +5,13 @@ import { parseMeta } from './users.ts'
 
 export type AuditAction = 'login' | 'logout' | 'invite_accepted' | 'user_signedup' | 'user_invited' | 'user_deleted' |
   'user_modified' | 'user_recovery_requested' | 'token_refreshed' | 'token_revoked' | 'session_created' | 'session_revoked' |
-  'factor_enrolled' | 'factor_verified' | 'factor_deleted' | 'challenge_failed' | 'recovery_codes_generated' | 'recovery_code_used'
+  'factor_enrolled' | 'factor_verified' | 'factor_deleted' | 'challenge_failed' | 'recovery_codes_generated' | 'recovery_code_used' |
+  'user_reauthenticate_requested'
 
 const LOG_TYPE: Record<AuditAction, string> = {
   login: 'account', logout: 'account', invite_accepted: 'account',
   user_signedup: 'team', user_invited: 'team', user_deleted: 'team',
-  user_modified: 'user', user_recovery_requested: 'user',
+  user_modified: 'user', user_recovery_requested: 'user', user_reauthenticate_requested: 'user',
   token_refreshed: 'token', token_revoked: 'token',
   // A session is a refresh-token family: its start and end are token events (a refresh is token_refreshed).
   session_created: 'token', session_revoked: 'token',

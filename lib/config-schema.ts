@@ -43,6 +43,13 @@ const mailKinds = (prefix: string, doc: string, defs: [string, string, string, s
     email_change: str(`${prefix}_EMAIL_CHANGE`, defs[3], `${doc} (email change)`),
     magic_link: str(`${prefix}_MAGIC_LINK`, defs[4], `${doc} (passwordless sign-in: magic link and code)`),
   })
+/** The mails with a link (mailKinds) and the one with a code only, supabase's reauthentication nonce (no link, so
+ *  no MAILER_URLPATHS_ entry). */
+const allMailKinds = (prefix: string, doc: string, defs: [string, string, string, string, string, string]) =>
+  T.Object({
+    ...mailKinds(prefix, doc, defs.slice(0, 5) as [string, string, string, string, string]).properties,
+    reauthentication: str(`${prefix}_REAUTHENTICATION`, defs[5], `${doc} (reauthentication code for a password change)`),
+  })
 
 export const ConfigSchema = T.Object({
   site_url: str('SITE_URL', 'http://localhost:8081', 'base URL of the site: mail links, template fetches, redirects'),
@@ -120,6 +127,7 @@ export const ConfigSchema = T.Object({
   security: T.Object({
     refresh_token_rotation_enabled: bool('SECURITY_REFRESH_TOKEN_ROTATION_ENABLED', true, 'rotate refresh tokens on every use'),
     refresh_token_reuse_interval: int('SECURITY_REFRESH_TOKEN_REUSE_INTERVAL', 10, 'seconds a rotated refresh token may be replayed (returns the same successor); later reuse revokes the family', 0, 3600),
+    update_password_require_reauthentication: bool('SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION', false, 'PUT /user changes the password of a session older than 24 hours only with the `nonce` that GET /reauthenticate mails (supabase\'s secure password change)'),
   }),
   mfa: T.Object({
     enabled: bool('MFA_ENABLED', true, 'multi-factor authentication: TOTP factors and recovery codes (/factors)'),
@@ -147,8 +155,8 @@ export const ConfigSchema = T.Object({
   }),
   mailer: T.Object({
     autoconfirm: bool('MAILER_AUTOCONFIRM', false, 'confirm new users without a mail'),
-    subjects: mailKinds('MAILER_SUBJECTS', 'mail subject', ['You have been invited', 'Confirm Your Signup', 'Reset Your Password', 'Confirm Email Change', 'Your Magic Link']),
-    templates: mailKinds('MAILER_TEMPLATES', 'template: a URL path on SITE_URL, or file:NAME in GOTRUE_MAILER_TEMPLATES_DIR', ['', '', '', '', '']),
+    subjects: allMailKinds('MAILER_SUBJECTS', 'mail subject', ['You have been invited', 'Confirm Your Signup', 'Reset Your Password', 'Confirm Email Change', 'Your Magic Link', 'Confirm Reauthentication']),
+    templates: allMailKinds('MAILER_TEMPLATES', 'template: a URL path on SITE_URL, or file:NAME in GOTRUE_MAILER_TEMPLATES_DIR', ['', '', '', '', '', '']),
     templates_dir: str('MAILER_TEMPLATES_DIR', './templates', 'folder that file: mail templates are read from; a file outside it (through .. or a symlink) is refused'),
     url_paths: mailKinds('MAILER_URLPATHS', 'path or URL of the link in the mail', ['/', '/', '/', '/', '/']),
     otp_exp: dur('MAILER_OTP_EXP', 3600, 'lifetime of a passwordless sign-in (magic link and its emailed code)'),

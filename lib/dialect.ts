@@ -88,7 +88,7 @@ const BY_MESSAGE: [RegExp, string][] = [
   [/^Request body too large/, 'request_entity_too_large'],
 ]
 /** Routes whose 429 is a mail budget (supabase tells it apart from the request budget). */
-const MAIL_ROUTES = /\/(signup|recover|otp|resend|magiclink|invite)$/
+const MAIL_ROUTES = /\/(signup|recover|otp|resend|magiclink|invite|reauthenticate)$/
 
 function errorCodeOf(error: unknown, request: Request): string {
   // An error that names its own code (the MFA routes: lib/mfa.ts) keeps it.

@@ -29,6 +29,8 @@ export const notFound = (msg: string) => new HttpError(404, msg)
 export const unprocessable = (msg: string) => new HttpError(422, msg)
 export const tooManyRequests = (msg: string, retryAfterSec?: number) =>
   new HttpError(429, msg, undefined, retryAfterSec ? { 'Retry-After': String(Math.ceil(retryAfterSec)) } : undefined)
+/** An error that names supabase/auth's `error_code` for it (lib/dialect.ts shows it to supabase clients). */
+export const withErrorCode = (e: HttpError, code: string): HttpError => Object.assign(e, { errorCode: code })
 /** 500: the client sees `msg` and an error_id; `cause` goes to the log only. */
 export const internal = (msg: string, cause?: unknown) => new HttpError(500, msg, cause)
 export const unavailable = (msg = 'Service temporarily unavailable', cause?: unknown) => new HttpError(503, msg, cause)

@@ -14,8 +14,9 @@ import type { Logger } from './log.ts'
 import { pinnedFetch } from './ssrf.ts'
 import { MAX_TEMPLATE, readTemplateFile, renderMail } from './templates.ts'
 
-/** The link kinds, and the passwordless sign-in mail (a link and a code, features/otp.ts). */
-export type MailKind = LinkKind | 'magic_link'
+/** The link kinds, the passwordless sign-in mail (a link and a code, features/otp.ts) and the reauthentication code
+ *  (features/reauthenticate.ts, no link). */
+export type MailKind = LinkKind | 'magic_link' | 'reauthentication'
 export interface MailVars {
   SiteURL: string; ConfirmationURL: string; Email: string; NewEmail?: string; Token: string; Data: Record<string, unknown>
   /** supabase's template variables: the link's token as /verify takes it (`token_hash`), and the target. */
@@ -27,7 +28,9 @@ export interface Mailer {
 }
 export class MailError extends Error {}
 
-const TITLES: Record<MailKind, string> = { invite: 'Invitation', confirmation: 'Confirm your signup', recovery: 'Reset password', email_change: 'Email change', magic_link: 'Your sign-in link' }
+const TITLES: Record<MailKind, string> = { invite: 'Invitation', confirmation: 'Confirm your signup', recovery: 'Reset password', email_change: 'Email change', magic_link: 'Your sign-in link',
+  reauthentication: 'Your verification code',
+}
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 /** `{{ .Name }}` / `{{ .Data.key }}` substitution, HTML-escaped, as GoTrue's html/template would render them. */

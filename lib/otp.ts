@@ -5,14 +5,15 @@ import { type Db, dbTime, parseTime } from './db/index.ts'
 import { randomToken, safeEqual, sha256 } from './crypto.ts'
 
 // Passwordless sign-in mails a link token (`magiclink`) and a short code (`magiclink_code`) for the same sign-in.
-export type OtpType = 'confirmation' | 'invite' | 'recovery' | 'email_change' | 'authorization_code' | 'magiclink' | 'magiclink_code'
+// A password change's reauthentication nonce (`reauthentication`) is a short code too (features/reauthenticate.ts).
+export type OtpType = 'confirmation' | 'invite' | 'recovery' | 'email_change' | 'authorization_code' | 'magiclink' | 'magiclink_code' | 'reauthentication'
 export interface OtpRow { id: string; user_id: string; token_type: OtpType; token_hash: string; relates_to: string; created_at: string }
 
 /** Lifetime in seconds of each type, from config. */
 export function otpMaxAge(config: Config, type: OtpType): number {
   const m = config.mailer
   if (type === 'authorization_code') return config.external.auth_code_lifetime
-  if (type === 'magiclink' || type === 'magiclink_code') return m.otp_exp
+  if (type === 'magiclink' || type === 'magiclink_code' || type === 'reauthentication') return m.otp_exp
   return type === 'invite' ? m.invite_max_age : type === 'recovery' ? m.recovery_max_age : m.confirmation_max_age
 }
 

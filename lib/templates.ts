@@ -20,6 +20,7 @@ import pageLayout from '../templates/pages/layout.eta' with { type: 'text' }
 import pageOutcome from '../templates/pages/outcome.eta' with { type: 'text' }
 import pageRecover from '../templates/pages/recover.eta' with { type: 'text' }
 import pageStyle from '../templates/pages/style.css' with { type: 'text' }
+import reauthentication from '../templates/reauthentication.eta' with { type: 'text' }
 import recovery from '../templates/recovery.eta' with { type: 'text' }
 
 export const MAX_TEMPLATE = 256 * 1024
@@ -52,7 +53,7 @@ const compile = (set: Record<string, string>) => import('eta').then(({ Eta }) =>
 let mails: Promise<Eta> | null = null
 /** A built-in mail: its template inside the shared mail layout. */
 export async function renderMail(kind: string, title: string, vars: object): Promise<string> {
-  const e = await (mails ??= compile({ layout, confirmation, invite, recovery, email_change, magic_link }))
+  const e = await (mails ??= compile({ layout, confirmation, invite, recovery, email_change, magic_link, reauthentication }))
   return e.render('@layout', { title, body: e.render(`@${kind}`, vars) })
 }
 

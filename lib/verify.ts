@@ -36,6 +36,7 @@ const EXPIRED: Record<OtpType, string> = {
   confirmation: 'Confirmation token expired', invite: 'Confirmation token expired',
   recovery: 'Recovery token expired', email_change: 'Email change token expired', authorization_code: 'Authorization code expired',
   magiclink: 'Token has expired or is invalid', magiclink_code: 'Token has expired or is invalid',
+  reauthentication: 'Nonce has expired or is invalid', // never a /verify type (PUT /user takes it)
 }
 
 export interface VerifyInput {

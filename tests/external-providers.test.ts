@@ -147,11 +147,17 @@ describe('each provider, with signups open', () => {
   })
 
   // Facebook only ever returns confirmed emails (an unconfirmed one is simply absent: the no-email case above).
-  test.each(PROVIDERS.filter((p) => p !== 'facebook'))('%s: an email the provider has not verified creates nothing → access_denied', async (p) => {
-    profile(p, `55${PROVIDERS.indexOf(p)}`, `unverified-${p}@example.com`, { verified: false })
-    const { hash } = landing(await signIn(s, p))
-    expect(Object.fromEntries(hash)).toEqual({ error: 'access_denied', error_description: 'Email from external provider is not verified' })
-    expect(await s.db.all('SELECT id FROM {users} WHERE email_key = ?', [`unverified-${p}@example.com`])).toHaveLength(0)
+  test.each(PROVIDERS.filter((p) => p !== 'facebook'))('%s: an email the provider has not verified → an unconfirmed account, a confirmation mail, no session', async (p) => {
+    const email = `unverified-${p}@example.com`
+    profile(p, `55${PROVIDERS.indexOf(p)}`, email, { verified: false })
+    const { url, hash } = landing(await signIn(s, p))
+    expect(url.toString()).toBe(`${SITE}/`)
+    expect([...hash.keys()]).toEqual([])
+    const rows = await s.db.all<{ confirmed_at: string | null }>('SELECT confirmed_at FROM {users} WHERE email_key = ?', [email])
+    expect(rows).toEqual([{ confirmed_at: null }])
+    const token = tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token')
+    const confirmed = await body(await s.req('/verify', { method: 'POST', json: { type: 'signup', token } }))
+    expect(await me(s, confirmed.access_token as string)).toMatchObject({ email, app_metadata: { provider: p } })
   })
 
   test('GitHub: an existing account is found through a verified non-primary email', async () => {

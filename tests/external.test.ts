@@ -3,9 +3,9 @@
 // reference (the headers of features/authorize.ts, features/callback.ts and lib/oauth-flow.ts): the state is a
 // random single-use server-side value (not a JWT signed with the operator token), so tampering, replay and expiry
 // are all refused; existing accounts are linked only by a VERIFIED provider email (also with autoconfirm) and the
-// link is stored; a profile with only unverified emails creates nothing (access_denied / Email from external
-// provider is not verified); an unconfirmed password account confirmed through a provider loses its password;
-// invite acceptance needs a verified matching email.
+// link is stored; an unverified email never reaches an existing account (access_denied / Email from external
+// provider is not verified; a new account from one: tests/external-unverified.test.ts); an unconfirmed password
+// account confirmed through a provider loses its password; invite acceptance needs a verified matching email.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { createHash, randomBytes } from 'node:crypto'
 import { type FakeEmail, type FakeProviderName, type OAuthFake, startOAuthFake } from './fakes/oauth-provider.ts'

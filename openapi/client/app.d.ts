@@ -325,9 +325,15 @@ export declare function createApp(deps: unknown): Elysia<"", {
             email: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TString>;
             password: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TString>;
             email_change_token: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TString>;
+            nonce: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TString>;
             data: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TUnknown>;
             app_metadata: import("@sinclair/typebox").TOptional<import("@sinclair/typebox").TUnknown>;
         }>;
+    };
+    error: {};
+} & {
+    typebox: {
+        readonly 'reauthenticate.response': import("@sinclair/typebox").TObject<{}>;
     };
     error: {};
 } & {
@@ -876,7 +882,7 @@ export declare function createApp(deps: unknown): Elysia<"", {
     };
     parser: {};
     response: {};
-}, ((((((((((((((((((({
+}, (((((((((((((((((((({
     openapi: {
         json: {
             get: {
@@ -1646,6 +1652,7 @@ export declare function createApp(deps: unknown): Elysia<"", {
                 email_change_token?: string | undefined;
                 app_metadata?: unknown;
                 data?: unknown;
+                nonce?: string | undefined;
             };
             params: {};
             query: {};
@@ -1732,6 +1739,48 @@ export declare function createApp(deps: unknown): Elysia<"", {
                     updated_at: string;
                     role: string;
                 };
+            };
+        };
+    };
+}) & {
+    reauthenticate: {
+        get: {
+            body: {};
+            params: {};
+            query: {};
+            headers: {};
+            response: {
+                400: {
+                    error_id?: string | undefined;
+                    code: number;
+                    msg: string;
+                };
+                422: {
+                    error_id?: string | undefined;
+                    code: number;
+                    msg: string;
+                };
+                401: {
+                    error_id?: string | undefined;
+                    code: number;
+                    msg: string;
+                };
+                404: {
+                    error_id?: string | undefined;
+                    code: number;
+                    msg: string;
+                };
+                429: {
+                    error_id?: string | undefined;
+                    code: number;
+                    msg: string;
+                };
+                500: {
+                    error_id?: string | undefined;
+                    code: number;
+                    msg: string;
+                };
+                200: {};
             };
         };
     };

@@ -239,6 +239,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/reauthenticate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Mail the signed-in user a nonce for a password change (supabase)
+         * @description PUT /user takes it as `nonce` beside `password`; required when GOTRUE_SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION is on and the session is older than 24 hours.
+         */
+        get: operations["getReauthenticate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/user/sessions": {
         parameters: {
             query?: never;
@@ -1217,6 +1237,8 @@ export interface components {
             email?: string;
             password?: string;
             email_change_token?: string;
+            /** @description the code GET /reauthenticate mailed, for a password change (supabase) */
+            nonce?: string;
             /**
              * @description a JSON object (null or absent: no change)
              * @example {
@@ -1234,6 +1256,7 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        "reauthenticate.response": Record<string, never>;
         "sessions.list": {
             sessions: {
                 /** @description the session id, as access tokens carry it in `session_id` */
@@ -3374,6 +3397,141 @@ export interface operations {
                      * @example {
                      *       "code": 413,
                      *       "msg": "Request body too large (limit 1048576 bytes)"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
+            /** @description Invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 422,
+                     *       "msg": "Signup requires a valid password"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
+            /** @description Rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 429,
+                     *       "msg": "Rate limit exceeded, try again later"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
+            /** @description Internal error (the cause is logged under error_id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 500,
+                     *       "msg": "Internal server error",
+                     *       "error_id": "7b0c9f6e-3a51-4c1e-9f3b-2d8e4a6c1b90"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
+            /** @description Database unreachable (see Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 503,
+                     *       "msg": "Database temporarily unavailable",
+                     *       "error_id": "7b0c9f6e-3a51-4c1e-9f3b-2d8e4a6c1b90"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
+        };
+    };
+    getReauthenticate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The request audience (default GOTRUE_JWT_AUD); at most 255 characters
+                 * @example api.netlify.com
+                 */
+                "X-JWT-AUD"?: components["parameters"]["X-JWT-AUD"];
+                /** @description Multi-instance mode only: the operator's HS256 JWT {id, site_url?} naming the site (signed with GOTRUE_OPERATOR_TOKEN); ignored otherwise */
+                "X-NF-Sign"?: components["parameters"]["X-NF-Sign"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Response for status 200 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["reauthenticate.response"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 400,
+                     *       "msg": "Token audience doesn't match request audience"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 401,
+                     *       "msg": "This endpoint requires a Bearer token"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GoTrueError"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 404,
+                     *       "msg": "User not found"
                      *     }
                      */
                     "application/json": components["schemas"]["GoTrueError"];
