@@ -23,7 +23,7 @@ import { badRequest, ErrorBody, HttpError } from '../lib/errors.ts'
 import { enforce, RULES } from '../lib/limits.ts'
 import { mailVars } from '../lib/links.ts'
 import { type FlowRow, fromStarter, STATE_LIFETIME_MS, stateCookie } from '../lib/oauth-flow.ts'
-import { consumeOtp, findOtpByHash, findOtpForUser, issueOtp, otpExpired, type OtpRow } from '../lib/otp.ts'
+import { consumeOtp, findOtpByHash, findOtpForUser, identityMark, issueOtp, otpExpired, type OtpRow } from '../lib/otp.ts'
 import { getProvider, type ProviderUser } from '../lib/providers/index.ts'
 import { redirectGuard } from '../lib/redirects.ts'
 import { issueSession, type SessionOrigin } from '../lib/sessions.ts'
@@ -54,20 +54,24 @@ async function findFlowReferrer(db: Db, instanceId: string, stateHash: string): 
   const row = await db.get<{ referrer: string }>('SELECT referrer FROM {flow_states} WHERE state_hash = ? AND instance_id = ?', [stateHash, instanceId])
   return row ? row.referrer : null
 }
+async function findIdentity(db: Db, instanceId: string, provider: string, providerId: string): Promise<{ id: string; user_id: string } | null> {
+  return db.get<{ id: string; user_id: string }>('SELECT id, user_id FROM {identities} WHERE instance_id = ? AND provider = ? AND provider_id = ?', [instanceId, provider, providerId])
+}
 async function findIdentityUserId(db: Db, instanceId: string, provider: string, providerId: string): Promise<string | null> {
-  const row = await db.get<{ user_id: string }>('SELECT user_id FROM {identities} WHERE instance_id = ? AND provider = ? AND provider_id = ?', [instanceId, provider, providerId])
-  return row?.user_id ?? null
+  return (await findIdentity(db, instanceId, provider, providerId))?.user_id ?? null
 }
 /** An unconfirmed account's provider links but the one confirming it: they were made through addresses the
  *  providers had not verified, by whoever signed in with them. */
 async function dropOtherIdentities(db: Db, userId: string, provider: string, providerId: string) {
   await db.run('DELETE FROM {identities} WHERE user_id = ? AND NOT (provider = ? AND provider_id = ?)', [userId, provider, providerId])
 }
-async function insertIdentity(db: Db, instanceId: string, userId: string, provider: string, pu: ProviderUser, email: string, now: Date) {
+async function insertIdentity(db: Db, instanceId: string, userId: string, provider: string, pu: ProviderUser, email: string, now: Date): Promise<string> {
+  const id = crypto.randomUUID()
   await db.run(
     'INSERT INTO {identities} (id, instance_id, user_id, provider, provider_id, email, identity_data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    [crypto.randomUUID(), instanceId, userId, provider, pu.id, email, JSON.stringify({ ...pu.metadata, emails: pu.emails }), dbTime(now), dbTime(now)],
+    [id, instanceId, userId, provider, pu.id, email, JSON.stringify({ ...pu.metadata, emails: pu.emails }), dbTime(now), dbTime(now)],
   )
+  return id
 }
 
 /** The address a new account gets: a verified one (the primary first), else the primary, else the first. */
@@ -187,15 +191,21 @@ export function callback(deps: Deps) {
   async function hold(tx: Db, d: Extract<Decision, { act: 'enrol' | 'remind' }>, flow: FlowRow, pu: ProviderUser, now: Date, newId: string, patch: UserPatch): Promise<Pending> {
     const meta = deps.validateUserData?.(pu.metadata) ? {} : pu.metadata
     let user: UserRow
+    let identityId: string
     if (d.act === 'enrol') {
       user = await insertUser(tx, newcomer(d.email, newId, flow.provider, meta, now, false))
-      await insertIdentity(tx, instanceId, user.id, flow.provider, pu, d.email, now)
+      identityId = await insertIdentity(tx, instanceId, user.id, flow.provider, pu, d.email, now)
       if (Object.keys(patch).length) user = await updateUser(tx, user, patch, now) // the validate hook's reply
-    } else user = d.user
+    } else {
+      user = d.user
+      identityId = (await findIdentity(tx, instanceId, flow.provider, pu.id))?.id ?? ''
+    }
     const base = { created: d.act === 'enrol', sentBefore: user.confirmation_sent_at }
     if (d.act === 'remind' && !mailDue(user, now)) return { ...base, user, token: null, earlierLink: null }
     const earlierLink = d.act === 'remind' ? await findOtpForUser(tx, user.id, 'confirmation') : null
-    const token = await issueOtp(tx, instanceId, user.id, 'confirmation', now)
+    // The link names this sign-in's provider link: confirming through it keeps that link (and drops any other);
+    // a confirmation from anywhere else (the owner's own /signup, /resend, /recover, /otp) drops it too.
+    const token = await issueOtp(tx, instanceId, user.id, 'confirmation', now, identityMark(identityId))
     user = await updateUser(tx, user, { confirmation_sent_at: dbTime(now) }, now)
     return { ...base, user, token, earlierLink }
   }
@@ -223,6 +233,8 @@ export function callback(deps: Deps) {
       const { user } = d
       await consumeOtp(tx, d.otp.id)
       if (!d.linked) await link(user.id, d.email)
+      // as `confirm` below: links made before the address was proven go (an unverified provider sign-in's)
+      if (!user.confirmed_at) await dropOtherIdentities(tx, user.id, provider, pu.id)
       await audit(user, 'invite_accepted')
       return updateUser(tx, user, {
         confirmed_at: user.confirmed_at ?? dbTime(now),

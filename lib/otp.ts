@@ -51,6 +51,14 @@ export async function findOtpByHash(db: Db, instanceId: string, types: OtpType[]
   return row
 }
 
+/** A confirmation token that an external sign-in mailed (an address its provider had not verified) names the
+ *  provider link that sign-in made, so that confirming through it keeps that link and no other (lib/verify.ts). */
+const IDENTITY_MARK = 'identity:'
+export const identityMark = (identityId: string): string => `${IDENTITY_MARK}${identityId}`
+/** The provider link a token's confirmation vouches for, or '' (every other token: links made before are unproven). */
+export const markedIdentity = (row: OtpRow): string =>
+  row.token_type === 'confirmation' && row.relates_to.startsWith(IDENTITY_MARK) ? row.relates_to.slice(IDENTITY_MARK.length) : ''
+
 export const otpExpired = (config: Config, row: OtpRow, now: Date): boolean =>
   now.getTime() > (parseTime(row.created_at) ?? 0) + otpMaxAge(config, row.token_type) * 1000
 

@@ -13,7 +13,7 @@ import type { Deps } from './deps.ts'
 import { forbidden, notFound, unprocessable } from './errors.ts'
 import { enforce, RULES } from './limits.ts'
 import { hasVerifiedFactor } from './mfa.ts'
-import { codeHash, consumeOtp, findOtp, findOtpForUser, type OtpRow, type OtpType, otpExpired, revokeOtp } from './otp.ts'
+import { codeHash, consumeOtp, findOtp, findOtpForUser, markedIdentity, type OtpRow, type OtpType, otpExpired, revokeOtp } from './otp.ts'
 import { badCodeVerifier, bindingOf, flowStateExpired, flowStateNotFound, verifierMatches } from './pkce.ts'
 import { endOtherSessions, issueSession } from './sessions.ts'
 import { emailKey, findUserByEmail, findUserById, passwordProblem, toUser, updateUser, type UserPatch } from './users.ts'
@@ -138,6 +138,10 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
     if (passwordless) for (const type of ['magiclink', 'magiclink_code'] as const) await revokeOtp(tx, user.id, type)
     if (!user.confirmed_at) {
       patch.confirmed_at = dbTime(now)
+      // The mail proves the mailbox, not a provider account linked before it: one whose unverified address
+      // started or reached this account would otherwise sign in to it once its owner confirms it (pre-hijacking).
+      // Only the confirmation that sign-in mailed keeps the link it made.
+      await dropIdentitiesBut(tx, user.id, markedIdentity(otp))
       await writeAudit(tx, instanceId, actorOf(user), 'user_signedup', now)
     }
     if (otp.token_type === 'recovery' && patch.encrypted_password) await writeAudit(tx, instanceId, actorOf(user), 'user_modified', now)
@@ -150,6 +154,11 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
   })
   if ('refused' in done) throw done.refused
   return done
+}
+
+/** Removes the user's provider links but `keep` (an identity id, or '' for none). */
+async function dropIdentitiesBut(db: Deps['db'], userId: string, keep: string): Promise<void> {
+  await db.run('DELETE FROM {identities} WHERE user_id = ? AND id <> ?', [userId, keep])
 }
 
 /** Counts one try of a short code against the live code it would match: after MAILER_OTP_MAX_ATTEMPTS tries the

@@ -19,8 +19,8 @@ beforeAll(async () => { fake = await startOAuthFake() })
 afterAll(async () => { await fake.stop() })
 
 /** /authorize → the fake provider (which approves) → /callback from the same browser; returns our callback's 302. */
-async function signIn(s: TestServer, p: FakeProviderName, headers: Record<string, string> = { referer: `${SITE}/login` }): Promise<Response> {
-  const res = await s.req(`/authorize?provider=${p}`, { redirect: 'manual', headers })
+async function signIn(s: TestServer, p: FakeProviderName, headers: Record<string, string> = { referer: `${SITE}/login` }, extra = ''): Promise<Response> {
+  const res = await s.req(`/authorize?provider=${p}${extra}`, { redirect: 'manual', headers })
   expect(res.status).toBe(302)
   const back = await fake.approve(res.headers.get('location') ?? '')
   const cookie = /^(gotrue-oauth-state=[^;]*)/.exec(res.headers.get('set-cookie') ?? '')?.[1] ?? ''
@@ -265,5 +265,73 @@ describe('the webhooks', () => {
     expect(res.status).toBe(200)
     expect(events().map((e) => e.event)).toEqual(['validate', 'signup'])
     expect((await me(s, (await body(res)).access_token as string)).app_metadata).toMatchObject({ plan: 'trial' }) // a reply's app_metadata replaces the stored
+  })
+})
+
+// Account pre-hijacking: someone whose provider account claims the victim's address (unverified) signs in first.
+// The victim never uses that sign-in's mail; they sign up, recover or use a magic link of their own, or confirm
+// through a provider of their own with their signup's link. That proves the mailbox, not the provider account:
+// the link the first sign-in made must not survive it, or its maker signs in to the victim's account.
+describe('pre-hijacking: the owner confirming through a mail of their own drops the unproven link', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: fake.env() }) })
+  afterAll(async () => { await s.stop() })
+  beforeEach(() => { fake.reset(); s.clock.reset() })
+
+  /** The attacker's provider account (unverified victim@) starts the account; the mail it sends is ignored. */
+  async function planted(email: string, id: string): Promise<string> {
+    profile('gitlab', id, [email, false])
+    expect(landing(await signIn(s, 'gitlab')).hash).toEqual({})
+    await s.smtp.waitForMail(email)
+    const [row] = await usersWith(s, email)
+    return row?.id ?? ''
+  }
+  /** The attacker signs in again with the same provider account: nothing of the victim's account. */
+  async function attackerRefused(email: string, id: string, userId: string) {
+    profile('gitlab', id, [email, false])
+    expect(landing(await signIn(s, 'gitlab')).hash).toEqual({ error: 'access_denied', error_description: 'Email from external provider is not verified' })
+    expect((await identitiesOf(s, userId)).filter((i) => i.provider === 'gitlab')).toEqual([])
+  }
+
+  test('the owner signs up with a password and confirms: the link is gone, the attacker gets no session', async () => {
+    const email = 'prehijack-signup@example.com'
+    const id = await planted(email, '7501')
+    s.clock.advance(16 * 60) // past SMTP_MAX_FREQUENCY: the owner's signup mails a confirmation
+    expect((await s.req('/signup', { method: 'POST', json: { email, password: 'owner-password' } })).status).toBe(200)
+    const res = await verify(s, tokenFromMail(await s.smtp.waitForMail(email, { count: 2 }), 'confirmation_token'))
+    expect(res.status).toBe(200)
+    expect((await me(s, (await body(res)).access_token as string)).id).toBe(id)
+    await attackerRefused(email, '7501', id)
+  })
+
+  test('the owner recovers the account: the link is gone', async () => {
+    const email = 'prehijack-recover@example.com'
+    const id = await planted(email, '7502')
+    expect((await s.req('/recover', { method: 'POST', json: { email } })).status).toBe(200)
+    const res = await s.req('/verify', { method: 'POST', json: { type: 'recovery', token: tokenFromMail(await s.smtp.waitForMail(email, { count: 2 }), 'recovery_token') } })
+    expect(res.status).toBe(200)
+    await attackerRefused(email, '7502', id)
+  })
+
+  test('the owner confirms with their signup link through a provider of their own: the other link is gone', async () => {
+    const email = 'prehijack-invite-token@example.com'
+    const id = await planted(email, '7503')
+    s.clock.advance(16 * 60)
+    expect((await s.req('/signup', { method: 'POST', json: { email, password: 'owner-password' } })).status).toBe(200)
+    const token = tokenFromMail(await s.smtp.waitForMail(email, { count: 2 }), 'confirmation_token')
+    profile('github', '7504', [email, true])
+    const { hash } = landing(await signIn(s, 'github', { referer: `${SITE}/login` }, `&invite_token=${token}`))
+    expect((await me(s, hash.access_token)).id).toBe(id)
+    expect(await identitiesOf(s, id)).toEqual([{ provider: 'github', provider_id: '7504' }])
+    await attackerRefused(email, '7503', id)
+  })
+
+  test('the mail of the sign-in itself still confirms and keeps its link (the reference\'s flow)', async () => {
+    const email = 'prehijack-own-mail@example.com'
+    profile('gitlab', '7505', [email, false])
+    expect(landing(await signIn(s, 'gitlab')).hash).toEqual({})
+    expect((await verify(s, tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token'))).status).toBe(200)
+    const [row] = await usersWith(s, email)
+    expect(await identitiesOf(s, row?.id ?? '')).toEqual([{ provider: 'gitlab', provider_id: '7505' }])
   })
 })
