@@ -239,7 +239,11 @@ export async function touchSession(db: Db, config: Config, instanceId: string, u
   const { changes } = await db.run('UPDATE {sessions} SET refreshed_at = ? WHERE id = ? AND revoked_at IS NULL', [dbTime(now), sessionId])
   if (changes) return (await sessionAuth(db, config, sessionId, now)) ?? null
   if (await db.get('SELECT id FROM {sessions} WHERE id = ?', [sessionId])) return null
-  await insertSession(db, { id: sessionId, instanceId, userId, now, notAfter: null, userAgent: '', ip: '' })
+  // A family from before sessions were recorded: the session started with its first refresh token, not now (its
+  // age decides whether a password change needs a reauthentication nonce, features/user.ts).
+  const first = await db.get<{ started: string | null }>('SELECT MIN(created_at) AS started FROM {refresh_tokens} WHERE family_id = ? AND instance_id = ?', [sessionId, instanceId])
+  const started = parseTime(first?.started ?? null)
+  await insertSession(db, { id: sessionId, instanceId, userId, now: started === null ? now : new Date(Math.min(started, now.getTime())), notAfter: null, userAgent: '', ip: '' })
   return (await sessionAuth(db, config, sessionId, now)) ?? null
 }
 

@@ -74,6 +74,17 @@ describe('with GOTRUE_SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION', () => 
     expect(rows.every((r) => !r.token_hash.includes(nonce))).toBe(true)
   })
 
+  test('a refresh-token family from before sessions were recorded keeps its age: an old one still needs a nonce', async () => {
+    const { auth } = await signedUp(s)
+    const { data } = await auth.getSession()
+    const familyId = JSON.parse(Buffer.from(data.session!.access_token.split('.')[1]!, 'base64url').toString()).session_id as string
+    // the state a database upgraded from before the sessions table holds: the family, no session row
+    await s.db.run('DELETE FROM {mfa_amr_claims} WHERE session_id = ?', [familyId])
+    await s.db.run('DELETE FROM {sessions} WHERE id = ?', [familyId])
+    await age(s, auth) // the refresh records the session: it must not count as a sign-in just now
+    expectError(await auth.updateUser({ password: 'legacy-password-1' }), 400, 'reauthentication_needed', 'Password update requires reauthentication')
+  })
+
   test('a session younger than 24 hours changes the password without a nonce (supabase\'s rule)', async () => {
     const { auth, email } = await signedUp(s)
     await age(s, auth, 23 * 3600)
