@@ -6,10 +6,10 @@ import {
 } from '../lib/accounts.ts'
 import { SECURITY } from '../lib/openapi.ts'
 import { jsonBody } from '../lib/body.ts'
-import { actorOf, writeAudit } from '../lib/audit.ts'
+import { writeAudit } from '../lib/audit.ts'
 import type { Deps } from '../lib/deps.ts'
 import { ErrorBody } from '../lib/errors.ts'
-import { guards } from '../lib/guards.ts'
+import { adminActor, guards } from '../lib/guards.ts'
 import { clientOf } from '../lib/client.ts'
 import { enforce, RULES } from '../lib/limits.ts'
 import { allowedRedirect, mailVars } from '../lib/links.ts'
@@ -47,8 +47,7 @@ export function invite(deps: Deps) {
       await mailOrUndo(deps, () => mailer.send('invite', user.email, mailVars(config, 'invite', user.email, token, data, undefined, allowedRedirect(config, query.redirect_to))),
         'Error inviting user', 'invite after mail failure', (tx) => deleteUser(tx, user.id))
       // Audited once the mail went out: a failed invite is undone above and must not stay in the log.
-      const actor = admin?.user ? actorOf(admin.user) : { id: admin?.id ?? '', email: admin?.email ?? '' }
-      await db.tx((tx) => writeAudit(tx, instanceId, actor, 'user_invited', now, { user_id: user.id, user_email: user.email }))
+      await db.tx((tx) => writeAudit(tx, instanceId, adminActor(admin), 'user_invited', now, { user_id: user.id, user_email: user.email }))
       return toUser(user)
     }, {
       auth: 'admin',
