@@ -16,7 +16,8 @@ import {
   requireAal2IfVerified, requireMfa, sealSecret, UNVERIFIED_FACTOR_TTL_MS, userFactors, userOfClaims,
 } from '../lib/mfa.ts'
 import { revocationsChanged } from '../lib/revocations.ts'
-import { sessionOf, TokenBody, upgradeSession } from '../lib/sessions.ts'
+import { sessionOf, upgradeSession } from '../lib/sessions.ts'
+import { TokenBody } from '../lib/tokens.ts'
 import { matchStep, newTotpSecret, otpauthUri, qrSvg } from '../lib/totp.ts'
 
 export const EnrollBody = t.Object({

@@ -8,7 +8,8 @@ import type { Deps } from '../lib/deps.ts'
 import { badRequest, ErrorBody, unauthorized } from '../lib/errors.ts'
 import { guards, SYSTEM_SUBS } from '../lib/guards.ts'
 import { revocationsChanged } from '../lib/revocations.ts'
-import { clearedCookie, endOtherSessions, endSession, sessionOf } from '../lib/sessions.ts'
+import { endOtherSessions, endSession, sessionOf } from '../lib/sessions.ts'
+import { clearedCookie } from '../lib/tokens.ts'
 import { findUserById } from '../lib/users.ts'
 
 export const LogoutQuery = t.Object({

@@ -14,7 +14,8 @@ import { guards } from '../lib/guards.ts'
 import { enforce } from '../lib/limits.ts'
 import { Aal2Required, aalOf, deleteFactor, FACTOR_COLUMNS, type FactorRow, insertFactor, mfaError, mfaRules, requireMfa, userOfClaims } from '../lib/mfa.ts'
 import { revocationsChanged } from '../lib/revocations.ts'
-import { sessionOf, TokenBody, upgradeSession } from '../lib/sessions.ts'
+import { sessionOf, upgradeSession } from '../lib/sessions.ts'
+import { TokenBody } from '../lib/tokens.ts'
 import type { UserRow } from '../lib/users.ts'
 
 const CODES = 10

@@ -19,7 +19,8 @@ import { enforce, RULES } from '../lib/limits.ts'
 import { allowedRedirect, codeLink, mailVars } from '../lib/links.ts'
 import { ChallengeFields, challengeBinding } from '../lib/pkce.ts'
 import { speaksSupabase, withSession } from '../lib/dialect.ts'
-import { issueSession, TokenBody } from '../lib/sessions.ts'
+import { issueSession } from '../lib/sessions.ts'
+import { TokenBody } from '../lib/tokens.ts'
 import { findOtpForUser, issueOtp, type OtpRow } from '../lib/otp.ts'
 import {
   deleteUser, emailKey, findUserByEmail, insertUser, type Metadata, type NewUser, parseMeta, passwordProblem, toUser, updateUser, User,

@@ -20,9 +20,8 @@ import { clientOf } from '../lib/client.ts'
 import { noteGrant } from '../lib/metrics.ts'
 import { enforce, reserveLogin, RULES } from '../lib/limits.ts'
 import { revocationsChanged } from '../lib/revocations.ts'
-import {
-  accessCookie, clearedCookie, insertRefreshToken, issueSession, sessionAuth, sessionExpiry, type SessionOrigin, successorOf, TokenBody, tokenResponse, type TokenResponse, touchSession,
-} from '../lib/sessions.ts'
+import { issueSession, sessionAuth, sessionExpiry, type SessionOrigin, touchSession } from '../lib/sessions.ts'
+import { accessCookie, clearedCookie, insertRefreshToken, successorOf, TokenBody, tokenResponse, type TokenResponse } from '../lib/tokens.ts'
 import { emailKey, findUserByEmail, findUserById, toUser, updateUser } from '../lib/users.ts'
 import { replyPatch } from '../lib/webhooks.ts'
 

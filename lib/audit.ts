@@ -36,7 +36,7 @@ export async function writeAudit(db: Db, instanceId: string, actor: Actor, actio
       ...(actor.name ? { actor_name: actor.name } : {}), action: a, log_type: LOG_TYPE[a],
       ...(traits ? { traits } : {}),
     }
-    // Time-ordered (v7) ids: appended to the primary-key index rather than scattered over it (see lib/sessions.ts).
+    // Time-ordered (v7) ids: appended to the primary-key index rather than scattered over it (see lib/tokens.ts).
     rows.push(instanceId, Bun.randomUUIDv7(), JSON.stringify(payload), dbTime(now))
   }
   const values = Array.from({ length: rows.length / 4 }, () => '(?, ?, ?, ?)').join(', ')

@@ -11,7 +11,8 @@ import { isUuid } from './ids.ts'
 import { type AccessClaims, TokenError, verifyAccessToken } from './jwt.ts'
 import { Aal2Required, requireAal2IfVerified } from './mfa.ts'
 import { type RevocationWatch, revocationWatch } from './revocations.ts'
-import { clearedCookie, sessionOf } from './sessions.ts'
+import { sessionOf } from './sessions.ts'
+import { clearedCookie } from './tokens.ts'
 import { audienceHasUsers, findUserById, NIL_UUID, parseMeta, type UserRow } from './users.ts'
 
 const BEARER = /^[Bb]earer (\S+)$/

@@ -1,69 +1,17 @@
-// Sessions: an access JWT plus an opaque refresh token. Refresh tokens are 256-bit random at the root of a
-// family; each rotation's successor is HMAC(secret, parent), so a replay of the parent within the grace window
-// can be answered with the same successor without ever storing a usable token (only SHA-256 hashes are kept).
-// A family is a session: access tokens carry its id as `session_id` (supabase/auth's claim), so a request made
-// with an access token knows which session made it. Each family has a row in {sessions} (who, when, a coarse
-// device summary, revoked_at): the user's list of devices, and how a revocation reaches access tokens (lib/revocations.ts).
+// Sessions: a family of refresh tokens (lib/tokens.ts) is a session. Access tokens carry its id as `session_id`
+// (supabase/auth's claim), so a request made with an access token knows which session made it. Each family has a
+// row in {sessions} (who, when, a coarse device summary from lib/devices.ts, its aal and sign-in methods,
+// revoked_at): the user's list of devices, and how a revocation reaches access tokens (lib/revocations.ts).
 import { t } from 'elysia'
 import { actorOf, writeAudit } from './audit.ts'
 import type { Config } from './config.ts'
-import { SESSION_EXTRA, type SessionExtra } from './dialect.ts'
-import { hmac, randomToken, sha256 } from './crypto.ts'
+import { randomToken } from './crypto.ts'
 import { type Db, dbTime, parseTime } from './db/index.ts'
-import { signAccessToken } from './jwt.ts'
+import { ipSummary, userAgentSummary } from './devices.ts'
 import { type FactorJson, factorJson, hasVerifiedFactor, userFactors } from './mfa.ts'
 import { revocationsChanged } from './revocations.ts'
-import { parseMeta, toUser, User, type UserRow } from './users.ts'
-
-export const TokenBody = t.Object({
-  access_token: t.String(),
-  token_type: t.Literal('bearer'),
-  expires_in: t.Integer(),
-  refresh_token: t.String(),
-  expires_at: t.Optional(t.Integer({ description: 'supabase clients only: when the access token expires (Unix seconds)' })),
-  user: t.Optional(User),
-}, {
-  description: 'Access and refresh token (supabase clients: with `expires_at` and `user`)',
-  examples: [{ access_token: 'eyJhbGciOiJIUzI1NiIsImtpZCI6ImRlZmF1bHQiLCJ0eXAiOiJKV1QifQ.eyJzdWIiOiI1ZjBjM2EyZSJ9.c2lnbmF0dXJl', token_type: 'bearer', expires_in: 3600, refresh_token: 'kXq3V9m2Yc7L0pTzR8wNfA4hJ6sDbE1u' }],
-})
-/** GoTrue's token response; the user and expiry ride along under a symbol, for the supabase dialect (lib/dialect.ts). */
-export type TokenResponse = typeof TokenBody.static & { [SESSION_EXTRA]?: SessionExtra }
-
-/** How a session was authenticated: supabase/auth's `aal` (aal2 once a second factor was verified in it) and `amr`
- *  (each method with the Unix time it was used). Carried by its access tokens after GoTrue's own claims. */
-export interface AmrEntry { method: string; timestamp: number }
-export interface SessionAuth { aal: 'aal1' | 'aal2'; amr: AmrEntry[] }
-
-export function mintAccessToken(config: Config, user: UserRow, now: Date, sessionId?: string, auth?: SessionAuth): Promise<string> {
-  return signAccessToken({
-    aud: user.aud || undefined,
-    exp: Math.floor(now.getTime() / 1000) + config.jwt.exp,
-    sub: user.id,
-    email: user.email,
-    app_metadata: parseMeta(user.raw_app_meta_data),
-    user_metadata: parseMeta(user.raw_user_meta_data),
-    session_id: sessionId,
-    iat: Math.floor(now.getTime() / 1000),
-    aal: auth?.aal,
-    amr: auth?.amr,
-  }, config.jwt)
-}
-
-export const successorOf = (secret: string, raw: string): string => hmac(secret, `refresh-successor:${raw}`).slice(0, 43)
-
-export interface RefreshInsert { instanceId: string; userId: string; raw: string; familyId: string; parentId: string | null; now: Date }
-/** Row ids (and new families) are time-ordered UUIDs (v7): each insert lands at the end of the primary-key index
- *  instead of on a random page of it, which keeps the refresh grant's cost flat as the table grows (measured from
- *  1 k to 1 M users). They identify rows only; the token itself is the 256-bit random secret, stored hashed. */
-export async function insertRefreshToken(db: Db, r: RefreshInsert): Promise<string> {
-  const id = Bun.randomUUIDv7()
-  const now = dbTime(r.now)
-  await db.run(
-    'INSERT INTO {refresh_tokens} (id, instance_id, user_id, token_hash, family_id, parent_id, revoked, revoked_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, NULL, ?, ?)',
-    [id, r.instanceId, r.userId, sha256(r.raw), r.familyId, r.parentId, now, now],
-  )
-  return id
-}
+import { type AmrEntry, insertRefreshToken, type SessionAuth, tokenResponse, type TokenResponse } from './tokens.ts'
+import type { UserRow } from './users.ts'
 
 /** Where a session was started from, as the request tells it (both optional: summaries stay empty without them). */
 export interface SessionOrigin { userAgent?: string | null; client?: string; method?: string }
@@ -83,15 +31,6 @@ export async function issueSession(db: Db, config: Config, user: UserRow, now: D
   await insertRefreshToken(db, { instanceId: user.instance_id, userId: user.id, raw, familyId, parentId: null, now })
   await writeAudit(db, user.instance_id, actorOf(user), 'session_created', now, { session_id: familyId })
   return tokenResponse(config, user, raw, now, familyId, { ...auth, factors: await factorsOf(db, config, user.instance_id, user.id, now) })
-}
-
-/** `auth.factors`: the user's MFA factors, which supabase's session user lists (auth-js reads the next level there). */
-export async function tokenResponse(config: Config, user: UserRow, refreshToken: string, now: Date, familyId: string, auth?: SessionAuth & { factors?: FactorJson[] }): Promise<TokenResponse> {
-  const shown = toUser(user)
-  return {
-    access_token: await mintAccessToken(config, user, now, familyId, auth), token_type: 'bearer', expires_in: config.jwt.exp, refresh_token: refreshToken,
-    [SESSION_EXTRA]: { user: auth?.factors?.length ? { ...shown, factors: auth.factors } : shown, expires_at: Math.floor(now.getTime() / 1000) + config.jwt.exp },
-  }
 }
 
 /** The factors a session answer lists (none when MFA is off). */
@@ -247,33 +186,6 @@ export async function touchSession(db: Db, config: Config, instanceId: string, u
   return (await sessionAuth(db, config, sessionId, now)) ?? null
 }
 
-const BROWSERS: [RegExp, string][] = [
-  [/Edg(e|A|iOS)?\//, 'Edge'], [/OPR\/|Opera/, 'Opera'], [/Firefox\/|FxiOS/, 'Firefox'], [/Chrome\/|CriOS/, 'Chrome'], [/Safari\//, 'Safari'],
-]
-const SYSTEMS: [RegExp, string][] = [
-  [/Windows/, 'Windows'], [/iPhone|iPad|iPod/, 'iOS'], [/Android/, 'Android'], [/CrOS/, 'ChromeOS'], [/Mac OS X|Macintosh/, 'macOS'], [/Linux/, 'Linux'],
-]
-/** "Firefox on Linux", or the first product name of a non-browser client ("curl", "okhttp"): enough to recognise a
- *  device, without the versions and build details that make a user agent a fingerprint. */
-export function userAgentSummary(ua: string | null | undefined): string {
-  if (!ua) return ''
-  const browser = BROWSERS.find(([re]) => re.test(ua))?.[1]
-  const system = SYSTEMS.find(([re]) => re.test(ua))?.[1]
-  if (browser) return system ? `${browser} on ${system}` : browser
-  const product = /^[A-Za-z][A-Za-z0-9._-]{0,31}/.exec(ua)?.[0] ?? ''
-  return product === 'Mozilla' ? (system ?? '') : product
-}
-
-/** The network, not the address: an IPv4 /24 or an IPv6 /48 (the client key is already an IPv6 /64, see
- *  lib/client.ts). Anything else (a proxy header holding a name) is not recorded. */
-export function ipSummary(client: string | undefined): string {
-  if (!client) return ''
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.\d{1,3}$/.exec(client)
-  if (v4) return `${v4[1]}.${v4[2]}.${v4[3]}.0/24`
-  const v6 = /^([0-9a-f]{1,4}):([0-9a-f]{1,4}):([0-9a-f]{1,4}):[0-9a-f:]*\/64$/i.exec(client)
-  return v6 ? `${v6[1]}:${v6[2]}:${v6[3]}::/48` : ''
-}
-
 /** The session an access token was issued for, when it names one (tokens from before `session_id` do not). */
 export const sessionOf = (claims: { session_id?: unknown }): string | null =>
   typeof claims.session_id === 'string' && claims.session_id ? claims.session_id : null
@@ -290,18 +202,3 @@ export async function sessionExpiry(db: Db, config: Config, familyId: string, la
   return null
 }
 
-/** Cookie mode (X-Use-Cookie): the access token in an HttpOnly cookie; `session` makes it a session cookie.
- *  `Secure` is set unless SITE_URL is plain http (the reference always sets it, which breaks local dev). */
-export function accessCookie(config: Config, useCookie: string | null, accessToken: string, now: Date): string | undefined {
-  if (!useCookie || config.cookie.duration <= 0) return undefined
-  const secure = config.site_url.startsWith('https:') ? '; Secure' : ''
-  const base = `${config.cookie.key}=${accessToken}; Path=/; HttpOnly${secure}; SameSite=Lax`
-  if (useCookie === 'session') return base
-  const expires = new Date(now.getTime() + config.cookie.duration * 1000).toUTCString()
-  return `${base}; Max-Age=${config.cookie.duration}; Expires=${expires}`
-}
-
-export function clearedCookie(config: Config): string {
-  const secure = config.site_url.startsWith('https:') ? '; Secure' : ''
-  return `${config.cookie.key}=; Path=/; HttpOnly${secure}; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`
-}

@@ -4,7 +4,7 @@
 // straight to the database, as another node would make it).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { dbTime } from '../lib/db/index.ts'
-import { ipSummary, userAgentSummary } from '../lib/sessions.ts'
+import { ipSummary, userAgentSummary } from '../lib/devices.ts'
 import { type OAuthFake, startOAuthFake } from './fakes/oauth-provider.ts'
 import { body, startServer, type TestServer, tokenFromMail } from './harness.ts'
 import { bearer, freshEmail, login, newUser, OPERATOR, PASSWORD, refresh, type Tokens } from './helpers.ts'
