@@ -22,7 +22,7 @@ import { enforce, reserveLogin, RULES } from '../lib/limits.ts'
 import { revocationsChanged } from '../lib/revocations.ts'
 import { issueSession, sessionAuth, sessionExpiry, type SessionOrigin, touchSession } from '../lib/sessions.ts'
 import { accessCookie, clearedCookie, insertRefreshToken, successorOf, TokenBody, tokenResponse, type TokenResponse } from '../lib/tokens.ts'
-import { emailKey, findUserByEmail, findUserById, toUser, updateUser } from '../lib/users.ts'
+import { emailKey, findUserByEmail, findUserById, findUserWithFactorFlag, toUser, updateUser } from '../lib/users.ts'
 import { replyPatch } from '../lib/webhooks.ts'
 
 const Fields = {
@@ -125,8 +125,9 @@ export function token(deps: Deps) {
     const result = await db.tx(async (tx): Promise<TokenResponse | { ended: string } | 'reused' | 'invalid' | 'expired'> => {
       const row = await findRefreshToken(tx, raw)
       if (!row || row.instance_id !== instanceId) return 'invalid'
-      const user = await findUserById(tx, instanceId, row.user_id)
-      if (!user) return 'invalid'
+      const found = await findUserWithFactorFlag(tx, instanceId, row.user_id)
+      if (!found) return 'invalid'
+      const { user, hasFactors } = found
       if (row.revoked) {
         const revokedAt = parseTime(row.revoked_at) ?? 0
         const grace = config.security.refresh_token_reuse_interval * 1000
@@ -139,7 +140,7 @@ export function token(deps: Deps) {
             if (!child || child.family_id !== row.family_id) break
             if (!child.revoked) {
               const ended = await sessionExpiry(tx, config, row.family_id, child.updated_at, now) // the grace path too
-              return ended ? { ended } : tokenResponse(config, user, next, now, row.family_id, await sessionAuth(tx, config, row.family_id, now))
+              return ended ? { ended } : tokenResponse(config, user, next, now, row.family_id, await sessionAuth(tx, config, row.family_id, now, hasFactors))
             }
           }
         }
@@ -149,7 +150,7 @@ export function token(deps: Deps) {
       if (now.getTime() - (parseTime(row.created_at) ?? 0) > config.jwt.refresh_token_lifetime * 1000) return 'expired'
       const ended = await sessionExpiry(tx, config, row.family_id, row.updated_at, now)
       if (ended) return { ended }
-      const auth = await touchSession(tx, config, instanceId, user.id, row.family_id, now) // the session's aal and amr carry over
+      const auth = await touchSession(tx, config, instanceId, user.id, row.family_id, now, hasFactors) // the session's aal and amr carry over
       if (!auth) return 'invalid' // ended, tokens left behind
       if (!config.security.refresh_token_rotation_enabled) {
         if (config.sessions.inactivity_timeout > 0) await touchRefreshToken(tx, row.id, now)

@@ -21,7 +21,7 @@ import { codeHash, consumeOtp, findOtpForUser, issueOtp, otpExpired, revokeOtp }
 import { Aal2Required, factorJson, requireAal2IfVerified, userFactors } from '../lib/mfa.ts'
 import { endOtherSessions, sessionOf } from '../lib/sessions.ts'
 import {
-  emailKey, findUserById, parseMeta, USER_COLUMNS, passwordProblem, toUser, updateUser, User, type UserPatch, type UserRow, MetadataInput, metadataOf
+  emailKey, findUserById, findUserWithFactorFlag, parseMeta, passwordProblem, toUser, updateUser, User, type UserPatch, type UserRow, MetadataInput, metadataOf
 } from '../lib/users.ts'
 
 export const UserUpdateBody = t.Object({
@@ -33,12 +33,6 @@ export const UserUpdateBody = t.Object({
   app_metadata: MetadataInput,
 }, { additionalProperties: true })
 
-
-// GET /user's read: the row, and whether the user has any MFA factor, in one statement. Almost no user has one,
-// and a second statement on every call (the factors query) cost the hot path about a sixth of its throughput;
-// the factors are read only when this says there are some.
-const BY_ID_WITH_FACTOR_FLAG = `SELECT ${USER_COLUMNS}, EXISTS (SELECT 1 FROM {mfa_factors} f WHERE f.user_id = {users}.id) AS has_factors ` +
-  'FROM {users} WHERE instance_id = ? AND id = ?'
 
 function subOf(claims: AccessClaims): string {
   if (typeof claims.sub !== 'string' || !isUuid(claims.sub) || SYSTEM_SUBS.has(claims.sub)) throw badRequest('Could not read User ID claim')
@@ -107,11 +101,11 @@ export function user(deps: Deps) {
     .get('/user', async ({ claims, request }) => {
       checkAudience(request.headers.get('x-jwt-aud'), claims)
       const sub = subOf(claims)
-      const row = await db.get<UserRow & { has_factors: number | string }>(BY_ID_WITH_FACTOR_FLAG, [instanceId, sub])
+      const row = await findUserWithFactorFlag(db, instanceId, sub)
       if (!row) throw notFound('User not found')
-      const found = toUser(row)
+      const found = toUser(row.user)
       // supabase/auth's `factors`, only when there are some (its omitempty): users without MFA keep GoTrue's keys.
-      const factors = config.mfa.enabled && Number(row.has_factors) ? await userFactors(db, instanceId, found.id, clock.now()) : []
+      const factors = config.mfa.enabled && row.hasFactors ? await userFactors(db, instanceId, found.id, clock.now()) : []
       return factors.length ? { ...found, factors: factors.map(factorJson) } : found
     }, {
       auth: 'user',

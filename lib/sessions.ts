@@ -82,20 +82,27 @@ async function recordMethod(db: Db, sessionId: string, method: string, now: Date
   await db.run(UPSERT_METHOD[db.dialect], [crypto.randomUUID(), sessionId, method, dbTime(now)])
 }
 
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
 /** A session's aal and amr as stored, oldest method first (a session from before methods were recorded: its
  *  password sign-in). */
 async function authOf(db: Db, id: string, row: { aal: string; created_at: string }): Promise<SessionAuth> {
   const rows = await db.all<{ authentication_method: string; created_at: string }>(
-    'SELECT authentication_method, created_at FROM {mfa_amr_claims} WHERE session_id = ? ORDER BY created_at, authentication_method LIMIT 20', [id])
+    'SELECT authentication_method, created_at FROM {mfa_amr_claims} WHERE session_id = ? LIMIT 20', [id])
+  // Sorted here: an ORDER BY that the (session_id, authentication_method) index does not cover costs SQLite a
+  // temporary sort on every refresh; a session has one row per method, a handful at most.
+  if (rows.length > 1) rows.sort((a, b) => cmp(String(a.created_at), String(b.created_at)) || cmp(a.authentication_method, b.authentication_method))
   const seconds = (t: string) => Math.floor((parseTime(t) ?? 0) / 1000)
   const amr = rows.map((r) => ({ method: r.authentication_method, timestamp: seconds(r.created_at) }))
   return { aal: row.aal === 'aal2' ? 'aal2' : 'aal1', amr: amr.length ? amr : [{ method: 'password', timestamp: seconds(row.created_at) }] }
 }
-/** For a refresh: the session's aal and amr, and the user's factors. */
-export async function sessionAuth(db: Db, config: Config, sessionId: string, now: Date): Promise<(SessionAuth & { factors: FactorJson[] }) | undefined> {
+/** For a refresh: the session's aal and amr, and the user's factors (none read when `hasFactors` is false: the
+ *  caller already knows the user has none). */
+export async function sessionAuth(db: Db, config: Config, sessionId: string, now: Date, hasFactors = true): Promise<(SessionAuth & { factors: FactorJson[] }) | undefined> {
   const row = await db.get<{ aal: string; created_at: string; instance_id: string; user_id: string }>(
     'SELECT aal, created_at, instance_id, user_id FROM {sessions} WHERE id = ?', [sessionId])
-  return row ? { ...(await authOf(db, sessionId, row)), factors: await factorsOf(db, config, row.instance_id, row.user_id, now) } : undefined
+  if (!row) return undefined
+  return { ...(await authOf(db, sessionId, row)), factors: hasFactors ? await factorsOf(db, config, row.instance_id, row.user_id, now) : [] }
 }
 
 /** A second factor verified in a live session: the session becomes aal2 with `method` added to its amr (once per
@@ -174,16 +181,16 @@ export async function listSessions(db: Db, config: Config, instanceId: string, u
 
 /** A refresh records its time on the session and answers its aal and amr (the refresh keeps them). Null when the session was revoked; a family from before sessions
  *  were recorded gets its row now. */
-export async function touchSession(db: Db, config: Config, instanceId: string, userId: string, sessionId: string, now: Date): Promise<(SessionAuth & { factors: FactorJson[] }) | null> {
+export async function touchSession(db: Db, config: Config, instanceId: string, userId: string, sessionId: string, now: Date, hasFactors = true): Promise<(SessionAuth & { factors: FactorJson[] }) | null> {
   const { changes } = await db.run('UPDATE {sessions} SET refreshed_at = ? WHERE id = ? AND revoked_at IS NULL', [dbTime(now), sessionId])
-  if (changes) return (await sessionAuth(db, config, sessionId, now)) ?? null
+  if (changes) return (await sessionAuth(db, config, sessionId, now, hasFactors)) ?? null
   if (await db.get('SELECT id FROM {sessions} WHERE id = ?', [sessionId])) return null
   // A family from before sessions were recorded: the session started with its first refresh token, not now (its
   // age decides whether a password change needs a reauthentication nonce, features/user.ts).
   const first = await db.get<{ started: string | null }>('SELECT MIN(created_at) AS started FROM {refresh_tokens} WHERE family_id = ? AND instance_id = ?', [sessionId, instanceId])
   const started = parseTime(first?.started ?? null)
   await insertSession(db, { id: sessionId, instanceId, userId, now: started === null ? now : new Date(Math.min(started, now.getTime())), notAfter: null, userAgent: '', ip: '' })
-  return (await sessionAuth(db, config, sessionId, now)) ?? null
+  return (await sessionAuth(db, config, sessionId, now, hasFactors)) ?? null
 }
 
 /** The session an access token was issued for, when it names one (tokens from before `session_id` do not). */

@@ -140,6 +140,16 @@ export async function findUserById(db: Db, instanceId: string, id: string, lock 
   return db.get<UserRow>(lock ? BY_ID_LOCKED : BY_ID, [instanceId, id])
 }
 
+/** The row, and whether the user has any MFA factor, in one statement. The hot paths (GET /user, the refresh
+ *  grant) answer with the user's factors, which almost no user has: a second statement on every call cost GET /user
+ *  about a sixth of its throughput, so they read the factors only when this says there are some. */
+const BY_ID_WITH_FACTOR_FLAG = `SELECT ${USER_COLUMNS}, EXISTS (SELECT 1 FROM {mfa_factors} f WHERE f.user_id = {users}.id) AS has_factors ` +
+  'FROM {users} WHERE instance_id = ? AND id = ?'
+export async function findUserWithFactorFlag(db: Db, instanceId: string, id: string): Promise<{ user: UserRow; hasFactors: boolean } | null> {
+  const row = await db.get<UserRow & { has_factors: number | string }>(BY_ID_WITH_FACTOR_FLAG, [instanceId, id])
+  return row ? { user: row, hasFactors: Number(row.has_factors) > 0 } : null
+}
+
 export async function findUserByEmail(db: Db, instanceId: string, aud: string, email: string): Promise<UserRow | null> {
   return db.get<UserRow>(`SELECT ${USER_COLUMNS} FROM {users} WHERE instance_id = ? AND aud = ? AND email_key = ?`, [instanceId, aud, emailKey(email)])
 }
