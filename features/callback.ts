@@ -170,11 +170,15 @@ export function callback(deps: Deps) {
     const meta = deps.validateUserData?.(pu.metadata) ? {} : pu.metadata
     const audit = (u: UserRow, action: AuditAction) => writeAudit(tx, instanceId, actorOf(u), action, now)
     const link = (userId: string, email: string) => insertIdentity(tx, instanceId, userId, provider, pu, email, now)
-    const ownLink = async () => (await findIdentity(tx, instanceId, provider, pu.id))?.id ?? ''
+    /** This provider account's link to `userId` ('' when it has none, or links another account). */
+    const ownLink = async (userId: string) => {
+      const row = await findIdentity(tx, instanceId, provider, pu.id)
+      return row?.user_id === userId ? row.id : ''
+    }
     if (d.act === 'accept') {
       const { user } = d
       await consumeOtp(tx, d.otp.id)
-      const keep = d.linked ? await ownLink() : await link(user.id, d.email)
+      const keep = d.linked ? await ownLink(user.id) : await link(user.id, d.email)
       // The mailed token and the provider both prove the address: links nobody had proven go (an unverified
       // provider sign-in's), with the password their holder could have set (lib/identities.ts).
       const unlinked = await addressProven(tx, user, keep, now)
@@ -204,7 +208,7 @@ export function callback(deps: Deps) {
       // email, or the account's own link once its provider has verified the address. A link that was never
       // proven (the one an unverified address created the account with) goes, with its sessions and the password
       // its holder could have set; the prover's session is issued after.
-      const unlinked = linked || vouchesFor(pu, user.email) ? await addressProven(tx, user, linked || await ownLink(), now) : false
+      const unlinked = linked || vouchesFor(pu, user.email) ? await addressProven(tx, user, linked || await ownLink(user.id), now) : false
       await audit(user, 'login')
       return { unlinked, user: await updateUser(tx, user, { last_sign_in_at: dbTime(now), ...(unlinked ? { encrypted_password: '' } : {}) }, now) }
     }
@@ -214,7 +218,7 @@ export function callback(deps: Deps) {
     // address unverified. The owner signs in with this provider, and sets a password if they want one.
     await dropOtherIdentities(tx, user.id, provider, pu.id)
     // confirmed under autoconfirm only, the link stays unproven; vouched for, it is proven now
-    if (!linked && vouchesFor(pu, user.email)) await markProven(tx, await ownLink(), now)
+    if (!linked && vouchesFor(pu, user.email)) await markProven(tx, await ownLink(user.id), now)
     await audit(user, 'user_signedup')
     return { unlinked: false, user: await updateUser(tx, user, { confirmed_at: dbTime(now), encrypted_password: '', last_sign_in_at: dbTime(now) }, now) }
   }
