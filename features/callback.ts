@@ -10,7 +10,8 @@
 // Safer than the reference: the session lands only on the site's own origin or an allow-listed URL; an existing
 // account is linked only through an email the provider marks as verified (also under autoconfirm, where the
 // reference matches any); confirming an unconfirmed account through a provider clears the password and the other
-// provider links that nobody had proven to own.
+// provider links that nobody had proven to own; a provider that vouches for the address of a confirmed account
+// proves it as a mail does, so the link an unverified address made it with goes (lib/identities.ts).
 import { Elysia, t } from 'elysia'
 import { hookPatch, mailOrUndo, mergedMeta, newAccount, restoreUser } from '../lib/accounts.ts'
 import { actorOf, type AuditAction, writeAudit } from '../lib/audit.ts'
@@ -23,9 +24,11 @@ import { badRequest, ErrorBody, HttpError } from '../lib/errors.ts'
 import { enforce, RULES } from '../lib/limits.ts'
 import { mailVars } from '../lib/links.ts'
 import { candidate, decide, type Decision, type Found, HOOKS } from '../lib/external-accounts.ts'
+import { addressProven, identityData, markProven, vouchesFor } from '../lib/identities.ts'
 import { type FlowRow, fromStarter, STATE_LIFETIME_MS, stateCookie } from '../lib/oauth-flow.ts'
 import { consumeOtp, findOtpByHash, findOtpForUser, identityMark, issueOtp, otpExpired, type OtpRow } from '../lib/otp.ts'
 import { getProvider, type ProviderUser } from '../lib/providers/index.ts'
+import { revocationsChanged } from '../lib/revocations.ts'
 import { redirectGuard } from '../lib/redirects.ts'
 import { issueSession, type SessionOrigin } from '../lib/sessions.ts'
 import {
@@ -70,7 +73,7 @@ async function insertIdentity(db: Db, instanceId: string, userId: string, provid
   const id = crypto.randomUUID()
   await db.run(
     'INSERT INTO {identities} (id, instance_id, user_id, provider, provider_id, email, identity_data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    [id, instanceId, userId, provider, pu.id, email, JSON.stringify({ ...pu.metadata, emails: pu.emails }), dbTime(now), dbTime(now)],
+    [id, instanceId, userId, provider, pu.id, email, identityData(pu, email), dbTime(now), dbTime(now)],
   )
   return id
 }
@@ -159,48 +162,65 @@ export function callback(deps: Deps) {
         : restoreUser(tx, deps, user, { confirmation_sent_at: p.sentBefore }, 'confirmation', p.earlierLink))
   }
 
-  /** Carries out a decision inside the callback's transaction; returns the user who signs in. */
-  async function act(tx: Db, d: Exclude<Decision, { act: 'refuse' }>, flow: FlowRow, pu: ProviderUser, now: Date, newId: string): Promise<UserRow> {
+  /** Carries out a decision inside the callback's transaction; returns the user who signs in, and whether links
+   *  nobody had proven went (with the user's other sessions). */
+  async function act(tx: Db, d: Exclude<Decision, { act: 'refuse' }>, flow: FlowRow, pu: ProviderUser, now: Date, newId: string): Promise<{ user: UserRow; unlinked: boolean }> {
     const provider = flow.provider
     // Provider metadata (full_name, avatar_url, slug) is stored only when GOTRUE_USER_DATA_SCHEMA accepts it.
     const meta = deps.validateUserData?.(pu.metadata) ? {} : pu.metadata
     const audit = (u: UserRow, action: AuditAction) => writeAudit(tx, instanceId, actorOf(u), action, now)
     const link = (userId: string, email: string) => insertIdentity(tx, instanceId, userId, provider, pu, email, now)
+    /** This provider account's link to `userId` ('' when it has none, or links another account). */
+    const ownLink = async (userId: string) => {
+      const row = await findIdentity(tx, instanceId, provider, pu.id)
+      return row?.user_id === userId ? row.id : ''
+    }
     if (d.act === 'accept') {
       const { user } = d
       await consumeOtp(tx, d.otp.id)
-      if (!d.linked) await link(user.id, d.email)
-      // as `confirm` below: links made before the address was proven go (an unverified provider sign-in's)
-      if (!user.confirmed_at) await dropOtherIdentities(tx, user.id, provider, pu.id)
+      const keep = d.linked ? await ownLink(user.id) : await link(user.id, d.email)
+      // The mailed token and the provider both prove the address: links nobody had proven go (an unverified
+      // provider sign-in's), with the password their holder could have set (lib/identities.ts).
+      const unlinked = await addressProven(tx, user, keep, now)
       await audit(user, 'invite_accepted')
-      return updateUser(tx, user, {
-        confirmed_at: user.confirmed_at ?? dbTime(now),
-        // as below: a pending signup's password may have been chosen by someone who never owned the address
-        ...(user.confirmed_at ? {} : { encrypted_password: '' }),
-        raw_app_meta_data: mergedMeta(user.raw_app_meta_data, { provider }),
-        raw_user_meta_data: mergedMeta(user.raw_user_meta_data, meta),
-      }, now)
+      return {
+        unlinked,
+        user: await updateUser(tx, user, {
+          confirmed_at: user.confirmed_at ?? dbTime(now),
+          // as below: a pending signup's password may have been chosen by someone who never owned the address
+          ...(user.confirmed_at && !unlinked ? {} : { encrypted_password: '' }),
+          raw_app_meta_data: mergedMeta(user.raw_app_meta_data, { provider }),
+          raw_user_meta_data: mergedMeta(user.raw_user_meta_data, meta),
+        }, now),
+      }
     }
     if (d.act === 'enrol' || d.act === 'remind') throw new Error('held sign-ins are carried out by hold()')
     if (d.act === 'create') {
       const created = await insertUser(tx, newcomer(d.email, newId, provider, meta, now))
       await link(created.id, d.email)
       await audit(created, 'user_signedup')
-      return created
+      return { user: created, unlinked: false }
     }
     const { user } = d
-    if (d.linkEmail) await link(user.id, d.linkEmail)
+    const linked = d.linkEmail ? await link(user.id, d.linkEmail) : ''
     if (d.act === 'login') {
+      // A provider vouching for the account's address proves it as a mail would: a link found through a verified
+      // email, or the account's own link once its provider has verified the address. A link that was never
+      // proven (the one an unverified address created the account with) goes, with its sessions and the password
+      // its holder could have set; the prover's session is issued after.
+      const unlinked = linked || vouchesFor(pu, user.email) ? await addressProven(tx, user, linked || await ownLink(user.id), now) : false
       await audit(user, 'login')
-      return updateUser(tx, user, { last_sign_in_at: dbTime(now) }, now)
+      return { unlinked, user: await updateUser(tx, user, { last_sign_in_at: dbTime(now), ...(unlinked ? { encrypted_password: '' } : {}) }, now) }
     }
     // An unconfirmed account whose email the provider vouches for: confirm it, and drop the password and the
     // other provider links, which may have been set up by someone who never owned the address (pre-hijacking):
     // a password signup of someone else's address, or a sign-in with a provider account that claims the
     // address unverified. The owner signs in with this provider, and sets a password if they want one.
     await dropOtherIdentities(tx, user.id, provider, pu.id)
+    // confirmed under autoconfirm only, the link stays unproven; vouched for, it is proven now
+    if (!linked && vouchesFor(pu, user.email)) await markProven(tx, await ownLink(user.id), now)
     await audit(user, 'user_signedup')
-    return updateUser(tx, user, { confirmed_at: dbTime(now), encrypted_password: '', last_sign_in_at: dbTime(now) }, now)
+    return { unlinked: false, user: await updateUser(tx, user, { confirmed_at: dbTime(now), encrypted_password: '', last_sign_in_at: dbTime(now) }, now) }
   }
 
   /** What runs before the transaction (never while the database is held), as `decide` chooses from what the
@@ -246,18 +266,22 @@ export function callback(deps: Deps) {
   async function signIn(flow: FlowRow, pu: ProviderUser, now: Date, origin: BrowserOrigin): Promise<{ code?: string; session?: unknown; pending?: Pending }> {
     const newId = crypto.randomUUID()
     const { patch, userId } = await runHooks(flow, pu, now, newId, origin.client)
-    return db.tx(async (tx) => {
+    let unlinked = false
+    const result = await db.tx(async (tx): Promise<{ code?: string; session?: unknown; pending?: Pending }> => {
       const d = decide(await lookUp(tx, instanceId, config.jwt.aud, flow, pu), flow, pu, config, now)
       if (d.act === 'refuse') throw new RedirectError(d.code, d.description)
       if (userId && userId !== (d.act === 'create' || d.act === 'enrol' ? newId : d.user.id)) throw new RaceLost()
       if (d.act === 'enrol' || d.act === 'remind') return { pending: await hold(tx, d, flow, pu, now, newId, patch) }
-      const resolved = await act(tx, d, flow, pu, now, newId)
-      const user = Object.keys(patch).length ? await updateUser(tx, resolved, patch, now) : resolved
+      const acted = await act(tx, d, flow, pu, now, newId)
+      unlinked = acted.unlinked
+      const user = Object.keys(patch).length ? await updateUser(tx, acted.user, patch, now) : acted.user
       if (flow.code_challenge) {
         return { code: await issueOtp(tx, instanceId, user.id, 'authorization_code', now, `${flow.code_challenge_method}:${flow.code_challenge}`) }
       }
       return { session: await issueSession(tx, config, user, now, { ...origin, method: 'oauth' }) }
     })
+    if (unlinked) revocationsChanged() // after the commit too: a node's read may have run before it
+    return result
   }
 
   async function finish(p: typeof CallbackParams.static, cookieHeader: string | undefined, origin: BrowserOrigin): Promise<Response> {

@@ -12,6 +12,7 @@ import { dbTime, type Db, parseTime } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
 import { badRequest, ErrorBody, notFound, unauthorized, unprocessable, withErrorCode } from '../lib/errors.ts'
 import { guards, isAdminFor, SYSTEM_SUBS } from '../lib/guards.ts'
+import { addressProven } from '../lib/identities.ts'
 import { isUuid } from '../lib/ids.ts'
 import type { AccessClaims } from '../lib/jwt.ts'
 import { clientOf } from '../lib/client.ts'
@@ -163,6 +164,8 @@ export function user(deps: Deps) {
           await requireFreeEmail(tx, instanceId, user.aud, otp.relates_to, user.id)
           await consumeOtp(tx, otp.id)
           Object.assign(patch, { email: otp.relates_to, email_change: '', email_change_sent_at: null })
+          // The new address is proven by mail: a link nobody proved goes (lib/identities.ts); this session goes on.
+          await addressProven(tx, user, '', now, sessionOf(claims))
         } else if (newEmail && emailKey(newEmail) !== emailKey(user.email)) {
           await requireFreeEmail(tx, instanceId, user.aud, newEmail)
           const token = await issueOtp(tx, instanceId, user.id, 'email_change', now, newEmail)

@@ -11,10 +11,12 @@ import { safeEqual } from './crypto.ts'
 import { dbTime } from './db/index.ts'
 import type { Deps } from './deps.ts'
 import { forbidden, notFound, unprocessable } from './errors.ts'
+import { addressProven } from './identities.ts'
 import { enforce, RULES } from './limits.ts'
 import { hasVerifiedFactor } from './mfa.ts'
 import { codeHash, consumeOtp, findOtp, findOtpForUser, markedIdentity, type OtpRow, type OtpType, otpExpired, revokeOtp } from './otp.ts'
 import { badCodeVerifier, bindingOf, flowStateExpired, flowStateNotFound, verifierMatches } from './pkce.ts'
+import { revocationsChanged } from './revocations.ts'
 import { endOtherSessions, issueSession } from './sessions.ts'
 import { emailKey, findUserByEmail, findUserById, passwordProblem, toUser, updateUser, type UserPatch } from './users.ts'
 import { type HookReply, replyPatch } from './webhooks.ts'
@@ -136,12 +138,15 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
     await consumeOtp(tx, otp.id)
     // The link and the code of one sign-in are one credential: using either spends both.
     if (passwordless) for (const type of ['magiclink', 'magiclink_code'] as const) await revokeOtp(tx, user.id, type)
+    // The mail proves the mailbox, not a provider account linked before it: one whose unverified address started
+    // this account would otherwise keep signing in to it after its owner confirms or recovers it (pre-hijacking,
+    // also under autoconfirm, where that sign-in made a confirmed account). Only the confirmation that sign-in
+    // mailed keeps (and proves) the link it made. On a confirmed account the link's holder may have set the
+    // password too: it goes unless this link sets one (recovery with a password, an invite).
+    const unlinked = await addressProven(tx, user, markedIdentity(otp), now)
+    if (unlinked && user.confirmed_at && !patch.encrypted_password) patch.encrypted_password = ''
     if (!user.confirmed_at) {
       patch.confirmed_at = dbTime(now)
-      // The mail proves the mailbox, not a provider account linked before it: one whose unverified address
-      // started or reached this account would otherwise sign in to it once its owner confirms it (pre-hijacking).
-      // Only the confirmation that sign-in mailed keeps the link it made.
-      await dropIdentitiesBut(tx, user.id, markedIdentity(otp))
       await writeAudit(tx, instanceId, actorOf(user), 'user_signedup', now)
     }
     if (otp.token_type === 'recovery' && patch.encrypted_password) await writeAudit(tx, instanceId, actorOf(user), 'user_modified', now)
@@ -150,15 +155,11 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
     // (a device signed in by someone who knew the old password, or with the old address).
     if (otp.token_type === 'recovery' || otp.token_type === 'email_change') await endOtherSessions(tx, instanceId, user.id, null, now)
     const origin = { method: 'otp', userAgent: request.headers.get('user-agent'), client: clientOf(config, request, server) }
-    return { session: await issueSession(tx, config, updated, now, origin), kind: otp.token_type, passwordNeedsAal2: needsAal2 }
+    return { session: await issueSession(tx, config, updated, now, origin), kind: otp.token_type, passwordNeedsAal2: needsAal2, unlinked }
   })
   if ('refused' in done) throw done.refused
+  if (done.unlinked) revocationsChanged() // after the commit too: a node's read may have run before it
   return done
-}
-
-/** Removes the user's provider links but `keep` (an identity id, or '' for none). */
-async function dropIdentitiesBut(db: Deps['db'], userId: string, keep: string): Promise<void> {
-  await db.run('DELETE FROM {identities} WHERE user_id = ? AND id <> ?', [userId, keep])
 }
 
 /** Counts one try of a short code against the live code it would match: after MAILER_OTP_MAX_ATTEMPTS tries the

@@ -1,0 +1,66 @@
+// Whether a provider link's address was proven, and what happens to the links nobody proved once someone proves
+// the account's address. A link is proven when the provider vouched for its address (a verified email) or when the
+// confirmation mail its own sign-in sent was answered; the flag is kept as `email_verified` in the link's
+// identity_data (supabase's key there). An unverified address only ever starts an account (lib/external-accounts.ts),
+// so an account has at most one unproven link: the one that created it, under GOTRUE_MAILER_AUTOCONFIRM or before
+// its mail was answered. Whoever holds that provider account has had the whole account since; when the address is
+// later proven by someone else (a mail answered, or another provider vouching for it), the link goes, with the
+// sessions and the password its holder could have made (lib/verify.ts, features/callback.ts).
+import { actorOf, writeAudit } from './audit.ts'
+import { type Db, dbTime } from './db/index.ts'
+import type { ProviderUser } from './providers/index.ts'
+import { endOtherSessions } from './sessions.ts'
+import { emailKey, type UserRow } from './users.ts'
+
+/** The provider vouches for `email`: one of its emails is that address and verified. */
+export const vouchesFor = (pu: ProviderUser, email: string): boolean =>
+  pu.emails.some((e) => e.verified && emailKey(e.email) === emailKey(email))
+
+/** identity_data of a new link: the provider's metadata, its email list, and whether the link's address is proven. */
+export const identityData = (pu: ProviderUser, email: string): string =>
+  JSON.stringify({ ...pu.metadata, emails: pu.emails, email_verified: vouchesFor(pu, email) })
+
+interface LinkRow { id: string; provider: string; email: string; identity_data: string | null }
+function parse(raw: string | null): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(raw ?? '{}')
+    return v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : {}
+  } catch {
+    return {}
+  }
+}
+/** A link is proven by its `email_verified`; a link stored before that flag existed, by the email list its
+ *  provider gave then (a link that was confirmed through its own mail then counts as unproven: it is dropped at
+ *  the next proof by mail, and comes back once its provider verifies the address). */
+function proven(row: LinkRow): boolean {
+  const data = parse(row.identity_data)
+  if (typeof data.email_verified === 'boolean') return data.email_verified
+  const emails = Array.isArray(data.emails) ? data.emails as { email?: unknown; verified?: unknown }[] : []
+  return emails.some((e) => e.verified === true && typeof e.email === 'string' && emailKey(e.email) === emailKey(row.email))
+}
+
+/** Marks a link proven (its provider now vouches for the address, or its confirmation mail was answered). */
+export async function markProven(db: Db, identityId: string, now: Date): Promise<void> {
+  const row = await db.get<LinkRow>('SELECT id, provider, email, identity_data FROM {identities} WHERE id = ?', [identityId])
+  if (!row || parse(row.identity_data).email_verified === true) return
+  await db.run('UPDATE {identities} SET identity_data = ?, updated_at = ? WHERE id = ?',
+    [JSON.stringify({ ...parse(row.identity_data), email_verified: true }), dbTime(now), identityId])
+}
+
+/** The account's address was just proven, through the link `keep` ('' for none: by mail): `keep` becomes proven,
+ *  every unproven link goes, and when one went so does every session of the user but `session` (the prover's,
+ *  when it already has one; otherwise the caller issues it after this; access tokens are refused through
+ *  lib/revocations.ts). Returns whether a link went; the caller then clears a password this proof does not set
+ *  (the link's holder could have set it). Runs inside the caller's transaction. */
+export async function addressProven(db: Db, user: UserRow, keep: string, now: Date, session: string | null = null): Promise<boolean> {
+  if (keep) await markProven(db, keep, now)
+  const links = await db.all<LinkRow>('SELECT id, provider, email, identity_data FROM {identities} WHERE user_id = ?', [user.id])
+  const gone = links.filter((l) => l.id !== keep && !proven(l))
+  if (!gone.length) return false
+  for (const l of gone) await db.run('DELETE FROM {identities} WHERE id = ?', [l.id])
+  const sessions = await endOtherSessions(db, user.instance_id, user.id, session, now)
+  await writeAudit(db, user.instance_id, actorOf(user), 'user_modified', now, {
+    reason: 'unproven_identities_removed', providers: gone.map((l) => l.provider), sessions,
+  })
+  return true
+}
