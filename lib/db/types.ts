@@ -14,7 +14,29 @@ export interface Db {
   run(sql: string, params?: Param[]): Promise<{ changes: number }>
   /** Runs fn in one transaction: commit when it resolves, roll back when it throws. */
   tx<T>(fn: (db: Db) => Promise<T>): Promise<T>
+  /** Runs fn once the enclosing transaction has committed: never when it rolls back, and once when a retried
+   *  transaction finally commits (each attempt starts with an empty queue). Outside a transaction (the statement
+   *  already committed) fn runs at once. fn runs after the transaction's lock or connection is released, so it may
+   *  start network calls; it must not throw (a throw is swallowed, the commit stands). */
+  afterCommit(fn: () => void): void
   close(): Promise<void>
+}
+
+/** The queue behind afterCommit, for the adapters: one per transaction attempt. */
+export function commitQueue(): { add(fn: () => void): void; run(): void } {
+  let fns: (() => void)[] | null = null
+  return {
+    add(fn) { (fns ??= []).push(fn) },
+    run() {
+      if (!fns) return
+      for (const fn of fns) { try { fn() } catch { /* the commit stands; fn logs its own failures */ } }
+      fns = null
+    },
+  }
+}
+/** afterCommit outside a transaction: the write has committed, run at once. */
+export function runNow(fn: () => void): void {
+  try { fn() } catch { /* as commitQueue */ }
 }
 
 /** Thrown by the adapters for a duplicate key, so callers can map it without knowing the driver. */
