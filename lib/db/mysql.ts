@@ -6,7 +6,7 @@
 // dateStrings keeps DATETIME values as the same strings SQLite returns. CLIENT_FOUND_ROWS (mysql2's default) makes
 // affectedRows count matched rows, like SQLite's changes.
 import mysql, { type Pool, type PoolConnection, type ResultSetHeader } from 'mysql2/promise'
-import { commitQueue, type Db, DbUnavailable, type Param, runNow, sqlRewriter, UniqueViolation } from './types.ts'
+import { commitQueue, type Db, DbUnavailable, NO_NOTICES, type Param, runNow, sqlRewriter, UniqueViolation } from './types.ts'
 
 export interface MysqlTarget { host: string; port: number; user: string; password: string; database: string; socketPath?: string }
 
@@ -168,6 +168,7 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
       get: async (sql, p) => ((await query(sql, p)) as never[])[0] ?? null,
       run: async (sql, p) => ({ changes: ((await query(sql, p)) as ResultSetHeader).affectedRows }),
       afterCommit: queue ? queue.add : runNow,
+      notices: NO_NOTICES,
       tx: inTx ? (fn) => fn(self) : async (fn) => {
         // InnoDB resolves lock cycles by aborting one transaction (ER_LOCK_DEADLOCK), and Galera aborts the later
         // of two conflicting commits the same way; the documented remedy is to run it again. Our transactions

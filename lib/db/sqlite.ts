@@ -5,7 +5,7 @@
 import { Database, type SQLQueryBindings } from 'bun:sqlite'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { commitQueue, type Db, type Param, runNow, sqlRewriter, UniqueViolation } from './types.ts'
+import { commitQueue, type Db, NO_NOTICES, type Param, runNow, sqlRewriter, UniqueViolation } from './types.ts'
 
 export function openSqlite(path: string, namespace = '', mmapMb = 0): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
@@ -65,6 +65,7 @@ export function openSqlite(path: string, namespace = '', mmapMb = 0): Db {
       run: async (sql, p) => direct.run(sql, p),
       tx: (fn) => fn(inTx), // nested: already inside the one transaction
       afterCommit: queue.add,
+      notices: NO_NOTICES,
       close: async () => {},
     }
     return inTx
@@ -75,6 +76,7 @@ export function openSqlite(path: string, namespace = '', mmapMb = 0): Db {
     get: (sql, p) => locking(() => direct.get(sql, p)) as never,
     run: (sql, p) => locking(() => direct.run(sql, p)),
     afterCommit: runNow,
+    notices: NO_NOTICES,
     async tx(fn) {
       const queue = commitQueue()
       let result: Awaited<ReturnType<typeof fn>>

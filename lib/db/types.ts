@@ -3,6 +3,8 @@
 // (GOTRUE_DB_NAMESPACE) and caches the rewritten text, so the hot path pays one Map lookup.
 // The adapters import this file and index.ts imports the adapters, so neither imports the other back.
 
+import type { NOTICE_EVENTS } from '../config-schema.ts'
+
 export type Dialect = 'sqlite' | 'mysql'
 export type Param = string | number | null
 export type Row = Record<string, unknown>
@@ -19,8 +21,21 @@ export interface Db {
    *  already committed) fn runs at once. fn runs after the transaction's lock or connection is released, so it may
    *  start network calls; it must not throw (a throw is swallowed, the commit stands). */
   afterCommit(fn: () => void): void
+  /** Notification events (session and factor changes) queued on this handle and sent once it commits. The adapters'
+   *  own handles send nothing (NO_NOTICES); lib/notices.ts gives the app's handles the instance's webhooks. */
+  readonly notices: Notices
   close(): Promise<void>
 }
+
+export type NoticeEvent = (typeof NOTICE_EVENTS)[number]
+export interface Notices {
+  /** A Set lookup: callers skip any extra work (such as listing the sessions a bulk update ends) when false. */
+  wants(event: NoticeEvent): boolean
+  /** `user` is the user's row as the transaction sees it; `id` the session's or factor's; `detail` a session's end
+   *  reason or a factor's type. Nothing is built unless the event is wanted. */
+  notify(event: NoticeEvent, user: object, id: string, detail?: string): void
+}
+export const NO_NOTICES: Notices = { wants: () => false, notify() {} }
 
 /** The queue behind afterCommit, for the adapters: one per transaction attempt. */
 export function commitQueue(): { add(fn: () => void): void; run(): void } {
