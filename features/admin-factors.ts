@@ -34,7 +34,7 @@ export function adminFactors(deps: Deps) {
       if (!isUuid(params.factor_id)) throw mfaError(404, 'Factor not found', 'mfa_factor_not_found')
       const factor = await db.tx(async (tx) => {
         const f = await findFactor(tx, instanceId, user.id, params.factor_id, now)
-        return f && (await deleteFactor(tx, user, f.id, now, actor(admin))) ? f : null
+        return f && (await deleteFactor(tx, user, f, now, actor(admin))) ? f : null
       })
       if (!factor) throw mfaError(404, 'Factor not found', 'mfa_factor_not_found')
       return factorJson(factor)

@@ -22,7 +22,7 @@ export function adminSessions(deps: Deps) {
   async function end(admin: AdminActor | null, user: UserRow, sessionId: string | null): Promise<void> {
     const now = clock.now()
     await db.tx(async (tx) => {
-      const ended = sessionId ? Number(await endSession(tx, instanceId, user.id, sessionId, now)) : await endOtherSessions(tx, instanceId, user.id, null, now)
+      const ended = sessionId ? Number(await endSession(tx, user, sessionId, now, 'admin')) : await endOtherSessions(tx, user, null, now, 'admin')
       if (sessionId && !ended) throw notFound('Session not found')
       if (ended) await writeAudit(tx, instanceId, actor(admin), 'session_revoked', now, { user_id: user.id, user_email: user.email, ...(sessionId ? { session_id: sessionId } : { sessions: ended }) })
     })

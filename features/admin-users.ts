@@ -224,7 +224,7 @@ export function adminUsers(deps: Deps) {
         if (userMeta) patch.raw_user_meta_data = mergedUserData(deps, user.raw_user_meta_data, userMeta)
         const next = await updateUser(tx, user, patch, now)
         // A password or email reset by an admin ends every session of the user.
-        if (patch.encrypted_password || patch.email) await endOtherSessions(tx, instanceId, user.id, null, now)
+        if (patch.encrypted_password || patch.email) await endOtherSessions(tx, next, null, now, 'credentials_changed')
         // as the reference, written after the change: an email change records the new address
         await writeAudit(tx, instanceId, actor(admin), 'user_modified', now, { user_id: next.id, user_email: next.email })
         return next

@@ -63,6 +63,7 @@ export function factors(deps: Deps) {
         if (name && existing.some((f) => f.friendly_name === name)) throw mfaError(422, `A factor with the friendly name "${name}" for this user already exists`, 'mfa_factor_name_conflict')
         await insertFactor(tx, { id, instanceId, userId: user.id, name, type: 'totp', status: 'unverified', secret: sealed, now })
         await writeAudit(tx, instanceId, actorOf(user), 'factor_enrolled', now, { factor_id: id, factor_type: 'totp' })
+        tx.notices.notify('factor_enrolled', user, id, 'totp')
       })
       const uri = otpauthUri(secret, issuer, user.email)
       return { id, type: 'totp' as const, friendly_name: name, totp: { qr_code: qrSvg(uri), secret, uri } }
@@ -121,6 +122,7 @@ export function factors(deps: Deps) {
           && (await tx.run("UPDATE {mfa_factors} SET last_step = ?, status = 'verified', updated_at = ? WHERE id = ? AND last_step < ?", [step, dbTime(now), factor.id, step])).changes > 0
         if (!claimed) {
           await writeAudit(tx, instanceId, actorOf(user), 'challenge_failed', now, { factor_id: factor.id })
+          tx.notices.notify('challenge_failed', user, factor.id, 'totp')
           return 'wrong' as const
         }
         await tx.run('DELETE FROM {mfa_challenges} WHERE id = ?', [challenge.id])
@@ -131,11 +133,13 @@ export function factors(deps: Deps) {
           for (const p of pending) {
             await tx.run("DELETE FROM {mfa_factors} WHERE id = ? AND status = 'unverified'", [p.id])
             await writeAudit(tx, instanceId, actorOf(user), 'factor_deleted', now, { factor_id: p.id, reason: 'another factor was verified' })
+            tx.notices.notify('factor_deleted', user, p.id, 'totp')
           }
         }
         const tokens = await upgradeSession(tx, config, user, session, 'totp', now)
         if (!tokens) throw unauthorized('Invalid token: session has ended')
         await writeAudit(tx, instanceId, actorOf(user), 'factor_verified', now, { factor_id: factor.id, session_id: session, first: factor.status !== 'verified' })
+        tx.notices.notify('factor_verified', user, factor.id, 'totp')
         return tokens
       })
       if (result === 'no-factor') throw notFoundFactor()
@@ -159,7 +163,7 @@ export function factors(deps: Deps) {
       const now = clock.now()
       const gone = await db.tx(async (tx) => {
         const factor = await findFactor(tx, instanceId, user.id, params.id, now)
-        return Boolean(factor && factor.factor_type === 'totp' && await deleteFactor(tx, user, factor.id, now))
+        return Boolean(factor && factor.factor_type === 'totp' && await deleteFactor(tx, user, factor, now))
       })
       if (!gone) throw notFoundFactor()
       return { id: params.id }

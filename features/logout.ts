@@ -36,8 +36,8 @@ export function logout(deps: Deps) {
           const user = await findUserById(tx, instanceId, sub)
           if (!user) throw unauthorized('Invalid user', cleared)
           const ended = scope === 'local' && current
-            ? Number(await endSession(tx, instanceId, user.id, current, now))
-            : await endOtherSessions(tx, instanceId, user.id, scope === 'others' ? current : null, now)
+            ? Number(await endSession(tx, user, current, now, 'logout'))
+            : await endOtherSessions(tx, user, scope === 'others' ? current : null, now, 'logout')
           await writeAudit(tx, instanceId, actorOf(user), ended ? ['logout', 'session_revoked'] : 'logout', now, { scope, sessions: ended })
         })
         revocationsChanged()

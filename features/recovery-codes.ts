@@ -118,7 +118,7 @@ export function recoveryCodes(deps: Deps) {
       const now = clock.now()
       const id = await db.tx(async (tx) => {
         const factor = await recoveryFactor(tx, user)
-        return factor && (await deleteFactor(tx, user, factor.id, now)) ? factor.id : null
+        return factor && (await deleteFactor(tx, user, factor, now)) ? factor.id : null
       })
       if (!id) throw none()
       return { id }
@@ -147,12 +147,14 @@ export function recoveryCodes(deps: Deps) {
           await tx.run('UPDATE {mfa_factors} SET failed_attempts = ?, locked_until = ? WHERE id = ?',
             [lock ? 0 : failures, lock ? dbTime(new Date(now.getTime() + LOCKOUT_MS)) : factor.locked_until, factor.id])
           await writeAudit(tx, instanceId, actorOf(user), 'challenge_failed', now, { factor_id: factor.id, factor_type: 'recovery_code', locked: lock })
+          tx.notices.notify('challenge_failed', user, factor.id, 'recovery_code')
           return 'wrong' as const
         }
         await tx.run('UPDATE {mfa_factors} SET failed_attempts = 0, updated_at = ? WHERE id = ?', [dbTime(now), factor.id])
         const tokens = await upgradeSession(tx, config, user, session, 'mfa/recovery_code', now)
         if (!tokens) throw unauthorized('Invalid token: session has ended')
         await writeAudit(tx, instanceId, actorOf(user), 'recovery_code_used', now, { factor_id: factor.id, session_id: session })
+        tx.notices.notify('recovery_code_used', user, factor.id, 'recovery_code')
         return tokens
       })
       if (result === 'locked') throw mfaError(429, 'Too many failed attempts: recovery codes are locked for a while', 'mfa_recovery_codes_locked', { 'Retry-After': String(LOCKOUT_MS / 1000) })

@@ -39,7 +39,7 @@ export function sessions(deps: Deps) {
       if (!isUuid(params.id)) throw notFound('Session not found')
       const now = clock.now()
       await db.tx(async (tx) => {
-        if (!(await endSession(tx, instanceId, user.id, params.id, now))) throw notFound('Session not found')
+        if (!(await endSession(tx, user, params.id, now, 'user'))) throw notFound('Session not found')
         await writeAudit(tx, instanceId, actorOf(user), 'session_revoked', now, { session_id: params.id, current: params.id === sessionOf(claims) })
       })
       revocationsChanged()

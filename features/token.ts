@@ -22,7 +22,7 @@ import { enforce, reserveLogin, RULES } from '../lib/limits.ts'
 import { revocationsChanged } from '../lib/revocations.ts'
 import { issueSession, sessionAuth, sessionExpiry, type SessionOrigin, touchSession } from '../lib/sessions.ts'
 import { accessCookie, clearedCookie, insertRefreshToken, successorOf, TokenBody, tokenResponse, type TokenResponse } from '../lib/tokens.ts'
-import { emailKey, findUserByEmail, findUserById, findUserWithFactorFlag, toUser, updateUser } from '../lib/users.ts'
+import { emailKey, findUserByEmail, findUserById, findUserWithFactorFlag, toUser, updateUser, type UserRow } from '../lib/users.ts'
 import { replyPatch } from '../lib/webhooks.ts'
 
 const Fields = {
@@ -75,10 +75,11 @@ async function touchRefreshToken(db: Db, id: string, now: Date): Promise<void> {
   await db.run('UPDATE {refresh_tokens} SET updated_at = ? WHERE id = ?', [dbTime(now), id])
 }
 /** Reuse of a rotated token: the family is taken to be stolen, so the session ends, access tokens included. */
-async function revokeFamily(db: Db, familyId: string, now: Date): Promise<void> {
+async function revokeFamily(db: Db, user: UserRow, familyId: string, now: Date): Promise<void> {
   await db.run('UPDATE {refresh_tokens} SET revoked = 1, revoked_at = COALESCE(revoked_at, ?), updated_at = ? WHERE family_id = ?', [dbTime(now), dbTime(now), familyId])
-  await db.run('UPDATE {sessions} SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?', [dbTime(now), familyId])
+  const { changes } = await db.run('UPDATE {sessions} SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [dbTime(now), familyId])
   revocationsChanged()
+  if (changes) db.notices.notify('session_revoked', user, familyId, 'refresh_token_reused')
 }
 
 const invalid = () => new OAuthError('invalid_grant', 'Invalid Refresh Token')
@@ -144,7 +145,7 @@ export function token(deps: Deps) {
             }
           }
         }
-        await revokeFamily(tx, row.family_id, now)
+        await revokeFamily(tx, user, row.family_id, now)
         return 'reused'
       }
       if (now.getTime() - (parseTime(row.created_at) ?? 0) > config.jwt.refresh_token_lifetime * 1000) return 'expired'
@@ -152,6 +153,7 @@ export function token(deps: Deps) {
       if (ended) return { ended }
       const auth = await touchSession(tx, config, instanceId, user.id, row.family_id, now, hasFactors) // the session's aal and amr carry over
       if (!auth) return 'invalid' // ended, tokens left behind
+      tx.notices.notify('session_refreshed', user, row.family_id)
       if (!config.security.refresh_token_rotation_enabled) {
         if (config.sessions.inactivity_timeout > 0) await touchRefreshToken(tx, row.id, now)
         return tokenResponse(config, user, raw, now, row.family_id, auth)

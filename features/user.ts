@@ -177,7 +177,7 @@ export function user(deps: Deps) {
         // A new password or a confirmed new address ends the user's other sessions; the one making the change
         // goes on (an access token from before sessions were named ends them all). A pending change ends
         // nothing: until its link is used, the old credentials are still the account's.
-        if (hash || changeToken) await endOtherSessions(tx, instanceId, user.id, sessionOf(claims), now)
+        if (hash || changeToken) await endOtherSessions(tx, user, sessionOf(claims), now, 'credentials_changed')
         // With a change mail to send, the audit entry waits until the mail went out (the PUT may still fail).
         if (!mail) await writeAudit(tx, instanceId, actorOf(user), 'user_modified', now)
         return { before: user, patch, updated: await updateUser(tx, user, patch, now), mail }

@@ -23,8 +23,13 @@ const oneOf = <V extends string>(env: string, values: V[], def: V, doc: string) 
 
 /** The OAuth providers, in the order /settings reports them: each has an external.<name> block below. */
 export const PROVIDER_NAMES = ['bitbucket', 'github', 'gitlab', 'google', 'facebook'] as const
-/** The events GOTRUE_WEBHOOK_EVENTS may name (GoTrue's): lib/webhooks.ts sends them, instance configs list them. */
-export const WEBHOOK_EVENTS = ['validate', 'signup', 'login', 'userdeleted', 'usermodified'] as const
+/** Notification events of ours (lib/notices.ts): sent after the commit, the reply ignored. Named like the audit
+ *  actions (snake_case), so one name means one fact in the audit log and at the receiver; GoTrue's receivers never
+ *  see them unless listed. */
+export const NOTICE_EVENTS = ['session_created', 'session_refreshed', 'session_revoked', 'factor_enrolled', 'factor_verified',
+  'factor_deleted', 'recovery_code_used', 'challenge_failed'] as const
+/** The events GOTRUE_WEBHOOK_EVENTS may name (GoTrue's, then ours): lib/webhooks.ts sends them, instance configs list them. */
+export const WEBHOOK_EVENTS = ['validate', 'signup', 'login', 'userdeleted', 'usermodified', ...NOTICE_EVENTS] as const
 const provider = (p: string) => {
   const P = `EXTERNAL_${p.toUpperCase()}`
   return T.Object({

@@ -10,6 +10,7 @@ import { RULES } from './limits.ts'
 import type { Logger } from './log.ts'
 import { countedMailer, countedWebhooks, Metrics } from './metrics.ts'
 import { limitedMailer, type Mailer, makeMailer } from './mailer.ts'
+import { withNotices } from './notices.ts'
 import { makeTracer, type Tracer } from './tracing.ts'
 import { NIL_UUID } from './users.ts'
 import { makeWebhooks, type Webhooks } from './webhooks.ts'
@@ -47,11 +48,13 @@ export function makeDeps(config: Config, db: Db, log: Logger, opts: { clock?: Cl
   })
   const tracer = makeTracer(config, log)
   const observed = observedDb(db, tracer, metrics)
+  const webhooks = countedWebhooks(tracedWebhooks(makeWebhooks(config, log), tracer), metrics)
   metrics.gauge('gotrue_password_hash_queue', 'Password hashes waiting for a worker.', () => hasher.queued)
   return {
-    config, db: observed, log, clock, version: opts.version, metrics, tracer,
+    // `db` is absent only where an app is built for its OpenAPI document
+    config, db: observed && withNotices(observed, webhooks, log, NIL_UUID), log, clock, version: opts.version, metrics, tracer,
     mailer: limitedMailer(countedMailer(tracedMailer(makeMailer(config, log), tracer), metrics), limiter, RULES(config).email, () => clock.now()),
-    webhooks: countedWebhooks(tracedWebhooks(makeWebhooks(config, log), tracer), metrics),
+    webhooks,
     limiter,
     validateUserData: userDataValidator(config.user_data_schema),
     hasher,
@@ -63,10 +66,12 @@ export function makeDeps(config: Config, db: Db, log: Logger, opts: { clock?: Cl
  *  its rate-limit keys apart from other instances', and the process's database, hashing pool and telemetry. */
 export function instanceDeps(base: Deps, instanceId: string, config: Config): Deps {
   const limiter: Limiter = { hit: (key, ...rest) => base.limiter.hit(`${instanceId}:${key}`, ...rest), close() {} }
+  const webhooks = countedWebhooks(tracedWebhooks(makeWebhooks(config, base.log), base.tracer), base.metrics)
   return {
-    ...base, config, instanceId, limiter,
+    ...base, config, instanceId, limiter, webhooks,
+    // the site's notices go to the site's webhook (base.db's go to the process's, which these handles replace)
+    db: base.db && withNotices(base.db, webhooks, base.log, instanceId),
     mailer: limitedMailer(countedMailer(tracedMailer(makeMailer(config, base.log), base.tracer), base.metrics), limiter, RULES(config).email, () => base.clock.now()),
-    webhooks: countedWebhooks(tracedWebhooks(makeWebhooks(config, base.log), base.tracer), base.metrics),
     validateUserData: userDataValidator(config.user_data_schema),
   }
 }

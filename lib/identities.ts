@@ -58,7 +58,7 @@ export async function addressProven(db: Db, user: UserRow, keep: string, now: Da
   const gone = links.filter((l) => l.id !== keep && !proven(l))
   if (!gone.length) return false
   for (const l of gone) await db.run('DELETE FROM {identities} WHERE id = ?', [l.id])
-  const sessions = await endOtherSessions(db, user.instance_id, user.id, session, now)
+  const sessions = await endOtherSessions(db, user, session, now, 'address_proven')
   await writeAudit(db, user.instance_id, actorOf(user), 'user_modified', now, {
     reason: 'unproven_identities_removed', providers: gone.map((l) => l.provider), sessions,
   })

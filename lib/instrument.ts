@@ -40,9 +40,9 @@ export function tracedWebhooks(webhooks: Webhooks, tracer: Tracer): Webhooks {
   if (!tracer.enabled) return webhooks
   return {
     ...webhooks,
-    send: (event, instanceId, user) => !webhooks.wants(event)
-      ? webhooks.send(event, instanceId, user)
+    send: (event, instanceId, user, extra) => !webhooks.wants(event)
+      ? webhooks.send(event, instanceId, user, extra)
       : tracer.trace('webhook.send', { 'webhook.event': event }, { resource: `webhook ${event}`, type: 'http', kind: 'client' },
-          () => webhooks.send(event, instanceId, user)),
+          () => webhooks.send(event, instanceId, user, extra)),
   }
 }

@@ -131,8 +131,8 @@ export function countedMailer(mailer: Mailer, metrics: Metrics): Mailer {
 export function countedWebhooks(webhooks: Webhooks, metrics: Metrics): Webhooks {
   return {
     ...webhooks,
-    send: (event, instanceId, user) => !webhooks.wants(event)
-      ? webhooks.send(event, instanceId, user)
-      : webhooks.send(event, instanceId, user).then((r) => { metrics.webhook(event, 'ok'); return r }, (e) => { metrics.webhook(event, 'error'); throw e }),
+    send: (event, instanceId, user, extra) => !webhooks.wants(event)
+      ? webhooks.send(event, instanceId, user, extra)
+      : webhooks.send(event, instanceId, user, extra).then((r) => { metrics.webhook(event, 'ok'); return r }, (e) => { metrics.webhook(event, 'error'); throw e }),
   }
 }

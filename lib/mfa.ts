@@ -80,12 +80,19 @@ export async function requireAal2IfVerified(db: Db, instanceId: string, userId: 
 
 /** Deletes a factor (its challenges and codes go with it). Recovery codes never stay as the only factor: when the
  *  last verified TOTP factor goes, they go too. Returns false when the user has no such factor. */
-export async function deleteFactor(db: Db, user: UserRow, factorId: string, now: Date, by: { id: string; email: string } = actorOf(user)): Promise<boolean> {
-  const { changes } = await db.run('DELETE FROM {mfa_factors} WHERE id = ? AND instance_id = ? AND user_id = ?', [factorId, user.instance_id, user.id])
+export async function deleteFactor(db: Db, user: UserRow, factor: Pick<FactorRow, 'id' | 'factor_type'>, now: Date, by: { id: string; email: string } = actorOf(user)): Promise<boolean> {
+  const { changes } = await db.run('DELETE FROM {mfa_factors} WHERE id = ? AND instance_id = ? AND user_id = ?', [factor.id, user.instance_id, user.id])
   if (!changes) return false
-  await writeAudit(db, user.instance_id, by, 'factor_deleted', now, { factor_id: factorId })
+  await writeAudit(db, user.instance_id, by, 'factor_deleted', now, { factor_id: factor.id })
+  db.notices.notify('factor_deleted', user, factor.id, factor.factor_type)
   const others = await db.get("SELECT id FROM {mfa_factors} WHERE instance_id = ? AND user_id = ? AND status = 'verified' AND factor_type <> 'recovery_code' LIMIT 1", [user.instance_id, user.id])
-  if (!others) await db.run("DELETE FROM {mfa_factors} WHERE instance_id = ? AND user_id = ? AND factor_type = 'recovery_code'", [user.instance_id, user.id])
+  if (!others) {
+    const codes = db.notices.wants('factor_deleted')
+      ? await db.all<{ id: string }>("SELECT id FROM {mfa_factors} WHERE instance_id = ? AND user_id = ? AND factor_type = 'recovery_code'", [user.instance_id, user.id])
+      : []
+    await db.run("DELETE FROM {mfa_factors} WHERE instance_id = ? AND user_id = ? AND factor_type = 'recovery_code'", [user.instance_id, user.id])
+    for (const c of codes) db.notices.notify('factor_deleted', user, c.id, 'recovery_code')
+  }
   return true
 }
 

@@ -22,7 +22,7 @@ export async function issueSession(db: Db, config: Config, user: UserRow, now: D
   const raw = randomToken()
   const familyId = Bun.randomUUIDv7()
   if (config.sessions.single_per_user) {
-    const ended = await endOtherSessions(db, user.instance_id, user.id, null, now)
+    const ended = await endOtherSessions(db, user, null, now, 'single_per_user')
     if (ended) await writeAudit(db, user.instance_id, actorOf(user), 'session_revoked', now, { reason: 'single_per_user', sessions: ended })
   }
   const notAfter = config.sessions.timebox > 0 ? dbTime(new Date(now.getTime() + config.sessions.timebox * 1000)) : null
@@ -30,6 +30,7 @@ export async function issueSession(db: Db, config: Config, user: UserRow, now: D
   await insertSession(db, { id: familyId, instanceId: user.instance_id, userId: user.id, now, notAfter, userAgent: userAgentSummary(origin.userAgent), ip: ipSummary(origin.client), amr: auth.amr })
   await insertRefreshToken(db, { instanceId: user.instance_id, userId: user.id, raw, familyId, parentId: null, now })
   await writeAudit(db, user.instance_id, actorOf(user), 'session_created', now, { session_id: familyId })
+  db.notices.notify('session_created', user, familyId)
   return tokenResponse(config, user, raw, now, familyId, { ...auth, factors: await factorsOf(db, config, user.instance_id, user.id, now) })
 }
 
@@ -37,27 +38,43 @@ export async function issueSession(db: Db, config: Config, user: UserRow, now: D
 const factorsOf = async (db: Db, config: Config, instanceId: string, userId: string, now: Date): Promise<FactorJson[]> =>
   config.mfa.enabled ? (await userFactors(db, instanceId, userId, now)).map(factorJson) : []
 
+/** Why a session ended, as the session_revoked notification names it (lib/notices.ts). */
+export type EndReason = 'logout' | 'user' | 'admin' | 'credentials_changed' | 'single_per_user' | 'aal2_reached' | 'refresh_token_reused' | 'address_proven'
+
+/** The ids of the user's live sessions a bulk end is about to revoke, for their session_revoked notifications;
+ *  none looked up when nobody is subscribed. Locked like the UPDATE that follows, so the two see the same rows. */
+async function endingIds(db: Db, sql: string, params: (string | null)[]): Promise<{ id: string }[]> {
+  return db.notices.wants('session_revoked') ? db.all<{ id: string }>(`SELECT id FROM {sessions} WHERE ${sql} FOR UPDATE`, params) : []
+}
+
 /** After a change of password or email (by the user, a recovery or an admin), a global logout or a login with
  *  GOTRUE_SESSIONS_SINGLE_PER_USER: every session of the user ends but `keep`, the one that made the change (null:
  *  all of them). Called inside the transaction that writes the change, so a device signed in with the old
  *  credentials cannot refresh its way past it; the sessions are marked revoked, so their access tokens are refused
  *  too (lib/revocations.ts). Returns how many sessions ended. */
-export async function endOtherSessions(db: Db, instanceId: string, userId: string, keep: string | null, now: Date): Promise<number> {
+export async function endOtherSessions(db: Db, user: UserRow, keep: string | null, now: Date, reason: EndReason): Promise<number> {
+  const { instance_id: instanceId, id: userId } = user
+  const ids = await endingIds(db, 'instance_id = ? AND user_id = ? AND id <> ? AND revoked_at IS NULL', [instanceId, userId, keep ?? ''])
   await db.run('DELETE FROM {refresh_tokens} WHERE instance_id = ? AND user_id = ? AND family_id <> ?', [instanceId, userId, keep ?? ''])
   const { changes } = await db.run('UPDATE {sessions} SET revoked_at = ? WHERE instance_id = ? AND user_id = ? AND id <> ? AND revoked_at IS NULL',
     [dbTime(now), instanceId, userId, keep ?? ''])
   if (changes) revocationsChanged()
+  for (const r of ids) db.notices.notify('session_revoked', user, r.id, reason)
   return changes
 }
 
 /** Ends one session of the user: its refresh tokens go, its access tokens are refused. False when the user has no
  *  such live session. */
-export async function endSession(db: Db, instanceId: string, userId: string, sessionId: string, now: Date): Promise<boolean> {
+export async function endSession(db: Db, user: UserRow, sessionId: string, now: Date, reason: EndReason): Promise<boolean> {
+  const { instance_id: instanceId, id: userId } = user
   const { changes } = await db.run('UPDATE {sessions} SET revoked_at = ? WHERE id = ? AND instance_id = ? AND user_id = ? AND revoked_at IS NULL',
     [dbTime(now), sessionId, instanceId, userId])
   // Also without a row: a family from before sessions were recorded still has refresh tokens to end.
   const tokens = await db.run('DELETE FROM {refresh_tokens} WHERE family_id = ? AND instance_id = ? AND user_id = ?', [sessionId, instanceId, userId])
-  if (changes) revocationsChanged()
+  if (changes) {
+    revocationsChanged()
+    db.notices.notify('session_revoked', user, sessionId, reason)
+  }
   return changes > 0 || tokens.changes > 0
 }
 
@@ -127,7 +144,7 @@ export async function upgradeSession(db: Db, config: Config, user: UserRow, sess
   // were opened with one factor (a password, a mail link), and a recovery code in particular is used because a
   // factor was lost, when a session held by whoever has only the password is the one to end. Sessions already at
   // aal2 passed the second factor and stay.
-  const ended = await endAal1Sessions(db, user.instance_id, user.id, sessionId, now)
+  const ended = await endAal1Sessions(db, user, sessionId, now)
   if (ended) await writeAudit(db, user.instance_id, actorOf(user), 'session_revoked', now, { reason: 'aal2_reached', method, sessions: ended })
   return tokenResponse(config, user, raw, now, sessionId, { aal: 'aal2', amr, factors: await factorsOf(db, config, user.instance_id, user.id, now) })
 }
@@ -135,13 +152,16 @@ export async function upgradeSession(db: Db, config: Config, user: UserRow, sess
 /** Ends every session of the user below aal2 but `keep`: their refresh tokens go (those of a family from before
  *  sessions were recorded too, which has no aal2 row) and their access tokens are refused (lib/revocations.ts).
  *  Returns how many session rows ended. */
-async function endAal1Sessions(db: Db, instanceId: string, userId: string, keep: string, now: Date): Promise<number> {
+async function endAal1Sessions(db: Db, user: UserRow, keep: string, now: Date): Promise<number> {
+  const { instance_id: instanceId, id: userId } = user
+  const ids = await endingIds(db, "instance_id = ? AND user_id = ? AND id <> ? AND revoked_at IS NULL AND aal <> 'aal2'", [instanceId, userId, keep])
   await db.run(
     "DELETE FROM {refresh_tokens} WHERE instance_id = ? AND user_id = ? AND family_id <> ? AND family_id NOT IN (SELECT id FROM {sessions} WHERE instance_id = ? AND user_id = ? AND aal = 'aal2')",
     [instanceId, userId, keep, instanceId, userId])
   const { changes } = await db.run("UPDATE {sessions} SET revoked_at = ? WHERE instance_id = ? AND user_id = ? AND id <> ? AND revoked_at IS NULL AND aal <> 'aal2'",
     [dbTime(now), instanceId, userId, keep])
   if (changes) revocationsChanged()
+  for (const r of ids) db.notices.notify('session_revoked', user, r.id, 'aal2_reached')
   return changes
 }
 

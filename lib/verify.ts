@@ -153,7 +153,7 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
     const updated = Object.keys(patch).length ? await updateUser(tx, user, patch, now) : user
     // Whoever recovers the account or confirms its new address gets the only session: every older one ends
     // (a device signed in by someone who knew the old password, or with the old address).
-    if (otp.token_type === 'recovery' || otp.token_type === 'email_change') await endOtherSessions(tx, instanceId, user.id, null, now)
+    if (otp.token_type === 'recovery' || otp.token_type === 'email_change') await endOtherSessions(tx, updated, null, now, 'credentials_changed')
     const origin = { method: 'otp', userAgent: request.headers.get('user-agent'), client: clientOf(config, request, server) }
     return { session: await issueSession(tx, config, updated, now, origin), kind: otp.token_type, passwordNeedsAal2: needsAal2, unlinked }
   })

@@ -6,6 +6,7 @@
 // (SSRF guard) unless GOTRUE_WEBHOOK_ALLOW_LOCAL=true, the timeout covers the reply body too, and error
 // messages never show the URL's userinfo or query. (Elysia's lifecycle hooks are lib/hooks.ts, not this.)
 import type { Config, WebhookEvent } from './config.ts'
+import { NOTICE_EVENTS } from './config-schema.ts'
 import { HttpError } from './errors.ts'
 import { signHS256 } from './jwt.ts'
 import type { Logger } from './log.ts'
@@ -17,11 +18,13 @@ export interface HookReply { app_metadata?: Metadata; user_metadata?: Metadata }
 export interface Webhooks {
   /** Whether `event` is sent at all (so callers can skip building payloads). */
   wants(event: HookEvent): boolean
-  /** Sends the event; resolves with the receiver's metadata reply (or null), throws HttpError on failure. */
-  send(event: HookEvent, instanceId: string, user: UserJson): Promise<HookReply | null>
+  /** Sends the event; resolves with the receiver's metadata reply (or null), throws HttpError on failure. `extra`
+   *  (a notification's `session` or `factor` object, lib/notices.ts) is added to GoTrue's body. */
+  send(event: HookEvent, instanceId: string, user: UserJson, extra?: Record<string, unknown>): Promise<HookReply | null>
 }
 
 const OK = new Set([200, 202, 204])
+const IGNORED_REPLY = new Set<HookEvent>(['userdeleted', ...NOTICE_EVENTS])
 /** Fetch error codes that mean no connection was made (Bun names them like libuv): 502, no retry. */
 const NO_CONNECTION = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ConnectionRefused', 'FailedToOpenSocket', 'UnableToConnect'])
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -63,9 +66,9 @@ export function makeWebhooks(config: Config, log: Logger): Webhooks {
   const wanted = new Set(events)
   return {
     wants: (event) => !!target && wanted.has(event),
-    async send(event, instanceId, user) {
+    async send(event, instanceId, user, extra) {
       if (!target || !wanted.has(event)) return null
-      const body = JSON.stringify({ event, instance_id: instanceId, user })
+      const body = JSON.stringify({ event, instance_id: instanceId, user, ...extra })
       const headers: Record<string, string> = { 'content-type': 'application/json', 'x-netlify-event': `identity_${event}` }
       if (secret) {
         const sha256 = new Bun.CryptoHasher('sha256').update(body).digest('hex')
@@ -99,7 +102,8 @@ export function makeWebhooks(config: Config, log: Logger): Webhooks {
           continue
         }
         log.info('webhook attempt', { component: 'webhook', event, attempt, signed: !!secret, status_code: status, dur_ms: Math.round(performance.now() - started), content_length: text.length })
-        if (OK.has(status)) return event === 'userdeleted' ? null : parseReply(text)
+        // Notifications ignore the reply: there is no user left to patch, or nothing for a reply to change.
+        if (OK.has(status)) return IGNORED_REPLY.has(event) ? null : parseReply(text)
         // A 4xx is the receiver's answer (e.g. "reject this signup"): retrying would not change it. The message is
         // the reference's, word for word, for every event (clients match on it).
         if ((status >= 400 && status < 500) || attempt >= attempts) throw new HttpError(422, 'Failed to handle signup webhook')

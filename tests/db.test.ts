@@ -150,6 +150,52 @@ describe.each(dialects)('Db contract on %s', (dialect) => {
     expect(await findUser(db, 'outside')).not.toBeNull()
   })
 
+
+  test('afterCommit runs after COMMIT (the write visible, the lock free), never after a rollback; outside a tx at once', async () => {
+    const seen: string[] = []
+    await db.tx(async (t) => {
+      await insertUser(t, 'ac-ok', 'ac-ok@example.com')
+      t.afterCommit(() => { seen.push('committed') })
+      await t.tx(async (nested) => nested.afterCommit(() => { seen.push('nested') }))
+      t.afterCommit(() => { throw new Error('a failing callback does not undo the commit') })
+      t.afterCommit(() => {
+        // runs after the transaction released its lock/connection: a statement here does not wait or deadlock
+        void findUser(db, 'ac-ok').then((r) => seen.push(r ? 'visible' : 'missing'))
+      })
+      expect(seen).toEqual([])
+    })
+    await Bun.sleep(20)
+    expect(seen).toEqual(['committed', 'nested', 'visible'])
+    expect(await findUser(db, 'ac-ok')).not.toBeNull()
+
+    const rolledBack = db.tx(async (t) => {
+      await insertUser(t, 'ac-bad', 'ac-bad@example.com')
+      t.afterCommit(() => { seen.push('rolled back') })
+      throw new Error('boom')
+    })
+    await expect(rolledBack).rejects.toThrow('boom')
+    db.afterCommit(() => { seen.push('outside') })
+    expect(seen).toEqual(['committed', 'nested', 'visible', 'outside'])
+  })
+
+  test('a retried transaction runs its afterCommit once; what the aborted attempt queued is dropped', async () => {
+    await db.run('INSERT INTO {counters} (name, n) VALUES (?, ?)', ['ra', 0])
+    await db.run('INSERT INTO {counters} (name, n) VALUES (?, ?)', ['rb', 0])
+    let attempts = 0
+    const done: string[] = []
+    const crossing = (first: string, second: string) => db.tx(async (t) => {
+      attempts++
+      t.afterCommit(() => { done.push(first) })
+      await t.get('SELECT n FROM {counters} WHERE name = ? FOR UPDATE', [first])
+      await Bun.sleep(30)
+      await t.get('SELECT n FROM {counters} WHERE name = ? FOR UPDATE', [second])
+      await t.run('UPDATE {counters} SET n = n + 1 WHERE name IN (?, ?)', [first, second])
+    })
+    await Promise.all([crossing('ra', 'rb'), crossing('rb', 'ra')])
+    // MySQL aborted one of them (a deadlock) and ran it again; SQLite serialised them
+    if (dialect === 'mysql') expect(attempts).toBeGreaterThan(2)
+    expect(done.sort()).toEqual(['ra', 'rb'])
+  })
   test('times are stored and read back as the same dbTime string', async () => {
     const d = new Date('2026-03-04T05:06:07.089Z')
     await insertUser(db, 'time-1', 'time@example.com', dbTime(d))

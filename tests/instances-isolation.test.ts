@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { decodeJwt } from 'jose'
 import { signAccessToken, signHS256, verifyHS256 } from '../lib/jwt.ts'
 import { clientId, clientSecret, type OAuthFake, REDIRECT_URI, startOAuthFake } from './fakes/oauth-provider.ts'
 import { type SmtpCapture, startSmtpCapture } from './fakes/smtp.ts'
@@ -168,6 +169,23 @@ describe('two sites in one server', () => {
     expect(claims).toMatchObject({ iss: 'gotrue', sub: a.id })
     expect((await signup(s, b.id, 'hooked@example.com')).status).toBe(200)
     await b.smtp.waitForMail('hooked@example.com')
+    expect(hooks.calls).toHaveLength(1)
+  })
+
+  test("a site's session notifications go to its receiver with its instance id; B's sign-ins send nothing", async () => {
+    const put = await s.req(`/instances/${a.id}`, { method: 'PUT', headers: OPERATOR, json: { config: { webhook: { url: hooks.url, secret: 'hook-secret-of-a', events: ['session_created'] } } } })
+    expect(put.status).toBe(200)
+    hooks.reset()
+    const signIn = (id: string) => on(s, id, '/token', form({ grant_type: 'password', username: email, password: PASSWORD }))
+    const atA = await signIn(a.id)
+    expect(atA.status).toBe(200)
+    const [call] = await hooks.waitForCalls(1)
+    expect(call?.headers['x-netlify-event']).toBe('identity_session_created')
+    const session = decodeJwt((await body(atA)).access_token as string).session_id
+    expect(call?.json()).toMatchObject({ event: 'session_created', instance_id: a.id, user: { id: users.a.id }, session: { id: session } })
+    expect(await verifyHS256(call?.headers['x-webhook-signature'] ?? '', 'hook-secret-of-a', { requireExp: false })).toMatchObject({ sub: a.id })
+    expect((await signIn(b.id)).status).toBe(200)
+    await Bun.sleep(150)
     expect(hooks.calls).toHaveLength(1)
   })
 

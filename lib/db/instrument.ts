@@ -11,6 +11,8 @@ export function wrapDb(db: Db, around: Around): Db {
     get: (sql, p) => around('query', sql, () => inner.get(sql, p)),
     run: (sql, p) => around('query', sql, () => inner.run(sql, p)),
     tx: (fn) => around('tx', 'BEGIN', () => inner.tx((t) => fn(wrapped(t)))),
+    afterCommit: inner.afterCommit,
+    notices: inner.notices,
     close: () => inner.close(),
   })
   return wrapped(db)

@@ -6,7 +6,7 @@
 // dateStrings keeps DATETIME values as the same strings SQLite returns. CLIENT_FOUND_ROWS (mysql2's default) makes
 // affectedRows count matched rows, like SQLite's changes.
 import mysql, { type Pool, type PoolConnection, type ResultSetHeader } from 'mysql2/promise'
-import { type Db, DbUnavailable, type Param, sqlRewriter, UniqueViolation } from './types.ts'
+import { commitQueue, type Db, DbUnavailable, NO_NOTICES, type Param, runNow, sqlRewriter, UniqueViolation } from './types.ts'
 
 export interface MysqlTarget { host: string; port: number; user: string; password: string; database: string; socketPath?: string }
 
@@ -135,7 +135,7 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
     })
     try { return (await Promise.race([send(conn, sql, p), timeout]))[0] } finally { clearTimeout(timer) }
   }
-  const over = (c: PoolConnection | null, inTx: boolean): Db => {
+  const over = (c: PoolConnection | null, inTx: boolean, queue?: ReturnType<typeof commitQueue>): Db => {
     const query = inTx
       ? async (sql: string, p: Param[] = []) => {
           try { return await timed(c as PoolConnection, rewrite(sql), p) } catch (e) { return fail(e) }
@@ -167,6 +167,8 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
       all: async (sql, p) => (await query(sql, p)) as never,
       get: async (sql, p) => ((await query(sql, p)) as never[])[0] ?? null,
       run: async (sql, p) => ({ changes: ((await query(sql, p)) as ResultSetHeader).affectedRows }),
+      afterCommit: queue ? queue.add : runNow,
+      notices: NO_NOTICES,
       tx: inTx ? (fn) => fn(self) : async (fn) => {
         // InnoDB resolves lock cycles by aborting one transaction (ER_LOCK_DEADLOCK), and Galera aborts the later
         // of two conflicting commits the same way; the documented remedy is to run it again. Our transactions
@@ -175,11 +177,13 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
           let conn: PoolConnection, node: number
           try { [conn, node] = await acquire() } catch (e) { return fail(e) }
           let dead = false
+          // A fresh queue per attempt: what an aborted attempt queued is dropped with it.
+          const pending = commitQueue()
+          let result: Awaited<ReturnType<typeof fn>>
           try {
             await conn.beginTransaction()
-            const result = await fn(over(conn, true))
+            result = await fn(over(conn, true, pending))
             await conn.commit()
-            return result
           } catch (e) {
             // A connection lost mid-transaction (BEGIN, a statement or COMMIT) is a 503, and the connection is
             // destroyed rather than handed back to the pool for the next request to trip over.
@@ -193,6 +197,8 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
             }
             return fail(e)
           } finally { if (dead) conn.destroy(); else conn.release() }
+          pending.run() // committed, and the connection is back in the pool
+          return result
         }
       },
       close: async () => { if (!inTx) await Promise.all(pools.map((p) => p?.end())) },

@@ -5,7 +5,7 @@
 import { Database, type SQLQueryBindings } from 'bun:sqlite'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { type Db, type Param, sqlRewriter, UniqueViolation } from './types.ts'
+import { commitQueue, type Db, NO_NOTICES, type Param, runNow, sqlRewriter, UniqueViolation } from './types.ts'
 
 export function openSqlite(path: string, namespace = '', mmapMb = 0): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
@@ -56,32 +56,43 @@ export function openSqlite(path: string, namespace = '', mmapMb = 0): Db {
     }
     return (acquire() as Promise<void>).then(() => { try { return f() } finally { release() } })
   }
-  const inTx: Db = {
-    dialect: 'sqlite',
-    all: async (sql, p) => direct.all(sql, p) as never,
-    get: async (sql, p) => direct.get(sql, p) as never,
-    run: async (sql, p) => direct.run(sql, p),
-    tx: (fn) => fn(inTx), // nested: already inside the one transaction
-    close: async () => {},
+  /** The handle of one transaction: its statements run directly (the lock is held), its afterCommit queue is its own. */
+  const txHandle = (queue: ReturnType<typeof commitQueue>): Db => {
+    const inTx: Db = {
+      dialect: 'sqlite',
+      all: async (sql, p) => direct.all(sql, p) as never,
+      get: async (sql, p) => direct.get(sql, p) as never,
+      run: async (sql, p) => direct.run(sql, p),
+      tx: (fn) => fn(inTx), // nested: already inside the one transaction
+      afterCommit: queue.add,
+      notices: NO_NOTICES,
+      close: async () => {},
+    }
+    return inTx
   }
   return {
     dialect: 'sqlite',
     all: (sql, p) => locking(() => direct.all(sql, p)) as never,
     get: (sql, p) => locking(() => direct.get(sql, p)) as never,
     run: (sql, p) => locking(() => direct.run(sql, p)),
+    afterCommit: runNow,
+    notices: NO_NOTICES,
     async tx(fn) {
+      const queue = commitQueue()
+      let result: Awaited<ReturnType<typeof fn>>
       await acquire()
       try {
         raw.run('BEGIN IMMEDIATE')
         try {
-          const result = await fn(inTx)
+          result = await fn(txHandle(queue))
           raw.run('COMMIT')
-          return result
         } catch (e) {
           if (raw.inTransaction) raw.run('ROLLBACK')
-          throw e
+          throw e // the queue of a rolled-back transaction is dropped
         }
       } finally { release() }
+      queue.run() // committed, and the lock is free for the next transaction
+      return result
     },
     async close() { raw.close() },
   }

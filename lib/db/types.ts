@@ -3,6 +3,8 @@
 // (GOTRUE_DB_NAMESPACE) and caches the rewritten text, so the hot path pays one Map lookup.
 // The adapters import this file and index.ts imports the adapters, so neither imports the other back.
 
+import type { NOTICE_EVENTS } from '../config-schema.ts'
+
 export type Dialect = 'sqlite' | 'mysql'
 export type Param = string | number | null
 export type Row = Record<string, unknown>
@@ -14,7 +16,42 @@ export interface Db {
   run(sql: string, params?: Param[]): Promise<{ changes: number }>
   /** Runs fn in one transaction: commit when it resolves, roll back when it throws. */
   tx<T>(fn: (db: Db) => Promise<T>): Promise<T>
+  /** Runs fn once the enclosing transaction has committed: never when it rolls back, and once when a retried
+   *  transaction finally commits (each attempt starts with an empty queue). Outside a transaction (the statement
+   *  already committed) fn runs at once. fn runs after the transaction's lock or connection is released, so it may
+   *  start network calls; it must not throw (a throw is swallowed, the commit stands). */
+  afterCommit(fn: () => void): void
+  /** Notification events (session and factor changes) queued on this handle and sent once it commits. The adapters'
+   *  own handles send nothing (NO_NOTICES); lib/notices.ts gives the app's handles the instance's webhooks. */
+  readonly notices: Notices
   close(): Promise<void>
+}
+
+export type NoticeEvent = (typeof NOTICE_EVENTS)[number]
+export interface Notices {
+  /** A Set lookup: callers skip any extra work (such as listing the sessions a bulk update ends) when false. */
+  wants(event: NoticeEvent): boolean
+  /** `user` is the user's row as the transaction sees it; `id` the session's or factor's; `detail` a session's end
+   *  reason or a factor's type. Nothing is built unless the event is wanted. */
+  notify(event: NoticeEvent, user: object, id: string, detail?: string): void
+}
+export const NO_NOTICES: Notices = { wants: () => false, notify() {} }
+
+/** The queue behind afterCommit, for the adapters: one per transaction attempt. */
+export function commitQueue(): { add(fn: () => void): void; run(): void } {
+  let fns: (() => void)[] | null = null
+  return {
+    add(fn) { (fns ??= []).push(fn) },
+    run() {
+      if (!fns) return
+      for (const fn of fns) { try { fn() } catch { /* the commit stands; fn logs its own failures */ } }
+      fns = null
+    },
+  }
+}
+/** afterCommit outside a transaction: the write has committed, run at once. */
+export function runNow(fn: () => void): void {
+  try { fn() } catch { /* as commitQueue */ }
 }
 
 /** Thrown by the adapters for a duplicate key, so callers can map it without knowing the driver. */
