@@ -24,7 +24,7 @@ import { badRequest, ErrorBody, HttpError } from '../lib/errors.ts'
 import { enforce, RULES } from '../lib/limits.ts'
 import { mailVars } from '../lib/links.ts'
 import { candidate, decide, type Decision, type Found, HOOKS } from '../lib/external-accounts.ts'
-import { addressProven, identityData, markProven, vouchesFor } from '../lib/identities.ts'
+import { addressProven, identityData, markProven, UNPROVEN_GONE, vouchesFor } from '../lib/identities.ts'
 import { type FlowRow, fromStarter, STATE_LIFETIME_MS, stateCookie } from '../lib/oauth-flow.ts'
 import { consumeOtp, findOtpByHash, findOtpForUser, identityMark, issueOtp, otpExpired, type OtpRow } from '../lib/otp.ts'
 import { getProvider, type ProviderUser } from '../lib/providers/index.ts'
@@ -189,6 +189,7 @@ export function callback(deps: Deps) {
           confirmed_at: user.confirmed_at ?? dbTime(now),
           // as below: a pending signup's password may have been chosen by someone who never owned the address
           ...(user.confirmed_at && !unlinked ? {} : { encrypted_password: '' }),
+          ...(unlinked ? UNPROVEN_GONE : {}),
           raw_app_meta_data: mergedMeta(user.raw_app_meta_data, { provider }),
           raw_user_meta_data: mergedMeta(user.raw_user_meta_data, meta),
         }, now),
@@ -210,7 +211,7 @@ export function callback(deps: Deps) {
       // its holder could have set; the prover's session is issued after.
       const unlinked = linked || vouchesFor(pu, user.email) ? await addressProven(tx, user, linked || await ownLink(user.id), now) : false
       await audit(user, 'login')
-      return { unlinked, user: await updateUser(tx, user, { last_sign_in_at: dbTime(now), ...(unlinked ? { encrypted_password: '' } : {}) }, now) }
+      return { unlinked, user: await updateUser(tx, user, { last_sign_in_at: dbTime(now), ...(unlinked ? { ...UNPROVEN_GONE, encrypted_password: '' } : {}) }, now) }
     }
     // An unconfirmed account whose email the provider vouches for: confirm it, and drop the password and the
     // other provider links, which may have been set up by someone who never owned the address (pre-hijacking):

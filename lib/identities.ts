@@ -9,8 +9,9 @@
 import { actorOf, writeAudit } from './audit.ts'
 import { type Db, dbTime } from './db/index.ts'
 import type { ProviderUser } from './providers/index.ts'
+import { revokeOtp } from './otp.ts'
 import { endOtherSessions } from './sessions.ts'
-import { emailKey, type UserRow } from './users.ts'
+import { emailKey, type UserPatch, type UserRow } from './users.ts'
 
 /** The provider vouches for `email`: one of its emails is that address and verified. */
 export const vouchesFor = (pu: ProviderUser, email: string): boolean =>
@@ -47,17 +48,26 @@ export async function markProven(db: Db, identityId: string, now: Date): Promise
     [JSON.stringify({ ...parse(row.identity_data), email_verified: true }), dbTime(now), identityId])
 }
 
+/** What the caller writes to the user when addressProven dropped a link: the pending email change its holder
+ *  could have started goes (its token is revoked there; the columns go through the caller's own patch, so the row
+ *  it returns is the stored one). The password is the caller's to clear (a recovery or invite sets a new one). */
+export const UNPROVEN_GONE: UserPatch = { email_change: '', email_change_sent_at: null }
+
 /** The account's address was just proven, through the link `keep` ('' for none: by mail): `keep` becomes proven,
  *  every unproven link goes, and when one went so does every session of the user but `session` (the prover's,
  *  when it already has one; otherwise the caller issues it after this; access tokens are refused through
- *  lib/revocations.ts). Returns whether a link went; the caller then clears a password this proof does not set
- *  (the link's holder could have set it). Runs inside the caller's transaction. */
+ *  lib/revocations.ts), and so do the one-time tokens the link's holder could still turn into the account: an
+ *  email change mailed to an address of theirs, and a PKCE code its sign-in got but has not exchanged yet (the
+ *  prover's own code is issued after this). Returns whether a link went; the caller then applies UNPROVEN_GONE and
+ *  clears a password this proof does not set (the link's holder could have set it). Runs inside the caller's
+ *  transaction. */
 export async function addressProven(db: Db, user: UserRow, keep: string, now: Date, session: string | null = null): Promise<boolean> {
   if (keep) await markProven(db, keep, now)
   const links = await db.all<LinkRow>('SELECT id, provider, email, identity_data FROM {identities} WHERE user_id = ?', [user.id])
   const gone = links.filter((l) => l.id !== keep && !proven(l))
   if (!gone.length) return false
   for (const l of gone) await db.run('DELETE FROM {identities} WHERE id = ?', [l.id])
+  for (const type of ['email_change', 'authorization_code'] as const) await revokeOtp(db, user.id, type)
   const sessions = await endOtherSessions(db, user, session, now, 'address_proven')
   await writeAudit(db, user.instance_id, actorOf(user), 'user_modified', now, {
     reason: 'unproven_identities_removed', providers: gone.map((l) => l.provider), sessions,

@@ -11,7 +11,7 @@ import { safeEqual } from './crypto.ts'
 import { dbTime } from './db/index.ts'
 import type { Deps } from './deps.ts'
 import { forbidden, notFound, unprocessable } from './errors.ts'
-import { addressProven } from './identities.ts'
+import { addressProven, UNPROVEN_GONE } from './identities.ts'
 import { enforce, RULES } from './limits.ts'
 import { hasVerifiedFactor } from './mfa.ts'
 import { codeHash, consumeOtp, findOtp, findOtpForUser, markedIdentity, type OtpRow, type OtpType, otpExpired, revokeOtp } from './otp.ts'
@@ -144,6 +144,7 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
     // mailed keeps (and proves) the link it made. On a confirmed account the link's holder may have set the
     // password too: it goes unless this link sets one (recovery with a password, an invite).
     const unlinked = await addressProven(tx, user, markedIdentity(otp), now)
+    if (unlinked && otp.token_type !== 'email_change') Object.assign(patch, UNPROVEN_GONE)
     if (unlinked && user.confirmed_at && !patch.encrypted_password) patch.encrypted_password = ''
     if (!user.confirmed_at) {
       patch.confirmed_at = dbTime(now)

@@ -5,6 +5,7 @@
 // of the user and the password its holder could have set. A link proven when it was made is never dropped, and
 // the unproven link of a legitimate user keeps working until such a proof happens.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { createHash, randomBytes } from 'node:crypto'
 import { type FakeEmail, type FakeProviderName, type OAuthFake, startOAuthFake } from './fakes/oauth-provider.ts'
 import { body, startServer, type TestServer, tokenFromMail } from './harness.ts'
 import { bearer, login, refresh } from './helpers.ts'
@@ -25,14 +26,22 @@ beforeEach(() => fake.reset())
 
 /** /authorize → the fake provider (which approves) → /callback from the same browser; the fragment's parameters. */
 async function signIn(p: FakeProviderName, id: string, ...emails: [string, boolean][]): Promise<Record<string, string>> {
+  return Object.fromEntries(new URLSearchParams((await through(p, '', id, emails)).hash.slice(1)))
+}
+/** The same sign-in with a PKCE challenge: the ?code= the callback hands back, not exchanged yet. */
+async function signInPkce(p: FakeProviderName, id: string, verifier: string, ...emails: [string, boolean][]): Promise<string> {
+  const challenge = createHash('sha256').update(verifier).digest('base64url')
+  return (await through(p, `&code_challenge=${challenge}&code_challenge_method=s256`, id, emails)).searchParams.get('code') ?? ''
+}
+async function through(p: FakeProviderName, query: string, id: string, emails: [string, boolean][]): Promise<URL> {
   fake.setProfile(p, { id, name: 'Ada', emails: emails.map(([email, verified], i): FakeEmail => ({ email, verified, primary: i === 0 })) })
-  const res = await s.req(`/authorize?provider=${p}`, { redirect: 'manual', headers: { referer: `${SITE}/login` } })
+  const res = await s.req(`/authorize?provider=${p}${query}`, { redirect: 'manual', headers: { referer: `${SITE}/login` } })
   expect(res.status).toBe(302)
   const back = await fake.approve(res.headers.get('location') ?? '')
   const cookie = /^(gotrue-oauth-state=[^;]*)/.exec(res.headers.get('set-cookie') ?? '')?.[1] ?? ''
   const done = await s.req(`/callback?${back}`, { redirect: 'manual', headers: { cookie } })
   expect(done.status).toBe(302)
-  return Object.fromEntries(new URLSearchParams(new URL(done.headers.get('location') ?? '').hash.slice(1)))
+  return new URL(done.headers.get('location') ?? '')
 }
 const getUser = (token: string | undefined) => s.req('/user', { headers: bearer(token ?? '') })
 const links = (userId: string) => s.db.all<{ provider: string; identity_data: string }>('SELECT provider, identity_data FROM {identities} WHERE user_id = ? ORDER BY provider', [userId])
@@ -101,6 +110,35 @@ describe('the attack: an unverified provider email creates a confirmed account b
     expect(await proofOf(victimId)).toEqual([['google', true]])
     expect((await getUser(attacker.access_token)).status).toBe(401)
     expect((await signIn('gitlab', '8101', [email, false])).error).toBe('access_denied')
+  })
+
+  test('an email change the attacker started before the proof cannot be confirmed after it', async () => {
+    const email = 'victim-pending-change@example.com'
+    const away = 'attacker-away@example.com'
+    const attacker = await signIn('gitlab', '8104', [email, false])
+    const victimId = (await body(await getUser(attacker.access_token))).id as string
+    expect((await s.req('/user', { method: 'PUT', headers: bearer(attacker.access_token ?? ''), json: { email: away } })).status).toBe(200)
+    const token = tokenFromMail(await s.smtp.waitForMail(away), 'email_change_token')
+    const [, recover] = PROOFS[0] ?? ['', async () => '']
+    const owner = await recover(email)
+    // the link mailed to the attacker's address no longer moves the owner's account there
+    expect((await verify({ type: 'email_change', token })).status).toBe(404)
+    const user = await body(await getUser(owner))
+    expect(user).toMatchObject({ id: victimId, email })
+    expect(user.new_email ?? '').toBe('')
+  })
+
+  test('a PKCE code the attacker\'s sign-in got before the proof is not exchanged after it', async () => {
+    const email = 'victim-pending-code@example.com'
+    const attacker = await signIn('gitlab', '8105', [email, false])
+    const verifier = randomBytes(32).toString('base64url')
+    const code = await signInPkce('gitlab', '8105', verifier, [email, false])
+    expect(code).not.toBe('')
+    const [, magic] = PROOFS[1] ?? ['', async () => '']
+    await magic(email)
+    expect((await getUser(attacker.access_token)).status).toBe(401)
+    const res = await s.req('/token?grant_type=pkce', { method: 'POST', headers: { 'x-supabase-api-version': '2024-01-01' }, json: { auth_code: code, code_verifier: verifier } })
+    expect(res.status).toBe(404)
   })
 
   test('the owner confirms an email change to the address: the unproven link goes, the changing session stays', async () => {
