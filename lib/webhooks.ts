@@ -30,6 +30,29 @@ const NO_CONNECTION = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTU
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v)
 const malformed = (why: string) => new HttpError(500, `Webhook returned malformed JSON: ${why}`)
+/** The most of a reply read: metadata fits well within it, and a receiver (in operator mode, a site owner's) that
+ *  answers without end cannot make the process buffer more than this per call. */
+const MAX_REPLY = 1024 * 1024
+
+/** The reply's body as text, or `malformed` once it passes MAX_REPLY (the rest is never read: the stream is
+ *  cancelled, which closes the connection). */
+async function replyText(res: Response): Promise<string> {
+  if (!res.body) return ''
+  const reader = res.body.getReader()
+  const parts: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > MAX_REPLY) {
+      await reader.cancel().catch(() => {})
+      throw malformed('reply over 1 MiB')
+    }
+    parts.push(value)
+  }
+  return Buffer.concat(parts).toString('utf8')
+}
 
 /** The target as error messages show it to clients: without userinfo (sent as Basic auth), query or fragment,
  *  which may hold the receiver's credentials. The reference prints the whole URL. */
@@ -88,8 +111,9 @@ export function makeWebhooks(config: Config, log: Logger): Webhooks {
           // The timeout covers the whole exchange, body included: a receiver that stalls mid-reply times out too.
           const res = await fetchAt(target, address, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutSec * 1000) })
           status = res.status
-          text = await res.text()
+          text = await replyText(res)
         } catch (e) {
+          if (e instanceof HttpError) throw e // a reply too large: the receiver's answer, not a failed attempt
           const timedOut = e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')
           log.warn('webhook attempt failed', { component: 'webhook', event, attempt, signed: !!secret, error: timedOut ? 'timeout' : e })
           if (!timedOut) {

@@ -354,3 +354,33 @@ describe('targets that cannot be reached', () => {
     expect(await row(s, 'nowhere@example.com')).toBeNull()
   })
 })
+
+describe('a receiver whose reply has no end', () => {
+  // 64 MiB of reply, sent as fast as it is read: the hook reads at most GOTRUE's reply cap of it and hangs up.
+  let pulled = 0
+  const flood = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    fetch: () => {
+      pulled = 0
+      const chunk = new Uint8Array(64 * 1024).fill(0x20)
+      return new Response(new ReadableStream({
+        pull(c) {
+          if (pulled >= 64 * 1024 * 1024) return c.close()
+          pulled += chunk.length
+          c.enqueue(chunk)
+        },
+      }), { headers: { 'content-type': 'application/json' } })
+    },
+  })
+  afterAll(() => flood.stop(true))
+
+  test('is cut off past 1 MiB: the hook fails (500 malformed) without reading the rest', async () => {
+    const s = await start({ GOTRUE_WEBHOOK_URL: `http://127.0.0.1:${flood.port}/hook`, GOTRUE_WEBHOOK_EVENTS: 'login', GOTRUE_WEBHOOK_RETRIES: '1', GOTRUE_WEBHOOK_TIMEOUT_SEC: '10', GOTRUE_MAILER_AUTOCONFIRM: 'true' })
+    expect((await signup(s, 'flooded@example.com')).status).toBe(200)
+    const res = await login(s, 'flooded@example.com')
+    expect(res.status).toBe(500)
+    expect(await body(res)).toMatchObject({ msg: 'Webhook returned malformed JSON: reply over 1 MiB' })
+    expect(pulled).toBeLessThan(16 * 1024 * 1024)
+  })
+})
