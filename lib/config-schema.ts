@@ -198,6 +198,7 @@ export const ConfigSchema = T.Object({
     timeout_sec: int('WEBHOOK_TIMEOUTSEC', 5, 'per-attempt timeout in seconds', 0, 600, { alt: ['GOTRUE_WEBHOOK_TIMEOUT_SEC'] }),
     events: list('WEBHOOK_EVENTS', `events sent: ${WEBHOOK_EVENTS.join(',')}`),
     allow_local: bool('WEBHOOK_ALLOW_LOCAL', false, 'allow webhook and template URLs on loopback/private addresses'),
+    max_in_flight: int('WEBHOOK_MAX_IN_FLIGHT', 100, 'session and factor notifications being sent at once (per process and site); past it a notification is dropped, with a warning at most once a second', 1, 100000),
   }),
   cookie: T.Object({
     key: str('COOKIE_KEY', 'nf_jwt', 'cookie name of the access token in cookie mode (X-Use-Cookie)'),

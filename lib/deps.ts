@@ -52,7 +52,7 @@ export function makeDeps(config: Config, db: Db, log: Logger, opts: { clock?: Cl
   metrics.gauge('gotrue_password_hash_queue', 'Password hashes waiting for a worker.', () => hasher.queued)
   return {
     // `db` is absent only where an app is built for its OpenAPI document
-    config, db: observed && withNotices(observed, webhooks, log, NIL_UUID), log, clock, version: opts.version, metrics, tracer,
+    config, db: observed && withNotices(observed, webhooks, log, NIL_UUID, config.webhook.max_in_flight), log, clock, version: opts.version, metrics, tracer,
     mailer: limitedMailer(countedMailer(tracedMailer(makeMailer(config, log), tracer), metrics), limiter, RULES(config).email, () => clock.now()),
     webhooks,
     limiter,
@@ -70,7 +70,7 @@ export function instanceDeps(base: Deps, instanceId: string, config: Config): De
   return {
     ...base, config, instanceId, limiter, webhooks,
     // the site's notices go to the site's webhook (base.db's go to the process's, which these handles replace)
-    db: base.db && withNotices(base.db, webhooks, base.log, instanceId),
+    db: base.db && withNotices(base.db, webhooks, base.log, instanceId, base.config.webhook.max_in_flight),
     mailer: limitedMailer(countedMailer(tracedMailer(makeMailer(config, base.log), base.tracer), base.metrics), limiter, RULES(config).email, () => base.clock.now()),
     validateUserData: userDataValidator(config.user_data_schema),
   }

@@ -21,15 +21,33 @@ function subject(event: NoticeEvent, id: string, detail: string | undefined): Re
 
 /** `db` whose handles (and those of its transactions) send notification webhooks for `instanceId`. Statements go
  *  straight to the inner handle (no extra hop per statement); only tx() and the notices are wrapped. */
-export function withNotices(db: Db, webhooks: Webhooks, log: Logger, instanceId: string): Db {
+export function withNotices(db: Db, webhooks: Webhooks, log: Logger, instanceId: string, maxInFlight = 100): Db {
+  // A receiver that stalls until the timeout would otherwise hold one pending call per event (timeout × retries
+  // each) at the rate of refreshes: past the cap an event is dropped, and said so at most once a second.
+  let inFlight = 0
+  let dropped = 0
+  let warnedAt = 0
+  const send = (event: NoticeEvent, user: UserRow, id: string, detail: string | undefined) => {
+    if (inFlight >= maxInFlight) {
+      dropped++
+      const now = Date.now()
+      if (now - warnedAt >= 1000) {
+        log.warn('webhook notifications dropped: too many in flight', { component: 'webhook', event, in_flight: inFlight, dropped })
+        warnedAt = now
+        dropped = 0
+      }
+      return
+    }
+    inFlight++
+    webhooks.send(event, instanceId, toUser(user), subject(event, id, detail))
+      .catch((e) => log.warn('webhook failed after commit', { component: 'webhook', event, error: e instanceof Error ? e.message : String(e) }))
+      .finally(() => { inFlight-- })
+  }
   const notices = (inner: Db): Notices => ({
     wants: (event) => webhooks.wants(event),
     notify(event, user, id, detail) {
       if (!webhooks.wants(event)) return
-      inner.afterCommit(() => {
-        webhooks.send(event, instanceId, toUser(user as UserRow), subject(event, id, detail))
-          .catch((e) => log.warn('webhook failed after commit', { component: 'webhook', event, error: e instanceof Error ? e.message : String(e) }))
-      })
+      inner.afterCommit(() => send(event, user as UserRow, id, detail))
     },
   })
   const wrap = (inner: Db): Db => {

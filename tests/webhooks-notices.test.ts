@@ -235,3 +235,33 @@ describe('not subscribed', () => {
     expect((await receiver.waitForCalls(1))[0]?.headers['x-netlify-event']).toBe('identity_userdeleted')
   })
 })
+
+describe('a receiver that stalls', () => {
+  const slow = startWebhookReceiver()
+  const logFile = `${require('node:os').tmpdir()}/notices-${crypto.randomUUID()}.log`
+  let s: TestServer
+  beforeAll(async () => {
+    slow.setDefault({ delayMs: 3000 })
+    s = await start({
+      GOTRUE_WEBHOOK_URL: slow.url, GOTRUE_WEBHOOK_EVENTS: 'session_refreshed', GOTRUE_WEBHOOK_MAX_IN_FLIGHT: '2',
+      GOTRUE_WEBHOOK_TIMEOUT_SEC: '5', GOTRUE_LOG_FILE: logFile, GOTRUE_LOG_LEVEL: 'warn',
+    })
+  })
+  afterAll(async () => { await slow.stop() })
+
+  test('at most GOTRUE_WEBHOOK_MAX_IN_FLIGHT notifications wait on it; the others are dropped with a warning, the refreshes all succeed', async () => {
+    const u = await confirmedUser(s)
+    let token = (await signIn(s, u.email)).refresh_token
+    for (let i = 0; i < 6; i++) {
+      const res = await refresh(s, token)
+      expect(res.status).toBe(200)
+      token = (await body<Tokens>(res)).refresh_token
+    }
+    await slow.waitForCalls(2, 3000)
+    await Bun.sleep(300)
+    expect(slow.calls).toHaveLength(2) // the other four were dropped while two were pending
+    const warnings = (await Bun.file(logFile).text()).split('\n').filter((l) => l.includes('webhook notifications dropped'))
+    expect(warnings.length).toBeGreaterThanOrEqual(1)
+    expect(JSON.parse(warnings[0] as string)).toMatchObject({ level: 'warn', event: 'session_refreshed', in_flight: 2 })
+  })
+})
