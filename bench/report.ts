@@ -12,7 +12,8 @@ export interface Row {
   project?: boolean
 }
 export interface Section { title: string; blurb: string; rows: Row[] }
-export interface Target { name: string; figure: string; required: string; met: boolean | null; why?: string }
+/** `informational`: a figure reported without a target (met stays null). */
+export interface Target { name: string; figure: string; required: string; met: boolean | null; why?: string; informational?: boolean }
 
 export const median = (xs: number[]): number => {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
@@ -61,7 +62,7 @@ export function sectionTable(section: Section, all: Row[]): string {
 }
 
 export function targetsTable(targets: Target[]): string {
-  const mark = (m: boolean | null) => (m === null ? '– not measured' : m ? '✅ met' : '❌ not met')
+  const mark = (t: Target) => (t.informational ? 'informational' : t.met === null ? '– not measured' : t.met ? '✅ met' : '❌ not met')
   return ['| target | figure | required | result |', '|---|---|---|---|',
-    ...targets.map((t) => `| ${t.name} | ${t.figure} | ${t.required} | ${mark(t.met)}${t.why ? ` (${t.why})` : ''} |`)].join('\n')
+    ...targets.map((t) => `| ${t.name} | ${t.figure} | ${t.required} | ${mark(t)}${t.why ? ` (${t.why})` : ''} |`)].join('\n')
 }

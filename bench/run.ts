@@ -1,7 +1,7 @@
 // `bun run bench`: our real server against its ceilings and a peer, on this machine's cores 0 (servers) and 1
 // (wrk). See bench/README.md. Flags: --quick, --mysql, --bcrypt-cost N, --rounds N, --warmup S, --duration S,
 // --connections N, --hash-connections N, --threads N, --users N, --scale N, --no-scale, --no-peer, --out FILE,
-// --max-minutes N.
+// --max-minutes N, --galera.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,7 +28,10 @@ const num = (f: string, def: number) => {
 const quick = has('--quick')
 const F = {
   quick,
-  mysql: has('--mysql'),
+  /** --galera measures beside the MySQL rows, so it brings them along. */
+  mysql: has('--mysql') || has('--galera'),
+  /** Also our server on node 1 of a three-node MariaDB Galera cluster on this machine (tests/fixtures/galera.sh). */
+  galera: has('--galera'),
   cost: num('--bcrypt-cost', 10),
   rounds: num('--rounds', quick ? 1 : 3),
   warmup: num('--warmup', quick ? 1 : 3),
@@ -54,6 +57,10 @@ const outIdx = argv.indexOf('--out')
 const OUT = outIdx >= 0 ? (argv[outIdx + 1] as string) : quick ? '' : join(import.meta.dir, 'RESULTS.md')
 const ROOT = join(import.meta.dir, '..')
 const MYSQL_URL = process.env.TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306/test'
+const GALERA_SH = join(ROOT, 'tests', 'fixtures', 'galera.sh')
+const GALERA_BASE_PORT = Number(process.env.GALERA_BASE_PORT || 3306)
+/** Node 1 of the cluster (galera.sh puts node N on GALERA_BASE_PORT + N). */
+const GALERA_URL = `mysql://root@127.0.0.1:${GALERA_BASE_PORT + 1}/test`
 const log = (s: string) => console.log(`bench: ${s}`)
 
 // ---- state shared with the cleanup -----------------------------------------------------------------------------
@@ -61,6 +68,10 @@ const dir = mkdtempSync(join(tmpdir(), 'gotrue-bench-'))
 const namespace = `bench${crypto.randomUUID().replace(/-/g, '').slice(0, 8)}`
 const scaleNs = { small: `${namespace}s`, big: `${namespace}b` }
 let mysqlUsed = false
+/** The cluster's own directory (not the test tier's default), removed by `galera.sh stop`. */
+const galeraDir = `/tmp/gotrue-bench-galera-${namespace}`
+let galeraStarted = false
+const galeraEnv = { GALERA_DIR: galeraDir, GALERA_BASE_PORT: String(GALERA_BASE_PORT) }
 /** InnoDB's buffer pool size before --mysql grew it (restored by the cleanup). */
 let bufferPoolBefore: number | null = null
 /** The database server's CPU mask before --mysql pinned it (restored by the cleanup). */
@@ -68,6 +79,10 @@ let dbAffinity: { pid: number; mask: string } | null = null
 let failed = false
 async function cleanup() {
   await stopAll()
+  if (galeraStarted) {
+    const r = await run(['bash', GALERA_SH, 'stop'], { env: galeraEnv, timeoutMs: 120_000 }).catch(() => null)
+    if (r?.code !== 0) console.error(`bench: could not stop the Galera cluster: run \`GALERA_DIR=${galeraDir} bash tests/fixtures/galera.sh stop\``)
+  }
   if (dbAffinity) {
     const r = await run(['taskset', '-a', '-p', dbAffinity.mask, String(dbAffinity.pid)]).catch(() => null)
     if (r?.code !== 0) console.error(`bench: could not restore the CPU affinity of the database server (pid ${dbAffinity.pid}) to ${dbAffinity.mask}: run \`taskset -a -p ${dbAffinity.mask} ${dbAffinity.pid}\``)
@@ -172,12 +187,13 @@ function findDbServer(): number | null {
   return null
 }
 
-function wrkItem(group: string, r: Row, o: { server: Proc; path: string; script: string; connections: number; args?: (runId: string) => Record<string, string | number>; prepare?: () => Promise<void> }) {
+/** `db`: the database server processes of this target (part of the system under test, not "other load"). */
+function wrkItem(group: string, r: Row, o: { server: Proc; path: string; script: string; connections: number; args?: (runId: string) => Record<string, string | number>; prepare?: () => Promise<void>; db?: number[] }) {
   items.push({
     row: r, group,
     measure: async (seconds, runId) => {
       await o.prepare?.()
-      const w = cpuWindow(dbServerPid ? [o.server.pid, dbServerPid] : [o.server.pid])
+      const w = cpuWindow([o.server.pid, ...(o.db ?? (dbServerPid ? [dbServerPid] : []))])
       const res = await wrk({ url: o.server.url + o.path, script: o.script, threads: F.threads, connections: o.connections, seconds, args: { threads: F.threads, ...o.args?.(runId) } })
       return sampleOf(res, `${r.label} (${o.path})`, w.stop(res.cpuMs).other)
     },
@@ -319,6 +335,46 @@ async function main() {
     await topUp(myRefresh, pool, gotrueMinter(oursMy.url, myEmails))
   }
 
+  // With --galera, the same build on node 1 of a three-node Galera cluster on this machine: every commit is
+  // certified by all three nodes before it returns, so beside the single-MariaDB rows this shows what that costs
+  // (three nodes on one machine show the overhead, not scale-out).
+  let oursGal: Proc | null = null
+  const galAccess = join(dir, 'galera-access.txt'), galRefresh = join(dir, 'galera-refresh.txt')
+  let galEmails: string[] = []
+  const galeraPids: number[] = []
+  let galeraVersion = ''
+  if (F.galera) {
+    // The fixture's group-communication ports are fixed: a cluster someone else runs (the Galera test tier, say)
+    // would be taken for ours, or collide with it. Refuse rather than measure or stop theirs.
+    for (const port of [GALERA_BASE_PORT + 1, GALERA_BASE_PORT + 2, GALERA_BASE_PORT + 3, 4567, 4577, 4587]) {
+      const busy = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data() {} } }).then((s) => { s.end(); return true }, () => false)
+      if (busy) throw new Error(`--galera: something already listens on 127.0.0.1:${port} (another Galera cluster?); stop it first`)
+    }
+    log('starting a three-node MariaDB Galera cluster (tests/fixtures/galera.sh start)')
+    galeraStarted = true
+    const t0 = performance.now()
+    const r = await run(['bash', GALERA_SH, 'start'], { env: galeraEnv, timeoutMs: 300_000 })
+    if (r.code !== 0) throw new Error(`galera.sh start failed (${r.code}):\n${(r.out + r.err).slice(-2000)}`)
+    for (const n of [1, 2, 3]) {
+      const pid = Number(readFileSync(join(galeraDir, `node${n}.pid`), 'utf8').trim())
+      if (!pid) throw new Error(`--galera: no pid for node ${n}`)
+      galeraPids.push(pid)
+      // On the database core with wrk, as the single MariaDB server (stopped at the end, so nothing to restore).
+      if (F.dbCore !== 'none' && (await run(['taskset', '-a', '-p', '-c', F.dbCore, String(pid)])).code !== 0) log(`note: could not pin Galera node ${n} (pid ${pid}) to core ${F.dbCore}`)
+    }
+    galeraVersion = await mysqlVersion(GALERA_URL)
+    log(`Galera cluster synced in ${((performance.now() - t0) / 1000).toFixed(0)} s (nodes ${galeraPids.join(', ')}${F.dbCore !== 'none' ? `, pinned to core ${F.dbCore}` : ''})`)
+    oursGal = startGotrue('gotrue-1core-galera', '0', 'mysql', `${namespace}g`, { GOTRUE_DB_DATABASE_URL: GALERA_URL })
+    await waitReady(oursGal)
+    log(`our server is up on Galera node 1; seeding ${F.users} accounts through the API`)
+    const s = await seedGotrue(oursGal.url, F.users, 'galera')
+    galEmails = s.emails
+    writeLines(galAccess, s.accessTokens.map((t) => `Bearer ${t}`))
+    await topUp(galRefresh, pool, gotrueMinter(oursGal.url, galEmails))
+    await refreshOnce(oursGal.url, readFileSync(galRefresh, 'utf8').split('\n')[0] as string, 'our server on Galera')
+    writeLines(galRefresh, readFileSync(galRefresh, 'utf8').split('\n').filter(Boolean).slice(1))
+  }
+
   // 1 k users vs F.scale users: two servers per driver, on a 1 k-user database and on a copy grown to F.scale.
   interface ScaleSet { driver: Driver; small: Proc; big: Proc; access: string; refreshSmall: string; refreshBig: string; emails: string[]; counts: string }
   const scaleSets: ScaleSet[] = []
@@ -402,6 +458,10 @@ async function main() {
     const r = row('user.mysql', 'GoTrue (this project, MySQL)', '1', { project: true })
     wrkItem('user', r, { server: oursMy, path: '/user', script: 'get.lua', connections: C, args: () => ({ file: myAccess, header: 'Authorization' }) })
   }
+  if (oursGal) {
+    const r = row('user.galera', 'GoTrue (this project, MySQL on Galera node 1 of 3)', '1', { project: true })
+    wrkItem('user', r, { server: oursGal, path: '/user', script: 'get.lua', connections: C, db: galeraPids, args: () => ({ file: galAccess, header: 'Authorization' }) })
+  }
   for (const alg of ['ES256', 'EdDSA'] as const) {
     wrkItem('user', row(`user.${alg.toLowerCase()}`, `GoTrue (this project, SQLite), ${alg} tokens (GOTRUE_JWT_KEYS)`, '1', { vs: 'user.ours' }),
       { server: asym[alg].server, path: '/user', script: 'get.lua', connections: C, args: () => ({ file: asym[alg].file, header: 'Authorization' }) })
@@ -422,6 +482,11 @@ async function main() {
     const my = oursMy
     wrkItem('refresh', row('refresh.mysql', 'GoTrue (this project, MySQL)', '1', { project: true }), { server: my, path: '/token', script: 'refresh.lua', connections: C,
       args: () => ({ file: myRefresh }), prepare: async () => { await topUp(myRefresh, pool, gotrueMinter(my.url, myEmails)) } })
+  }
+  if (oursGal) {
+    const gal = oursGal
+    wrkItem('refresh', row('refresh.galera', 'GoTrue (this project, MySQL on Galera node 1 of 3)', '1', { project: true }), { server: gal, path: '/token', script: 'refresh.lua', connections: C,
+      db: galeraPids, args: () => ({ file: galRefresh }), prepare: async () => { await topUp(galRefresh, pool, gotrueMinter(gal.url, galEmails)) } })
   }
   wrkItem('refresh', row('refresh.ceiling', 'ceiling: bare Bun.serve, one bun:sqlite transaction + createHmac', '1', { vs: 'refresh.ours' }),
     { server: ceilRefresh, path: '/token', script: 'refresh.lua', connections: C, args: () => ({ file: ceilRefreshFile }),
@@ -524,6 +589,12 @@ async function main() {
     t('GET /user p99 during a login flood (two cores)', flood2.during.p99 ?? NaN, '< 20 ms', (v) => v < 20, (v) => `${fmtMs(v)} ms`),
     t('MySQL GET /user ÷ SQLite GET /user', F.mysql ? R('user.mysql', 'user.ours') : NaN, '≥ 0.5', (v) => v >= 0.5, fmtRatio, 'run with --mysql'),
     t('MySQL refresh ÷ SQLite refresh', F.mysql ? R('refresh.mysql', 'refresh.ours') : NaN, '≥ 0.5', (v) => v >= 0.5, fmtRatio, 'run with --mysql'),
+    // No target is set for Galera: the figures say what certification by three nodes costs on one machine.
+    ...(['user', 'refresh'] as const).map((what) => {
+      const v = F.galera ? R(`${what}.galera`, `${what}.mysql`) : NaN
+      return { name: `Galera ${what === 'user' ? 'GET /user' : 'refresh'} ÷ MySQL ${what === 'user' ? 'GET /user' : 'refresh'} (three nodes on this machine)`,
+        figure: Number.isFinite(v) ? fmtRatio(v) : 'n/a', required: '– (no target)', met: null, informational: Number.isFinite(v), why: Number.isFinite(v) ? undefined : 'run with --galera' } satisfies Target
+    }),
     ...(['sqlite', 'mysql'] as const).flatMap((d) => (['user', 'refresh'] as const).map((what) => {
       const name = `${what === 'user' ? 'GET /user' : 'refresh grant'} at ${F.scale ? F.scale.toLocaleString('en-US') : 'N'} users ÷ at 1,000 users, ${d === 'sqlite' ? 'SQLite' : 'MySQL'} (req/s; flat = ≥ 0.9)`
       const measured = scaleSets.some((x) => x.driver === d)
@@ -554,7 +625,7 @@ async function main() {
       'Absolute numbers on a shared machine swing; the ratios from one run are what count.', '',
     '## Machine and versions', '',
     `- machine: \`nproc\` = ${(await run(['nproc'])).out.trim()}, CPU: ${cpu}; load average ${load0} at the start, ${load1} at the end (other work on this machine competes with the run)`,
-    `- Bun ${Bun.version}, SQLite ${sqliteVersion}${F.mysql ? `, ${await mysqlVersion(MYSQL_URL)}` : ''}, ${wrkVersion}`,
+    `- Bun ${Bun.version}, SQLite ${sqliteVersion}${F.mysql ? `, ${await mysqlVersion(MYSQL_URL)}` : ''}${galeraVersion ? ` (Galera nodes: ${galeraVersion}, galera-4)` : ''}, ${wrkVersion}`,
     `- project ${git}${dirty ? ` (+${dirty} modified tracked files)` : ''} at the start of the run: elysia ${pkg('elysia')}, jose ${pkg('jose')}, mysql2 ${pkg('mysql2')}; peer: better-auth ${betterAuthVersion}`,
     `- protocol: servers on core 0 (\`taskset -c 0\`), wrk on core 1 (\`taskset -c 1\`), loopback; ${F.rounds} round(s), targets interleaved and rotated each round; ` +
       `warm-up ${F.warmup} s then ${F.duration} s per measurement; medians over rounds (req/s, p50, p99 each); "failures" = non-2xx + socket errors over all rounds.`,
@@ -562,7 +633,11 @@ async function main() {
       `GOTRUE_BCRYPT_COST=${F.cost}, autoconfirm, rate limits off, log level error. "two cores" = the same build started with \`taskset -c 0,1\`, sharing core 1 with wrk.` +
       (F.mysql ? (dbAffinity ? ` The database server was pinned to core ${F.dbCore} (with wrk) for the run, as if on its own host; its CPU is not counted as other load.`
         : ' The database server was not pinned (it ran where the OS put it, competing with our server and wrk); its CPU is not counted as other load.') +
-        (bufferPoolBefore !== null ? ` InnoDB's buffer pool was ${F.bufferPoolMb} MB for the run (the server's own setting, ${Math.round(bufferPoolBefore / 1048576)} MB, restored afterwards).` : '') : ''),
+        (bufferPoolBefore !== null ? ` InnoDB's buffer pool was ${F.bufferPoolMb} MB for the run (the server's own setting, ${Math.round(bufferPoolBefore / 1048576)} MB, restored afterwards).` : '') : '') +
+      (F.galera ? ` With --galera the same build on node 1 (${GALERA_URL.replace(/\/\/[^@]*@/, '//…@')}) of a three-node MariaDB Galera cluster started for the run by tests/fixtures/galera.sh ` +
+        `(all three nodes on this machine${F.dbCore !== 'none' ? `, pinned to core ${F.dbCore} with wrk` : ''}; their CPU is not counted as other load in the Galera rows; ` +
+        'the fixture\'s settings: 64 MB buffer pool, innodb_flush_log_at_trx_commit=2, 2 applier threads), stopped and removed afterwards. ' +
+        'Galera ÷ MySQL shows what certifying every commit on three nodes costs, not scale-out.' : ''),
     '', '## Throughput and latency', '',
     ...sections.flatMap((s) => [sectionTable(s, rows), '']),
     '## Extra figures', '',
