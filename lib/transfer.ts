@@ -3,7 +3,7 @@
 // reference's MySQL `users` table (raw_app_meta_data / raw_user_meta_data columns). Used by the
 // /admin/users/export route and the `gotrue admin export|import` CLI verbs.
 import { bcryptProblem } from './crypto.ts'
-import { type Db, dbTime, UniqueViolation } from './db/index.ts'
+import { type Db, dbTime, parseTime, UniqueViolation } from './db/index.ts'
 import { isUuid } from './ids.ts'
 import { emailKey, emailProblem, insertUserRow, NIL_UUID, parseMeta, toUser, USER_COLUMNS, type UserJson, type UserRow } from './users.ts'
 
@@ -104,6 +104,11 @@ export interface ImportRecord { line: number; value: Record<string, unknown>; er
  *  exactly the imported values is left alone and counted as unchanged (so a second run of the same file writes
  *  nothing). Ids are unique across instances, so a file's id that another instance holds is refused, never
  *  overwritten. A refused record writes nothing. */
+/** Whether a stored value equals the one an import would write. Times compare as instants: MySQL's binary
+ *  protocol returns a whole second without the `.000` that dbTime wrote. */
+const same = (column: string, stored: unknown, written: unknown): boolean =>
+  column.endsWith('_at') ? parseTime(stored) === parseTime(written) : String(stored ?? '') === String(written ?? '')
+
 export async function importUsers(db: Db, rows: AsyncIterable<ImportRecord>, opts: ImportTarget & {
   onProgress?: (done: number) => void
 }): Promise<ImportResult> {
@@ -122,7 +127,7 @@ export async function importUsers(db: Db, rows: AsyncIterable<ImportRecord>, opt
         if (!old) {
           await insertUserRow(tx, row)
           result.inserted++
-        } else if (cols.every((c, i) => String(old[c] ?? '') === String(values[i] ?? ''))) {
+        } else if (cols.every((c, i) => same(c, old[c], values[i]))) {
           result.unchanged++
         } else {
           const set = cols.filter((c) => c !== 'id')
