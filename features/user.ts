@@ -22,7 +22,7 @@ import { codeHash, consumeOtp, findOtpForUser, issueOtp, otpExpired, revokeOtp }
 import { Aal2Required, factorJson, requireAal2IfVerified, userFactors } from '../lib/mfa.ts'
 import { endOtherSessions, sessionOf } from '../lib/sessions.ts'
 import {
-  emailKey, findUserById, findUserWithFactorFlag, parseMeta, passwordProblem, toUser, updateUser, User, type UserPatch, type UserRow, MetadataInput, metadataOf
+  emailKey, findUserById, readUserWithFactorFlag, parseMeta, passwordProblem, toUser, updateUser, User, type UserPatch, type UserRow, MetadataInput, metadataOf
 } from '../lib/users.ts'
 
 export const UserUpdateBody = t.Object({
@@ -102,7 +102,7 @@ export function user(deps: Deps) {
     .get('/user', async ({ claims, request }) => {
       checkAudience(request.headers.get('x-jwt-aud'), claims)
       const sub = subOf(claims)
-      const row = await findUserWithFactorFlag(db, instanceId, sub)
+      const row = await readUserWithFactorFlag(db, instanceId, sub)
       if (!row) throw notFound('User not found')
       const found = toUser(row.user)
       // supabase/auth's `factors`, only when there are some (its omitempty): users without MFA keep GoTrue's keys.

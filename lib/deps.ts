@@ -4,6 +4,7 @@ import type { Config } from './config.ts'
 import { PasswordHasher } from './crypto.ts'
 import { type DataValidator, userDataValidator } from './dataschema.ts'
 import type { Db } from './db/index.ts'
+import { coalesced } from './db/coalesce.ts'
 import { observedDb, tracedMailer, tracedWebhooks } from './instrument.ts'
 import { type Limiter, makeLimiter } from './limiter.ts'
 import { RULES } from './limits.ts'
@@ -50,6 +51,8 @@ export function makeDeps(config: Config, db: Db, log: Logger, opts: { clock?: Cl
   const observed = observedDb(db, tracer, metrics)
   const webhooks = countedWebhooks(tracedWebhooks(makeWebhooks(config, log), tracer), metrics)
   metrics.gauge('gotrue_password_hash_queue', 'Password hashes waiting for a worker.', () => hasher.queued)
+  metrics.counter('gotrue_db_coalesced_reads_total', 'Point reads (GET /user on MySQL) that may share a statement.', () => coalesced.reads)
+  metrics.counter('gotrue_db_coalesced_statements_total', 'Statements those reads took (reads ÷ statements: the mean batch).', () => coalesced.statements)
   return {
     // `db` is absent only where an app is built for its OpenAPI document
     config, db: observed && withNotices(observed, webhooks, log, NIL_UUID, config.webhook.max_in_flight), log, clock, version: opts.version, metrics, tracer,

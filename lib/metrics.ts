@@ -37,6 +37,7 @@ export class Metrics {
   private readonly requests = new Map<string, number>()
   private readonly latency = new Map<string, Histogram>()
   private readonly gauges = new Map<string, { help: string; read: () => number }>()
+  private readonly readCounters = new Map<string, { help: string; read: () => number }>()
   /** Counters by series name, then by their rendered label set: one Map update per event. */
   private readonly counters = new Map<string, { help: string; values: Map<string, number> }>([
     ['gotrue_auth_attempts_total', { help: 'Signups, logins, refreshes, recoveries and verifications by outcome.', values: new Map() }],
@@ -74,6 +75,9 @@ export class Metrics {
   /** A value read at scrape time (queue lengths, pool use). */
   gauge(name: string, help: string, read: () => number): void { this.gauges.set(name, { help, read }) }
 
+  /** A counter kept elsewhere (a module's running total), read at scrape time. */
+  counter(name: string, help: string, read: () => number): void { this.readCounters.set(name, { help, read }) }
+
   render(): string {
     const out: string[] = [
       '# HELP gotrue_http_requests_total HTTP requests by route, method and status.',
@@ -98,6 +102,7 @@ export class Metrics {
       out.push(`# HELP ${name} ${c.help}`, `# TYPE ${name} counter`)
       for (const [l, n] of c.values) out.push(`${name}${l} ${n}`)
     }
+    for (const [name, c] of this.readCounters) out.push(`# HELP ${name} ${c.help}`, `# TYPE ${name} counter`, `${name} ${c.read()}`)
     for (const [name, g] of this.gauges) out.push(`# HELP ${name} ${g.help}`, `# TYPE ${name} gauge`, `${name} ${g.read()}`)
     const mem = process.memoryUsage()
     out.push('# HELP process_resident_memory_bytes Resident memory.', '# TYPE process_resident_memory_bytes gauge', `process_resident_memory_bytes ${mem.rss}`)

@@ -2,6 +2,7 @@
 import { t } from 'elysia'
 import { type Db, dbTime, isoTime, type Param } from './db/index.ts'
 import { unprocessable } from './errors.ts'
+import { Coalescer, paddedKeys } from './db/coalesce.ts'
 
 export const NIL_UUID = '00000000-0000-0000-0000-000000000000'
 export type Metadata = Record<string, unknown>
@@ -148,6 +149,31 @@ const BY_ID_WITH_FACTOR_FLAG = `SELECT ${USER_COLUMNS}, EXISTS (SELECT 1 FROM {m
 export async function findUserWithFactorFlag(db: Db, instanceId: string, id: string): Promise<{ user: UserRow; hasFactors: boolean } | null> {
   const row = await db.get<UserRow & { has_factors: number | string }>(BY_ID_WITH_FACTOR_FLAG, [instanceId, id])
   return row ? { user: row, hasFactors: Number(row.has_factors) > 0 } : null
+}
+
+/** GET /user's read through the pool: on MySQL, concurrent requests share statements (lib/db/coalesce.ts), one
+ *  `id IN (…)` for every user asked for while the previous ones ran; SQLite reads in-process and gains nothing. */
+export function readUserWithFactorFlag(db: Db, instanceId: string, id: string): Promise<{ user: UserRow; hasFactors: boolean } | null> {
+  if (db.dialect !== 'mysql') return findUserWithFactorFlag(db, instanceId, id)
+  let byInstance = readers.get(db)
+  if (!byInstance) readers.set(db, (byInstance = new Map()))
+  let reader = byInstance.get(instanceId)
+  if (!reader) {
+    reader = new Coalescer(async (ids) => {
+      const keys = paddedKeys(ids)
+      const rows = await db.all<UserRow & { has_factors: number | string }>(byIdsStatement(keys.length), [instanceId, ...keys])
+      return new Map(rows.map((row) => [row.id, { user: row, hasFactors: Number(row.has_factors) > 0 }]))
+    }, { maxInFlight: 4, maxBatch: 64 })
+    byInstance.set(instanceId, reader)
+  }
+  return reader.get(id)
+}
+const readers = new WeakMap<Db, Map<string, Coalescer<{ user: UserRow; hasFactors: boolean }>>>()
+const byIds = new Map<number, string>()
+function byIdsStatement(n: number): string {
+  let sql = byIds.get(n)
+  if (!sql) byIds.set(n, (sql = `${BY_ID_WITH_FACTOR_FLAG.slice(0, -'id = ?'.length)}id IN (${Array(n).fill('?').join(', ')})`))
+  return sql
 }
 
 export async function findUserByEmail(db: Db, instanceId: string, aud: string, email: string): Promise<UserRow | null> {

@@ -1,6 +1,7 @@
 // The Db adapter contract (lib/db/types.ts): the same cases run against SQLite always and against MySQL when
 // TEST_MYSQL_URL is set, so a feature's statement behaves identically on both drivers.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,6 +9,7 @@ import { type Db, type Dialect, DbUnavailable, dbTime, isoTime, jsonText, Unique
 import { BUNDLED_MIGRATIONS, listMigrations, type Migration, migrate } from '../lib/db/migrate.ts'
 import { mysqlTargets, openMysql, parseMysqlDsn } from '../lib/db/mysql.ts'
 import { openSqlite } from '../lib/db/sqlite.ts'
+import { BATCH_SIZES, Coalescer, paddedKeys } from '../lib/db/coalesce.ts'
 
 const MYSQL_URL = process.env.TEST_MYSQL_URL ?? ''
 const dialects: Dialect[] = MYSQL_URL ? ['sqlite', 'mysql'] : ['sqlite']
@@ -275,4 +277,117 @@ describe('openMysql when nothing listens', () => {
       await expect(db.tx((t) => t.get('SELECT 1'))).rejects.toBeInstanceOf(DbUnavailable)
     } finally { await db.close() }
   }, 15_000)
+})
+
+describe('Coalescer (point reads sharing statements while the database is busy)', () => {
+  /** A fetch whose statements the test finishes by hand: each call is recorded with its keys. */
+  function controlled() {
+    const calls: { keys: string[]; finish(rows?: Record<string, string>): void; fail(e: unknown): void }[] = []
+    const fetch = (keys: string[]) => new Promise<Map<string, string>>((resolve, reject) => {
+      calls.push({
+        keys,
+        finish: (rows) => resolve(new Map(Object.entries(rows ?? Object.fromEntries(keys.map((k) => [k, `row-${k}`]))))),
+        fail: reject,
+      })
+    })
+    return { calls, fetch }
+  }
+  const tick = () => new Promise((r) => setTimeout(r, 0))
+
+  test('an idle reader sends each read at once, alone', async () => {
+    const { calls, fetch } = controlled()
+    const c = new Coalescer(fetch, { maxInFlight: 2, maxBatch: 64 })
+    const a = c.get('a')
+    const b = c.get('b')
+    expect(calls.map((x) => x.keys)).toEqual([['a'], ['b']])
+    calls[0]?.finish()
+    calls[1]?.finish()
+    expect(await a).toBe('row-a')
+    expect(await b).toBe('row-b')
+  })
+
+  test('reads asked while maxInFlight statements run wait, then leave together in one statement; a repeated key is read once', async () => {
+    const { calls, fetch } = controlled()
+    const c = new Coalescer(fetch, { maxInFlight: 1, maxBatch: 64 })
+    const first = c.get('a')
+    const waiting = [c.get('b'), c.get('c'), c.get('b'), c.get('a')]
+    expect(calls).toHaveLength(1)
+    calls[0]?.finish()
+    expect(await first).toBe('row-a')
+    await tick()
+    expect(calls.map((x) => x.keys)).toEqual([['a'], ['b', 'c', 'a']])
+    calls[1]?.finish()
+    expect(await Promise.all(waiting)).toEqual(['row-b', 'row-c', 'row-b', 'row-a'])
+  })
+
+  test('a read is never attached to a statement already sent: the same key asked again goes in the next one', async () => {
+    const { calls, fetch } = controlled()
+    const c = new Coalescer(fetch, { maxInFlight: 1, maxBatch: 64 })
+    const early = c.get('a')
+    const late = c.get('a') // asked after the first statement left: it may not see a row read before it was asked
+    expect(calls.map((x) => x.keys)).toEqual([['a']])
+    calls[0]?.finish({ a: 'old' })
+    expect(await early).toBe('old')
+    await tick()
+    expect(calls.map((x) => x.keys)).toEqual([['a'], ['a']])
+    calls[1]?.finish({ a: 'new' })
+    expect(await late).toBe('new')
+  })
+
+  test('a key without a row reads null; a failed statement fails its own reads only, and the queue goes on', async () => {
+    const { calls, fetch } = controlled()
+    const c = new Coalescer(fetch, { maxInFlight: 1, maxBatch: 64 })
+    const gone = c.get('gone')
+    const failed = [c.get('x'), c.get('y')].map((p) => p.then(() => 'resolved', (e: unknown) => e))
+    calls[0]?.finish({})
+    expect(await gone).toBeNull()
+    await tick()
+    const after = c.get('z')
+    calls[1]?.fail(new DbUnavailable('lost'))
+    for (const outcome of await Promise.all(failed)) expect(outcome).toBeInstanceOf(DbUnavailable)
+    await tick()
+    expect(calls.map((x) => x.keys)).toEqual([['gone'], ['x', 'y'], ['z']])
+    calls[2]?.finish()
+    expect(await after).toBe('row-z')
+  })
+
+  test('at most maxBatch keys per statement; the rest go in the next free slots, oldest first', async () => {
+    const { calls, fetch } = controlled()
+    const c = new Coalescer(fetch, { maxInFlight: 1, maxBatch: 3 })
+    const all = [c.get('k0'), ...Array.from({ length: 7 }, (_, i) => c.get(`k${i + 1}`))]
+    calls[0]?.finish()
+    await tick()
+    calls[1]?.finish()
+    await tick()
+    calls[2]?.finish()
+    await tick()
+    calls[3]?.finish()
+    expect(calls.map((x) => x.keys)).toEqual([['k0'], ['k1', 'k2', 'k3'], ['k4', 'k5', 'k6'], ['k7']])
+    expect(await Promise.all(all)).toEqual(Array.from({ length: 8 }, (_, i) => `row-k${i}`))
+  })
+
+  test('a shared statement runs in the async context of its oldest read (its trace span belongs to that request)', async () => {
+    const als = new AsyncLocalStorage<string>()
+    const seen: (string | undefined)[] = []
+    let release = () => {}
+    const gate = new Promise<void>((r) => { release = r })
+    const c = new Coalescer(async (keys) => {
+      seen.push(als.getStore())
+      if (seen.length === 1) await gate
+      return new Map(keys.map((k) => [k, k]))
+    }, { maxInFlight: 1, maxBatch: 64 })
+    const first = als.run('request-1', () => c.get('a'))
+    const second = als.run('request-2', () => c.get('b'))
+    const third = als.run('request-3', () => c.get('c'))
+    release()
+    expect(await Promise.all([first, second, third])).toEqual(['a', 'b', 'c'])
+    expect(seen).toEqual(['request-1', 'request-2'])
+  })
+
+  test('paddedKeys: a batch is padded with its last key to the next statement size, so few statements get prepared', () => {
+    expect(paddedKeys(['a'])).toEqual(['a'])
+    expect(paddedKeys(['a', 'b', 'c'])).toEqual(['a', 'b', 'c', 'c'])
+    expect(paddedKeys(Array.from({ length: 9 }, (_, i) => `k${i}`))).toHaveLength(16)
+    expect(BATCH_SIZES.at(-1)).toBe(64)
+  })
 })

@@ -3,13 +3,14 @@
 // and app_metadata for admins.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createHmac } from 'node:crypto'
-import { body, JWT_SECRET, startServer, type TestServer, tokenFromMail } from './harness.ts'
+import { body, DIALECT, JWT_SECRET, startServer, type TestServer, tokenFromMail } from './harness.ts'
 import { bearer as bearerOf, freshEmail, loggedInUser, login as loginOn, PASSWORD, refresh as refreshOn, type Tokens } from './helpers.ts'
 import { Value } from '@sinclair/typebox/value'
 import { User } from '../lib/users.ts'
 
 let s: TestServer
-beforeAll(async () => { s = await startServer({ env: { GOTRUE_MAILER_AUTOCONFIRM: 'true' } }) })
+const METRICS = { authorization: 'Bearer user-test-metrics-token' }
+beforeAll(async () => { s = await startServer({ env: { GOTRUE_MAILER_AUTOCONFIRM: 'true', GOTRUE_METRICS_TOKEN: METRICS.authorization.slice(7) } }) })
 afterAll(() => s.stop())
 
 /** A login's status and, when it worked, its access token. */
@@ -119,6 +120,52 @@ describe('GET /user', () => {
     const res = await getUser(u.auth)
     expect(res.status).toBe(404)
     expect(await body(res)).toEqual({ code: 404, msg: 'User not found' })
+  })
+})
+
+// On MySQL, GET /user reads of concurrent requests share statements (`id IN (…)`, lib/db/coalesce.ts). What must
+// hold whatever the batching: each answer is its own token's user, and a read asked after a write sees it.
+describe('GET /user under concurrency', () => {
+  const counters = async () => {
+    const text = await (await s.req('/metrics', { headers: METRICS })).text()
+    const read = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? Number.NaN)
+    return { reads: read('gotrue_db_coalesced_reads_total'), statements: read('gotrue_db_coalesced_statements_total') }
+  }
+  const burst = <T>(n: number, f: (i: number) => Promise<T>) => Promise.all(Array.from({ length: n }, (_, i) => f(i)))
+
+  test('600 concurrent reads over 30 users: every answer is the user of its own token', async () => {
+    const users = await burst(30, (i) => loggedInUser(s, { tag: `many${i}`, data: { n: i } }))
+    const before = await counters()
+    const answers = await burst(600, async (i) => {
+      const u = users[i % users.length] as (typeof users)[number]
+      const res = await getUser(u.auth)
+      return { expected: { id: u.id, email: u.email, n: i % users.length }, status: res.status, got: await body<{ id: string; email: string; user_metadata: { n: number } }>(res) }
+    })
+    for (const a of answers) {
+      expect(a.status).toBe(200)
+      expect({ id: a.got.id, email: a.got.email, n: a.got.user_metadata.n }).toEqual(a.expected)
+    }
+    const after = await counters()
+    if (DIALECT === 'mysql') {
+      expect(after.reads - before.reads).toBe(600)
+      // Shared statements did happen (without coalescing this would be 600).
+      expect(after.statements - before.statements).toBeLessThan(500)
+    } else {
+      expect(after).toEqual(before) // SQLite reads in-process: nothing to share
+    }
+  })
+
+  test('a change is seen by every read asked after it was answered, while other users\' reads keep the statements busy', async () => {
+    const me = await loggedInUser(s, { tag: 'writer' })
+    const others = await burst(10, (i) => loggedInUser(s, { tag: `busy${i}` }))
+    for (let round = 1; round <= 15; round++) {
+      expect((await putUser(me.auth, { data: { round } })).status).toBe(200)
+      const [mine] = await Promise.all([
+        burst(20, async () => (await body<{ user_metadata: { round: number } }>(await getUser(me.auth))).user_metadata.round),
+        burst(40, (i) => getUser((others[i % others.length] as (typeof others)[number]).auth)),
+      ])
+      expect(new Set(mine)).toEqual(new Set([round]))
+    }
   })
 })
 
