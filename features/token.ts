@@ -20,9 +20,9 @@ import { clientOf } from '../lib/client.ts'
 import { noteGrant } from '../lib/metrics.ts'
 import { enforce, reserveLogin, RULES } from '../lib/limits.ts'
 import { revocationsChanged } from '../lib/revocations.ts'
-import { issueSession, sessionAuth, sessionExpiry, type SessionOrigin, touchSession } from '../lib/sessions.ts'
+import { issueSession, refreshView, sessionAuth, sessionExpiry, type SessionOrigin, touchSession } from '../lib/sessions.ts'
 import { accessCookie, clearedCookie, insertRefreshToken, successorOf, TokenBody, tokenResponse, type TokenResponse } from '../lib/tokens.ts'
-import { emailKey, findUserByEmail, findUserById, findUserWithFactorFlag, toUser, updateUser, type UserRow } from '../lib/users.ts'
+import { emailKey, findUserByEmail, findUserById, toUser, updateUser, type UserRow } from '../lib/users.ts'
 import { replyPatch } from '../lib/webhooks.ts'
 
 const Fields = {
@@ -126,7 +126,7 @@ export function token(deps: Deps) {
     const result = await db.tx(async (tx): Promise<TokenResponse | { ended: string } | 'reused' | 'invalid' | 'expired'> => {
       const row = await findRefreshToken(tx, raw)
       if (!row || row.instance_id !== instanceId) return 'invalid'
-      const found = await findUserWithFactorFlag(tx, instanceId, row.user_id)
+      const found = await refreshView(tx, instanceId, row.user_id, row.family_id)
       if (!found) return 'invalid'
       const { user, hasFactors } = found
       if (row.revoked) {
@@ -151,7 +151,7 @@ export function token(deps: Deps) {
       if (now.getTime() - (parseTime(row.created_at) ?? 0) > config.jwt.refresh_token_lifetime * 1000) return 'expired'
       const ended = await sessionExpiry(tx, config, row.family_id, row.updated_at, now)
       if (ended) return { ended }
-      const auth = await touchSession(tx, config, instanceId, user.id, row.family_id, now, hasFactors) // the session's aal and amr carry over
+      const auth = await touchSession(tx, config, instanceId, user.id, row.family_id, now, hasFactors, found.auth) // the session's aal and amr carry over
       if (!auth) return 'invalid' // ended, tokens left behind
       tx.notices.notify('session_refreshed', user, row.family_id)
       if (!config.security.refresh_token_rotation_enabled) {

@@ -11,7 +11,7 @@ import { ipSummary, userAgentSummary } from './devices.ts'
 import { type FactorJson, factorJson, hasVerifiedFactor, userFactors } from './mfa.ts'
 import { revocationsChanged } from './revocations.ts'
 import { type AmrEntry, insertRefreshToken, type SessionAuth, tokenResponse, type TokenResponse } from './tokens.ts'
-import type { UserRow } from './users.ts'
+import { USER_COLUMNS, type UserRow } from './users.ts'
 
 /** Where a session was started from, as the request tells it (both optional: summaries stay empty without them). */
 export interface SessionOrigin { userAgent?: string | null; client?: string; method?: string }
@@ -101,11 +101,13 @@ async function recordMethod(db: Db, sessionId: string, method: string, now: Date
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
+interface MethodRow { authentication_method: string; created_at: string }
 /** A session's aal and amr as stored, oldest method first (a session from before methods were recorded: its
  *  password sign-in). */
 async function authOf(db: Db, id: string, row: { aal: string; created_at: string }): Promise<SessionAuth> {
-  const rows = await db.all<{ authentication_method: string; created_at: string }>(
-    'SELECT authentication_method, created_at FROM {mfa_amr_claims} WHERE session_id = ? LIMIT 20', [id])
+  return authFrom(row, await db.all<MethodRow>('SELECT authentication_method, created_at FROM {mfa_amr_claims} WHERE session_id = ? LIMIT 20', [id]))
+}
+function authFrom(row: { aal: string; created_at: string }, rows: MethodRow[]): SessionAuth {
   // Sorted here: an ORDER BY that the (session_id, authentication_method) index does not cover costs SQLite a
   // temporary sort on every refresh; a session has one row per method, a handful at most.
   if (rows.length > 1) rows.sort((a, b) => cmp(String(a.created_at), String(b.created_at)) || cmp(a.authentication_method, b.authentication_method))
@@ -199,10 +201,33 @@ export async function listSessions(db: Db, config: Config, instanceId: string, u
     })
 }
 
-/** A refresh records its time on the session and answers its aal and amr (the refresh keeps them). Null when the session was revoked; a family from before sessions
- *  were recorded gets its row now. */
-export async function touchSession(db: Db, config: Config, instanceId: string, userId: string, sessionId: string, now: Date, hasFactors = true): Promise<(SessionAuth & { factors: FactorJson[] }) | null> {
+/** What the refresh grant reads once it holds its token's row lock: the user with the factor flag, and the session's
+ *  aal and methods. One statement (the user joined to the session and its methods, a row per method): on MySQL
+ *  every statement is a round trip and a socket write, which cost the grant more CPU than anything else. The
+ *  session's aal cannot change before the grant commits: upgradeSession deletes the family's tokens, and the grant
+ *  holds the one it spends. Whether the session was revoked is still decided by touchSession's UPDATE. */
+export interface RefreshView { user: UserRow; hasFactors: boolean; auth: SessionAuth | null }
+const userColumns = USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ')
+const REFRESH_VIEW = `SELECT ${userColumns}, EXISTS (SELECT 1 FROM {mfa_factors} f WHERE f.user_id = u.id) AS has_factors, ` +
+  's.aal AS s_aal, s.created_at AS s_created_at, a.authentication_method AS a_method, a.created_at AS a_created_at ' +
+  'FROM {users} u LEFT JOIN {sessions} s ON s.id = ? LEFT JOIN {mfa_amr_claims} a ON a.session_id = s.id ' +
+  'WHERE u.instance_id = ? AND u.id = ? LIMIT 20'
+type RefreshViewRow = UserRow & { has_factors: number | string; s_aal: string | null; s_created_at: string | null; a_method: string | null; a_created_at: string | null }
+export async function refreshView(db: Db, instanceId: string, userId: string, sessionId: string): Promise<RefreshView | null> {
+  const rows = await db.all<RefreshViewRow>(REFRESH_VIEW, [sessionId, instanceId, userId])
+  const first = rows[0]
+  if (!first) return null
+  const { has_factors, s_aal, s_created_at, a_method, a_created_at, ...user } = first
+  const methods = rows.flatMap((r) => (r.a_method === null ? [] : [{ authentication_method: r.a_method, created_at: String(r.a_created_at) }]))
+  return { user, hasFactors: Number(has_factors) > 0, auth: s_aal === null ? null : authFrom({ aal: s_aal, created_at: String(s_created_at) }, methods) }
+}
+
+/** A refresh records its time on the session and answers its aal and amr (the refresh keeps them; `known`: as
+ *  refreshView read them). Null when the session was revoked; a family from before sessions were recorded gets
+ *  its row now. */
+export async function touchSession(db: Db, config: Config, instanceId: string, userId: string, sessionId: string, now: Date, hasFactors = true, known: SessionAuth | null = null): Promise<(SessionAuth & { factors: FactorJson[] }) | null> {
   const { changes } = await db.run('UPDATE {sessions} SET refreshed_at = ? WHERE id = ? AND revoked_at IS NULL', [dbTime(now), sessionId])
+  if (changes && known) return { ...known, factors: hasFactors ? await factorsOf(db, config, instanceId, userId, now) : [] }
   if (changes) return (await sessionAuth(db, config, sessionId, now, hasFactors)) ?? null
   if (await db.get('SELECT id FROM {sessions} WHERE id = ?', [sessionId])) return null
   // A family from before sessions were recorded: the session started with its first refresh token, not now (its
