@@ -23,14 +23,28 @@ export async function dropNamespace(url: string, namespace: string): Promise<voi
 
 /** Sets innodb_buffer_pool_size (bytes); with `onlyIfSmaller`, only when the current one is smaller. Returns the
  *  size before the change, or null when nothing was changed. MariaDB resizes it online, in the background. */
-export async function setBufferPool(url: string, bytes: number, onlyIfSmaller = false): Promise<number | null> {
+export const setBufferPool = (url: string, bytes: number, onlyIfSmaller = false) => setInnodbSize(url, 'innodb_buffer_pool_size', bytes, onlyIfSmaller)
+/** The same for the redo log, innodb_log_file_size (dynamic since MariaDB 10.9; MySQL refuses it, and then this
+ *  throws). */
+export const setRedoLog = (url: string, bytes: number, onlyIfSmaller = false) => setInnodbSize(url, 'innodb_log_file_size', bytes, onlyIfSmaller)
+
+/** InnoDB's log sequence number: bytes of redo written since the server's start. */
+export async function redoLsn(url: string): Promise<number> {
   const c = await connect(url)
   try {
-    const read = async () => Number(((await c.query('SELECT @@innodb_buffer_pool_size AS b'))[0] as { b: number | string }[])[0]?.b ?? 0)
+    const [rows] = await c.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_lsn_current', 'Innodb_redo_log_current_lsn')")
+    return Number((rows as { Value: string }[])[0]?.Value ?? Number.NaN)
+  } finally { await c.end() }
+}
+
+async function setInnodbSize(url: string, variable: 'innodb_buffer_pool_size' | 'innodb_log_file_size', bytes: number, onlyIfSmaller: boolean): Promise<number | null> {
+  const c = await connect(url)
+  try {
+    const read = async () => Number(((await c.query(`SELECT @@${variable} AS b`))[0] as { b: number | string }[])[0]?.b ?? 0)
     const before = await read()
     if (onlyIfSmaller && before >= bytes) return null
     if (before === bytes) return null
-    await c.query('SET GLOBAL innodb_buffer_pool_size = ?', [bytes])
+    await c.query(`SET GLOBAL ${variable} = ?`, [bytes])
     // The resize runs in the background: wait (bounded) until the new size is in effect.
     for (let i = 0; i < 100 && Math.abs((await read()) - bytes) > bytes / 8; i++) await Bun.sleep(100)
     return before

@@ -1,14 +1,14 @@
 // `bun run bench`: our real server against its ceilings and a peer, on this machine's cores 0 (servers) and 1
 // (wrk). See bench/README.md. Flags: --quick, --mysql, --bcrypt-cost N, --rounds N, --warmup S, --duration S,
 // --connections N, --hash-connections N, --threads N, --users N, --scale N, --no-scale, --no-peer, --out FILE,
-// --max-minutes N, --galera.
+// --max-minutes N, --galera, --db-core N, --db-buffer-pool MB, --db-redo-log MB.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateJwk } from '../lib/keys.ts'
 import { insertUsers, openCeilingDb } from './ceiling/shared.ts'
 import { cpuWindow, settle } from './cpu.ts'
-import { dropNamespace, mysqlVersion, setBufferPool } from './mysql.ts'
+import { dropNamespace, mysqlVersion, redoLsn, setBufferPool, setRedoLog } from './mysql.ts'
 import { freePort, installCleanup, logTail, type Proc, rssMb, rssOfFileMb, run, spawn, stop, stopAll, waitReady } from './procs.ts'
 import { median, type Row, type Sample, type Section, sectionTable, summarize, type Target, targetsTable, fmtMs, fmtRps, fmtRatio, ratio } from './report.ts'
 import { copyMysql, copySqlite, countMysql, countSqlite, fillMysql, fillSqlite } from './scale.ts'
@@ -47,6 +47,8 @@ const F = {
   /** With --mysql: the core the database server is pinned to during the run ('none': left alone). */
   /** With --mysql: InnoDB buffer pool (MB) for the run, if the server's is smaller (0: left alone). */
   bufferPoolMb: argv.includes('--db-buffer-pool') ? Number(argv[argv.indexOf('--db-buffer-pool') + 1]) : 2048,
+  /** With --mysql: InnoDB's redo log (MB) for the run, if the server's is smaller (0: left alone). */
+  redoLogMb: argv.includes('--db-redo-log') ? Number(argv[argv.indexOf('--db-redo-log') + 1]) : 1024,
   dbCore: argv.includes('--db-core') ? String(argv[argv.indexOf('--db-core') + 1]) : '1',
   maxMinutes: num('--max-minutes', 40),
   /** Only these groups of the main rounds (user, refresh, password, signup, scale), for development runs. */
@@ -74,6 +76,10 @@ let galeraStarted = false
 const galeraEnv = { GALERA_DIR: galeraDir, GALERA_BASE_PORT: String(GALERA_BASE_PORT) }
 /** InnoDB's buffer pool size before --mysql grew it (restored by the cleanup). */
 let bufferPoolBefore: number | null = null
+/** innodb_log_file_size before --mysql grew it (restored by the cleanup). */
+let redoLogBefore: number | null = null
+/** Redo bytes the database wrote per refresh grant, one figure per MySQL refresh measurement. */
+const redoPerRefresh: number[] = []
 /** The database server's CPU mask before --mysql pinned it (restored by the cleanup). */
 let dbAffinity: { pid: number; mask: string } | null = null
 let failed = false
@@ -89,6 +95,9 @@ async function cleanup() {
   }
   if (bufferPoolBefore !== null) {
     await setBufferPool(MYSQL_URL, bufferPoolBefore).catch((e) => console.error(`bench: could not restore innodb_buffer_pool_size to ${bufferPoolBefore}: ${e}`))
+  }
+  if (redoLogBefore !== null) {
+    await setRedoLog(MYSQL_URL, redoLogBefore).catch((e) => console.error(`bench: could not restore innodb_log_file_size to ${redoLogBefore}: ${e}`))
   }
   if (mysqlUsed) {
     for (const ns of [namespace, scaleNs.small, scaleNs.big]) await dropNamespace(MYSQL_URL, ns).catch((e) => console.error(`bench: could not drop MySQL namespace ${ns}: ${e}`))
@@ -269,6 +278,20 @@ async function main() {
       if (before !== null) {
         bufferPoolBefore = before
         log(`innodb_buffer_pool_size raised from ${Math.round(before / 1048576)} MB to ${F.bufferPoolMb} MB for the run (restored at the end)`)
+      }
+    }
+    // The redo log bounds how much written work InnoDB may keep unflushed. MariaDB's default (96 MB) holds about
+    // ten seconds of refresh grants at full speed (bench reports the redo per grant); once it is full, InnoDB
+    // stalls every write while it flushes pages, which is what gave the refresh grant a p99 of hundreds of ms to
+    // seconds in earlier runs. Sized as a production server would be, for the run only.
+    if (F.redoLogMb > 0) {
+      const before = await setRedoLog(MYSQL_URL, F.redoLogMb * 1024 * 1024, true).catch((e) => {
+        log(`note: could not resize innodb_log_file_size (${e instanceof Error ? e.message : e}); the server's own is used`)
+        return null
+      })
+      if (before !== null) {
+        redoLogBefore = before
+        log(`innodb_log_file_size raised from ${Math.round(before / 1048576)} MB to ${F.redoLogMb} MB for the run (restored at the end)`)
       }
     }
   }
@@ -482,6 +505,18 @@ async function main() {
     const my = oursMy
     wrkItem('refresh', row('refresh.mysql', 'GoTrue (this project, MySQL)', '1', { project: true }), { server: my, path: '/token', script: 'refresh.lua', connections: C,
       args: () => ({ file: myRefresh }), prepare: async () => { await topUp(myRefresh, pool, gotrueMinter(my.url, myEmails)) } })
+    // The redo the database writes per grant (InnoDB's LSN over the measurement ÷ its requests): what sizes the
+    // redo log (docs/scaling.md). Whole-server figure: nothing else writes to it during the measurement.
+    const item = items[items.length - 1] as Item
+    const measure = item.measure
+    item.measure = async (seconds, runId) => {
+      const before = await redoLsn(MYSQL_URL).catch(() => Number.NaN)
+      const sample = await measure(seconds, runId)
+      const after = await redoLsn(MYSQL_URL).catch(() => Number.NaN)
+      const requests = sample.rps * seconds
+      if (Number.isFinite(after - before) && requests > 0) redoPerRefresh.push((after - before) / requests)
+      return sample
+    }
   }
   if (oursGal) {
     const gal = oursGal
@@ -633,7 +668,9 @@ async function main() {
       `GOTRUE_BCRYPT_COST=${F.cost}, autoconfirm, rate limits off, log level error. "two cores" = the same build started with \`taskset -c 0,1\`, sharing core 1 with wrk.` +
       (F.mysql ? (dbAffinity ? ` The database server was pinned to core ${F.dbCore} (with wrk) for the run, as if on its own host; its CPU is not counted as other load.`
         : ' The database server was not pinned (it ran where the OS put it, competing with our server and wrk); its CPU is not counted as other load.') +
-        (bufferPoolBefore !== null ? ` InnoDB's buffer pool was ${F.bufferPoolMb} MB for the run (the server's own setting, ${Math.round(bufferPoolBefore / 1048576)} MB, restored afterwards).` : '') : '') +
+        (bufferPoolBefore !== null ? ` InnoDB's buffer pool was ${F.bufferPoolMb} MB for the run (the server's own setting, ${Math.round(bufferPoolBefore / 1048576)} MB, restored afterwards).` : '') +
+        (redoLogBefore !== null ? ` Its redo log (innodb_log_file_size) was ${F.redoLogMb} MB for the run (the server's own, ${Math.round(redoLogBefore / 1048576)} MB, restored afterwards).` : '') +
+        (redoPerRefresh.length ? ` Redo written per refresh grant on MySQL: ${(median(redoPerRefresh) / 1024).toFixed(1)} KB (median of ${redoPerRefresh.length} measurements; InnoDB's LSN over the measurement ÷ its requests).` : '') : '') +
       (F.galera ? ` With --galera the same build on node 1 (${GALERA_URL.replace(/\/\/[^@]*@/, '//…@')}) of a three-node MariaDB Galera cluster started for the run by tests/fixtures/galera.sh ` +
         `(all three nodes on this machine${F.dbCore !== 'none' ? `, pinned to core ${F.dbCore} with wrk` : ''}; their CPU is not counted as other load in the Galera rows; ` +
         'the fixture\'s settings: 64 MB buffer pool, innodb_flush_log_at_trx_commit=2, 2 applier threads), stopped and removed afterwards. ' +
