@@ -189,7 +189,9 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
             // destroyed rather than handed back to the pool for the next request to trip over.
             dead = e instanceof DbUnavailable || lostConnection(e)
             if (dead) lost(node)
-            else await conn.rollback().catch(() => {})
+            // A connection whose ROLLBACK failed may still hold the transaction open, and the next START
+            // TRANSACTION on it would commit that half: it is destroyed, never handed back.
+            else await conn.rollback().catch(() => { dead = true })
             if (!dead && conflict(e)) {
               if (attempt >= MAX_ATTEMPTS) throw busy(e)
               await backoff(attempt)
