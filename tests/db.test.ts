@@ -9,6 +9,7 @@ import { type Db, type Dialect, DbUnavailable, dbTime, isoTime, jsonText, Unique
 import { BUNDLED_MIGRATIONS, listMigrations, type Migration, migrate } from '../lib/db/migrate.ts'
 import { mysqlTargets, openMysql, parseMysqlDsn } from '../lib/db/mysql.ts'
 import { openSqlite } from '../lib/db/sqlite.ts'
+import mysql from 'mysql2/promise'
 import { BATCH_SIZES, Coalescer, paddedKeys } from '../lib/db/coalesce.ts'
 
 const MYSQL_URL = process.env.TEST_MYSQL_URL ?? ''
@@ -266,6 +267,25 @@ describe('openMysql with several hosts', () => {
       expect(Number((await db.get<{ ok: number }>('SELECT 1 AS ok'))?.ok)).toBe(1)
       expect(await db.tx(async (t) => Number((await t.get<{ ok: number }>('SELECT 2 AS ok'))?.ok))).toBe(2)
     } finally { await db.close() }
+  })
+})
+
+describe('openMysql when a connection dies inside a transaction', () => {
+  test.if(Boolean(MYSQL_URL))('killed before its ROLLBACK: the connection is dropped, and the next statement gets a live one', async () => {
+    const db = openMysql(MYSQL_URL, newNamespace(), 1) // one connection: a dead one handed back would be the next one used
+    const admin = await mysql.createConnection(MYSQL_URL)
+    try {
+      await expect(db.tx(async (t) => {
+        const id = Number((await t.get<{ id: number }>('SELECT CONNECTION_ID() AS id'))?.id)
+        await admin.query(`KILL ${id}`)
+        throw new Error('the handler failed')
+      })).rejects.toThrow('the handler failed')
+      expect(Number((await db.get<{ ok: number }>('SELECT 1 AS ok'))?.ok)).toBe(1)
+      expect(await db.tx(async (t) => Number((await t.get<{ ok: number }>('SELECT 2 AS ok'))?.ok))).toBe(2)
+    } finally {
+      await admin.end()
+      await db.close()
+    }
   })
 })
 
