@@ -205,12 +205,14 @@ export async function listSessions(db: Db, config: Config, instanceId: string, u
  *  aal and methods. One statement (the user joined to the session and its methods, a row per method): on MySQL
  *  every statement is a round trip and a socket write, which cost the grant more CPU than anything else. The
  *  session's aal cannot change before the grant commits: upgradeSession deletes the family's tokens, and the grant
- *  holds the one it spends. Whether the session was revoked is still decided by touchSession's UPDATE. */
+ *  holds the one it spends; on MySQL this must stay the grant's first plain read after its FOR UPDATE, so that
+ *  the snapshot it reads from starts after the lock. Whether the session was revoked is still decided by
+ *  touchSession's UPDATE. */
 export interface RefreshView { user: UserRow; hasFactors: boolean; auth: SessionAuth | null }
 const userColumns = USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ')
 const REFRESH_VIEW = `SELECT ${userColumns}, EXISTS (SELECT 1 FROM {mfa_factors} f WHERE f.user_id = u.id) AS has_factors, ` +
   's.aal AS s_aal, s.created_at AS s_created_at, a.authentication_method AS a_method, a.created_at AS a_created_at ' +
-  'FROM {users} u LEFT JOIN {sessions} s ON s.id = ? LEFT JOIN {mfa_amr_claims} a ON a.session_id = s.id ' +
+  'FROM {users} u LEFT JOIN {sessions} s ON s.id = ? AND s.user_id = u.id LEFT JOIN {mfa_amr_claims} a ON a.session_id = s.id ' +
   'WHERE u.instance_id = ? AND u.id = ? LIMIT 20'
 type RefreshViewRow = UserRow & { has_factors: number | string; s_aal: string | null; s_created_at: string | null; a_method: string | null; a_created_at: string | null }
 export async function refreshView(db: Db, instanceId: string, userId: string, sessionId: string): Promise<RefreshView | null> {

@@ -163,7 +163,7 @@ export function readUserWithFactorFlag(db: Db, instanceId: string, id: string): 
       const keys = paddedKeys(ids)
       const rows = await db.all<UserRow & { has_factors: number | string }>(byIdsStatement(keys.length), [instanceId, ...keys])
       return new Map(rows.map((row) => [row.id, { user: row, hasFactors: Number(row.has_factors) > 0 }]))
-    }, { maxInFlight: 4, maxBatch: 64 })
+    }, { maxInFlight: 4, maxBatch: 64, stuckMs: 1000 })
     byInstance.set(instanceId, reader)
   }
   return reader.get(id)

@@ -316,7 +316,7 @@ describe('Coalescer (point reads sharing statements while the database is busy)'
 
   test('an idle reader sends each read at once, alone', async () => {
     const { calls, fetch } = controlled()
-    const c = new Coalescer(fetch, { maxInFlight: 2, maxBatch: 64 })
+    const c = new Coalescer(fetch, { maxInFlight: 2, maxBatch: 64, stuckMs: 60_000 })
     const a = c.get('a')
     const b = c.get('b')
     expect(calls.map((x) => x.keys)).toEqual([['a'], ['b']])
@@ -328,7 +328,7 @@ describe('Coalescer (point reads sharing statements while the database is busy)'
 
   test('reads asked while maxInFlight statements run wait, then leave together in one statement; a repeated key is read once', async () => {
     const { calls, fetch } = controlled()
-    const c = new Coalescer(fetch, { maxInFlight: 1, maxBatch: 64 })
+    const c = new Coalescer(fetch, { maxInFlight: 1, maxBatch: 64, stuckMs: 60_000 })
     const first = c.get('a')
     const waiting = [c.get('b'), c.get('c'), c.get('b'), c.get('a')]
     expect(calls).toHaveLength(1)
@@ -342,7 +342,7 @@ describe('Coalescer (point reads sharing statements while the database is busy)'
 
   test('a read is never attached to a statement already sent: the same key asked again goes in the next one', async () => {
     const { calls, fetch } = controlled()
-    const c = new Coalescer(fetch, { maxInFlight: 1, maxBatch: 64 })
+    const c = new Coalescer(fetch, { maxInFlight: 1, maxBatch: 64, stuckMs: 60_000 })
     const early = c.get('a')
     const late = c.get('a') // asked after the first statement left: it may not see a row read before it was asked
     expect(calls.map((x) => x.keys)).toEqual([['a']])
@@ -356,7 +356,7 @@ describe('Coalescer (point reads sharing statements while the database is busy)'
 
   test('a key without a row reads null; a failed statement fails its own reads only, and the queue goes on', async () => {
     const { calls, fetch } = controlled()
-    const c = new Coalescer(fetch, { maxInFlight: 1, maxBatch: 64 })
+    const c = new Coalescer(fetch, { maxInFlight: 1, maxBatch: 64, stuckMs: 60_000 })
     const gone = c.get('gone')
     const failed = [c.get('x'), c.get('y')].map((p) => p.then(() => 'resolved', (e: unknown) => e))
     calls[0]?.finish({})
@@ -373,7 +373,7 @@ describe('Coalescer (point reads sharing statements while the database is busy)'
 
   test('at most maxBatch keys per statement; the rest go in the next free slots, oldest first', async () => {
     const { calls, fetch } = controlled()
-    const c = new Coalescer(fetch, { maxInFlight: 1, maxBatch: 3 })
+    const c = new Coalescer(fetch, { maxInFlight: 1, maxBatch: 3, stuckMs: 60_000 })
     const all = [c.get('k0'), ...Array.from({ length: 7 }, (_, i) => c.get(`k${i + 1}`))]
     calls[0]?.finish()
     await tick()
@@ -395,13 +395,27 @@ describe('Coalescer (point reads sharing statements while the database is busy)'
       seen.push(als.getStore())
       if (seen.length === 1) await gate
       return new Map(keys.map((k) => [k, k]))
-    }, { maxInFlight: 1, maxBatch: 64 })
+    }, { maxInFlight: 1, maxBatch: 64, stuckMs: 60_000 })
     const first = als.run('request-1', () => c.get('a'))
     const second = als.run('request-2', () => c.get('b'))
     const third = als.run('request-3', () => c.get('c'))
     release()
     expect(await Promise.all([first, second, third])).toEqual(['a', 'b', 'c'])
     expect(seen).toEqual(['request-1', 'request-2'])
+  })
+
+  test('a statement running past stuckMs gives its slot up: the reads behind it go out without waiting for it', async () => {
+    const { calls, fetch } = controlled()
+    const c = new Coalescer(fetch, { maxInFlight: 1, maxBatch: 64, stuckMs: 50 })
+    const hung = c.get('hung')
+    const behind = [c.get('a'), c.get('b')]
+    expect(calls).toHaveLength(1)
+    await Bun.sleep(80) // no read arrives and nothing ends: the timer sends them
+    expect(calls.map((x) => x.keys)).toEqual([['hung'], ['a', 'b']])
+    calls[1]?.finish()
+    expect(await Promise.all(behind)).toEqual(['row-a', 'row-b'])
+    calls[0]?.finish()
+    expect(await hung).toBe('row-hung')
   })
 
   test('paddedKeys: a batch is padded with its last key to the next statement size, so few statements get prepared', () => {

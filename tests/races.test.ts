@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { sha256 } from '../lib/crypto.ts'
 import { body, startServer, tokenFromMail, type TestServer } from './harness.ts'
-import { bearer, freshEmail, login, newUser, OPERATOR, PASSWORD, refresh, type Tokens } from './helpers.ts'
+import { bearer, confirmedUser, freshEmail, login, MFA_KEY, newUser, OPERATOR, PASSWORD, refresh, type Tokens, totp } from './helpers.ts'
 
 /** `count` copies of one request, all started before any is awaited. */
 const burst = (count: number, send: () => Promise<Response>) => Promise.all(Array.from({ length: count }, send))
@@ -186,4 +186,54 @@ describe('races with confirmation mails: re-signup, verify, invite, email change
     const user = await body<{ app_metadata: Record<string, unknown> }>(await s.req(`/admin/users/${id}`, { headers: OPERATOR }))
     expect(Object.keys(user.app_metadata).filter((k) => k.startsWith('a')).sort()).toEqual(Array.from({ length: 20 }, (_, k) => `a${k}`).sort())
   })
+})
+
+const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1] as string, 'base64url').toString()) as Record<string, unknown>
+
+// A second factor verified while the same session refreshes: after the step-up commits, no refresh token answered
+// with aal1 may continue the session (the step-up replaces the family's tokens; a refresh holds its token's row).
+describe('an MFA step-up racing refreshes of its session', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: { ...MFA_KEY, GOTRUE_MFA_RATE_LIMIT_CHALLENGE_AND_VERIFY: '0', GOTRUE_RATE_LIMIT_TOKEN_REFRESH: '100000' } }) })
+  afterAll(() => s.stop())
+
+  test('25 rounds, two refresh chains each: every token answered with aal1 is refused afterwards', async () => {
+    let upgrades = 0
+    for (let round = 0; round < 25; round++) {
+      const u = await confirmedUser(s)
+      const first = await body<Tokens>(await login(s, u.email))
+      const enroll = await body<{ id: string; totp: { secret: string } }>(await s.req('/factors', { method: 'POST', headers: bearer(first.access_token), json: { factor_type: 'totp', friendly_name: 'p' } }))
+      let ch = await body<{ id: string }>(await s.req(`/factors/${enroll.id}/challenge`, { method: 'POST', headers: bearer(first.access_token) }))
+      let v = await s.req(`/factors/${enroll.id}/verify`, { method: 'POST', headers: bearer(first.access_token), json: { challenge_id: ch.id, code: totp(enroll.totp.secret, s.clock.now().getTime()) } })
+      expect(v.status).toBe(200)
+      s.clock.advance(31)
+      const l = await body<Tokens>(await login(s, u.email))
+      expect(claimsOf(l.access_token).aal).toBe('aal1')
+      ch = await body<{ id: string }>(await s.req(`/factors/${enroll.id}/challenge`, { method: 'POST', headers: bearer(l.access_token) }))
+      const code = totp(enroll.totp.secret, s.clock.now().getTime())
+      // a chain of refreshes running while the verify runs
+      const answers: { aal: string; rt: string }[] = []
+      const chain = async () => {
+        let rt = l.refresh_token
+        for (let i = 0; i < 6; i++) {
+          const r = await refresh(s, rt)
+          if (r.status !== 200) return
+          const t = await body<Tokens>(r)
+          answers.push({ aal: String(claimsOf(t.access_token).aal), rt: t.refresh_token })
+          rt = t.refresh_token
+        }
+      }
+      const verify = (async () => { await Bun.sleep(round % 5); return s.req(`/factors/${enroll.id}/verify`, { method: 'POST', headers: bearer(l.access_token), json: { challenge_id: ch.id, code } }) })()
+      const [vr] = await Promise.all([verify, chain(), chain()])
+      if (vr.status !== 200) continue
+      upgrades++
+      for (const a of answers) {
+        if (a.aal !== 'aal1') continue
+        const r = await refresh(s, a.rt)
+        expect(r.status).toBe(400)
+      }
+      s.clock.advance(31)
+    }
+    expect(upgrades).toBeGreaterThan(0)
+  }, 120_000)
 })

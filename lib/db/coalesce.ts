@@ -17,6 +17,9 @@ export interface CoalescerOptions {
   maxInFlight: number
   /** Keys per statement. */
   maxBatch: number
+  /** A statement running longer than this gives its slot up (it still answers its own reads when it ends): a hung
+   *  connection must not hold every later read back while the pool's other connections are free. */
+  stuckMs: number
 }
 
 /** Process-wide totals for /metrics: reads ÷ statements is the mean batch. */
@@ -28,7 +31,9 @@ interface Entry<R> { waiters: Waiter<R>[]; context: <T>(fn: () => T) => T }
 
 export class Coalescer<R> {
   private readonly waiting = new Map<string, Entry<R>>()
-  private inFlight = 0
+  /** When each statement in flight was sent (performance.now()), in sending order. */
+  private readonly running = new Set<{ at: number }>()
+  private timer: ReturnType<typeof setTimeout> | null = null
 
   /** `fetch` reads the rows of the given distinct keys (at most maxBatch) and returns them by key; a key it leaves
    *  out has no row. */
@@ -44,15 +49,24 @@ export class Coalescer<R> {
     })
   }
 
+  /** Statements in flight that still hold a slot (sent less than stuckMs ago). */
+  private busy(now: number): number {
+    let n = 0
+    for (const r of this.running) if (now - r.at < this.options.stuckMs) n++
+    return n
+  }
+
   private drain(): void {
-    while (this.inFlight < this.options.maxInFlight && this.waiting.size) {
+    const now = performance.now()
+    while (this.waiting.size && this.busy(now) < this.options.maxInFlight) {
       const batch = new Map<string, Entry<R>>()
       for (const [key, entry] of this.waiting) { // a Map iterates in insertion order: the oldest keys go first
         batch.set(key, entry)
         this.waiting.delete(key)
         if (batch.size >= this.options.maxBatch) break
       }
-      this.inFlight++
+      const slot = { at: now }
+      this.running.add(slot)
       coalesced.statements++
       const oldest = batch.values().next().value as Entry<R>
       let rows: Promise<Map<string, R>>
@@ -61,9 +75,18 @@ export class Coalescer<R> {
         (rows) => { for (const [key, entry] of batch) { const row = rows.get(key) ?? null; for (const w of entry.waiters) w.resolve(row) } },
         (e) => { for (const entry of batch.values()) for (const w of entry.waiters) w.reject(e) },
       ).finally(() => {
-        this.inFlight--
+        this.running.delete(slot)
         this.drain()
       })
+    }
+    // Reads left waiting behind full slots: look again when the oldest statement would count as stuck, in case no
+    // statement ends and no read arrives before then.
+    if (this.waiting.size && !this.timer) {
+      const oldest = this.running.values().next().value
+      if (oldest) {
+        this.timer = setTimeout(() => { this.timer = null; this.drain() }, Math.max(0, oldest.at + this.options.stuckMs - now) + 1)
+        this.timer.unref?.()
+      }
     }
   }
 }
