@@ -13,28 +13,27 @@
 // provider links that nobody had proven to own; a provider that vouches for the address of a confirmed account
 // proves it as a mail does, so the link an unverified address made it with goes (lib/identities.ts).
 import { Elysia, t } from 'elysia'
-import { hookPatch, mailOrUndo, mergedMeta, newAccount, restoreUser } from '../lib/accounts.ts'
+import { hookPatch, mergedMeta } from '../lib/accounts.ts'
 import { actorOf, type AuditAction, writeAudit } from '../lib/audit.ts'
-import type { Config, ProviderName } from '../lib/config.ts'
+import type { ProviderName } from '../lib/config.ts'
 import { clientOf } from '../lib/client.ts'
 import { sha256 } from '../lib/crypto.ts'
 import { type Db, dbTime, parseTime, UniqueViolation } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
 import { badRequest, ErrorBody, HttpError } from '../lib/errors.ts'
 import { enforce, RULES } from '../lib/limits.ts'
-import { mailVars } from '../lib/links.ts'
 import { candidate, decide, type Decision, type Found, HOOKS } from '../lib/external-accounts.ts'
-import { addressProven, identityData, markProven, UNPROVEN_GONE, vouchesFor } from '../lib/identities.ts'
+import { type Pending, heldSignIns } from '../lib/external-pending.ts'
+import { addressProven, dropOtherIdentities, findIdentity, findIdentityUserId, insertIdentity, markProven, UNPROVEN_GONE, vouchesFor } from '../lib/identities.ts'
 import { type FlowRow, fromStarter, STATE_LIFETIME_MS, stateCookie } from '../lib/oauth-flow.ts'
-import { consumeOtp, findOtpByHash, findOtpForUser, identityMark, issueOtp, otpExpired, type OtpRow } from '../lib/otp.ts'
+import { consumeOtp, findOtpByHash, issueOtp } from '../lib/otp.ts'
 import { getProvider, type ProviderUser } from '../lib/providers/index.ts'
 import { revocationsChanged } from '../lib/revocations.ts'
 import { redirectGuard } from '../lib/redirects.ts'
 import { issueSession, type SessionOrigin } from '../lib/sessions.ts'
 import {
-  deleteUser, emailKey, findUserByEmail, findUserById, insertUser, type Metadata, newUserRow, parseMeta, updateUser, type UserPatch, type UserRow,
+  emailKey, findUserByEmail, findUserById, insertUser, newUserRow, updateUser, type UserPatch, type UserRow,
 } from '../lib/users.ts'
-import type { HookEvent } from '../lib/webhooks.ts'
 
 /** The browser that came back from the provider: its address (rate limits, hooks) and the session's device. */
 type BrowserOrigin = SessionOrigin & { client: string }
@@ -58,26 +57,6 @@ async function findFlowReferrer(db: Db, instanceId: string, stateHash: string): 
   const row = await db.get<{ referrer: string }>('SELECT referrer FROM {flow_states} WHERE state_hash = ? AND instance_id = ?', [stateHash, instanceId])
   return row ? row.referrer : null
 }
-async function findIdentity(db: Db, instanceId: string, provider: string, providerId: string): Promise<{ id: string; user_id: string } | null> {
-  return db.get<{ id: string; user_id: string }>('SELECT id, user_id FROM {identities} WHERE instance_id = ? AND provider = ? AND provider_id = ?', [instanceId, provider, providerId])
-}
-async function findIdentityUserId(db: Db, instanceId: string, provider: string, providerId: string): Promise<string | null> {
-  return (await findIdentity(db, instanceId, provider, providerId))?.user_id ?? null
-}
-/** An unconfirmed account's provider links but the one confirming it: they were made through addresses the
- *  providers had not verified, by whoever signed in with them. */
-async function dropOtherIdentities(db: Db, userId: string, provider: string, providerId: string) {
-  await db.run('DELETE FROM {identities} WHERE user_id = ? AND NOT (provider = ? AND provider_id = ?)', [userId, provider, providerId])
-}
-async function insertIdentity(db: Db, instanceId: string, userId: string, provider: string, pu: ProviderUser, email: string, now: Date): Promise<string> {
-  const id = crypto.randomUUID()
-  await db.run(
-    'INSERT INTO {identities} (id, instance_id, user_id, provider, provider_id, email, identity_data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    [id, instanceId, userId, provider, pu.id, email, identityData(pu, email), dbTime(now), dbTime(now)],
-  )
-  return id
-}
-
 async function lookUp(db: Db, instanceId: string, aud: string, flow: FlowRow, pu: ProviderUser): Promise<Found> {
   if (flow.invite_token_hash) {
     const otp = await findOtpByHash(db, instanceId, ['invite', 'confirmation'], flow.invite_token_hash)
@@ -98,10 +77,6 @@ async function lookUp(db: Db, instanceId: string, aud: string, flow: FlowRow, pu
   return { otp: null, user, linked: linkedId !== null, viaEmail, held }
 }
 
-/** A confirmation mail the callback sends after its commit: `created` (an enrolled account, deleted again if the
- *  mail fails) or the earlier state to put back (a reminder). */
-interface Pending { user: UserRow; token: string | null; created: boolean; sentBefore: string | null; earlierLink: OtpRow | null }
-
 /** A failure shown to the site as `#error=…&error_description=…` (GoTrue's callback contract). */
 class RedirectError extends Error {
   constructor(readonly code: string, readonly description: string) { super(description) }
@@ -119,48 +94,7 @@ export function callback(deps: Deps) {
    *  on the site or allow-listed, else SITE_URL. */
   const landingFor = (referrer: string) => config.external.redirect_url || allowedRedirect(referrer) || config.site_url
 
-  /** A new user from a provider profile: confirmed at once when the provider verified the email (or under
-   *  autoconfirm), else unconfirmed until its confirmation mail is used. */
-  const newcomer = (email: string, id: string, provider: string, userMetadata: Metadata, now: Date, confirmed = true) =>
-    newAccount(deps, { id, aud: config.jwt.aud, email, appMetadata: { provider }, userMetadata, confirmedAt: confirmed ? now : null, now })
-  /** A confirmation mail is due: the last one (if any) is older than SMTP_MAX_FREQUENCY. */
-  const mailDue = (u: UserRow, now: Date) => now.getTime() - (parseTime(u.confirmation_sent_at) ?? 0) >= config.smtp.max_frequency * 1000
-
-  /** Carries out `enrol` or `remind` inside the callback's transaction: the account and its link, and the
-   *  confirmation token when a mail is due. Nothing signs in. */
-  async function hold(tx: Db, d: Extract<Decision, { act: 'enrol' | 'remind' }>, flow: FlowRow, pu: ProviderUser, now: Date, newId: string, patch: UserPatch): Promise<Pending> {
-    const meta = deps.validateUserData?.(pu.metadata) ? {} : pu.metadata
-    let user: UserRow
-    let identityId: string
-    if (d.act === 'enrol') {
-      user = await insertUser(tx, newcomer(d.email, newId, flow.provider, meta, now, false))
-      identityId = await insertIdentity(tx, instanceId, user.id, flow.provider, pu, d.email, now)
-      if (Object.keys(patch).length) user = await updateUser(tx, user, patch, now) // the validate hook's reply
-    } else {
-      user = d.user
-      identityId = (await findIdentity(tx, instanceId, flow.provider, pu.id))?.id ?? ''
-    }
-    const base = { created: d.act === 'enrol', sentBefore: user.confirmation_sent_at }
-    if (d.act === 'remind' && !mailDue(user, now)) return { ...base, user, token: null, earlierLink: null }
-    const earlierLink = d.act === 'remind' ? await findOtpForUser(tx, user.id, 'confirmation') : null
-    // The link names this sign-in's provider link: confirming through it keeps that link (and drops any other);
-    // a confirmation from anywhere else (the owner's own /signup, /resend, /recover, /otp) drops it too.
-    const token = await issueOtp(tx, instanceId, user.id, 'confirmation', now, identityMark(identityId))
-    user = await updateUser(tx, user, { confirmation_sent_at: dbTime(now) }, now)
-    return { ...base, user, token, earlierLink }
-  }
-
-  /** The confirmation mail of a held sign-in, after the commit. The link lands where the session would have:
-   *  the page that started the flow when it is allowed. A failed mail takes back what the callback wrote. */
-  async function mailConfirmation(p: Pending, flow: FlowRow): Promise<void> {
-    const { user, token } = p
-    if (!token) return
-    await mailOrUndo(deps,
-      () => deps.mailer.send('confirmation', user.email, mailVars(config, 'confirmation', user.email, token, parseMeta(user.raw_user_meta_data), undefined, allowedRedirect(flow.referrer))),
-      'Error sending confirmation mail', 'external sign-in after mail failure', (tx) => p.created
-        ? deleteUser(tx, user.id)
-        : restoreUser(tx, deps, user, { confirmation_sent_at: p.sentBefore }, 'confirmation', p.earlierLink))
-  }
+  const { newcomer, mailDue, hold, mailConfirmation } = heldSignIns(deps)
 
   /** Carries out a decision inside the callback's transaction; returns the user who signs in, and whether links
    *  nobody had proven went (with the user's other sessions). */

@@ -74,3 +74,24 @@ export async function addressProven(db: Db, user: UserRow, keep: string, now: Da
   })
   return true
 }
+
+// The links' rows, as the external sign-in (features/callback.ts) reads and writes them.
+export async function findIdentity(db: Db, instanceId: string, provider: string, providerId: string): Promise<{ id: string; user_id: string } | null> {
+  return db.get<{ id: string; user_id: string }>('SELECT id, user_id FROM {identities} WHERE instance_id = ? AND provider = ? AND provider_id = ?', [instanceId, provider, providerId])
+}
+export async function findIdentityUserId(db: Db, instanceId: string, provider: string, providerId: string): Promise<string | null> {
+  return (await findIdentity(db, instanceId, provider, providerId))?.user_id ?? null
+}
+/** An unconfirmed account's provider links but the one confirming it: they were made through addresses the
+ *  providers had not verified, by whoever signed in with them. */
+export async function dropOtherIdentities(db: Db, userId: string, provider: string, providerId: string) {
+  await db.run('DELETE FROM {identities} WHERE user_id = ? AND NOT (provider = ? AND provider_id = ?)', [userId, provider, providerId])
+}
+export async function insertIdentity(db: Db, instanceId: string, userId: string, provider: string, pu: ProviderUser, email: string, now: Date): Promise<string> {
+  const id = crypto.randomUUID()
+  await db.run(
+    'INSERT INTO {identities} (id, instance_id, user_id, provider, provider_id, email, identity_data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    [id, instanceId, userId, provider, pu.id, email, identityData(pu, email), dbTime(now), dbTime(now)],
+  )
+  return id
+}

@@ -1,0 +1,69 @@
+// The external sign-in that does not sign in yet: a provider whose address is not verified starts a NEW account
+// unconfirmed (or reminds an unconfirmed one), and the confirmation mail, sent after the callback's commit, is
+// what signs in (features/callback.ts decides, lib/external-accounts.ts says when). A failed mail takes back what
+// the callback wrote.
+import { mailOrUndo, newAccount, restoreUser } from './accounts.ts'
+import { dbTime, type Db, parseTime } from './db/index.ts'
+import type { Deps } from './deps.ts'
+import type { Decision } from './external-accounts.ts'
+import { findIdentity, insertIdentity } from './identities.ts'
+import { mailVars } from './links.ts'
+import type { FlowRow } from './oauth-flow.ts'
+import { findOtpForUser, identityMark, issueOtp, type OtpRow } from './otp.ts'
+import type { ProviderUser } from './providers/index.ts'
+import { redirectGuard } from './redirects.ts'
+import { deleteUser, insertUser, type Metadata, parseMeta, updateUser, type UserPatch, type UserRow } from './users.ts'
+
+/** A confirmation mail the callback sends after its commit: `created` (an enrolled account, deleted again if the
+ *  mail fails) or the earlier state to put back (a reminder). */
+export interface Pending { user: UserRow; token: string | null; created: boolean; sentBefore: string | null; earlierLink: OtpRow | null }
+
+/** The callback's steps for a held sign-in, and the two rules it shares with the rest of the callback. */
+export function heldSignIns(deps: Deps) {
+  const { config } = deps
+  const allowedRedirect = redirectGuard(config)
+  /** A new user from a provider profile: confirmed at once when the provider verified the email (or under
+   *  autoconfirm), else unconfirmed until its confirmation mail is used. */
+  const newcomer = (email: string, id: string, provider: string, userMetadata: Metadata, now: Date, confirmed = true) =>
+    newAccount(deps, { id, aud: config.jwt.aud, email, appMetadata: { provider }, userMetadata, confirmedAt: confirmed ? now : null, now })
+  /** A confirmation mail is due: the last one (if any) is older than SMTP_MAX_FREQUENCY. */
+  const mailDue = (u: UserRow, now: Date) => now.getTime() - (parseTime(u.confirmation_sent_at) ?? 0) >= config.smtp.max_frequency * 1000
+
+  /** Carries out `enrol` or `remind` inside the callback's transaction: the account and its link, and the
+   *  confirmation token when a mail is due. Nothing signs in. */
+  async function hold(tx: Db, d: Extract<Decision, { act: 'enrol' | 'remind' }>, flow: FlowRow, pu: ProviderUser, now: Date, newId: string, patch: UserPatch): Promise<Pending> {
+    const meta = deps.validateUserData?.(pu.metadata) ? {} : pu.metadata
+    let user: UserRow
+    let identityId: string
+    if (d.act === 'enrol') {
+      user = await insertUser(tx, newcomer(d.email, newId, flow.provider, meta, now, false))
+      identityId = await insertIdentity(tx, deps.instanceId, user.id, flow.provider, pu, d.email, now)
+      if (Object.keys(patch).length) user = await updateUser(tx, user, patch, now) // the validate hook's reply
+    } else {
+      user = d.user
+      identityId = (await findIdentity(tx, deps.instanceId, flow.provider, pu.id))?.id ?? ''
+    }
+    const base = { created: d.act === 'enrol', sentBefore: user.confirmation_sent_at }
+    if (d.act === 'remind' && !mailDue(user, now)) return { ...base, user, token: null, earlierLink: null }
+    const earlierLink = d.act === 'remind' ? await findOtpForUser(tx, user.id, 'confirmation') : null
+    // The link names this sign-in's provider link: confirming through it keeps that link (and drops any other);
+    // a confirmation from anywhere else (the owner's own /signup, /resend, /recover, /otp) drops it too.
+    const token = await issueOtp(tx, deps.instanceId, user.id, 'confirmation', now, identityMark(identityId))
+    user = await updateUser(tx, user, { confirmation_sent_at: dbTime(now) }, now)
+    return { ...base, user, token, earlierLink }
+  }
+
+  /** The confirmation mail of a held sign-in, after the commit. The link lands where the session would have:
+   *  the page that started the flow when it is allowed. A failed mail takes back what the callback wrote. */
+  async function mailConfirmation(p: Pending, flow: FlowRow): Promise<void> {
+    const { user, token } = p
+    if (!token) return
+    await mailOrUndo(deps,
+      () => deps.mailer.send('confirmation', user.email, mailVars(config, 'confirmation', user.email, token, parseMeta(user.raw_user_meta_data), undefined, allowedRedirect(flow.referrer))),
+      'Error sending confirmation mail', 'external sign-in after mail failure', (tx) => p.created
+        ? deleteUser(tx, user.id)
+        : restoreUser(tx, deps, user, { confirmation_sent_at: p.sentBefore }, 'confirmation', p.earlierLink))
+  }
+
+  return { newcomer, mailDue, hold, mailConfirmation }
+}
