@@ -18,7 +18,7 @@ import { actorOf, type AuditAction, writeAudit } from '../lib/audit.ts'
 import type { ProviderName } from '../lib/config.ts'
 import { clientOf } from '../lib/client.ts'
 import { sha256 } from '../lib/crypto.ts'
-import { type Db, dbTime, parseTime, UniqueViolation } from '../lib/db/index.ts'
+import { type Db, dbTime, parseTime, UniqueViolation, WriteConflict } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
 import { badRequest, ErrorBody, HttpError } from '../lib/errors.ts'
 import { enforce, RULES } from '../lib/limits.ts'
@@ -50,7 +50,8 @@ async function takeFlow(db: Db, instanceId: string, stateHash: string): Promise<
     'SELECT id, provider, provider_code_verifier, invite_token_hash, referrer, code_challenge, code_challenge_method, created_at FROM {flow_states} WHERE state_hash = ? AND instance_id = ? FOR UPDATE',
     [stateHash, instanceId],
   )
-  if (row) await db.run('DELETE FROM {flow_states} WHERE id = ?', [row.id])
+  // Nothing deleted: another node's callback took the flow between the lock and here (see consumeOtp).
+  if (row && (await db.run('DELETE FROM {flow_states} WHERE id = ?', [row.id])).changes !== 1) throw new WriteConflict('OAuth flow taken by a concurrent callback')
   return row
 }
 async function findFlowReferrer(db: Db, instanceId: string, stateHash: string): Promise<string | null> {

@@ -1,7 +1,7 @@
 // One-time tokens (confirmation, invite, recovery, email change): 256-bit random, only the SHA-256 stored,
 // one live token per user and type, single use, expiring. The raw value exists only in the mail link.
 import type { Config } from './config.ts'
-import { type Db, dbTime, parseTime } from './db/index.ts'
+import { type Db, dbTime, parseTime, WriteConflict } from './db/index.ts'
 import { randomToken, safeEqual, sha256 } from './crypto.ts'
 
 // Passwordless sign-in mails a link token (`magiclink`) and a short code (`magiclink_code`) for the same sign-in.
@@ -62,8 +62,11 @@ export const markedIdentity = (row: OtpRow): string =>
 export const otpExpired = (config: Config, row: OtpRow, now: Date): boolean =>
   now.getTime() > (parseTime(row.created_at) ?? 0) + otpMaxAge(config, row.token_type) * 1000
 
+/** Spends a token found under its row lock. Nothing deleted means another transaction spent it meanwhile (a
+ *  Galera node applying another node's write between the lock and this delete): the transaction is run again
+ *  and finds the token gone, so a token never serves twice. */
 export async function consumeOtp(db: Db, id: string): Promise<void> {
-  await db.run('DELETE FROM {one_time_tokens} WHERE id = ?', [id])
+  if ((await db.run('DELETE FROM {one_time_tokens} WHERE id = ?', [id])).changes !== 1) throw new WriteConflict('one-time token spent by a concurrent transaction')
 }
 
 /** The user's token of a type, locking the row inside a transaction: concurrent confirmations of one token

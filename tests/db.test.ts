@@ -5,7 +5,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Db, type Dialect, DbUnavailable, dbTime, isoTime, jsonText, UniqueViolation } from '../lib/db/index.ts'
+import { type Db, type Dialect, DbUnavailable, dbTime, isoTime, jsonText, UniqueViolation, WriteConflict } from '../lib/db/index.ts'
 import { BUNDLED_MIGRATIONS, listMigrations, type Migration, migrate } from '../lib/db/migrate.ts'
 import { mysqlTargets, openMysql, parseMysqlDsn } from '../lib/db/mysql.ts'
 import { openSqlite } from '../lib/db/sqlite.ts'
@@ -286,6 +286,21 @@ describe('openMysql when a connection dies inside a transaction', () => {
       await admin.end()
       await db.close()
     }
+  })
+})
+
+describe('WriteConflict: a locked row gone before the write (another Galera node spent it)', () => {
+  test.if(Boolean(MYSQL_URL))('MySQL runs the transaction again; the rerun sees what the first attempt could not', async () => {
+    const db = openMysql(MYSQL_URL, newNamespace(), 2)
+    try {
+      let attempts = 0
+      expect(await db.tx(async () => {
+        attempts++
+        if (attempts === 1) throw new WriteConflict('spent meanwhile')
+        return 'second attempt'
+      })).toBe('second attempt')
+      expect(attempts).toBe(2)
+    } finally { await db.close() }
   })
 })
 

@@ -6,7 +6,7 @@
 // dateStrings keeps DATETIME values as the same strings SQLite returns. CLIENT_FOUND_ROWS (mysql2's default) makes
 // affectedRows count matched rows, like SQLite's changes.
 import mysql, { type Pool, type PoolConnection, type ResultSetHeader } from 'mysql2/promise'
-import { commitQueue, type Db, DbUnavailable, NO_NOTICES, type Param, runNow, sqlRewriter, UniqueViolation } from './types.ts'
+import { commitQueue, type Db, DbUnavailable, NO_NOTICES, type Param, runNow, sqlRewriter, UniqueViolation, WriteConflict } from './types.ts'
 
 export interface MysqlTarget { host: string; port: number; user: string; password: string; database: string; socketPath?: string }
 
@@ -66,7 +66,7 @@ const MAX_ATTEMPTS = 10
 /** Full jitter over an exponential ceiling (10, 20, 40 … 320 ms): conflicting writers spread apart instead of
  *  meeting again, and the whole budget stays near a second and a half. */
 const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * Math.min(320, 5 * 2 ** attempt)))
-const conflict = (e: unknown) => RETRYABLE.has((e as { code?: string } | null)?.code ?? '')
+const conflict = (e: unknown) => e instanceof WriteConflict || RETRYABLE.has((e as { code?: string } | null)?.code ?? '')
 /** What a client sees when the retries ran out: a 503 with Retry-After (try again), never a 500. */
 const busy = (e: unknown) => new DbUnavailable(`conflicting writes: gave up after ${MAX_ATTEMPTS} attempts (${(e as Error).message})`)
 

@@ -85,3 +85,8 @@ export function jsonText(dialect: Dialect, column: string, path: string): string
   const extract = `JSON_EXTRACT(${column}, '${path}')`
   return dialect === 'mysql' ? `JSON_UNQUOTE(${extract})` : extract
 }
+/** A row this transaction read under a lock was gone when it came to spend it: on a multi-primary cluster (Galera)
+ *  a row lock does not hold across nodes, and another node's write can be applied between the locking read and
+ *  the write. The MySQL adapter runs the transaction again, as for a certification failure, and the rerun finds
+ *  the row spent. (SQLite has one writer; it cannot happen there.) */
+export class WriteConflict extends Error {}
