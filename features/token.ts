@@ -20,7 +20,7 @@ import { clientOf } from '../lib/client.ts'
 import { noteGrant } from '../lib/metrics.ts'
 import { enforce, reserveLogin, RULES } from '../lib/limits.ts'
 import { revocationsChanged } from '../lib/revocations.ts'
-import { issueSession, type RefreshTokenRow, refreshView, sessionAuth, sessionExpiry, type SessionOrigin, touchSession } from '../lib/sessions.ts'
+import { issueSession, refreshView, sessionAuth, sessionExpiry, type SessionOrigin, touchSession } from '../lib/sessions.ts'
 import { accessCookie, clearedCookie, insertRefreshToken, successorOf, TokenBody, tokenResponse, type TokenResponse } from '../lib/tokens.ts'
 import { emailKey, findUserByEmail, findUserById, toUser, updateUser, type UserRow } from '../lib/users.ts'
 import { replyPatch } from '../lib/webhooks.ts'
@@ -59,15 +59,16 @@ const grantSchema = {
   discriminator: { propertyName: 'grant_type', mapping: Object.fromEntries(Object.keys(Grants).map((k) => [k.slice('token.'.length), `#/components/schemas/${k}`])) },
 }
 
-async function findRefreshToken(db: Db, raw: string): Promise<RefreshTokenRow | null> {
-  return db.get<RefreshTokenRow>(
+interface RefreshRow { id: string; user_id: string; instance_id: string; family_id: string; revoked: number; revoked_at: string | null; created_at: string; updated_at: string }
+
+async function findRefreshToken(db: Db, raw: string): Promise<RefreshRow | null> {
+  return db.get<RefreshRow>(
     'SELECT id, user_id, instance_id, family_id, revoked, revoked_at, created_at, updated_at FROM {refresh_tokens} WHERE token_hash = ? FOR UPDATE',
     [sha256(raw)],
   )
 }
-/** Spends a live token: false when it was already spent (or is gone). */
-async function spendToken(db: Db, id: string, now: Date): Promise<boolean> {
-  return (await db.run('UPDATE {refresh_tokens} SET revoked = 1, revoked_at = ?, updated_at = ? WHERE id = ? AND revoked = 0', [dbTime(now), dbTime(now), id])).changes === 1
+async function revokeRefreshToken(db: Db, id: string, now: Date): Promise<void> {
+  await db.run('UPDATE {refresh_tokens} SET revoked = 1, revoked_at = ?, updated_at = ? WHERE id = ?', [dbTime(now), dbTime(now), id])
 }
 /** Without rotation one row serves the whole session: its updated_at records the last use (idle timeout). */
 async function touchRefreshToken(db: Db, id: string, now: Date): Promise<void> {
@@ -122,18 +123,14 @@ export function token(deps: Deps) {
     if (!raw) throw new OAuthError('invalid_request', 'refresh_token required')
     const now = clock.now()
     const secret = config.jwt.secret
-    type Outcome = TokenResponse | { ended: string } | 'reused' | 'invalid' | 'expired'
-    const result = await db.tx(async (tx): Promise<Outcome> => {
-      const view = await refreshView(tx, instanceId, sha256(raw))
-      if (!view) return 'invalid'
-      const { token: row, user, hasFactors } = view
-      /** A spent token presented (again): under its row lock, the live successor within the reuse grace window,
-       *  else reuse, which ends the session. */
-      const spent = async (): Promise<Outcome> => {
-        const locked = await findRefreshToken(tx, raw)
-        if (!locked || locked.instance_id !== instanceId) return 'invalid'
-        if (!locked.revoked) return 'invalid' // only a token this transaction failed to spend gets here: it was deleted and remade
-        const revokedAt = parseTime(locked.revoked_at) ?? 0
+    const result = await db.tx(async (tx): Promise<TokenResponse | { ended: string } | 'reused' | 'invalid' | 'expired'> => {
+      const row = await findRefreshToken(tx, raw)
+      if (!row || row.instance_id !== instanceId) return 'invalid'
+      const found = await refreshView(tx, instanceId, row.user_id, row.family_id)
+      if (!found) return 'invalid'
+      const { user, hasFactors } = found
+      if (row.revoked) {
+        const revokedAt = parseTime(row.revoked_at) ?? 0
         const grace = config.security.refresh_token_reuse_interval * 1000
         if (grace > 0 && now.getTime() - revokedAt <= grace) { // 0 = reuse detected at once, even within the same ms
           // Within the grace window: answer with the live descendant (the successor chain is HMAC-derived).
@@ -141,31 +138,28 @@ export function token(deps: Deps) {
           for (let i = 0; i < 20; i++) {
             next = successorOf(secret, next)
             const child = await findRefreshToken(tx, next)
-            if (!child || child.family_id !== locked.family_id) break
+            if (!child || child.family_id !== row.family_id) break
             if (!child.revoked) {
-              const ended = await sessionExpiry(tx, config, locked.family_id, child.updated_at, now) // the grace path too
-              return ended ? { ended } : tokenResponse(config, user, next, now, locked.family_id, await sessionAuth(tx, config, locked.family_id, now, hasFactors))
+              const ended = await sessionExpiry(tx, config, row.family_id, child.updated_at, now) // the grace path too
+              return ended ? { ended } : tokenResponse(config, user, next, now, row.family_id, await sessionAuth(tx, config, row.family_id, now, hasFactors))
             }
           }
         }
-        await revokeFamily(tx, user, locked.family_id, now)
+        await revokeFamily(tx, user, row.family_id, now)
         return 'reused'
       }
-      if (row.revoked) return spent()
       if (now.getTime() - (parseTime(row.created_at) ?? 0) > config.jwt.refresh_token_lifetime * 1000) return 'expired'
       const ended = await sessionExpiry(tx, config, row.family_id, row.updated_at, now)
       if (ended) return { ended }
-      const rotate = config.security.refresh_token_rotation_enabled
-      // Spent by a conditional write (it takes the row lock): no change means a concurrent grant spent it first.
-      if (rotate && !(await spendToken(tx, row.id, now))) return spent()
-      const auth = await touchSession(tx, config, instanceId, user.id, row.family_id, now, hasFactors, view.auth) // the session's aal and amr carry over
+      const auth = await touchSession(tx, config, instanceId, user.id, row.family_id, now, hasFactors, found.auth) // the session's aal and amr carry over
       if (!auth) return 'invalid' // ended, tokens left behind
       tx.notices.notify('session_refreshed', user, row.family_id)
-      if (!rotate) {
+      if (!config.security.refresh_token_rotation_enabled) {
         if (config.sessions.inactivity_timeout > 0) await touchRefreshToken(tx, row.id, now)
         return tokenResponse(config, user, raw, now, row.family_id, auth)
       }
       const next = successorOf(secret, raw)
+      await revokeRefreshToken(tx, row.id, now)
       await insertRefreshToken(tx, { instanceId, userId: user.id, raw: next, familyId: row.family_id, parentId: row.id, now })
       await writeAudit(tx, instanceId, actorOf(user), ['token_refreshed', 'token_revoked'], now, { session_id: row.family_id })
       return tokenResponse(config, user, next, now, row.family_id, auth)

@@ -201,34 +201,27 @@ export async function listSessions(db: Db, config: Config, instanceId: string, u
     })
 }
 
-/** A refresh token's row, as the refresh grant reads it. */
-export interface RefreshTokenRow { id: string; user_id: string; instance_id: string; family_id: string; revoked: number; revoked_at: string | null; created_at: string; updated_at: string }
-/** Everything the refresh grant reads, in one statement: the token by its hash, its user with the factor flag, and
- *  the session's aal and methods (the token joined to the user, the session and its methods: a row per method).
- *  On MySQL every statement is a round trip and a socket write on both sides, which cost the grant more than
- *  anything else. Read without a lock: the grant then spends the token with a conditional write (`spendToken`),
- *  and falls back to a locking read only when that write finds the token already spent. The session's aal cannot
- *  change unseen before the grant commits: upgradeSession deletes the family's tokens, so a step-up that commits
- *  after this read makes the spend find nothing, and one that comes later waits for the grant's lock. Whether the
- *  session was revoked is decided by touchSession's UPDATE, which reads the latest row. */
-export interface RefreshView { token: RefreshTokenRow; user: UserRow; hasFactors: boolean; auth: SessionAuth | null }
+/** What the refresh grant reads once it holds its token's row lock: the user with the factor flag, and the session's
+ *  aal and methods. One statement (the user joined to the session and its methods, a row per method): on MySQL
+ *  every statement is a round trip and a socket write, which cost the grant more CPU than anything else. The
+ *  session's aal cannot change before the grant commits: upgradeSession deletes the family's tokens, and the grant
+ *  holds the one it spends; on MySQL this must stay the grant's first plain read after its FOR UPDATE, so that
+ *  the snapshot it reads from starts after the lock. Whether the session was revoked is still decided by
+ *  touchSession's UPDATE. */
+export interface RefreshView { user: UserRow; hasFactors: boolean; auth: SessionAuth | null }
 const userColumns = USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ')
-const tokenColumns = ['id', 'user_id', 'instance_id', 'family_id', 'revoked', 'revoked_at', 'created_at', 'updated_at'].map((c) => `t.${c} AS t_${c}`).join(', ')
-const REFRESH_VIEW = `SELECT ${tokenColumns}, ${userColumns}, EXISTS (SELECT 1 FROM {mfa_factors} f WHERE f.user_id = u.id) AS has_factors, ` +
+const REFRESH_VIEW = `SELECT ${userColumns}, EXISTS (SELECT 1 FROM {mfa_factors} f WHERE f.user_id = u.id) AS has_factors, ` +
   's.aal AS s_aal, s.created_at AS s_created_at, a.authentication_method AS a_method, a.created_at AS a_created_at ' +
-  'FROM {refresh_tokens} t JOIN {users} u ON u.id = t.user_id AND u.instance_id = t.instance_id ' +
-  'LEFT JOIN {sessions} s ON s.id = t.family_id AND s.user_id = u.id LEFT JOIN {mfa_amr_claims} a ON a.session_id = s.id ' +
-  'WHERE t.token_hash = ? AND t.instance_id = ? LIMIT 20'
-type Prefixed<T, P extends string> = { [K in keyof T as `${P}${K & string}`]: T[K] }
-type RefreshViewRow = UserRow & Prefixed<RefreshTokenRow, 't_'> & { has_factors: number | string; s_aal: string | null; s_created_at: string | null; a_method: string | null; a_created_at: string | null }
-export async function refreshView(db: Db, instanceId: string, tokenHash: string): Promise<RefreshView | null> {
-  const rows = await db.all<RefreshViewRow>(REFRESH_VIEW, [tokenHash, instanceId])
+  'FROM {users} u LEFT JOIN {sessions} s ON s.id = ? AND s.user_id = u.id LEFT JOIN {mfa_amr_claims} a ON a.session_id = s.id ' +
+  'WHERE u.instance_id = ? AND u.id = ? LIMIT 20'
+type RefreshViewRow = UserRow & { has_factors: number | string; s_aal: string | null; s_created_at: string | null; a_method: string | null; a_created_at: string | null }
+export async function refreshView(db: Db, instanceId: string, userId: string, sessionId: string): Promise<RefreshView | null> {
+  const rows = await db.all<RefreshViewRow>(REFRESH_VIEW, [sessionId, instanceId, userId])
   const first = rows[0]
   if (!first) return null
-  const { t_id, t_user_id, t_instance_id, t_family_id, t_revoked, t_revoked_at, t_created_at, t_updated_at, has_factors, s_aal, s_created_at, a_method, a_created_at, ...user } = first
-  const token = { id: t_id, user_id: t_user_id, instance_id: t_instance_id, family_id: t_family_id, revoked: Number(t_revoked), revoked_at: t_revoked_at, created_at: t_created_at, updated_at: t_updated_at }
+  const { has_factors, s_aal, s_created_at, a_method, a_created_at, ...user } = first
   const methods = rows.flatMap((r) => (r.a_method === null ? [] : [{ authentication_method: r.a_method, created_at: String(r.a_created_at) }]))
-  return { token, user, hasFactors: Number(has_factors) > 0, auth: s_aal === null ? null : authFrom({ aal: s_aal, created_at: String(s_created_at) }, methods) }
+  return { user, hasFactors: Number(has_factors) > 0, auth: s_aal === null ? null : authFrom({ aal: s_aal, created_at: String(s_created_at) }, methods) }
 }
 
 /** A refresh records its time on the session and answers its aal and amr (the refresh keeps them; `known`: as
