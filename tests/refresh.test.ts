@@ -1,9 +1,10 @@
 // POST /token grant_type=refresh_token: rotation, the reuse grace window, family revocation on late reuse,
 // expiry, concurrent refreshes, rotation switched off, how refresh tokens are stored, sessions ended by an admin
-// reset, and GOTRUE_SESSIONS_TIMEBOX / GOTRUE_SESSIONS_INACTIVITY_TIMEOUT.
+// reset, GOTRUE_SESSIONS_TIMEBOX / GOTRUE_SESSIONS_INACTIVITY_TIMEOUT, and (MySQL) a refresh racing a write committed
+// mid-grant.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createHash } from 'node:crypto'
-import { body, form, startServer, type TestServer } from './harness.ts'
+import { body, DIALECT, form, startServer, type TestServer } from './harness.ts'
 import { freshEmail, newUser, OPERATOR, refresh, type Tokens } from './helpers.ts'
 
 const INVALID = { error: 'invalid_grant', error_description: 'Invalid Refresh Token' }
@@ -263,5 +264,62 @@ describe('GOTRUE_SECURITY_REFRESH_TOKEN_ROTATION_ENABLED=false', () => {
       expect(next.access_token.split('.')).toHaveLength(3)
     }
     expect(await familyRows(s, t0)).toHaveLength(1)
+  })
+})
+
+const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1] as string, 'base64url').toString()) as Record<string, unknown>
+
+// The grant locks its token row before its first plain read. On MySQL (REPEATABLE READ) that first read fixes the
+// snapshot every later read sees, so a write committed between an unlocked read and the grant's own writes would
+// go unseen; with rotation off the grant writes no token row to catch it. Each case holds the other write open in
+// a transaction while the refresh starts. MySQL only: SQLite runs whole transactions one at a time.
+describe('rotation off: a refresh racing a committed write (MySQL)', () => {
+  let s: TestServer
+  beforeAll(async () => {
+    s = await startServer({ env: { GOTRUE_MAILER_AUTOCONFIRM: 'true', GOTRUE_SECURITY_REFRESH_TOKEN_ROTATION_ENABLED: 'false' } })
+  })
+  afterAll(() => s.stop())
+
+  test.if(DIALECT === 'mysql')('user deleted while a legacy family refreshes: a 400, never a 500', async () => {
+    const u = await newUser(s)
+    const t0 = (await u.session()).refresh_token
+    const fam = await s.db.get<{ family_id: string }>('SELECT family_id FROM {refresh_tokens} WHERE token_hash = ?', [sha256(t0)])
+    await s.db.run('DELETE FROM {sessions} WHERE id = ?', [fam?.family_id ?? '']) // a family from before sessions were recorded
+    let res: Promise<Response> | undefined
+    await s.db.tx(async (tx) => {
+      await tx.run('DELETE FROM {users} WHERE id = ?', [u.id]) // an admin deletion, not yet committed
+      res = refresh(s, t0)
+      await Bun.sleep(400)
+    })
+    const r = await (res as Promise<Response>)
+    expect(r.status).toBe(400)
+  })
+
+  test.if(DIALECT === 'mysql')('concurrent first refreshes of a legacy family: all 200, never a 500', async () => {
+    const u = await newUser(s)
+    const t0 = (await u.session()).refresh_token
+    const fam = await s.db.get<{ family_id: string }>('SELECT family_id FROM {refresh_tokens} WHERE token_hash = ?', [sha256(t0)])
+    await s.db.run('DELETE FROM {sessions} WHERE id = ?', [fam?.family_id ?? ''])
+    const rs = await Promise.all(Array.from({ length: 8 }, () => refresh(s, t0)))
+    expect(rs.map((r) => r.status)).toEqual(Array(8).fill(200))
+  })
+
+  test.if(DIALECT === 'mysql')('a step-up that commits before the refresh writes: no aal1 answer for the aal2 session', async () => {
+    const u = await newUser(s)
+    const t0 = (await u.session()).refresh_token
+    const fam = await s.db.get<{ family_id: string }>('SELECT family_id FROM {refresh_tokens} WHERE token_hash = ?', [sha256(t0)])
+    const sid = fam?.family_id ?? ''
+    let res: Promise<Response> | undefined
+    await s.db.tx(async (tx) => { // what upgradeSession writes
+      await tx.run("UPDATE {sessions} SET aal = 'aal2' WHERE id = ?", [sid])
+      await tx.run('DELETE FROM {refresh_tokens} WHERE family_id = ?', [sid])
+      res = refresh(s, t0)
+      await Bun.sleep(400)
+    })
+    const r = await (res as Promise<Response>)
+    if (r.status === 200) {
+      const t = await body<Tokens>(r)
+      expect({ aal: claimsOf(t.access_token).aal, session: claimsOf(t.access_token).session_id }).toEqual({ aal: 'aal2', session: sid })
+    } else expect(r.status).toBe(400)
   })
 })
