@@ -11,7 +11,7 @@ import { ipSummary, userAgentSummary } from './devices.ts'
 import { type FactorJson, factorJson, hasVerifiedFactor, userFactors } from './mfa.ts'
 import { revocationsChanged } from './revocations.ts'
 import { type AmrEntry, insertRefreshToken, type SessionAuth, tokenResponse, type TokenResponse } from './tokens.ts'
-import { USER_COLUMNS, type UserRow } from './users.ts'
+import { factorFlag, USER_COLUMNS, type UserRow } from './users.ts'
 
 /** Where a session was started from, as the request tells it (both optional: summaries stay empty without them). */
 export interface SessionOrigin { userAgent?: string | null; client?: string; method?: string }
@@ -210,7 +210,7 @@ export async function listSessions(db: Db, config: Config, instanceId: string, u
  *  touchSession's UPDATE. */
 export interface RefreshView { user: UserRow; hasFactors: boolean; auth: SessionAuth | null }
 const userColumns = USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ')
-const REFRESH_VIEW = `SELECT ${userColumns}, EXISTS (SELECT 1 FROM {mfa_factors} f WHERE f.user_id = u.id) AS has_factors, ` +
+const REFRESH_VIEW = `SELECT ${userColumns}, ${factorFlag('u')}, ` +
   's.aal AS s_aal, s.created_at AS s_created_at, a.authentication_method AS a_method, a.created_at AS a_created_at ' +
   'FROM {users} u LEFT JOIN {sessions} s ON s.id = ? AND s.user_id = u.id LEFT JOIN {mfa_amr_claims} a ON a.session_id = s.id ' +
   'WHERE u.instance_id = ? AND u.id = ? LIMIT 20'

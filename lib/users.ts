@@ -144,7 +144,9 @@ export async function findUserById(db: Db, instanceId: string, id: string, lock 
 /** The row, and whether the user has any MFA factor, in one statement. The hot paths (GET /user, the refresh
  *  grant) answer with the user's factors, which almost no user has: a second statement on every call cost GET /user
  *  about a sixth of its throughput, so they read the factors only when this says there are some. */
-const BY_ID_WITH_FACTOR_FLAG = `SELECT ${USER_COLUMNS}, EXISTS (SELECT 1 FROM {mfa_factors} f WHERE f.user_id = {users}.id) AS has_factors ` +
+/** The select-list term for "this user has an MFA factor", for the user row under `alias`. */
+export const factorFlag = (alias: string) => `EXISTS (SELECT 1 FROM {mfa_factors} f WHERE f.user_id = ${alias}.id) AS has_factors`
+const BY_ID_WITH_FACTOR_FLAG = `SELECT ${USER_COLUMNS}, ${factorFlag('{users}')} ` +
   'FROM {users} WHERE instance_id = ? AND id = ?'
 export async function findUserWithFactorFlag(db: Db, instanceId: string, id: string): Promise<{ user: UserRow; hasFactors: boolean } | null> {
   const row = await db.get<UserRow & { has_factors: number | string }>(BY_ID_WITH_FACTOR_FLAG, [instanceId, id])
