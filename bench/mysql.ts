@@ -50,3 +50,17 @@ async function setInnodbSize(url: string, variable: 'innodb_buffer_pool_size' | 
     return before
   } finally { await c.end() }
 }
+
+/** InnoDB's checkpoint age (redo written since the last checkpoint) and the age at which InnoDB makes writers wait
+ *  for page flushing (Innodb_checkpoint_max_age), in bytes, read over one connection kept open for sampling. */
+export async function checkpointReader(url: string): Promise<{ read: () => Promise<{ age: number; max: number }>; close: () => Promise<void> }> {
+  const c = await connect(url)
+  return {
+    read: async () => {
+      const [rows] = await c.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_checkpoint_age', 'Innodb_checkpoint_max_age')")
+      const v = Object.fromEntries((rows as { Variable_name: string; Value: string }[]).map((r) => [r.Variable_name.toLowerCase(), Number(r.Value)]))
+      return { age: v.innodb_checkpoint_age ?? Number.NaN, max: v.innodb_checkpoint_max_age ?? Number.NaN }
+    },
+    close: () => c.end(),
+  }
+}

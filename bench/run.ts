@@ -1,14 +1,14 @@
 // `bun run bench`: our real server against its ceilings and a peer, on this machine's cores 0 (servers) and 1
 // (wrk). See bench/README.md. Flags: --quick, --mysql, --bcrypt-cost N, --rounds N, --warmup S, --duration S,
 // --connections N, --hash-connections N, --threads N, --users N, --scale N, --no-scale, --no-peer, --out FILE,
-// --max-minutes N, --galera, --db-core N, --db-buffer-pool MB, --db-redo-log MB.
+// --max-minutes N, --galera, --db-core N, --db-buffer-pool MB, --db-redo-log MB, --tail-seconds S.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateJwk } from '../lib/keys.ts'
 import { insertUsers, openCeilingDb } from './ceiling/shared.ts'
 import { cpuWindow, settle } from './cpu.ts'
-import { dropNamespace, mysqlVersion, redoLsn, setBufferPool, setRedoLog } from './mysql.ts'
+import { checkpointReader, dropNamespace, mysqlVersion, redoLsn, setBufferPool, setRedoLog } from './mysql.ts'
 import { freePort, installCleanup, logTail, type Proc, rssMb, rssOfFileMb, run, spawn, stop, stopAll, waitReady } from './procs.ts'
 import { median, type Row, type Sample, type Section, sectionTable, summarize, type Target, targetsTable, fmtMs, fmtRps, fmtRatio, ratio } from './report.ts'
 import { copyMysql, copySqlite, countMysql, countSqlite, fillMysql, fillSqlite } from './scale.ts'
@@ -54,6 +54,9 @@ const F = {
   /** Only these groups of the main rounds (user, refresh, password, signup, scale), for development runs. */
   only: argv.includes('--only') ? String(argv[argv.indexOf('--only') + 1]).split(',') : null,
   settle: argv.includes('--settle') ? Number(argv[argv.indexOf('--settle') + 1]) : 8,
+  /** With --mysql: seconds of the held refresh load run once with the database's own redo log and once with the
+   *  run's (the refresh tail's before/after; 0: not measured). */
+  tailSeconds: argv.includes('--tail-seconds') ? Number(argv[argv.indexOf('--tail-seconds') + 1]) : quick ? 0 : 30,
 }
 const outIdx = argv.indexOf('--out')
 const OUT = outIdx >= 0 ? (argv[outIdx + 1] as string) : quick ? '' : join(import.meta.dir, 'RESULTS.md')
@@ -580,6 +583,45 @@ async function main() {
     }
   }
 
+  // ---- extra: the refresh tail and InnoDB's redo log, before and after ----
+  // The MySQL refresh load held for --tail-seconds, with the run's larger redo log and then with the database
+  // server's own. A main-round measurement (10 s) can end before a small log fills, so this one is held long
+  // enough to fill MariaDB's default 96 MB at full speed; InnoDB's checkpoint age is sampled every half second to
+  // show whether writers reached the age at which InnoDB makes them wait for page flushing. Each run starts once
+  // the age has fallen below 8 MB (bounded wait), so both begin from the same state. The large log goes first
+  // because it is already in place: growing it writes a new log file of that size, which would load the disk
+  // during the measurement.
+  interface RedoTail { logMb: number; sample: Sample; maxMs: number; startMb: number; peakMb: number; maxAgeMb: number; stalledS: number }
+  const redoTails: RedoTail[] = []
+  if (oursMy && redoLogBefore !== null && F.tailSeconds > 0 && (!F.only || F.only.includes('refresh'))) {
+    const my = oursMy, MB = 1024 * 1024
+    log(`extra: the refresh tail: ${F.tailSeconds} s of MySQL refresh grants with a ${F.redoLogMb} MB redo log, then with the server's own ${Math.round(redoLogBefore / MB)} MB`)
+    const ckpt = await checkpointReader(MYSQL_URL)
+    try {
+      for (const bytes of [F.redoLogMb * MB, redoLogBefore]) {
+        await setRedoLog(MYSQL_URL, bytes)
+        let start = await ckpt.read()
+        for (const t0 = performance.now(); start.age > 8 * MB && performance.now() - t0 < 60_000; start = await ckpt.read()) await Bun.sleep(500)
+        await topUp(myRefresh, pool, gotrueMinter(my.url, myEmails))
+        if (F.settle > 0) await settle(40, F.settle * 1000)
+        const ages: { age: number; max: number }[] = []
+        let running = true
+        const sampler = (async () => { while (running) { ages.push(await ckpt.read()); await Bun.sleep(500) } })()
+        const w = cpuWindow([my.pid, ...(dbServerPid ? [dbServerPid] : [])])
+        const res = await wrk({ url: `${my.url}/token`, script: 'refresh.lua', threads: F.threads, connections: C, seconds: F.tailSeconds, args: { threads: F.threads, file: myRefresh } })
+        running = false
+        await sampler
+        const sample = sampleOf(res, `refresh tail, ${Math.round(bytes / MB)} MB redo log`, w.stop(res.cpuMs).other)
+        if (sample.note) notes.push(sample.note)
+        const peak = Math.max(...ages.map((a) => a.age)), maxAge = Math.max(...ages.map((a) => a.max))
+        // Half-second samples at which the age stood within 5 % of the ceiling: writers were (about to be) held.
+        const stalled = ages.filter((a) => a.age >= 0.95 * a.max).length / 2
+        const r: RedoTail = { logMb: Math.round(bytes / MB), sample, maxMs: res.max_us / 1000, startMb: start.age / MB, peakMb: peak / MB, maxAgeMb: maxAge / MB, stalledS: stalled }
+        redoTails.push(r)
+        log(`  redo log ${r.logMb} MB: ${fmtRps(sample.rps)} req/s, p50 ${fmtMs(sample.p50)} ms, p99 ${fmtMs(sample.p99)} ms, max ${fmtMs(r.maxMs)} ms; checkpoint age ${r.startMb.toFixed(0)} → peak ${r.peakMb.toFixed(0)} MB of ${r.maxAgeMb.toFixed(0)} MB`)
+      }
+    } finally { await ckpt.close() }
+  }
 
   // ---- extra: memory and cold start ----
   const rssAfterLoad = rssMb(ours.pid)
@@ -622,8 +664,9 @@ async function main() {
     { ...t('hashing pool on two cores: password grant 2 cores ÷ 1 core', ours2P && oursP ? ours2P.rps / oursP.rps : NaN, '≥ 1.8×', (v) => v >= 1.8), why: scaleNote },
     { ...t('hashing pool on two cores: signup 2 cores ÷ 1 core', ours2S && oursS ? ours2S.rps / oursS.rps : NaN, '≥ 1.8×', (v) => v >= 1.8), why: scaleNote },
     t('GET /user p99 during a login flood (two cores)', flood2.during.p99 ?? NaN, '< 20 ms', (v) => v < 20, (v) => `${fmtMs(v)} ms`),
-    t('MySQL GET /user ÷ SQLite GET /user', F.mysql ? R('user.mysql', 'user.ours') : NaN, '≥ 0.5', (v) => v >= 0.5, fmtRatio, 'run with --mysql'),
+    t('MySQL GET /user ÷ SQLite GET /user', F.mysql ? R('user.mysql', 'user.ours') : NaN, '≥ 0.6', (v) => v >= 0.6, fmtRatio, 'run with --mysql'),
     t('MySQL refresh ÷ SQLite refresh', F.mysql ? R('refresh.mysql', 'refresh.ours') : NaN, '≥ 0.5', (v) => v >= 0.5, fmtRatio, 'run with --mysql'),
+    t(`MySQL refresh grant p99 (${C} connections, median of the rounds)`, F.mysql ? S('refresh.mysql')?.p99 ?? NaN : NaN, '≤ 50 ms', (v) => v <= 50, (v) => `${fmtMs(v)} ms`, 'run with --mysql'),
     // No target is set for Galera: the figures say what certification by three nodes costs on one machine.
     ...(['user', 'refresh'] as const).map((what) => {
       const v = F.galera ? R(`${what}.galera`, `${what}.mysql`) : NaN
@@ -682,6 +725,13 @@ async function main() {
     '| server | alone req/s | alone p50 ms | alone p99 ms | flood req/s | flood p50 ms | flood p99 ms | logins/s | failures | other load (flood) |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     floodLine(flood2), floodLine(flood1), '',
+    ...(redoTails.length ? [`The refresh tail and InnoDB's redo log: the MySQL refresh grant (${C} connections) held for ${F.tailSeconds} s with the run's redo log ` +
+      '(innodb_log_file_size) and then with the database server\'s own (the order they ran in); each run starts once InnoDB\'s checkpoint age is below 8 MB. "checkpoint age" is the redo written since the last ' +
+      'checkpoint, sampled every 0.5 s; at its ceiling (Innodb_checkpoint_max_age) InnoDB holds writers until pages are flushed. "at the ceiling" counts the seconds sampled within 5 % of it.', '',
+      '| redo log | req/s | p50 ms | p99 ms | max ms | failures | checkpoint age: start → peak (ceiling) | at the ceiling | other load |',
+      '|---:|---:|---:|---:|---:|---:|---|---:|---:|',
+      ...redoTails.map((r) => `| ${r.logMb} MB | ${fmtRps(r.sample.rps)} | ${fmtMs(r.sample.p50)} | ${fmtMs(r.sample.p99)} | ${fmtMs(r.maxMs)} | ${r.sample.failures} | ` +
+        `${r.startMb.toFixed(0)} → ${r.peakMb.toFixed(0)} MB (${r.maxAgeMb.toFixed(0)} MB) | ${r.stalledS.toFixed(1)} s | ${(r.sample.other ?? 0).toFixed(0)}% |`), ''] : []),
     `- idle RSS (VmRSS) 1 s after start: median ${median(idleRss).toFixed(1)} MB over ${idleRss.length} starts, of which ${median(idleAnon).toFixed(1)} MB anonymous memory (heap, JIT code, ` +
       `malloc) and ${median(idleBun).toFixed(1)} MB pages of the Bun executable itself (${process.execPath}; file-backed, shared by every Bun process) (the benchmarked server: ${idleRssAfterStart.toFixed(1)} MB after start, ${rssAfterLoad.toFixed(1)} MB after all the load)`,
     `- cold start, spawn to first answered GET /health: restart on the migrated database median ${median(restart).toFixed(0)} ms (${restart.map((x) => x.toFixed(0)).join(', ')}); ` +
