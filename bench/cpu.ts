@@ -49,3 +49,17 @@ export async function settle(maxPct: number, maxMs: number): Promise<number> {
   }
   return performance.now() - t0
 }
+
+/** Waits until `pids` together use under `maxPct` of one core over a 500 ms window, for at most `maxMs`: a Galera
+ *  cluster goes on applying write-sets on its other nodes after a load ends, and would otherwise load the core it
+ *  shares with wrk during the next measurement. */
+export async function quiet(pids: number[], maxPct: number, maxMs: number): Promise<number> {
+  const t0 = performance.now()
+  while (performance.now() - t0 < maxMs) {
+    const w0 = performance.now(), c0 = pids.reduce((a, p) => a + procTicks(p), 0)
+    await Bun.sleep(500)
+    const used = (pids.reduce((a, p) => a + procTicks(p), 0) - c0) * TICK_MS / (performance.now() - w0) * 100
+    if (used < maxPct) break
+  }
+  return performance.now() - t0
+}

@@ -64,3 +64,18 @@ export async function checkpointReader(url: string): Promise<{ read: () => Promi
     close: () => c.end(),
   }
 }
+
+/** Has InnoDB flush every dirty page (innodb_max_dirty_pages_pct 0, then the server's own value again) until the
+ *  checkpoint age is under `belowBytes` or `timeoutMs` has passed: a measurement then starts with an empty redo
+ *  log, whatever the loads before it left behind. */
+export async function flushDirtyPages(url: string, belowBytes: number, timeoutMs: number): Promise<void> {
+  const c = await connect(url)
+  try {
+    const pct = Number((((await c.query('SELECT @@innodb_max_dirty_pages_pct AS p'))[0] as { p: number | string }[])[0]?.p) ?? 90)
+    await c.query('SET GLOBAL innodb_max_dirty_pages_pct = 0')
+    try {
+      const age = async () => Number(((await c.query("SHOW GLOBAL STATUS LIKE 'Innodb_checkpoint_age'"))[0] as { Value: string }[])[0]?.Value ?? 0)
+      for (const t0 = performance.now(); (await age()) >= belowBytes && performance.now() - t0 < timeoutMs;) await Bun.sleep(250)
+    } finally { await c.query('SET GLOBAL innodb_max_dirty_pages_pct = ?', [pct]) }
+  } finally { await c.end() }
+}

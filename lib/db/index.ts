@@ -14,7 +14,10 @@ export function dbTime(d: Date): string {
 export function isoTime(v: unknown): string | null {
   if (v === null || v === undefined || v === '') return null
   // the stored form, `YYYY-MM-DD HH:MM:SS.mmm` (what both drivers hand back): no regex on the hot path
-  if (typeof v === 'string' && v.length === 23 && v.charCodeAt(10) === 32) return `${v.slice(0, 10)}T${v.slice(11)}Z`
+  if (typeof v === 'string' && v.charCodeAt(10) === 32) {
+    if (v.length === 23) return `${v.slice(0, 10)}T${v.slice(11)}Z`
+    if (v.length === 19) return `${v.slice(0, 10)}T${v.slice(11)}.000Z` // MySQL's binary protocol drops a zero fraction
+  }
   if (v instanceof Date) return v.toISOString()
   const s = String(v)
   return `${s.replace(' ', 'T')}${s.includes('.') ? '' : '.000'}Z`.replace(/(\.\d{3})\d*Z$/, '$1Z')

@@ -7,7 +7,7 @@ export type Around = <T>(kind: 'query' | 'tx', sql: string, run: () => Promise<T
 export function wrapDb(db: Db, around: Around): Db {
   const wrapped = (inner: Db): Db => ({
     dialect: inner.dialect,
-    all: (sql, p) => around('query', sql, () => inner.all(sql, p)),
+    all: (sql, p, o) => around('query', sql, () => inner.all(sql, p, o)),
     get: (sql, p) => around('query', sql, () => inner.get(sql, p)),
     run: (sql, p) => around('query', sql, () => inner.run(sql, p)),
     tx: (fn) => around('tx', 'BEGIN', () => inner.tx((t) => fn(wrapped(t)))),

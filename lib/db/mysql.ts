@@ -3,6 +3,8 @@
 // parameters travel, binary protocol); the rest use query() (client-side escaping), because execute sends JS
 // numbers as DOUBLE, which MySQL >= 8.0.22 rejects in LIMIT ? (sidorares/node-mysql2#1239). Measured on GET /user:
 // execute() and `trace: false` (no stack captured per statement) cut mysql2's CPU per lookup by about a third.
+// A read asked for with `{ text: true }` (ReadOptions) goes as query() whatever its parameters: GET /user's batched
+// read returns up to 64 wide rows, and decoding their binary DATETIMEs cost our server more than the text protocol.
 // dateStrings keeps DATETIME values as the same strings SQLite returns. CLIENT_FOUND_ROWS (mysql2's default) makes
 // affectedRows count matched rows, like SQLite's changes.
 import mysql, { type Pool, type PoolConnection, type ResultSetHeader } from 'mysql2/promise'
@@ -122,10 +124,10 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
   /** A statement on one connection, bounded by GOTRUE_DB_QUERY_TIMEOUT: a network that stops answering without
    *  closing the socket would otherwise hang the request and, one by one, every pooled connection. On timeout the
    *  connection is destroyed (so nothing queues behind it) and the request gets a 503. */
-  const send = (conn: PoolConnection, sql: string, p: Param[]) =>
-    p.length && p.every((v) => typeof v === 'string' || v === null) ? conn.execute(sql, p) : conn.query(sql, p)
-  const timed = async (conn: PoolConnection, sql: string, p: Param[]) => {
-    if (!statementTimeoutMs) return (await send(conn, sql, p))[0]
+  const send = (conn: PoolConnection, sql: string, p: Param[], text: boolean) =>
+    !text && p.length && p.every((v) => typeof v === 'string' || v === null) ? conn.execute(sql, p) : conn.query(sql, p)
+  const timed = async (conn: PoolConnection, sql: string, p: Param[], text = false) => {
+    if (!statementTimeoutMs) return (await send(conn, sql, p, text))[0]
     let timer: ReturnType<typeof setTimeout> | undefined
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -133,14 +135,14 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
         reject(new DbUnavailable(`statement timed out after ${statementTimeoutMs} ms`))
       }, statementTimeoutMs)
     })
-    try { return (await Promise.race([send(conn, sql, p), timeout]))[0] } finally { clearTimeout(timer) }
+    try { return (await Promise.race([send(conn, sql, p, text), timeout]))[0] } finally { clearTimeout(timer) }
   }
   const over = (c: PoolConnection | null, inTx: boolean, queue?: ReturnType<typeof commitQueue>): Db => {
     const query = inTx
-      ? async (sql: string, p: Param[] = []) => {
-          try { return await timed(c as PoolConnection, rewrite(sql), p) } catch (e) { return fail(e) }
+      ? async (sql: string, p: Param[] = [], text = false) => {
+          try { return await timed(c as PoolConnection, rewrite(sql), p, text) } catch (e) { return fail(e) }
         }
-      : async (sql: string, p: Param[] = []) => {
+      : async (sql: string, p: Param[] = [], text = false) => {
           // Not pool.query(): when a connection dies during a statement, mysql2 hands the error to that statement
           // only and pool.query then releases the dead connection into the pool, where every later statement on it
           // fails ("Can't add new command when connection is in closed state"). Destroy it instead.
@@ -150,7 +152,7 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
             let conn: PoolConnection, node: number
             try { [conn, node] = await acquire() } catch (e) { return fail(e) }
             let dead = false
-            try { return await timed(conn, rewrite(sql), p) } catch (e) {
+            try { return await timed(conn, rewrite(sql), p, text) } catch (e) {
               dead = e instanceof DbUnavailable || lostConnection(e)
               if (dead) lost(node)
               else if (conflict(e)) {
@@ -164,7 +166,7 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
         }
     const self: Db = {
       dialect: 'mysql',
-      all: async (sql, p) => (await query(sql, p)) as never,
+      all: async (sql, p, o) => (await query(sql, p, o?.text)) as never,
       get: async (sql, p) => ((await query(sql, p)) as never[])[0] ?? null,
       run: async (sql, p) => ({ changes: ((await query(sql, p)) as ResultSetHeader).affectedRows }),
       afterCommit: queue ? queue.add : runNow,

@@ -9,9 +9,14 @@ export type Dialect = 'sqlite' | 'mysql'
 export type Param = string | number | null
 export type Row = Record<string, unknown>
 
+/** `text`: on MySQL, send the statement as a plain query (text protocol) rather than as a prepared statement (binary
+ *  protocol). For reads returning many wide rows: the binary protocol's per-row decoding (a DATETIME is rebuilt
+ *  into a string field by field) then costs more than the server's parse of the statement. Ignored by SQLite. */
+export interface ReadOptions { text?: boolean }
+
 export interface Db {
   readonly dialect: Dialect
-  all<R = Row>(sql: string, params?: Param[]): Promise<R[]>
+  all<R = Row>(sql: string, params?: Param[], options?: ReadOptions): Promise<R[]>
   get<R = Row>(sql: string, params?: Param[]): Promise<R | null>
   run(sql: string, params?: Param[]): Promise<{ changes: number }>
   /** Runs fn in one transaction: commit when it resolves, roll back when it throws. */
