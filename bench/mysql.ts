@@ -65,17 +65,43 @@ export async function checkpointReader(url: string): Promise<{ read: () => Promi
   }
 }
 
-/** Has InnoDB flush every dirty page (innodb_max_dirty_pages_pct 0, then the server's own value again) until the
- *  checkpoint age is under `belowBytes` or `timeoutMs` has passed: a measurement then starts with an empty redo
- *  log, whatever the loads before it left behind. */
-export async function flushDirtyPages(url: string, belowBytes: number, timeoutMs: number): Promise<void> {
+/** innodb_max_dirty_pages_pct and its low-water mark (MariaDB lowers the mark with the percentage), read before
+ *  flushDirtyPages changes them so that the caller can put them back, on failure and on Ctrl-C too. */
+export interface DirtyPages { pct: number; lwm: number }
+export async function dirtyPagesSettings(url: string): Promise<DirtyPages> {
   const c = await connect(url)
   try {
-    const pct = Number((((await c.query('SELECT @@innodb_max_dirty_pages_pct AS p'))[0] as { p: number | string }[])[0]?.p) ?? 90)
-    await c.query('SET GLOBAL innodb_max_dirty_pages_pct = 0')
-    try {
-      const age = async () => Number(((await c.query("SHOW GLOBAL STATUS LIKE 'Innodb_checkpoint_age'"))[0] as { Value: string }[])[0]?.Value ?? 0)
-      for (const t0 = performance.now(); (await age()) >= belowBytes && performance.now() - t0 < timeoutMs;) await Bun.sleep(250)
-    } finally { await c.query('SET GLOBAL innodb_max_dirty_pages_pct = ?', [pct]) }
+    const [rows] = await c.query('SELECT @@innodb_max_dirty_pages_pct AS pct, @@innodb_max_dirty_pages_pct_lwm AS lwm')
+    const r = (rows as { pct: number | string; lwm: number | string }[])[0]
+    return { pct: Number(r?.pct ?? 90), lwm: Number(r?.lwm ?? 0) }
   } finally { await c.end() }
+}
+export async function setDirtyPages(url: string, s: DirtyPages): Promise<void> {
+  const c = await connect(url)
+  try {
+    // The percentage first: the mark may not exceed it.
+    await c.query('SET GLOBAL innodb_max_dirty_pages_pct = ?', [s.pct])
+    await c.query('SET GLOBAL innodb_max_dirty_pages_pct_lwm = ?', [s.lwm])
+  } finally { await c.end() }
+}
+
+/** Has InnoDB flush every dirty page (innodb_max_dirty_pages_pct 0) until the checkpoint age is under `belowBytes`
+ *  or `timeoutMs` has passed, then puts `restore` back: a measurement then starts with a near-empty redo log,
+ *  whatever the loads before it left behind. */
+export async function flushDirtyPages(url: string, restore: DirtyPages, belowBytes: number, timeoutMs: number): Promise<void> {
+  const c = await connect(url)
+  try {
+    await c.query('SET GLOBAL innodb_max_dirty_pages_pct = 0')
+    const age = async () => Number(((await c.query("SHOW GLOBAL STATUS LIKE 'Innodb_checkpoint_age'"))[0] as { Value: string }[])[0]?.Value ?? 0)
+    for (const t0 = performance.now(); (await age()) >= belowBytes && performance.now() - t0 < timeoutMs;) await Bun.sleep(250)
+  } finally {
+    await c.end().catch(() => {})
+    await setDirtyPages(url, restore)
+  }
+}
+
+/** The redo log size in effect (a resize may still be running when setRedoLog gives up waiting). */
+export async function redoLogSize(url: string): Promise<number> {
+  const c = await connect(url)
+  try { return Number((((await c.query('SELECT @@innodb_log_file_size AS b'))[0] as { b: number | string }[])[0]?.b) ?? 0) } finally { await c.end() }
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { generateJwk } from '../lib/keys.ts'
 import { insertUsers, openCeilingDb } from './ceiling/shared.ts'
 import { cpuWindow, quiet, settle } from './cpu.ts'
-import { checkpointReader, dropNamespace, flushDirtyPages, mysqlVersion, redoLsn, setBufferPool, setRedoLog } from './mysql.ts'
+import { checkpointReader, dirtyPagesSettings, type DirtyPages, dropNamespace, flushDirtyPages, mysqlVersion, redoLogSize, redoLsn, setBufferPool, setDirtyPages, setRedoLog } from './mysql.ts'
 import { freePort, installCleanup, logTail, type Proc, rssMb, rssOfFileMb, run, spawn, stop, stopAll, waitReady } from './procs.ts'
 import { median, type Row, type Sample, type Section, sectionTable, summarize, type Target, targetsTable, fmtMs, fmtRps, fmtRatio, ratio } from './report.ts'
 import { copyMysql, copySqlite, countMysql, countSqlite, fillMysql, fillSqlite } from './scale.ts'
@@ -54,9 +54,14 @@ const F = {
   /** Only these groups of the main rounds (user, refresh, password, signup, scale), for development runs. */
   only: argv.includes('--only') ? String(argv[argv.indexOf('--only') + 1]).split(',') : null,
   settle: argv.includes('--settle') ? Number(argv[argv.indexOf('--settle') + 1]) : 8,
-  /** With --mysql: seconds of the held refresh load run once with the database's own redo log and once with the
-   *  run's (the refresh tail's before/after; 0: not measured). */
-  tailSeconds: argv.includes('--tail-seconds') ? Number(argv[argv.indexOf('--tail-seconds') + 1]) : quick ? 0 : 30,
+  /** With --mysql: seconds of the held refresh load, run once with the run's redo log and then with the database
+   *  server's own (the refresh tail's before/after; 0: not measured). */
+  tailSeconds: (() => {
+    if (!argv.includes('--tail-seconds')) return quick ? 0 : 30
+    const v = Number(argv[argv.indexOf('--tail-seconds') + 1])
+    if (!Number.isFinite(v) || v < 0) throw new Error('--tail-seconds: expected a number of seconds (0: not measured)')
+    return v
+  })(),
 }
 const outIdx = argv.indexOf('--out')
 const OUT = outIdx >= 0 ? (argv[outIdx + 1] as string) : quick ? '' : join(import.meta.dir, 'RESULTS.md')
@@ -81,6 +86,8 @@ const galeraEnv = { GALERA_DIR: galeraDir, GALERA_BASE_PORT: String(GALERA_BASE_
 let bufferPoolBefore: number | null = null
 /** innodb_log_file_size before --mysql grew it (restored by the cleanup). */
 let redoLogBefore: number | null = null
+/** innodb_max_dirty_pages_pct and its low-water mark before the refresh tail's flushes (restored by the cleanup). */
+let dirtyPagesBefore: DirtyPages | null = null
 /** Redo bytes the database wrote per refresh grant, one figure per MySQL refresh measurement. */
 const redoPerRefresh: number[] = []
 /** The database server's CPU mask before --mysql pinned it (restored by the cleanup). */
@@ -98,6 +105,10 @@ async function cleanup() {
   }
   if (bufferPoolBefore !== null) {
     await setBufferPool(MYSQL_URL, bufferPoolBefore).catch((e) => console.error(`bench: could not restore innodb_buffer_pool_size to ${bufferPoolBefore}: ${e}`))
+  }
+  if (dirtyPagesBefore !== null) {
+    const d = dirtyPagesBefore
+    await setDirtyPages(MYSQL_URL, d).catch((e) => console.error(`bench: could not restore innodb_max_dirty_pages_pct to ${d.pct} (low-water mark ${d.lwm}): ${e}`))
   }
   if (redoLogBefore !== null) {
     await setRedoLog(MYSQL_URL, redoLogBefore).catch((e) => console.error(`bench: could not restore innodb_log_file_size to ${redoLogBefore}: ${e}`))
@@ -599,17 +610,19 @@ async function main() {
   if (oursMy && redoLogBefore !== null && F.tailSeconds > 0 && (!F.only || F.only.includes('refresh'))) {
     const my = oursMy, MB = 1024 * 1024
     log(`extra: the refresh tail: ${F.tailSeconds} s of MySQL refresh grants with a ${F.redoLogMb} MB redo log, then with the server's own ${Math.round(redoLogBefore / MB)} MB`)
+    dirtyPagesBefore = await dirtyPagesSettings(MYSQL_URL)
     const ckpt = await checkpointReader(MYSQL_URL)
     try {
       for (const bytes of [F.redoLogMb * MB, redoLogBefore]) {
         await setRedoLog(MYSQL_URL, bytes)
-        await flushDirtyPages(MYSQL_URL, 8 * MB, 120_000)
-        const start = await ckpt.read()
+        const inEffect = await redoLogSize(MYSQL_URL)
         await topUp(myRefresh, pool, gotrueMinter(my.url, myEmails))
+        await flushDirtyPages(MYSQL_URL, dirtyPagesBefore, 8 * MB, 120_000)
         if (F.settle > 0) await settle(40, F.settle * 1000)
-        const ages: { age: number; max: number }[] = []
+        const start = await ckpt.read() // as the load starts
+        const ages: { at: number; age: number; max: number }[] = []
         let running = true
-        const sampler = (async () => { while (running) { ages.push(await ckpt.read()); await Bun.sleep(500) } })()
+        const sampler = (async () => { while (running) { ages.push({ at: performance.now(), ...(await ckpt.read()) }); await Bun.sleep(500) } })()
         const w = cpuWindow([my.pid, ...(dbServerPid ? [dbServerPid] : [])])
         const res = await wrk({ url: `${my.url}/token`, script: 'refresh.lua', threads: F.threads, connections: C, seconds: F.tailSeconds, args: { threads: F.threads, file: myRefresh } })
         running = false
@@ -617,9 +630,11 @@ async function main() {
         const sample = sampleOf(res, `refresh tail, ${Math.round(bytes / MB)} MB redo log`, w.stop(res.cpuMs).other)
         if (sample.note) notes.push(sample.note)
         const peak = Math.max(...ages.map((a) => a.age)), maxAge = Math.max(...ages.map((a) => a.max))
-        // Half-second samples at which the age stood within 5 % of the ceiling: writers were (about to be) held.
-        const stalled = ages.filter((a) => a.age >= 0.95 * a.max).length / 2
-        const r: RedoTail = { logMb: Math.round(bytes / MB), sample, maxMs: res.max_us / 1000, startMb: start.age / MB, peakMb: peak / MB, maxAgeMb: maxAge / MB, stalledS: stalled }
+        // Time from each sample to the next that the age stood within 5 % of the ceiling: writers were (about to be) held.
+        let stalledMs = 0
+        for (let k = 0; k + 1 < ages.length; k++) if ((ages[k] as { age: number }).age >= 0.95 * (ages[k] as { max: number }).max) stalledMs += (ages[k + 1] as { at: number }).at - (ages[k] as { at: number }).at
+        const stalled = stalledMs / 1000
+        const r: RedoTail = { logMb: Math.round(inEffect / MB), sample, maxMs: res.max_us / 1000, startMb: start.age / MB, peakMb: peak / MB, maxAgeMb: maxAge / MB, stalledS: stalled }
         redoTails.push(r)
         log(`  redo log ${r.logMb} MB: ${fmtRps(sample.rps)} req/s, p50 ${fmtMs(sample.p50)} ms, p99 ${fmtMs(sample.p99)} ms, max ${fmtMs(r.maxMs)} ms; checkpoint age ${r.startMb.toFixed(0)} → peak ${r.peakMb.toFixed(0)} MB of ${r.maxAgeMb.toFixed(0)} MB`)
       }
@@ -729,8 +744,8 @@ async function main() {
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     floodLine(flood2), floodLine(flood1), '',
     ...(redoTails.length ? [`The refresh tail and InnoDB's redo log: the MySQL refresh grant (${C} connections) held for ${F.tailSeconds} s with the run's redo log ` +
-      '(innodb_log_file_size) and then with the database server\'s own (the order they ran in); before each run InnoDB is made to flush its dirty pages until the checkpoint age is below 8 MB or 2 minutes have passed ("start" says where it stood). "checkpoint age" is the redo written since the last ' +
-      'checkpoint, sampled every 0.5 s; at its ceiling (Innodb_checkpoint_max_age) InnoDB holds writers until pages are flushed. "at the ceiling" counts the seconds sampled within 5 % of it.', '',
+      '(innodb_log_file_size) and then with the database server\'s own (the order they ran in); before each run InnoDB is made to flush its dirty pages until the checkpoint age is below 8 MB or 2 minutes have passed ("start" is the age as the load began). "checkpoint age" is the redo written since the last ' +
+      'checkpoint, sampled every 0.5 s; at its ceiling (Innodb_checkpoint_max_age) InnoDB holds writers until pages are flushed. "at the ceiling" is the time the samples found it within 5 % of the ceiling. "redo log" is the size in effect.', '',
       '| redo log | req/s | p50 ms | p99 ms | max ms | failures | checkpoint age: start → peak (ceiling) | at the ceiling | other load |',
       '|---:|---:|---:|---:|---:|---:|---|---:|---:|',
       ...redoTails.map((r) => `| ${r.logMb} MB | ${fmtRps(r.sample.rps)} | ${fmtMs(r.sample.p50)} | ${fmtMs(r.sample.p99)} | ${fmtMs(r.maxMs)} | ${r.sample.failures} | ` +
