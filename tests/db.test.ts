@@ -10,7 +10,7 @@ import { BUNDLED_MIGRATIONS, listMigrations, type Migration, migrate } from '../
 import { mysqlTargets, openMysql, parseMysqlDsn } from '../lib/db/mysql.ts'
 import { openSqlite } from '../lib/db/sqlite.ts'
 import mysql from 'mysql2/promise'
-import { BATCH_SIZES, Coalescer, paddedKeys } from '../lib/db/coalesce.ts'
+import { Coalescer } from '../lib/db/coalesce.ts'
 
 const MYSQL_URL = process.env.TEST_MYSQL_URL ?? ''
 const dialects: Dialect[] = MYSQL_URL ? ['sqlite', 'mysql'] : ['sqlite']
@@ -431,12 +431,5 @@ describe('Coalescer (point reads sharing statements while the database is busy)'
     expect(await Promise.all(behind)).toEqual(['row-a', 'row-b'])
     calls[0]?.finish()
     expect(await hung).toBe('row-hung')
-  })
-
-  test('paddedKeys: a batch is padded with its last key to the next statement size, so few statements get prepared', () => {
-    expect(paddedKeys(['a'])).toEqual(['a'])
-    expect(paddedKeys(['a', 'b', 'c'])).toEqual(['a', 'b', 'c', 'c'])
-    expect(paddedKeys(Array.from({ length: 9 }, (_, i) => `k${i}`))).toHaveLength(16)
-    expect(BATCH_SIZES.at(-1)).toBe(64)
   })
 })

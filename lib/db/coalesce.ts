@@ -91,12 +91,3 @@ export class Coalescer<R> {
   }
 }
 
-/** Statement sizes used: a batch of n keys is padded (repeating its last key) to the next of these, so a connection
- *  prepares a handful of statements rather than one per batch size. */
-export const BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64] as const
-export function paddedKeys(keys: string[]): string[] {
-  const size = BATCH_SIZES.find((n) => n >= keys.length) ?? keys.length
-  const out = keys.slice()
-  while (out.length < size) out.push(keys[keys.length - 1] as string)
-  return out
-}
