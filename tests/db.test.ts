@@ -11,6 +11,7 @@ import { mysqlTargets, openMysql, parseMysqlDsn } from '../lib/db/mysql.ts'
 import { openSqlite } from '../lib/db/sqlite.ts'
 import mysql from 'mysql2/promise'
 import { Coalescer } from '../lib/db/coalesce.ts'
+import { dropNamespace } from './harness.ts'
 
 const MYSQL_URL = process.env.TEST_MYSQL_URL ?? ''
 const dialects: Dialect[] = MYSQL_URL ? ['sqlite', 'mysql'] : ['sqlite']
@@ -44,14 +45,7 @@ describe.each(dialects)('Db contract on %s', (dialect) => {
     await db.run('CREATE TABLE {counters} (name VARCHAR(64) NOT NULL PRIMARY KEY, n INTEGER NOT NULL)')
   })
   afterAll(async () => {
-    if (db.dialect === 'mysql') {
-      const tables = await namespacedTables(db, namespace)
-      await db.tx(async (t) => {
-        await t.run('SET FOREIGN_KEY_CHECKS = 0')
-        for (const name of tables) await t.run(`DROP TABLE IF EXISTS \`${name}\``)
-        await t.run('SET FOREIGN_KEY_CHECKS = 1')
-      })
-    }
+    await dropNamespace(db, namespace)
     await db.close()
     rmSync(dir, { recursive: true, force: true })
   })
@@ -301,6 +295,72 @@ describe('WriteConflict: a locked row gone before the write (another Galera node
       })).toBe('second attempt')
       expect(attempts).toBe(2)
     } finally { await db.close() }
+  })
+})
+
+describe('a MySQL transaction that ends under its handler without an error (a Galera abort MariaDB does not report)', () => {
+  // ROLLBACK sent from inside the handler stands in for the server rolling the transaction back on its own: the
+  // statements after it get no error either.
+  const counted = async (db: Db) => Number((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM {users}'))?.n)
+  test.if(Boolean(MYSQL_URL))('a write after it is refused, not committed on its own; the attempt runs again whole', async () => {
+    const namespace = newNamespace()
+    const db = openMysql(MYSQL_URL, namespace, 2)
+    try {
+      await migrate(db)
+      let attempts = 0
+      const out = await db.tx(async (t) => {
+        attempts++
+        await insertUser(t, `a${attempts}`, `a${attempts}@example.com`)
+        if (attempts === 1) await t.run('ROLLBACK')
+        await insertUser(t, `b${attempts}`, `b${attempts}@example.com`)
+        return attempts
+      })
+      expect({ out, attempts }).toEqual({ out: 2, attempts: 2 })
+      expect((await db.all<{ id: string }>('SELECT id FROM {users} ORDER BY id')).map((r) => r.id)).toEqual(['a2', 'b2'])
+    } finally {
+      await dropNamespace(db, namespace)
+      await db.close()
+    }
+  })
+  test.if(Boolean(MYSQL_URL))('with only reads after it, COMMIT is not taken for success: the attempt runs again whole', async () => {
+    const namespace = newNamespace()
+    const db = openMysql(MYSQL_URL, namespace, 2)
+    try {
+      await migrate(db)
+      let attempts = 0
+      await db.tx(async (t) => {
+        attempts++
+        await insertUser(t, `c${attempts}`, `c${attempts}@example.com`)
+        if (attempts === 1) await t.run('ROLLBACK')
+        await t.get('SELECT id FROM {users} WHERE id = ?', ['nobody'])
+      })
+      expect(attempts).toBe(2)
+      expect(await counted(db)).toBe(1)
+      // a transaction whose last statement is a read, nothing ended under it: committed at the first attempt
+      attempts = 0
+      await db.tx(async (t) => {
+        attempts++
+        await insertUser(t, 'd1', 'd1@example.com')
+        await t.get('SELECT id FROM {users} WHERE id = ?', ['d1'])
+      })
+      expect({ attempts, n: await counted(db) }).toEqual({ attempts: 1, n: 2 })
+    } finally {
+      await dropNamespace(db, namespace)
+      await db.close()
+    }
+  })
+  test.if(Boolean(MYSQL_URL))('single statements outside a transaction still write (their connections are not READ ONLY)', async () => {
+    const namespace = newNamespace()
+    const db = openMysql(MYSQL_URL, namespace, 1)
+    try {
+      await migrate(db)
+      await db.tx((t) => insertUser(t, 'e1', 'e1@example.com'))
+      await insertUser(db, 'e2', 'e2@example.com')
+      expect(await counted(db)).toBe(2)
+    } finally {
+      await dropNamespace(db, namespace)
+      await db.close()
+    }
   })
 })
 

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { boot, type Booted } from '../bin/serve.ts'
 import { type Env, loadConfig } from '../lib/config.ts'
 import { type SmtpCapture, startSmtpCapture } from './fakes/smtp.ts'
-import { body, form, MYSQL_URL, TEST_ENV, tokenFromMail } from './harness.ts'
+import { body, dropNamespace, form, MYSQL_URL, TEST_ENV, tokenFromMail } from './harness.ts'
 
 const OPERATOR = 'operator-token-for-tests'
 const EMAIL_RE = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+/
@@ -43,15 +43,7 @@ async function startLogged(env: Env): Promise<Logged> {
 
 async function stopLogged(l: Logged): Promise<void> {
   const { db } = l.booted.deps
-  if (db.dialect === 'mysql') {
-    const tables = await db.all<{ t: string }>(
-      'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?', [`${l.namespace}\\_%`])
-    await db.tx(async (t) => {
-      await t.run('SET FOREIGN_KEY_CHECKS = 0')
-      for (const { t: name } of tables) await t.run(`DROP TABLE IF EXISTS \`${name}\``)
-      await t.run('SET FOREIGN_KEY_CHECKS = 1')
-    })
-  }
+  await dropNamespace(db, l.namespace)
   await l.booted.stop()
   await l.smtp.stop()
   rmSync(l.dir, { recursive: true, force: true })

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { openDb } from '../lib/db/index.ts'
 import { loadConfig } from '../lib/config.ts'
 import { startWebhookReceiver, type WebhookReceiver } from './fakes/webhook-receiver.ts'
-import { body, JWT_SECRET, MYSQL_URL, slow } from './harness.ts'
+import { body, dropNamespace, JWT_SECRET, MYSQL_URL, slow } from './harness.ts'
 
 const BIN = join(import.meta.dir, '..', 'bin', 'gotrue.ts')
 const HOOK_DELAY_MS = 1500
@@ -54,13 +54,7 @@ async function cleanup(s: Served): Promise<void> {
   if (MYSQL_URL) {
     const db = await openDb(loadConfig({ env: { GOTRUE_DB_DRIVER: 'mysql', DATABASE_URL: MYSQL_URL }, cwd: s.dir }))
     try {
-      const tables = await db.all<{ t: string }>(
-        'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?', [`${s.namespace}\\_%`])
-      await db.tx(async (tx) => {
-        await tx.run('SET FOREIGN_KEY_CHECKS = 0')
-        for (const { t } of tables) await tx.run(`DROP TABLE IF EXISTS \`${t}\``)
-        await tx.run('SET FOREIGN_KEY_CHECKS = 1')
-      })
+      await dropNamespace(db, s.namespace)
     } finally { await db.close() }
   }
   rmSync(s.dir, { recursive: true, force: true })

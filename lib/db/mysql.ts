@@ -72,10 +72,27 @@ const conflict = (e: unknown) => e instanceof WriteConflict || RETRYABLE.has((e 
 /** What a client sees when the retries ran out: a 503 with Retry-After (try again), never a 500. */
 const busy = (e: unknown) => new DbUnavailable(`conflicting writes: gave up after ${MAX_ATTEMPTS} attempts (${(e as Error).message})`)
 
+type Use = 'statement' | 'tx'
+const USES: Use[] = ['statement', 'tx']
+/** One attempt of a transaction: what runs after its commit, and whether its last statement was acknowledged
+ *  inside it. */
+interface TxState { pending: ReturnType<typeof commitQueue>; acked: boolean }
+/** The transaction pools' connections already switched to a READ ONLY session default (keyed by mysql2's
+ *  connection: the pool hands out a new wrapper each time). */
+const readOnly = new WeakSet<object>()
+const SERVER_STATUS_IN_TRANS = 1
+/** Whether a statement's result is an OK packet sent from inside a transaction (a result set carries no flag). */
+const inTransaction = (out: unknown): boolean =>
+  !Array.isArray(out) && typeof (out as ResultSetHeader | null)?.serverStatus === 'number' &&
+  ((out as ResultSetHeader).serverStatus & SERVER_STATUS_IN_TRANS) !== 0
+const LOST = 'the transaction was rolled back under it without an error (a write replicated from another node aborted it)'
+
 export function openMysql(dsn: string, namespace = '', poolSize = 10, statementTimeoutMs = 0): Db {
   const targets = mysqlTargets(dsn)
-  const pools: (Pool | undefined)[] = []
-  const poolFor = (i: number): Pool => (pools[i] ??= mysql.createPool({
+  // Two pools per node: one for single statements (autocommit) and one for transactions, whose connections default
+  // to READ ONLY (see `tx` below). Each is lazy and holds at most `poolSize` connections.
+  const pools: Record<Use, (Pool | undefined)[]> = { statement: [], tx: [] }
+  const poolFor = (i: number, use: Use): Pool => (pools[use][i] ??= mysql.createPool({
     ...targets[i] as MysqlTarget, connectionLimit: poolSize, dateStrings: true, timezone: 'Z', charset: 'utf8mb4',
     supportBigNumbers: true, enableKeepAlive: true, trace: false,
     // Prepared statements held per connection: the steady state uses a few dozen; a small LRU keeps nodes × pool
@@ -91,19 +108,21 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
   const lost = (i: number) => {
     if (targets.length < 2 || i !== current) return
     current = (i + 1) % targets.length
-    const old = pools[i]
-    pools[i] = undefined
-    void old?.end().catch(() => {})
+    for (const use of USES) {
+      const old = pools[use][i]
+      pools[use][i] = undefined
+      void old?.end().catch(() => {})
+    }
   }
   /** A connection from the current node, else from the next ones in order, once round. Nothing has been sent
    *  yet, so trying another node is always safe. */
-  const acquire = async (): Promise<[PoolConnection, number]> => {
+  const acquire = async (use: Use): Promise<[PoolConnection, number]> => {
     let last: unknown
     const first = current // lost() moves `current` on: count from where this call began
     for (let k = 0; k < targets.length; k++) {
       const i = (first + k) % targets.length
       try {
-        const conn = await poolFor(i).getConnection()
+        const conn = await poolFor(i, use).getConnection()
         current = i
         return [conn, i]
       } catch (e) {
@@ -137,10 +156,17 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
     })
     try { return (await Promise.race([send(conn, sql, p, text), timeout]))[0] } finally { clearTimeout(timer) }
   }
-  const over = (c: PoolConnection | null, inTx: boolean, queue?: ReturnType<typeof commitQueue>): Db => {
-    const query = inTx
+  const over = (c: PoolConnection | null, tx?: TxState): Db => {
+    const query = tx
       ? async (sql: string, p: Param[] = [], text = false) => {
-          try { return await timed(c as PoolConnection, rewrite(sql), p, text) } catch (e) { return fail(e) }
+          try {
+            const out = await timed(c as PoolConnection, rewrite(sql), p, text)
+            tx.acked = inTransaction(out)
+            return out
+          } catch (e) {
+            if ((e as { code?: string }).code === 'ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION') throw new WriteConflict(LOST)
+            return fail(e)
+          }
         }
       : async (sql: string, p: Param[] = [], text = false) => {
           // Not pool.query(): when a connection dies during a statement, mysql2 hands the error to that statement
@@ -150,7 +176,7 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
           // wsrep_retry_autocommit) rolled it back whole, so it is run again like a transaction.
           for (let attempt = 1; ; attempt++) {
             let conn: PoolConnection, node: number
-            try { [conn, node] = await acquire() } catch (e) { return fail(e) }
+            try { [conn, node] = await acquire('statement') } catch (e) { return fail(e) }
             let dead = false
             try { return await timed(conn, rewrite(sql), p, text) } catch (e) {
               dead = e instanceof DbUnavailable || lostConnection(e)
@@ -169,22 +195,36 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
       all: async (sql, p, o) => (await query(sql, p, o?.text)) as never,
       get: async (sql, p) => ((await query(sql, p)) as never[])[0] ?? null,
       run: async (sql, p) => ({ changes: ((await query(sql, p)) as ResultSetHeader).affectedRows }),
-      afterCommit: queue ? queue.add : runNow,
+      afterCommit: tx ? tx.pending.add : runNow,
       notices: NO_NOTICES,
-      tx: inTx ? (fn) => fn(self) : async (fn) => {
+      tx: tx ? (fn) => fn(self) : async (fn) => {
         // InnoDB resolves lock cycles by aborting one transaction (ER_LOCK_DEADLOCK), and Galera aborts the later
         // of two conflicting commits the same way; the documented remedy is to run it again. Our transactions
         // hold no network calls, so a retry repeats only database work.
+        //
+        // On Galera a write replicated from another node can also abort (roll back) a transaction while it runs a
+        // read, and MariaDB (seen on 10.11) may then return the read's rows and never report the abort: the
+        // statements after it run on their own, each committed as it goes, and COMMIT succeeds with nothing left
+        // to commit. A client would get a 200 for a write that is gone, or half of one. So a transaction's
+        // connection defaults to READ ONLY and each transaction is opened READ WRITE: once ours is gone, the next
+        // write fails (ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION) instead of committing alone. And unless the last
+        // statement was acknowledged inside the transaction (an OK packet's SERVER_STATUS_IN_TRANS), a `DO 0`
+        // asks before COMMIT. Either way the attempt is run again, as for any conflict.
         for (let attempt = 1; ; attempt++) {
           let conn: PoolConnection, node: number
-          try { [conn, node] = await acquire() } catch (e) { return fail(e) }
+          try { [conn, node] = await acquire('tx') } catch (e) { return fail(e) }
           let dead = false
           // A fresh queue per attempt: what an aborted attempt queued is dropped with it.
-          const pending = commitQueue()
+          const state: TxState = { pending: commitQueue(), acked: false }
           let result: Awaited<ReturnType<typeof fn>>
           try {
-            await conn.beginTransaction()
-            result = await fn(over(conn, true, pending))
+            if (!readOnly.has(conn.connection)) {
+              await timed(conn, 'SET SESSION TRANSACTION READ ONLY', [], true)
+              readOnly.add(conn.connection)
+            }
+            state.acked = inTransaction(await timed(conn, 'START TRANSACTION READ WRITE', [], true))
+            result = await fn(over(conn, state))
+            if (!state.acked && !inTransaction(await timed(conn, 'DO 0', [], true))) throw new WriteConflict(LOST)
             await conn.commit()
           } catch (e) {
             // A connection lost mid-transaction (BEGIN, a statement or COMMIT) is a 503, and the connection is
@@ -201,14 +241,14 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
             }
             return fail(e)
           } finally { if (dead) conn.destroy(); else conn.release() }
-          pending.run() // committed, and the connection is back in the pool
+          state.pending.run() // committed, and the connection is back in the pool
           return result
         }
       },
-      close: async () => { if (!inTx) await Promise.all(pools.map((p) => p?.end())) },
+      close: async () => { if (!tx) await Promise.all(USES.flatMap((use) => pools[use].map((p) => p?.end()))) },
     }
     return self
   }
-  return over(null, false)
+  return over(null)
 }
 
