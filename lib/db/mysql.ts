@@ -74,18 +74,20 @@ const busy = (e: unknown) => new DbUnavailable(`conflicting writes: gave up afte
 
 type Use = 'statement' | 'tx'
 const USES: Use[] = ['statement', 'tx']
-/** One attempt of a transaction: what runs after its commit, and whether its last statement was acknowledged
- *  inside it. */
-interface TxState { pending: ReturnType<typeof commitQueue>; acked: boolean }
-/** The transaction pools' connections already switched to a READ ONLY session default (keyed by mysql2's
- *  connection: the pool hands out a new wrapper each time). */
+/** One attempt of a transaction: what runs after its commit, how many statements it has sent, and whether the
+ *  reply to the last one sent was an OK packet from inside the transaction. */
+interface TxState { pending: ReturnType<typeof commitQueue>; sent: number; acked: boolean }
+/** The transaction pools' connections already given their READ ONLY default (keyed by mysql2's connection: the pool
+ *  hands out a new wrapper each time; a connection the pool replaces is a new key, set up again). */
 const readOnly = new WeakSet<object>()
 const SERVER_STATUS_IN_TRANS = 1
-/** Whether a statement's result is an OK packet sent from inside a transaction (a result set carries no flag). */
+/** Whether a statement's reply is an OK packet sent from inside a transaction (a result set carries no flag). */
 const inTransaction = (out: unknown): boolean =>
   !Array.isArray(out) && typeof (out as ResultSetHeader | null)?.serverStatus === 'number' &&
   ((out as ResultSetHeader).serverStatus & SERVER_STATUS_IN_TRANS) !== 0
-const LOST = 'the transaction was rolled back under it without an error (a write replicated from another node aborted it)'
+/** Statements that end a MySQL transaction by themselves (implicit commit) or begin another: never part of one. */
+const ENDS_TRANSACTION = /^\s*(?:CREATE|ALTER|DROP|TRUNCATE|RENAME|LOCK|UNLOCK|BEGIN|START|COMMIT|ROLLBACK|XA|SET\s+(?:SESSION\s+|@@)?autocommit)\b/i
+const LOST = 'the transaction ended under it without an error (on Galera: a write replicated from another node aborted it)'
 
 export function openMysql(dsn: string, namespace = '', poolSize = 10, statementTimeoutMs = 0): Db {
   const targets = mysqlTargets(dsn)
@@ -95,9 +97,12 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
   const poolFor = (i: number, use: Use): Pool => (pools[use][i] ??= mysql.createPool({
     ...targets[i] as MysqlTarget, connectionLimit: poolSize, dateStrings: true, timezone: 'Z', charset: 'utf8mb4',
     supportBigNumbers: true, enableKeepAlive: true, trace: false,
-    // Prepared statements held per connection: the steady state uses a few dozen; a small LRU keeps nodes × pool
-    // size × this well under MySQL's server-wide max_prepared_stmt_count (16,382 by default).
+    // Prepared statements held per connection: the steady state uses a few dozen; a small LRU keeps nodes × 2 pools
+    // × pool size × this well under MySQL's server-wide max_prepared_stmt_count (16,382 by default).
     maxPreparedStatements: 128,
+    // No COM_RESET_CONNECTION on release (mysql2's default, said here because it matters): a reset would drop the
+    // READ ONLY default that the transaction pool's sessions are given once (see `tx`).
+    resetOnRelease: false,
     connectTimeout: statementTimeoutMs ? Math.min(Math.max(statementTimeoutMs, 1000), 5000) : 5000,
   }))
   /** The node in use; with several hosts, the next one takes over when it stops answering (sticky: no fail-back
@@ -159,9 +164,13 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
   const over = (c: PoolConnection | null, tx?: TxState): Db => {
     const query = tx
       ? async (sql: string, p: Param[] = [], text = false) => {
+          if (ENDS_TRANSACTION.test(sql)) throw new Error(`not inside a transaction: ${sql.slice(0, 40)}`)
+          // Acknowledged only by the reply to the statement sent last: a failed or unawaited one leaves it unproven.
+          const seq = ++tx.sent
+          tx.acked = false
           try {
             const out = await timed(c as PoolConnection, rewrite(sql), p, text)
-            tx.acked = inTransaction(out)
+            if (seq === tx.sent) tx.acked = inTransaction(out)
             return out
           } catch (e) {
             if ((e as { code?: string }).code === 'ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION') throw new WriteConflict(LOST)
@@ -204,18 +213,20 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
         //
         // On Galera a write replicated from another node can also abort (roll back) a transaction while it runs a
         // read, and MariaDB (seen on 10.11) may then return the read's rows and never report the abort: the
-        // statements after it run on their own, each committed as it goes, and COMMIT succeeds with nothing left
-        // to commit. A client would get a 200 for a write that is gone, or half of one. So a transaction's
-        // connection defaults to READ ONLY and each transaction is opened READ WRITE: once ours is gone, the next
-        // write fails (ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION) instead of committing alone. And unless the last
-        // statement was acknowledged inside the transaction (an OK packet's SERVER_STATUS_IN_TRANS), a `DO 0`
-        // asks before COMMIT. Either way the attempt is run again, as for any conflict.
+        // statements after it ran on their own, each committed as it went, and COMMIT succeeded with nothing left
+        // to commit. A client got a 200 for a write that was gone, or half of one. Two guards:
+        // - a transaction's connection defaults to READ ONLY and each transaction is opened READ WRITE: once ours
+        //   is gone, the next write fails (ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION) instead of committing alone;
+        // - unless the reply to the last statement was an OK packet from inside the transaction
+        //   (SERVER_STATUS_IN_TRANS), a `DO 0` asks before COMMIT.
+        // Either way nothing of the attempt is stored, and it is run again as a conflict. What no statement before
+        // COMMIT can rule out is an abort that lands while the last reply is on its way: that commit is empty.
         for (let attempt = 1; ; attempt++) {
           let conn: PoolConnection, node: number
           try { [conn, node] = await acquire('tx') } catch (e) { return fail(e) }
           let dead = false
           // A fresh queue per attempt: what an aborted attempt queued is dropped with it.
-          const state: TxState = { pending: commitQueue(), acked: false }
+          const state: TxState = { pending: commitQueue(), sent: 0, acked: false }
           let result: Awaited<ReturnType<typeof fn>>
           try {
             if (!readOnly.has(conn.connection)) {
