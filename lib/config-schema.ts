@@ -91,7 +91,7 @@ export const ConfigSchema = T.Object({
     namespace: str('DB_NAMESPACE', '', 'prefix for every table name (tables become <ns>_users, …)'),
     migrations_path: str('DB_MIGRATIONS_PATH', '', 'directory of migration files (default: the bundled ones)'),
     automigrate: bool('DB_AUTOMIGRATE', false, 'apply pending migrations when serve starts'),
-    pool_size: int('DB_POOL_SIZE', 10, 'MySQL connection pool size', 1, 1000),
+    pool_size: int('DB_POOL_SIZE', 10, 'MySQL connections per pool (one pool for single statements, one for transactions)', 1, 1000),
     encryption_key: str('DB_ENCRYPTION_KEY', '', 'key that encrypts secrets at rest: MFA TOTP secrets, and in multi-instance mode instance secrets (JWT secrets, SMTP and OAuth passwords); generated beside the SQLite file when unset', { secret: true }),
     sqlite_mmap_mb: int('DB_SQLITE_MMAP_MB', 1024, 'SQLite: MiB of the database file read through memory-mapped I/O (0: off). Keeps lookups in a large database as fast as in a small one; a disk read error then ends the process instead of failing one request', 0, 1 << 20),
     query_timeout: dur('DB_QUERY_TIMEOUT', 30, 'MySQL: longest a statement may take before its connection is dropped and the request gets a 503 (0: no limit)'),
