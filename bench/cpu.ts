@@ -21,16 +21,19 @@ function procTicks(pid: number): number {
   } catch { return 0 }
 }
 
+/** utime + stime of several processes together, in jiffies. */
+const ticksOf = (pids: number[]): number => pids.reduce((a, pid) => a + procTicks(pid), 0)
+
 export interface CpuWindow { stop(childCpuMs: number): { other: number; steal: number } }
 
 /** Starts a window over `pids` (long-lived servers); stop() takes the CPU ms of short-lived children (wrk). */
 export function cpuWindow(pids: number[]): CpuWindow {
-  const t0 = performance.now(), m0 = machine(), p0 = pids.map(procTicks), self0 = process.cpuUsage()
+  const t0 = performance.now(), m0 = machine(), p0 = ticksOf(pids), self0 = process.cpuUsage()
   return {
     stop(childCpuMs) {
       const wall = performance.now() - t0
       const m1 = machine()
-      const ours = pids.reduce((a, pid, i) => a + (procTicks(pid) - (p0[i] ?? 0)) * TICK_MS, 0)
+      const ours = (ticksOf(pids) - p0) * TICK_MS
       const self = process.cpuUsage(self0)
       const selfMs = (self.user + self.system) / 1000
       const other = (m1.busy - m0.busy) * TICK_MS - ours - childCpuMs - selfMs
@@ -56,9 +59,9 @@ export async function settle(maxPct: number, maxMs: number): Promise<number> {
 export async function quiet(pids: number[], maxPct: number, maxMs: number): Promise<number> {
   const t0 = performance.now()
   while (performance.now() - t0 < maxMs) {
-    const w0 = performance.now(), c0 = pids.reduce((a, p) => a + procTicks(p), 0)
+    const w0 = performance.now(), c0 = ticksOf(pids)
     await Bun.sleep(500)
-    const used = (pids.reduce((a, p) => a + procTicks(p), 0) - c0) * TICK_MS / (performance.now() - w0) * 100
+    const used = (ticksOf(pids) - c0) * TICK_MS / (performance.now() - w0) * 100
     if (used < maxPct) break
   }
   return performance.now() - t0

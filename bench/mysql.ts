@@ -37,10 +37,15 @@ export async function redoLsn(url: string): Promise<number> {
   } finally { await c.end() }
 }
 
-async function setInnodbSize(url: string, variable: 'innodb_buffer_pool_size' | 'innodb_log_file_size', bytes: number, onlyIfSmaller: boolean): Promise<number | null> {
+type InnodbSize = 'innodb_buffer_pool_size' | 'innodb_log_file_size'
+/** A numeric global variable's value, read over an open connection. */
+const globalNumber = async (c: Awaited<ReturnType<typeof connect>>, variable: InnodbSize): Promise<number> =>
+  Number(((await c.query(`SELECT @@${variable} AS b`))[0] as { b: number | string }[])[0]?.b ?? 0)
+
+async function setInnodbSize(url: string, variable: InnodbSize, bytes: number, onlyIfSmaller: boolean): Promise<number | null> {
   const c = await connect(url)
   try {
-    const read = async () => Number(((await c.query(`SELECT @@${variable} AS b`))[0] as { b: number | string }[])[0]?.b ?? 0)
+    const read = () => globalNumber(c, variable)
     const before = await read()
     if (onlyIfSmaller && before >= bytes) return null
     if (before === bytes) return null
@@ -89,13 +94,12 @@ export async function setDirtyPages(url: string, s: DirtyPages): Promise<void> {
  *  or `timeoutMs` has passed, then puts `restore` back: a measurement then starts with a near-empty redo log,
  *  whatever the loads before it left behind. */
 export async function flushDirtyPages(url: string, restore: DirtyPages, belowBytes: number, timeoutMs: number): Promise<void> {
-  const c = await connect(url)
+  const checkpoint = await checkpointReader(url)
   try {
-    await c.query('SET GLOBAL innodb_max_dirty_pages_pct = 0')
-    const age = async () => Number(((await c.query("SHOW GLOBAL STATUS LIKE 'Innodb_checkpoint_age'"))[0] as { Value: string }[])[0]?.Value ?? 0)
-    for (const t0 = performance.now(); (await age()) >= belowBytes && performance.now() - t0 < timeoutMs;) await Bun.sleep(250)
+    await setDirtyPages(url, { pct: 0, lwm: 0 })
+    for (const t0 = performance.now(); (await checkpoint.read()).age >= belowBytes && performance.now() - t0 < timeoutMs;) await Bun.sleep(250)
   } finally {
-    await c.end().catch(() => {})
+    await checkpoint.close().catch(() => {})
     await setDirtyPages(url, restore)
   }
 }
@@ -103,5 +107,5 @@ export async function flushDirtyPages(url: string, restore: DirtyPages, belowByt
 /** The redo log size in effect (a resize may still be running when setRedoLog gives up waiting). */
 export async function redoLogSize(url: string): Promise<number> {
   const c = await connect(url)
-  try { return Number((((await c.query('SELECT @@innodb_log_file_size AS b'))[0] as { b: number | string }[])[0]?.b) ?? 0) } finally { await c.end() }
+  try { return await globalNumber(c, 'innodb_log_file_size') } finally { await c.end() }
 }

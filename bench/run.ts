@@ -632,7 +632,10 @@ async function main() {
         const peak = Math.max(...ages.map((a) => a.age)), maxAge = Math.max(...ages.map((a) => a.max))
         // Time from each sample to the next that the age stood within 5 % of the ceiling: writers were (about to be) held.
         let stalledMs = 0
-        for (let k = 0; k + 1 < ages.length; k++) if ((ages[k] as { age: number }).age >= 0.95 * (ages[k] as { max: number }).max) stalledMs += (ages[k + 1] as { at: number }).at - (ages[k] as { at: number }).at
+        for (const [k, next] of ages.slice(1).entries()) {
+          const here = ages[k] as (typeof ages)[number] // the sample before `next`
+          if (here.age >= 0.95 * here.max) stalledMs += next.at - here.at
+        }
         const stalled = stalledMs / 1000
         const r: RedoTail = { logMb: Math.round(inEffect / MB), sample, maxMs: res.max_us / 1000, startMb: start.age / MB, peakMb: peak / MB, maxAgeMb: maxAge / MB, stalledS: stalled }
         redoTails.push(r)
