@@ -303,7 +303,7 @@ describe('a MySQL transaction that ends under its handler without an error (a Ga
   // statements after it get no error either. (Behind a comment: the adapter refuses a statement that begins with
   // ROLLBACK inside a transaction.)
   const counted = async (db: Db) => Number((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM {users}'))?.n)
-  test.if(Boolean(MYSQL_URL))('a write after it is refused, not committed on its own; the attempt runs again whole', async () => {
+  test.if(Boolean(MYSQL_URL))('a write after it is not committed on its own; the attempt runs again whole', async () => {
     const namespace = newNamespace()
     const db = openMysql(MYSQL_URL, namespace, 2)
     try {
@@ -319,6 +319,42 @@ describe('a MySQL transaction that ends under its handler without an error (a Ga
       expect({ out, attempts }).toEqual({ out: 2, attempts: 2 })
       expect((await db.all<{ id: string }>('SELECT id FROM {users} ORDER BY id')).map((r) => r.id)).toEqual(['a2', 'b2'])
     } finally {
+      await dropNamespace(db, namespace)
+      await db.close()
+    }
+  })
+  test.if(Boolean(MYSQL_URL))('a real rollback the handler never sees (a deadlock it swallowed): its later write is not committed; the attempt runs again whole', async () => {
+    const namespace = newNamespace()
+    const db = openMysql(MYSQL_URL, namespace, 2)
+    const other = await mysql.createConnection(MYSQL_URL)
+    try {
+      await migrate(db)
+      await insertUser(db, 'r1', 'r1@example.com')
+      await insertUser(db, 'r2', 'r2@example.com')
+      const users = `${namespace}_users`
+      let attempts = 0
+      let swallowed = ''
+      await db.tx(async (t) => {
+        attempts++
+        if (attempts === 1) {
+          await t.run('UPDATE {users} SET email = ? WHERE id = ?', ['r1-mine@example.com', 'r1'])
+          // The other transaction holds r2 and has written more (InnoDB rolls back the lighter one: ours).
+          await other.query('START TRANSACTION')
+          await other.query(`UPDATE \`${users}\` SET email = 'r2-theirs@example.com' WHERE id = 'r2'`)
+          for (const id of ['x1', 'x2', 'x3']) await insertUser({ run: (sql: string, p: unknown[]) => other.query(sql.replace('{users}', `\`${users}\``), p) } as unknown as Db, id, `${id}@example.com`)
+          const waiting = t.run('UPDATE {users} SET email = ? WHERE id = ?', ['r2-mine@example.com', 'r2']).catch((e: { code?: string }) => e.code ?? 'error')
+          await Bun.sleep(100)
+          await other.query(`UPDATE \`${users}\` SET email = 'r1-theirs@example.com' WHERE id = 'r1'`) // the cycle
+          swallowed = String(await waiting)
+          await other.query('COMMIT')
+        }
+        await insertUser(t, `w${attempts}`, `w${attempts}@example.com`)
+      })
+      expect({ swallowed, attempts }).toEqual({ swallowed: 'ER_LOCK_DEADLOCK', attempts: 2 })
+      const ids = (await db.all<{ id: string }>('SELECT id FROM {users} ORDER BY id')).map((r) => r.id)
+      expect(ids).toEqual(['r1', 'r2', 'w2', 'x1', 'x2', 'x3'])
+    } finally {
+      await other.end()
       await dropNamespace(db, namespace)
       await db.close()
     }
@@ -375,7 +411,7 @@ describe('a MySQL transaction that ends under its handler without an error (a Ga
       await db.close()
     }
   })
-  test.if(Boolean(MYSQL_URL))('single statements outside a transaction still write (their connections are not READ ONLY)', async () => {
+  test.if(Boolean(MYSQL_URL))('single statements outside a transaction still commit (their connections keep autocommit on)', async () => {
     const namespace = newNamespace()
     const db = openMysql(MYSQL_URL, namespace, 1)
     try {

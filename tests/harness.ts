@@ -124,7 +124,7 @@ export async function dropNamespace(db: Db, namespace: string): Promise<void> {
     'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?', [`${namespace}\\_%`])
   if (!tables.length) return
   // One statement, with the foreign key checks off for it alone (MariaDB's SET STATEMENT): DDL has no place in a
-  // MySQL transaction, which it commits implicitly (and a transaction's connection is READ ONLY by default).
+  // MySQL transaction, which it commits implicitly (the adapter refuses it there).
   await db.run(`SET STATEMENT foreign_key_checks = 0 FOR DROP TABLE IF EXISTS ${tables.map(({ t }) => `\`${t}\``).join(', ')}`)
 }
 

@@ -74,25 +74,22 @@ const busy = (e: unknown) => new DbUnavailable(`conflicting writes: gave up afte
 
 type Use = 'statement' | 'tx'
 const USES: Use[] = ['statement', 'tx']
-/** One attempt of a transaction: what runs after its commit, how many statements it has sent, and whether the
- *  reply to the last one sent was an OK packet from inside the transaction. */
-interface TxState { pending: ReturnType<typeof commitQueue>; sent: number; acked: boolean }
-/** The transaction pools' connections already given their READ ONLY default (keyed by mysql2's connection: the pool
+/** One attempt of a transaction: what runs after its commit, and whether it sent anything but reads (then its
+ *  savepoint is checked before COMMIT). */
+interface TxState { pending: ReturnType<typeof commitQueue>; wrote: boolean }
+/** The transaction pools' connections already switched to autocommit off (keyed by mysql2's connection: the pool
  *  hands out a new wrapper each time; a connection the pool replaces is a new key, set up again). */
-const readOnly = new WeakSet<object>()
-const SERVER_STATUS_IN_TRANS = 1
-/** Whether a statement's reply is an OK packet sent from inside a transaction (a result set carries no flag). */
-const inTransaction = (out: unknown): boolean =>
-  !Array.isArray(out) && typeof (out as ResultSetHeader | null)?.serverStatus === 'number' &&
-  ((out as ResultSetHeader).serverStatus & SERVER_STATUS_IN_TRANS) !== 0
+const manual = new WeakSet<object>()
+const SAVEPOINT = 'gotrue_tx'
+const READ = /^\s*SELECT\b/i
 /** Statements that end a MySQL transaction by themselves (implicit commit) or begin another: never part of one. */
 const ENDS_TRANSACTION = /^\s*(?:CREATE|ALTER|DROP|TRUNCATE|RENAME|LOCK|UNLOCK|BEGIN|START|COMMIT|ROLLBACK|XA|SET\s+(?:SESSION\s+|@@)?autocommit)\b/i
 const LOST = 'the transaction ended under it without an error (on Galera: a write replicated from another node aborted it)'
 
 export function openMysql(dsn: string, namespace = '', poolSize = 10, statementTimeoutMs = 0): Db {
   const targets = mysqlTargets(dsn)
-  // Two pools per node: one for single statements (autocommit) and one for transactions, whose connections default
-  // to READ ONLY (see `tx` below). Each is lazy and holds at most `poolSize` connections.
+  // Two pools per node: one for single statements (autocommit) and one for transactions, whose connections run
+  // with autocommit off (see `tx` below). Each is lazy and holds at most `poolSize` connections.
   const pools: Record<Use, (Pool | undefined)[]> = { statement: [], tx: [] }
   const poolFor = (i: number, use: Use): Pool => (pools[use][i] ??= mysql.createPool({
     ...targets[i] as MysqlTarget, connectionLimit: poolSize, dateStrings: true, timezone: 'Z', charset: 'utf8mb4',
@@ -100,8 +97,8 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
     // Prepared statements held per connection: the steady state uses a few dozen; a small LRU keeps nodes × 2 pools
     // × pool size × this well under MySQL's server-wide max_prepared_stmt_count (16,382 by default).
     maxPreparedStatements: 128,
-    // No COM_RESET_CONNECTION on release (mysql2's default, said here because it matters): a reset would drop the
-    // READ ONLY default that the transaction pool's sessions are given once (see `tx`).
+    // No COM_RESET_CONNECTION on release (mysql2's default, said here because it matters): a reset would turn
+    // autocommit back on in the transaction pool's sessions, which are switched off once (see `tx`).
     resetOnRelease: false,
     connectTimeout: statementTimeoutMs ? Math.min(Math.max(statementTimeoutMs, 1000), 5000) : 5000,
   }))
@@ -165,17 +162,8 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
     const query = tx
       ? async (sql: string, p: Param[] = [], text = false) => {
           if (ENDS_TRANSACTION.test(sql)) throw new Error(`not inside a transaction: ${sql.slice(0, 40)}`)
-          // Acknowledged only by the reply to the statement sent last: a failed or unawaited one leaves it unproven.
-          const seq = ++tx.sent
-          tx.acked = false
-          try {
-            const out = await timed(c as PoolConnection, rewrite(sql), p, text)
-            if (seq === tx.sent) tx.acked = inTransaction(out)
-            return out
-          } catch (e) {
-            if ((e as { code?: string }).code === 'ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION') throw new WriteConflict(LOST)
-            return fail(e)
-          }
+          if (!READ.test(sql)) tx.wrote = true // before it is sent: an unawaited write counts too
+          try { return await timed(c as PoolConnection, rewrite(sql), p, text) } catch (e) { return fail(e) }
         }
       : async (sql: string, p: Param[] = [], text = false) => {
           // Not pool.query(): when a connection dies during a statement, mysql2 hands the error to that statement
@@ -212,30 +200,33 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
         // hold no network calls, so a retry repeats only database work.
         //
         // On Galera a write replicated from another node can also abort (roll back) a transaction while it runs a
-        // read, and MariaDB (seen on 10.11) may then return the read's rows and never report the abort: the
-        // statements after it ran on their own, each committed as it went, and COMMIT succeeded with nothing left
-        // to commit. A client got a 200 for a write that was gone, or half of one. Two guards:
-        // - a transaction's connection defaults to READ ONLY and each transaction is opened READ WRITE: once ours
-        //   is gone, the next write fails (ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION) instead of committing alone;
-        // - unless the reply to the last statement was an OK packet from inside the transaction
-        //   (SERVER_STATUS_IN_TRANS), a `DO 0` asks before COMMIT.
-        // Either way nothing of the attempt is stored, and it is run again as a conflict. What no statement before
-        // COMMIT can rule out is an abort that lands while the last reply is on its way: that commit is empty.
+        // read, and MariaDB (seen on 10.11) may then return the read's rows and never report the abort: with
+        // autocommit on, the statements after it ran on their own, each committed as it went, and COMMIT succeeded
+        // with nothing left to commit. A client got a 200 for a write that was gone, or half of one. So a
+        // transaction's connection runs with autocommit off: whatever follows a silent rollback goes into a new
+        // transaction of its own, which commits nothing by itself; and a transaction that wrote releases the
+        // savepoint it began with before COMMIT: gone with the rollback, it is ER_SP_DOES_NOT_EXIST, and the
+        // attempt is rolled back and run again, as for any conflict. What no statement before COMMIT can rule out
+        // is an abort that lands while the reply to that last check is on its way: that commit is empty.
         for (let attempt = 1; ; attempt++) {
           let conn: PoolConnection, node: number
           try { [conn, node] = await acquire('tx') } catch (e) { return fail(e) }
           let dead = false
           // A fresh queue per attempt: what an aborted attempt queued is dropped with it.
-          const state: TxState = { pending: commitQueue(), sent: 0, acked: false }
+          const state: TxState = { pending: commitQueue(), wrote: false }
           let result: Awaited<ReturnType<typeof fn>>
           try {
-            if (!readOnly.has(conn.connection)) {
-              await timed(conn, 'SET SESSION TRANSACTION READ ONLY', [], true)
-              readOnly.add(conn.connection)
+            if (!manual.has(conn.connection)) {
+              await timed(conn, 'SET SESSION autocommit = 0', [], true)
+              manual.add(conn.connection)
             }
-            state.acked = inTransaction(await timed(conn, 'START TRANSACTION READ WRITE', [], true))
+            await timed(conn, `SAVEPOINT ${SAVEPOINT}`, [], true) // with autocommit off, this begins the transaction
             result = await fn(over(conn, state))
-            if (!state.acked && !inTransaction(await timed(conn, 'DO 0', [], true))) throw new WriteConflict(LOST)
+            if (state.wrote) {
+              await timed(conn, `RELEASE SAVEPOINT ${SAVEPOINT}`, [], true).catch((e: unknown) => {
+                throw (e as { code?: string }).code === 'ER_SP_DOES_NOT_EXIST' ? new WriteConflict(LOST) : e
+              })
+            }
             await conn.commit()
           } catch (e) {
             // A connection lost mid-transaction (BEGIN, a statement or COMMIT) is a 503, and the connection is

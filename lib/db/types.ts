@@ -20,8 +20,8 @@ export interface Db {
   get<R = Row>(sql: string, params?: Param[]): Promise<R | null>
   run(sql: string, params?: Param[]): Promise<{ changes: number }>
   /** Runs fn in one transaction: commit when it resolves, roll back when it throws. fn may run more than once (on
-   *  MySQL a conflict reruns it whole), so it holds database work only. No DDL: MySQL commits it implicitly, and
-   *  its transactions' connections are READ ONLY outside the transaction (lib/db/mysql.ts). */
+   *  MySQL a conflict reruns it whole), so it holds database work only. No DDL or COMMIT: on MySQL they end the
+   *  transaction (the adapter refuses them inside one, lib/db/mysql.ts). */
   tx<T>(fn: (db: Db) => Promise<T>): Promise<T>
   /** Runs fn once the enclosing transaction has committed: never when it rolls back, and once when a retried
    *  transaction finally commits (each attempt starts with an empty queue). Outside a transaction (the statement
