@@ -302,12 +302,21 @@ describe('a MySQL transaction that ends under its handler without an error (a Ga
   // A ROLLBACK sent from inside the handler stands in for the server rolling the transaction back on its own: the
   // statements after it get no error either. (Behind a comment: the adapter refuses a statement that begins with
   // ROLLBACK inside a transaction.)
-  const counted = async (db: Db) => Number((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM {users}'))?.n)
-  test.if(Boolean(MYSQL_URL))('a write after it is not committed on its own; the attempt runs again whole', async () => {
+  /** A fresh migrated namespace on MySQL for `fn`, dropped afterwards. */
+  const migrated = async (poolSize: number, fn: (db: Db, namespace: string) => Promise<void>) => {
     const namespace = newNamespace()
-    const db = openMysql(MYSQL_URL, namespace, 2)
+    const db = openMysql(MYSQL_URL, namespace, poolSize)
     try {
       await migrate(db)
+      await fn(db, namespace)
+    } finally {
+      await dropNamespace(db, namespace)
+      await db.close()
+    }
+  }
+  const counted = async (db: Db) => Number((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM {users}'))?.n)
+  test.if(Boolean(MYSQL_URL))('a write after it is not committed on its own; the attempt runs again whole', async () => {
+    await migrated(2, async (db) => {
       let attempts = 0
       const out = await db.tx(async (t) => {
         attempts++
@@ -318,52 +327,41 @@ describe('a MySQL transaction that ends under its handler without an error (a Ga
       })
       expect({ out, attempts }).toEqual({ out: 2, attempts: 2 })
       expect((await db.all<{ id: string }>('SELECT id FROM {users} ORDER BY id')).map((r) => r.id)).toEqual(['a2', 'b2'])
-    } finally {
-      await dropNamespace(db, namespace)
-      await db.close()
-    }
+    })
   })
   test.if(Boolean(MYSQL_URL))('a real rollback the handler never sees (a deadlock it swallowed): its later write is not committed; the attempt runs again whole', async () => {
-    const namespace = newNamespace()
-    const db = openMysql(MYSQL_URL, namespace, 2)
     const other = await mysql.createConnection(MYSQL_URL)
     try {
-      await migrate(db)
-      await insertUser(db, 'r1', 'r1@example.com')
-      await insertUser(db, 'r2', 'r2@example.com')
-      const users = `${namespace}_users`
-      let attempts = 0
-      let swallowed = ''
-      await db.tx(async (t) => {
-        attempts++
-        if (attempts === 1) {
-          await t.run('UPDATE {users} SET email = ? WHERE id = ?', ['r1-mine@example.com', 'r1'])
-          // The other transaction holds r2 and has written more (InnoDB rolls back the lighter one: ours).
-          await other.query('START TRANSACTION')
-          await other.query(`UPDATE \`${users}\` SET email = 'r2-theirs@example.com' WHERE id = 'r2'`)
-          for (const id of ['x1', 'x2', 'x3']) await insertUser({ run: (sql: string, p: unknown[]) => other.query(sql.replace('{users}', `\`${users}\``), p) } as unknown as Db, id, `${id}@example.com`)
-          const waiting = t.run('UPDATE {users} SET email = ? WHERE id = ?', ['r2-mine@example.com', 'r2']).catch((e: { code?: string }) => e.code ?? 'error')
-          await Bun.sleep(100)
-          await other.query(`UPDATE \`${users}\` SET email = 'r1-theirs@example.com' WHERE id = 'r1'`) // the cycle
-          swallowed = String(await waiting)
-          await other.query('COMMIT')
-        }
-        await insertUser(t, `w${attempts}`, `w${attempts}@example.com`)
+      await migrated(2, async (db, namespace) => {
+        await insertUser(db, 'r1', 'r1@example.com')
+        await insertUser(db, 'r2', 'r2@example.com')
+        const users = `${namespace}_users`
+        let attempts = 0
+        let swallowed = ''
+        await db.tx(async (t) => {
+          attempts++
+          if (attempts === 1) {
+            await t.run('UPDATE {users} SET email = ? WHERE id = ?', ['r1-mine@example.com', 'r1'])
+            // The other transaction holds r2 and has written more (InnoDB rolls back the lighter one: ours).
+            await other.query('START TRANSACTION')
+            await other.query(`UPDATE \`${users}\` SET email = 'r2-theirs@example.com' WHERE id = 'r2'`)
+            for (const id of ['x1', 'x2', 'x3']) await insertUser({ run: (sql: string, p: unknown[]) => other.query(sql.replace('{users}', `\`${users}\``), p) } as unknown as Db, id, `${id}@example.com`)
+            const waiting = t.run('UPDATE {users} SET email = ? WHERE id = ?', ['r2-mine@example.com', 'r2']).catch((e: { code?: string }) => e.code ?? 'error')
+            await Bun.sleep(100)
+            await other.query(`UPDATE \`${users}\` SET email = 'r1-theirs@example.com' WHERE id = 'r1'`) // the cycle
+            swallowed = String(await waiting)
+            await other.query('COMMIT')
+          }
+          await insertUser(t, `w${attempts}`, `w${attempts}@example.com`)
+        })
+        expect({ swallowed, attempts }).toEqual({ swallowed: 'ER_LOCK_DEADLOCK', attempts: 2 })
+        const ids = (await db.all<{ id: string }>('SELECT id FROM {users} ORDER BY id')).map((r) => r.id)
+        expect(ids).toEqual(['r1', 'r2', 'w2', 'x1', 'x2', 'x3'])
       })
-      expect({ swallowed, attempts }).toEqual({ swallowed: 'ER_LOCK_DEADLOCK', attempts: 2 })
-      const ids = (await db.all<{ id: string }>('SELECT id FROM {users} ORDER BY id')).map((r) => r.id)
-      expect(ids).toEqual(['r1', 'r2', 'w2', 'x1', 'x2', 'x3'])
-    } finally {
-      await other.end()
-      await dropNamespace(db, namespace)
-      await db.close()
-    }
+    } finally { await other.end() }
   })
   test.if(Boolean(MYSQL_URL))('with only reads after it (or its last statement not awaited), COMMIT is not taken for success: the attempt runs again whole', async () => {
-    const namespace = newNamespace()
-    const db = openMysql(MYSQL_URL, namespace, 2)
-    try {
-      await migrate(db)
+    await migrated(2, async (db) => {
       let attempts = 0
       await db.tx(async (t) => {
         attempts++
@@ -387,16 +385,10 @@ describe('a MySQL transaction that ends under its handler without an error (a Ga
         await t.get('SELECT id FROM {users} WHERE id = ?', ['d1'])
       })
       expect({ attempts, n: await counted(db) }).toEqual({ attempts: 1, n: 3 })
-    } finally {
-      await dropNamespace(db, namespace)
-      await db.close()
-    }
+    })
   })
   test.if(Boolean(MYSQL_URL))('a statement that would end the transaction (DDL, COMMIT) is refused before it is sent: nothing committed, not retried', async () => {
-    const namespace = newNamespace()
-    const db = openMysql(MYSQL_URL, namespace, 2)
-    try {
-      await migrate(db)
+    await migrated(2, async (db) => {
       for (const sql of ['CREATE TABLE {extra} (id INT)', 'COMMIT', ' set autocommit = 1', 'LOCK TABLES {users} WRITE']) {
         let attempts = 0
         await expect(db.tx(async (t) => {
@@ -406,23 +398,14 @@ describe('a MySQL transaction that ends under its handler without an error (a Ga
         })).rejects.toThrow('not inside a transaction')
         expect({ sql, attempts, n: await counted(db) }).toEqual({ sql, attempts: 1, n: 0 })
       }
-    } finally {
-      await dropNamespace(db, namespace)
-      await db.close()
-    }
+    })
   })
   test.if(Boolean(MYSQL_URL))('single statements outside a transaction still commit (their connections keep autocommit on)', async () => {
-    const namespace = newNamespace()
-    const db = openMysql(MYSQL_URL, namespace, 1)
-    try {
-      await migrate(db)
+    await migrated(1, async (db) => {
       await db.tx((t) => insertUser(t, 'e1', 'e1@example.com'))
       await insertUser(db, 'e2', 'e2@example.com')
       expect(await counted(db)).toBe(2)
-    } finally {
-      await dropNamespace(db, namespace)
-      await db.close()
-    }
+    })
   })
 })
 
