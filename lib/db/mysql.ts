@@ -220,7 +220,8 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
               await timed(conn, 'SET SESSION autocommit = 0', [], true)
               manual.add(conn.connection)
             }
-            await timed(conn, `SAVEPOINT ${SAVEPOINT}`, [], true) // with autocommit off, this begins the transaction
+            // Autocommit is off: the transaction this marks lasts until COMMIT or a rollback, and so does the mark.
+            await timed(conn, `SAVEPOINT ${SAVEPOINT}`, [], true)
             result = await fn(over(conn, state))
             if (state.wrote) {
               await timed(conn, `RELEASE SAVEPOINT ${SAVEPOINT}`, [], true).catch((e: unknown) => {
