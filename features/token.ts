@@ -67,8 +67,9 @@ async function findRefreshToken(db: Db, raw: string): Promise<RefreshRow | null>
     [sha256(raw)],
   )
 }
+/** Queued (Db.later): the grant holds the row's lock since its FOR UPDATE, so the UPDATE cannot miss. */
 async function revokeRefreshToken(db: Db, id: string, now: Date): Promise<void> {
-  await db.run('UPDATE {refresh_tokens} SET revoked = 1, revoked_at = ?, updated_at = ? WHERE id = ?', [dbTime(now), dbTime(now), id])
+  await db.later('UPDATE {refresh_tokens} SET revoked = 1, revoked_at = ?, updated_at = ? WHERE id = ?', [dbTime(now), dbTime(now), id])
 }
 /** Without rotation one row serves the whole session: its updated_at records the last use (idle timeout). */
 async function touchRefreshToken(db: Db, id: string, now: Date): Promise<void> {

@@ -27,7 +27,8 @@ export const actorOf = (u: Pick<UserRow, 'id' | 'email' | 'raw_user_meta_data'>)
 }
 
 /** One entry, or several for one actor at once (a refresh records token_refreshed and token_revoked) in a single
- *  multi-row INSERT — one statement on the refresh hot path instead of two. */
+ *  multi-row INSERT — one statement on the refresh hot path instead of two. Nothing reads it back in the same
+ *  transaction, so it goes with the transaction's next statement or its COMMIT (Db.later). */
 export async function writeAudit(db: Db, instanceId: string, actor: Actor, action: AuditAction | AuditAction[], now: Date, traits?: Record<string, unknown>): Promise<void> {
   const rows: (string | number)[] = []
   for (const a of Array.isArray(action) ? action : [action]) {
@@ -40,5 +41,5 @@ export async function writeAudit(db: Db, instanceId: string, actor: Actor, actio
     rows.push(instanceId, Bun.randomUUIDv7(), JSON.stringify(payload), dbTime(now))
   }
   const values = Array.from({ length: rows.length / 4 }, () => '(?, ?, ?, ?)').join(', ')
-  await db.run(`INSERT INTO {audit_log_entries} (instance_id, id, payload, created_at) VALUES ${values}`, rows)
+  await db.later(`INSERT INTO {audit_log_entries} (instance_id, id, payload, created_at) VALUES ${values}`, rows)
 }

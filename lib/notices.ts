@@ -56,6 +56,7 @@ export function withNotices(db: Db, webhooks: Webhooks, log: Logger, instanceId:
       all: inner.all,
       get: inner.get,
       run: inner.run,
+      later: inner.later,
       afterCommit: inner.afterCommit,
       tx: (fn) => inner.tx((t) => fn(wrap(t))),
       notices: notices(inner),

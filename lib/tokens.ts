@@ -51,11 +51,12 @@ export const successorOf = (secret: string, raw: string): string => hmac(secret,
 export interface RefreshInsert { instanceId: string; userId: string; raw: string; familyId: string; parentId: string | null; now: Date }
 /** Row ids (and new families) are time-ordered UUIDs (v7): each insert lands at the end of the primary-key index
  *  instead of on a random page of it, which keeps the refresh grant's cost flat as the table grows (measured from
- *  1 k to 1 M users). They identify rows only; the token itself is the 256-bit random secret, stored hashed. */
+ *  1 k to 1 M users). They identify rows only; the token itself is the 256-bit random secret, stored hashed.
+ *  Queued with Db.later: a duplicate hash would take a collision of 256 random bits (or of the HMAC chain). */
 export async function insertRefreshToken(db: Db, r: RefreshInsert): Promise<string> {
   const id = Bun.randomUUIDv7()
   const now = dbTime(r.now)
-  await db.run(
+  await db.later(
     'INSERT INTO {refresh_tokens} (id, instance_id, user_id, token_hash, family_id, parent_id, revoked, revoked_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, NULL, ?, ?)',
     [id, r.instanceId, r.userId, sha256(r.raw), r.familyId, r.parentId, now, now],
   )

@@ -193,6 +193,36 @@ describe.each(dialects)('Db contract on %s', (dialect) => {
     if (dialect === 'mysql') expect(attempts).toBeGreaterThan(2)
     expect(done.sort()).toEqual(['ra', 'rb'])
   })
+  test('later(): inside a transaction the write is seen by its next statement and commits with it; a rollback drops it; outside one it runs at once', async () => {
+    const seen = await db.tx(async (t) => {
+      await t.later('INSERT INTO {counters} (name, n) VALUES (?, ?)', ['later-1', 1])
+      await t.later('UPDATE {counters} SET n = n + ? WHERE name = ?', [10, 'later-1'])
+      return t.get<{ n: number }>('SELECT n FROM {counters} WHERE name = ?', ['later-1']) // both sent before it, in order
+    })
+    expect(seen).toEqual({ n: 11 })
+    await db.tx(async (t) => { await t.later('UPDATE {counters} SET n = n + ? WHERE name = ?', [100, 'later-1']) }) // queued until COMMIT
+    expect(await db.get('SELECT n FROM {counters} WHERE name = ?', ['later-1'])).toEqual({ n: 111 })
+    await expect(db.tx(async (t) => {
+      await t.later('UPDATE {counters} SET n = n + ? WHERE name = ?', [1000, 'later-1'])
+      throw new Error('boom')
+    })).rejects.toThrow('boom')
+    await db.later('UPDATE {counters} SET n = n + ? WHERE name = ?', [1, 'later-1'])
+    expect(await db.get('SELECT n FROM {counters} WHERE name = ?', ['later-1'])).toEqual({ n: 112 })
+  })
+
+  test("later(): a queued write's error (a duplicate) fails the transaction as UniqueViolation, and nothing of it commits", async () => {
+    await insertUser(db, 'lv-1', 'lv@example.com')
+    for (const next of ['commit', 'statement'] as const) {
+      await expect(db.tx(async (t) => {
+        await insertUser(t, `lv-${next}`, `lv-${next}@example.com`)
+        await t.later('INSERT INTO {users} (id, email, email_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
+          ['lv-2', 'lv@example.com', 'lv@example.com', '2026-01-02 03:04:05.678', '2026-01-02 03:04:05.678'])
+        if (next === 'statement') await findUser(t, 'lv-1') // the statement the queued write travels with throws
+      })).rejects.toBeInstanceOf(UniqueViolation)
+      expect(await findUser(db, `lv-${next}`)).toBeNull()
+    }
+  })
+
   test('times are stored and read back as the same dbTime string', async () => {
     const d = new Date('2026-03-04T05:06:07.089Z')
     await insertUser(db, 'time-1', 'time@example.com', dbTime(d))
@@ -386,6 +416,44 @@ describe('a MySQL transaction that ends under its handler without an error (a Ga
       })
       expect({ attempts, n: await counted(db) }).toEqual({ attempts: 1, n: 3 })
     })
+  })
+  test.if(Boolean(MYSQL_URL))('a read it lands on, then only writes queued with later(): they go with the savepoint check, are not committed, and the attempt runs again whole', async () => {
+    await migrated(2, async (db) => {
+      await insertUser(db, 'q1', 'q1@example.com')
+      await insertUser(db, 'q2', 'q2@example.com')
+      let attempts = 0
+      await db.tx(async (t) => {
+        attempts++
+        // The read the abort lands on (the transaction pool's connections take several statements in one command).
+        await t.all(attempts === 1 ? 'SELECT id FROM {users} WHERE id = ?;\nROLLBACK' : 'SELECT id FROM {users} WHERE id = ?', ['q1'], { text: true })
+        await t.later('UPDATE {users} SET email = ? WHERE id = ?', [`q${attempts}-later@example.com`, `q${attempts}`])
+        await t.later('INSERT INTO {users} (id, email, email_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
+          [`l${attempts}`, `l${attempts}@example.com`, `l${attempts}@example.com`, '2026-01-02 03:04:05.678', '2026-01-02 03:04:05.678'])
+      })
+      expect(attempts).toBe(2)
+      expect(await db.all('SELECT id, email FROM {users} ORDER BY id')).toEqual([
+        { id: 'l2', email: 'l2@example.com' }, { id: 'q1', email: 'q1@example.com' }, { id: 'q2', email: 'q2-later@example.com' }])
+    })
+  })
+  test.if(Boolean(MYSQL_URL))('under a server-wide NO_BACKSLASH_ESCAPES, parameters still arrive as sent (every session drops the mode)', async () => {
+    const admin = await mysql.createConnection(MYSQL_URL)
+    const [[before]] = await admin.query('SELECT @@GLOBAL.sql_mode AS mode') as unknown as [[{ mode: string }]]
+    try {
+      await admin.query("SET GLOBAL sql_mode = CONCAT(@@GLOBAL.sql_mode, ',NO_BACKSLASH_ESCAPES')")
+      await migrated(2, async (db) => {
+        const hostile = "x\\' OR 1 = 1; DELETE FROM users; -- \\"
+        await db.tx(async (t) => {
+          await t.later('INSERT INTO {users} (id, email, email_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
+            ['h1', hostile, 'h1', '2026-01-02 03:04:05.678', '2026-01-02 03:04:05.678'])
+        })
+        await db.run('INSERT INTO {users} (id, email, email_key, created_at, updated_at, is_super_admin) VALUES (?, ?, ?, ?, ?, ?)',
+          ['h2', hostile, 'h2', '2026-01-02 03:04:05.678', '2026-01-02 03:04:05.678', 0]) // a number: sent as text, escaped by mysql2
+        expect(await db.all('SELECT id, email FROM {users} ORDER BY id')).toEqual([{ id: 'h1', email: hostile }, { id: 'h2', email: hostile }])
+      })
+    } finally {
+      await admin.query('SET GLOBAL sql_mode = ?', [before.mode])
+      await admin.end()
+    }
   })
   test.if(Boolean(MYSQL_URL))('a statement that would end the transaction (DDL, COMMIT) is refused before it is sent: nothing committed, not retried', async () => {
     await migrated(2, async (db) => {

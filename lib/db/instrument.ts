@@ -10,6 +10,7 @@ export function wrapDb(db: Db, around: Around): Db {
     all: (sql, p, o) => around('query', sql, () => inner.all(sql, p, o)),
     get: (sql, p) => around('query', sql, () => inner.get(sql, p)),
     run: (sql, p) => around('query', sql, () => inner.run(sql, p)),
+    later: (sql, p) => around('query', sql, () => inner.later(sql, p)),
     tx: (fn) => around('tx', 'BEGIN', () => inner.tx((t) => fn(wrapped(t)))),
     afterCommit: inner.afterCommit,
     notices: inner.notices,

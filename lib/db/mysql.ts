@@ -74,26 +74,47 @@ const busy = (e: unknown) => new DbUnavailable(`conflicting writes: gave up afte
 
 type Use = 'statement' | 'tx'
 const USES: Use[] = ['statement', 'tx']
-/** One attempt of a transaction: what runs after its commit, and whether it sent anything but reads (then its
- *  savepoint is checked before COMMIT). */
-interface TxState { pending: ReturnType<typeof commitQueue>; wrote: boolean }
+/** One attempt of a transaction: what runs after its commit, whether it sent anything but reads (then its
+ *  savepoint is checked before COMMIT), and the writes later() queued that have not been sent yet. */
+interface TxState { pending: ReturnType<typeof commitQueue>; wrote: boolean; queued: { sql: string; params: Param[] }[] }
 /** The transaction pools' connections already switched to autocommit off (keyed by mysql2's connection: the pool
  *  hands out a new wrapper each time; a connection the pool replaces is a new key, set up again). */
 const manual = new WeakSet<object>()
 const SAVEPOINT = 'gotrue_tx'
+/** mysql2 escapes query() parameters with backslashes, and does not ask the server whether NO_BACKSLASH_ESCAPES is
+ *  on: under that mode `\'` ends a string, and a parameter could end the statement. Every session drops the mode
+ *  (the transaction pool's connections accept several statements in one command, see `tx`). */
+const BACKSLASH_ESCAPES = "SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','))"
 const READ = /^\s*SELECT\b/i
 /** Statements that end a MySQL transaction by themselves (implicit commit) or begin another: never part of one. */
 const ENDS_TRANSACTION = /^\s*(?:CREATE|ALTER|DROP|TRUNCATE|RENAME|LOCK|UNLOCK|BEGIN|START|COMMIT|ROLLBACK|XA|SET\s+(?:SESSION\s+|@@)?autocommit)\b/i
+/** A statement of a transaction, before it is sent or queued. */
+function admit(tx: TxState, sql: string): void {
+  if (ENDS_TRANSACTION.test(sql)) throw new Error(`not inside a transaction: ${sql.slice(0, 40)}`)
+  if (!READ.test(sql)) tx.wrote = true // before it is sent: an unawaited write counts too
+}
 const LOST = 'the transaction ended under it without an error (on Galera: a write replicated from another node aborted it)'
+
+/** Each new connection of `pool` drops NO_BACKSLASH_ESCAPES before its first statement (commands on a connection
+ *  run in order, and the pool announces a connection before handing it out). One that cannot is destroyed. */
+function withSafeEscapes(pool: Pool): Pool {
+  pool.on('connection', (conn) => {
+    const core = conn as unknown as { query(sql: string, cb: (e: unknown) => void): void; destroy(): void }
+    core.query(BACKSLASH_ESCAPES, (e) => { if (e) core.destroy() })
+  })
+  return pool
+}
 
 export function openMysql(dsn: string, namespace = '', poolSize = 10, statementTimeoutMs = 0): Db {
   const targets = mysqlTargets(dsn)
   // Two pools per node: one for single statements (autocommit) and one for transactions, whose connections run
   // with autocommit off (see `tx` below). Each is lazy and holds at most `poolSize` connections.
   const pools: Record<Use, (Pool | undefined)[]> = { statement: [], tx: [] }
-  const poolFor = (i: number, use: Use): Pool => (pools[use][i] ??= mysql.createPool({
+  const poolFor = (i: number, use: Use): Pool => (pools[use][i] ??= withSafeEscapes(mysql.createPool({
     ...targets[i] as MysqlTarget, connectionLimit: poolSize, dateStrings: true, timezone: 'Z', charset: 'utf8mb4',
     supportBigNumbers: true, enableKeepAlive: true, trace: false,
+    // A transaction's queued writes and its COMMIT travel as one command (see `tx`); single statements never do.
+    multipleStatements: use === 'tx',
     // Prepared statements held per connection: the steady state uses a few dozen; a small LRU keeps nodes × 2 pools
     // × pool size × this well under MySQL's server-wide max_prepared_stmt_count (16,382 by default).
     maxPreparedStatements: 128,
@@ -101,7 +122,7 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
     // autocommit back on in the transaction pool's sessions, which are switched off once (see `tx`).
     resetOnRelease: false,
     connectTimeout: statementTimeoutMs ? Math.min(Math.max(statementTimeoutMs, 1000), 5000) : 5000,
-  }))
+  })))
   /** The node in use; with several hosts, the next one takes over when it stops answering (sticky: no fail-back
    *  while it works, so one client's reads follow its writes on one node). */
   let current = 0
@@ -158,12 +179,24 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
     })
     try { return (await Promise.race([send(conn, sql, p, text), timeout]))[0] } finally { clearTimeout(timer) }
   }
+  /** The writes `tx` queued, then `tail`, as one command (text protocol; the statements run in order and the first
+   *  error stops the rest). The queue is emptied. */
+  const drain = (tx: TxState, tail: string[], tailParams: Param[] = []): [string, Param[]] => {
+    const sql = [...tx.queued.map((q) => q.sql), ...tail].join(';\n')
+    const params = [...tx.queued.flatMap((q) => q.params), ...tailParams]
+    tx.queued = []
+    return [sql, params]
+  }
   const over = (c: PoolConnection | null, tx?: TxState): Db => {
     const query = tx
       ? async (sql: string, p: Param[] = [], text = false) => {
-          if (ENDS_TRANSACTION.test(sql)) throw new Error(`not inside a transaction: ${sql.slice(0, 40)}`)
-          if (!READ.test(sql)) tx.wrote = true // before it is sent: an unawaited write counts too
-          try { return await timed(c as PoolConnection, rewrite(sql), p, text) } catch (e) { return fail(e) }
+          admit(tx, sql)
+          try {
+            if (!tx.queued.length) return await timed(c as PoolConnection, rewrite(sql), p, text)
+            const [batch, params] = drain(tx, [rewrite(sql)], p)
+            const results = (await timed(c as PoolConnection, batch, params, true)) as unknown[]
+            return results[results.length - 1]
+          } catch (e) { return fail(e) }
         }
       : async (sql: string, p: Param[] = [], text = false) => {
           // Not pool.query(): when a connection dies during a statement, mysql2 hands the error to that statement
@@ -192,6 +225,9 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
       all: async (sql, p, o) => (await query(sql, p, o?.text)) as never,
       get: async (sql, p) => ((await query(sql, p)) as never[])[0] ?? null,
       run: async (sql, p) => ({ changes: ((await query(sql, p)) as ResultSetHeader).affectedRows }),
+      later: tx
+        ? async (sql, p = []) => { admit(tx, sql); tx.queued.push({ sql: rewrite(sql), params: p }) }
+        : async (sql, p) => { await query(sql, p) },
       afterCommit: tx ? tx.pending.add : runNow,
       notices: NO_NOTICES,
       tx: tx ? (fn) => fn(self) : async (fn) => {
@@ -206,38 +242,47 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
         // transaction's connection runs with autocommit off: whatever follows a silent rollback goes into a new
         // transaction of its own, which commits nothing by itself; and a transaction that wrote releases the
         // savepoint it began with before COMMIT: gone with the rollback, it is ER_SP_DOES_NOT_EXIST, and the
-        // attempt is rolled back and run again, as for any conflict. What no statement before COMMIT can rule out
-        // is an abort that lands while the reply to that last check is on its way: that commit is empty.
+        // attempt is rolled back and run again, as for any conflict.
+        //
+        // Round trips: every statement is one, and on loopback the socket writes cost our server more CPU than
+        // anything else in a refresh grant. So the SAVEPOINT goes with the transaction's first statement, and the
+        // writes later() queued go with the next statement or with RELEASE SAVEPOINT and COMMIT, as one command:
+        // the server runs its statements in order and stops at the first error, so a failed RELEASE means COMMIT
+        // never ran. COMMIT always ends its command. On Galera a conflict reported inside a command can be
+        // reported again to the next one: the ROLLBACK after it fails too. The connection is then destroyed
+        // (closing the session rolls back whatever it held), and the attempt still runs again: its error was a
+        // conflict, from a statement at or before COMMIT, so nothing of it committed.
+        //
+        // What no statement before COMMIT can rule out is an abort landing after the RELEASE: that commit is
+        // empty. Sent in one command, it has no network round trip left to land in, only the step from one
+        // statement to the next; that window is not shown closed.
         for (let attempt = 1; ; attempt++) {
           let conn: PoolConnection, node: number
           try { [conn, node] = await acquire('tx') } catch (e) { return fail(e) }
           let dead = false
           // A fresh queue per attempt: what an aborted attempt queued is dropped with it.
-          const state: TxState = { pending: commitQueue(), wrote: false }
+          // Autocommit is off: the transaction this marks lasts until COMMIT or a rollback, and so does the mark.
+          const state: TxState = { pending: commitQueue(), wrote: false, queued: [{ sql: `SAVEPOINT ${SAVEPOINT}`, params: [] }] }
           let result: Awaited<ReturnType<typeof fn>>
           try {
             if (!manual.has(conn.connection)) {
               await timed(conn, 'SET SESSION autocommit = 0', [], true)
               manual.add(conn.connection)
             }
-            // Autocommit is off: the transaction this marks lasts until COMMIT or a rollback, and so does the mark.
-            await timed(conn, `SAVEPOINT ${SAVEPOINT}`, [], true)
             result = await fn(over(conn, state))
-            if (state.wrote) {
-              await timed(conn, `RELEASE SAVEPOINT ${SAVEPOINT}`, [], true).catch((e: unknown) => {
-                throw (e as { code?: string }).code === 'ER_SP_DOES_NOT_EXIST' ? new WriteConflict(LOST) : e
-              })
-            }
-            await conn.commit()
+            const [batch, params] = drain(state, [...(state.wrote ? [`RELEASE SAVEPOINT ${SAVEPOINT}`] : []), 'COMMIT'])
+            await timed(conn, batch, params, true).catch((e: unknown) => {
+              throw (e as { code?: string }).code === 'ER_SP_DOES_NOT_EXIST' ? new WriteConflict(LOST) : e
+            })
           } catch (e) {
             // A connection lost mid-transaction (BEGIN, a statement or COMMIT) is a 503, and the connection is
             // destroyed rather than handed back to the pool for the next request to trip over.
             dead = e instanceof DbUnavailable || lostConnection(e)
             if (dead) lost(node)
-            // A connection whose ROLLBACK failed may still hold the transaction open, and the next START
-            // TRANSACTION on it would commit that half: it is destroyed, never handed back.
-            else await conn.rollback().catch(() => { dead = true })
-            if (!dead && conflict(e)) {
+            // A connection whose ROLLBACK failed may still hold the transaction open, and the next transaction on
+            // it would commit that half: it is destroyed, never handed back.
+            else await timed(conn, 'ROLLBACK', [], true).catch(() => { dead = true })
+            if (conflict(e)) { // never a lost connection: a failed ROLLBACK after it is the one case with `dead`
               if (attempt >= MAX_ATTEMPTS) throw busy(e)
               await backoff(attempt)
               continue

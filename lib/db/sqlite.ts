@@ -63,6 +63,7 @@ export function openSqlite(path: string, namespace = '', mmapMb = 0): Db {
       all: async (sql, p) => direct.all(sql, p) as never,
       get: async (sql, p) => direct.get(sql, p) as never,
       run: async (sql, p) => direct.run(sql, p),
+      later: async (sql, p) => { direct.run(sql, p) }, // no round trip to save: at once
       tx: (fn) => fn(inTx), // nested: already inside the one transaction
       afterCommit: queue.add,
       notices: NO_NOTICES,
@@ -75,6 +76,7 @@ export function openSqlite(path: string, namespace = '', mmapMb = 0): Db {
     all: (sql, p) => locking(() => direct.all(sql, p)) as never,
     get: (sql, p) => locking(() => direct.get(sql, p)) as never,
     run: (sql, p) => locking(() => direct.run(sql, p)),
+    later: (sql, p) => locking(() => { direct.run(sql, p) }),
     afterCommit: runNow,
     notices: NO_NOTICES,
     async tx(fn) {

@@ -19,6 +19,11 @@ export interface Db {
   all<R = Row>(sql: string, params?: Param[], options?: ReadOptions): Promise<R[]>
   get<R = Row>(sql: string, params?: Param[]): Promise<R | null>
   run(sql: string, params?: Param[]): Promise<{ changes: number }>
+  /** A write whose outcome the caller does not read (an audit row, a spent or a new refresh token). On MySQL inside
+   *  a transaction it is queued and travels with the transaction's next statement, or with its COMMIT, in one
+   *  round trip; elsewhere it runs at once. Queued, its error is thrown by that next statement or by tx(), so it is
+   *  never for a write whose failure the caller handles itself (a UniqueViolation it maps to an answer). */
+  later(sql: string, params?: Param[]): Promise<void>
   /** Runs fn in one transaction: commit when it resolves, roll back when it throws. fn may run more than once (on
    *  MySQL a conflict reruns it whole), so it holds database work only. No DDL or COMMIT: on MySQL they end the
    *  transaction (the adapter refuses them inside one, lib/db/mysql.ts). */
