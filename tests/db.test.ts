@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Db, type Dialect, DbUnavailable, dbTime, isoTime, jsonText, UniqueViolation, WriteConflict } from '../lib/db/index.ts'
 import { BUNDLED_MIGRATIONS, listMigrations, type Migration, migrate } from '../lib/db/migrate.ts'
-import { mysqlTargets, openMysql, parseMysqlDsn } from '../lib/db/mysql.ts'
+import { mysqlTargets, openMysql, parseMysqlDsn, withSafeEscapes } from '../lib/db/mysql.ts'
 import { openSqlite } from '../lib/db/sqlite.ts'
 import mysql from 'mysql2/promise'
 import { Coalescer } from '../lib/db/coalesce.ts'
@@ -435,25 +435,22 @@ describe('a MySQL transaction that ends under its handler without an error (a Ga
         { id: 'l2', email: 'l2@example.com' }, { id: 'q1', email: 'q1@example.com' }, { id: 'q2', email: 'q2-later@example.com' }])
     })
   })
-  test.if(Boolean(MYSQL_URL))('under a server-wide NO_BACKSLASH_ESCAPES, parameters still arrive as sent (every session drops the mode)', async () => {
-    const admin = await mysql.createConnection(MYSQL_URL)
-    const [[before]] = await admin.query('SELECT @@GLOBAL.sql_mode AS mode') as unknown as [[{ mode: string }]]
+  test.if(Boolean(MYSQL_URL))('a session that starts in NO_BACKSLASH_ESCAPES or a GBK charset (an init_connect, a proxy) is set back before its first statement: parameters arrive as sent, nothing stacked', async () => {
+    const pool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 1, multipleStatements: true })
+    // Registered first, so it runs first: what a server's init_connect would have done to the session. With the
+    // session's variable tracking off, mysql2 does not learn of the charset change.
+    pool.on('connection', (conn) => {
+      conn.query("SET SESSION session_track_system_variables = '', SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES'), NAMES gbk")
+    })
+    withSafeEscapes(pool)
     try {
-      await admin.query("SET GLOBAL sql_mode = CONCAT(@@GLOBAL.sql_mode, ',NO_BACKSLASH_ESCAPES')")
-      await migrated(2, async (db) => {
-        const hostile = "x\\' OR 1 = 1; DELETE FROM users; -- \\"
-        await db.tx(async (t) => {
-          await t.later('INSERT INTO {users} (id, email, email_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
-            ['h1', hostile, 'h1', '2026-01-02 03:04:05.678', '2026-01-02 03:04:05.678'])
-        })
-        await db.run('INSERT INTO {users} (id, email, email_key, created_at, updated_at, is_super_admin) VALUES (?, ?, ?, ?, ?, ?)',
-          ['h2', hostile, 'h2', '2026-01-02 03:04:05.678', '2026-01-02 03:04:05.678', 0]) // a number: sent as text, escaped by mysql2
-        expect(await db.all('SELECT id, email FROM {users} ORDER BY id')).toEqual([{ id: 'h1', email: hostile }, { id: 'h2', email: hostile }])
-      })
-    } finally {
-      await admin.query('SET GLOBAL sql_mode = ?', [before.mode])
-      await admin.end()
-    }
+      for (const hostile of ["x\\' AS v; SELECT 'stacked' AS v; -- \\", "a\u4e3f' AS v; SELECT CHAR(80,87,78) AS v; -- "]) {
+        const [results] = await pool.query('SELECT ? AS v', [hostile]) as unknown as [{ v: string }[]]
+        expect(results).toEqual([{ v: hostile }]) // one result set: the parameter stayed a string
+      }
+      const [[session]] = await pool.query('SELECT @@SESSION.sql_mode AS mode, @@SESSION.character_set_client AS cs') as unknown as [[{ mode: string; cs: string }]]
+      expect({ backslashesOff: session.mode.includes('NO_BACKSLASH_ESCAPES'), cs: session.cs }).toEqual({ backslashesOff: false, cs: 'utf8mb4' })
+    } finally { await pool.end() }
   })
   test.if(Boolean(MYSQL_URL))('a statement that would end the transaction (DDL, COMMIT) is refused before it is sent: nothing committed, not retried', async () => {
     await migrated(2, async (db) => {
@@ -474,6 +471,30 @@ describe('a MySQL transaction that ends under its handler without an error (a Ga
       await insertUser(db, 'e2', 'e2@example.com')
       expect(await counted(db)).toBe(2)
     })
+  })
+})
+
+describe('MySQL transactions run READ COMMITTED', () => {
+  test.if(Boolean(MYSQL_URL))('a locking read by a unique secondary key locks that row only, not the gap before it: an insert of the key just below does not wait; a second read sees what committed meanwhile', async () => {
+    const namespace = newNamespace()
+    const db = openMysql(MYSQL_URL, namespace, 2)
+    const other = await mysql.createConnection(MYSQL_URL)
+    try {
+      await db.run('CREATE TABLE {gaps} (id VARCHAR(8) NOT NULL PRIMARY KEY, k VARCHAR(8) NOT NULL, UNIQUE KEY {gaps}_k (k))')
+      for (const k of ['k050', 'k060']) await db.run('INSERT INTO {gaps} (id, k) VALUES (?, ?)', [k, k])
+      await other.query('SET SESSION innodb_lock_wait_timeout = 1')
+      const seen = await db.tx(async (t) => {
+        expect(await t.get('SELECT id FROM {gaps} WHERE k = ? FOR UPDATE', ['k050'])).toEqual({ id: 'k050' })
+        // Under REPEATABLE READ this insert waits for the lock on the gap before k050 (1 s, then ER_LOCK_WAIT_TIMEOUT).
+        await other.query(`INSERT INTO \`${namespace}_gaps\` (id, k) VALUES ('k049', 'k049')`)
+        return (await t.all<{ id: string }>('SELECT id FROM {gaps} ORDER BY id')).map((r) => r.id)
+      })
+      expect(seen).toEqual(['k049', 'k050', 'k060'])
+    } finally {
+      await other.end()
+      await dropNamespace(db, namespace)
+      await db.close()
+    }
   })
 })
 

@@ -76,15 +76,17 @@ type Use = 'statement' | 'tx'
 const USES: Use[] = ['statement', 'tx']
 /** One attempt of a transaction: what runs after its commit, whether it sent anything but reads (then its
  *  savepoint is checked before COMMIT), and the writes later() queued that have not been sent yet. */
-interface TxState { pending: ReturnType<typeof commitQueue>; wrote: boolean; queued: { sql: string; params: Param[] }[] }
+interface TxState { pending: ReturnType<typeof commitQueue>; wrote: boolean; queued: string[] }
 /** The transaction pools' connections already switched to autocommit off (keyed by mysql2's connection: the pool
  *  hands out a new wrapper each time; a connection the pool replaces is a new key, set up again). */
 const manual = new WeakSet<object>()
 const SAVEPOINT = 'gotrue_tx'
-/** mysql2 escapes query() parameters with backslashes, and does not ask the server whether NO_BACKSLASH_ESCAPES is
- *  on: under that mode `\'` ends a string, and a parameter could end the statement. Every session drops the mode
- *  (the transaction pool's connections accept several statements in one command, see `tx`). */
-const BACKSLASH_ESCAPES = "SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','))"
+/** mysql2 escapes query() parameters with backslashes in utf8mb4, and does not ask the server how it parses them:
+ *  under NO_BACKSLASH_ESCAPES `\'` ends a string, and in a multibyte charset such as GBK a backslash can be
+ *  swallowed into the character before it (an init_connect or a proxy may set either); then a parameter could end
+ *  the statement. Every session sets both before its first statement (the transaction pool's connections accept
+ *  several statements in one command, see `tx`). */
+const SAFE_ESCAPES = "SET NAMES utf8mb4, SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','))"
 const READ = /^\s*SELECT\b/i
 /** Statements that end a MySQL transaction by themselves (implicit commit) or begin another: never part of one. */
 const ENDS_TRANSACTION = /^\s*(?:CREATE|ALTER|DROP|TRUNCATE|RENAME|LOCK|UNLOCK|BEGIN|START|COMMIT|ROLLBACK|XA|SET\s+(?:SESSION\s+|@@)?autocommit)\b/i
@@ -95,12 +97,14 @@ function admit(tx: TxState, sql: string): void {
 }
 const LOST = 'the transaction ended under it without an error (on Galera: a write replicated from another node aborted it)'
 
-/** Each new connection of `pool` drops NO_BACKSLASH_ESCAPES before its first statement (commands on a connection
- *  run in order, and the pool announces a connection before handing it out). One that cannot is destroyed. */
-function withSafeEscapes(pool: Pool): Pool {
+/** Each new connection of `pool` sets SAFE_ESCAPES before its first statement (commands on a connection run in
+ *  order, and the pool announces a connection before handing it out). One whose reply still says
+ *  NO_BACKSLASH_ESCAPES (status flag 512 of the OK packet), or that cannot, is destroyed: its next statement fails
+ *  as a lost connection. */
+export function withSafeEscapes(pool: Pool): Pool {
   pool.on('connection', (conn) => {
-    const core = conn as unknown as { query(sql: string, cb: (e: unknown) => void): void; destroy(): void }
-    core.query(BACKSLASH_ESCAPES, (e) => { if (e) core.destroy() })
+    const core = conn as unknown as { query(sql: string, cb: (e: unknown, r?: { serverStatus?: number }) => void): void; destroy(): void }
+    core.query(SAFE_ESCAPES, (e, r) => { if (e || ((r?.serverStatus ?? 0) & 512)) core.destroy() })
   })
   return pool
 }
@@ -179,22 +183,34 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
     })
     try { return (await Promise.race([send(conn, sql, p, text), timeout]))[0] } finally { clearTimeout(timer) }
   }
-  /** The writes `tx` queued, then `tail`, as one command (text protocol; the statements run in order and the first
-   *  error stops the rest). The queue is emptied. */
-  const drain = (tx: TxState, tail: string[], tailParams: Param[] = []): [string, Param[]] => {
-    const sql = [...tx.queued.map((q) => q.sql), ...tail].join(';\n')
-    const params = [...tx.queued.flatMap((q) => q.params), ...tailParams]
-    tx.queued = []
-    return [sql, params]
+  /** A transaction connection's session, once: autocommit off (see `tx`), and READ COMMITTED. Under MySQL's
+   *  default REPEATABLE READ, a locking read by a unique secondary key (a token by its hash) locks the gap before
+   *  the row too, and two refresh grants inserting successors into each other's locked gaps deadlocked (one
+   *  rolled back and run again). Nothing here relies on a snapshot older than the statement: every read that
+   *  decides a write is a locking read or a checked UPDATE, and uniqueness is the unique indexes' job. Statement-
+   *  based binary logging refuses writes under READ COMMITTED, so such a server keeps its own level. */
+  const setUp = async (conn: PoolConnection) => {
+    const [, [log]] = (await timed(conn, 'SET SESSION autocommit = 0;\nSELECT @@log_bin AS log_bin, @@binlog_format AS format', [], true)) as [unknown, { log_bin: number; format: string }[]]
+    if (!(Number(log?.log_bin) === 1 && String(log?.format).toUpperCase() === 'STATEMENT')) {
+      await timed(conn, 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', [], true)
+    }
   }
+  /** The writes `tx` queued, then `tail`, as one command (text protocol; the statements run in order and the first
+   *  error stops the rest). The queue is emptied. Each statement was formatted with its own parameters: a count
+   *  that does not match its placeholders cannot shift values into the next statement. */
+  const drain = (tx: TxState, tail: string[]): string => {
+    const sql = [...tx.queued, ...tail].join(';\n')
+    tx.queued = []
+    return sql
+  }
+  const format = (conn: PoolConnection, sql: string, p: Param[]): string => conn.connection.format(rewrite(sql), p)
   const over = (c: PoolConnection | null, tx?: TxState): Db => {
     const query = tx
       ? async (sql: string, p: Param[] = [], text = false) => {
           admit(tx, sql)
           try {
             if (!tx.queued.length) return await timed(c as PoolConnection, rewrite(sql), p, text)
-            const [batch, params] = drain(tx, [rewrite(sql)], p)
-            const results = (await timed(c as PoolConnection, batch, params, true)) as unknown[]
+            const results = (await timed(c as PoolConnection, drain(tx, [format(c as PoolConnection, sql, p)]), [], true)) as unknown[]
             return results[results.length - 1]
           } catch (e) { return fail(e) }
         }
@@ -226,7 +242,7 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
       get: async (sql, p) => ((await query(sql, p)) as never[])[0] ?? null,
       run: async (sql, p) => ({ changes: ((await query(sql, p)) as ResultSetHeader).affectedRows }),
       later: tx
-        ? async (sql, p = []) => { admit(tx, sql); tx.queued.push({ sql: rewrite(sql), params: p }) }
+        ? async (sql, p = []) => { admit(tx, sql); tx.queued.push(format(c as PoolConnection, sql, p)) }
         : async (sql, p) => { await query(sql, p) },
       afterCommit: tx ? tx.pending.add : runNow,
       notices: NO_NOTICES,
@@ -262,16 +278,15 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
           let dead = false
           // A fresh queue per attempt: what an aborted attempt queued is dropped with it.
           // Autocommit is off: the transaction this marks lasts until COMMIT or a rollback, and so does the mark.
-          const state: TxState = { pending: commitQueue(), wrote: false, queued: [{ sql: `SAVEPOINT ${SAVEPOINT}`, params: [] }] }
+          const state: TxState = { pending: commitQueue(), wrote: false, queued: [`SAVEPOINT ${SAVEPOINT}`] }
           let result: Awaited<ReturnType<typeof fn>>
           try {
             if (!manual.has(conn.connection)) {
-              await timed(conn, 'SET SESSION autocommit = 0', [], true)
+              await setUp(conn)
               manual.add(conn.connection)
             }
             result = await fn(over(conn, state))
-            const [batch, params] = drain(state, [...(state.wrote ? [`RELEASE SAVEPOINT ${SAVEPOINT}`] : []), 'COMMIT'])
-            await timed(conn, batch, params, true).catch((e: unknown) => {
+            await timed(conn, drain(state, [...(state.wrote ? [`RELEASE SAVEPOINT ${SAVEPOINT}`] : []), 'COMMIT']), [], true).catch((e: unknown) => {
               throw (e as { code?: string }).code === 'ER_SP_DOES_NOT_EXIST' ? new WriteConflict(LOST) : e
             })
           } catch (e) {
