@@ -164,7 +164,7 @@ export function token(deps: Deps) {
       await insertRefreshToken(tx, { instanceId, userId: user.id, raw: next, familyId: row.family_id, parentId: row.id, now })
       await writeAudit(tx, instanceId, actorOf(user), ['token_refreshed', 'token_revoked'], now, { session_id: row.family_id })
       return tokenResponse(config, user, next, now, row.family_id, auth)
-    })
+    }, { readCommitted: true }) // every decision rests on the token's row lock and checked writes (TxOptions)
     const cleared = { 'set-cookie': clearedCookie(config) }
     if (result === 'expired') throw new OAuthError('invalid_grant', 'Refresh token expired', cleared)
     if (result === 'reused') {

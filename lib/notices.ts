@@ -58,7 +58,7 @@ export function withNotices(db: Db, webhooks: Webhooks, log: Logger, instanceId:
       run: inner.run,
       later: inner.later,
       afterCommit: inner.afterCommit,
-      tx: (fn) => inner.tx((t) => fn(wrap(t))),
+      tx: (fn, o) => inner.tx((t) => fn(wrap(t)), o),
       notices: notices(inner),
       close: inner.close,
     }

@@ -474,8 +474,8 @@ describe('a MySQL transaction that ends under its handler without an error (a Ga
   })
 })
 
-describe('MySQL transactions run READ COMMITTED', () => {
-  test.if(Boolean(MYSQL_URL))('a locking read by a unique secondary key locks that row only, not the gap before it: an insert of the key just below does not wait; a second read sees what committed meanwhile', async () => {
+describe('MySQL transactions asked to read committed', () => {
+  test.if(Boolean(MYSQL_URL))('a locking read by a unique secondary key locks that row only, not the gap before it: an insert of the key just below does not wait; a second read sees what committed meanwhile. A default transaction keeps one snapshot', async () => {
     const namespace = newNamespace()
     const db = openMysql(MYSQL_URL, namespace, 2)
     const other = await mysql.createConnection(MYSQL_URL)
@@ -488,8 +488,14 @@ describe('MySQL transactions run READ COMMITTED', () => {
         // Under REPEATABLE READ this insert waits for the lock on the gap before k050 (1 s, then ER_LOCK_WAIT_TIMEOUT).
         await other.query(`INSERT INTO \`${namespace}_gaps\` (id, k) VALUES ('k049', 'k049')`)
         return (await t.all<{ id: string }>('SELECT id FROM {gaps} ORDER BY id')).map((r) => r.id)
-      })
+      }, { readCommitted: true })
       expect(seen).toEqual(['k049', 'k050', 'k060'])
+      const snapshot = await db.tx(async (t) => {
+        const before = (await t.all<{ id: string }>('SELECT id FROM {gaps} ORDER BY id')).map((r) => r.id)
+        await other.query(`INSERT INTO \`${namespace}_gaps\` (id, k) VALUES ('k048', 'k048')`)
+        return { before, after: (await t.all<{ id: string }>('SELECT id FROM {gaps} ORDER BY id')).map((r) => r.id) }
+      })
+      expect(snapshot).toEqual({ before: ['k049', 'k050', 'k060'], after: ['k049', 'k050', 'k060'] })
     } finally {
       await other.end()
       await dropNamespace(db, namespace)

@@ -3,7 +3,7 @@
 import { type Config, ConfigError, redactDsn } from '../config.ts'
 import type { Db } from './types.ts'
 
-export { type Db, DbUnavailable, type Dialect, jsonText, NO_NOTICES, type NoticeEvent, type Notices, type Param, type Row, UniqueViolation, WriteConflict } from './types.ts'
+export { type Db, DbUnavailable, type TxOptions, type Dialect, jsonText, NO_NOTICES, type NoticeEvent, type Notices, type Param, type Row, UniqueViolation, WriteConflict } from './types.ts'
 
 /** App-written UTC time in the one format both drivers store: `YYYY-MM-DD HH:MM:SS.mmm`. Read back, it is the same,
  *  but for a whole second read through a MySQL prepared statement (`…:SS`, no `.000`): compare times as instants. */

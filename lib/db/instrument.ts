@@ -11,7 +11,7 @@ export function wrapDb(db: Db, around: Around): Db {
     get: (sql, p) => around('query', sql, () => inner.get(sql, p)),
     run: (sql, p) => around('query', sql, () => inner.run(sql, p)),
     later: (sql, p) => around('query', sql, () => inner.later(sql, p)),
-    tx: (fn) => around('tx', 'BEGIN', () => inner.tx((t) => fn(wrapped(t)))),
+    tx: (fn, o) => around('tx', 'BEGIN', () => inner.tx((t) => fn(wrapped(t)), o)),
     afterCommit: inner.afterCommit,
     notices: inner.notices,
     close: () => inner.close(),

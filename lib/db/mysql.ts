@@ -80,6 +80,8 @@ interface TxState { pending: ReturnType<typeof commitQueue>; wrote: boolean; que
 /** The transaction pools' connections already switched to autocommit off (keyed by mysql2's connection: the pool
  *  hands out a new wrapper each time; a connection the pool replaces is a new key, set up again). */
 const manual = new WeakSet<object>()
+/** …and those whose server accepts writes under READ COMMITTED (see setUp). */
+const readCommittedOk = new WeakSet<object>()
 const SAVEPOINT = 'gotrue_tx'
 /** mysql2 escapes query() parameters with backslashes in utf8mb4, and does not ask the server how it parses them:
  *  under NO_BACKSLASH_ESCAPES `\'` ends a string, and in a multibyte charset such as GBK a backslash can be
@@ -183,17 +185,12 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
     })
     try { return (await Promise.race([send(conn, sql, p, text), timeout]))[0] } finally { clearTimeout(timer) }
   }
-  /** A transaction connection's session, once: autocommit off (see `tx`), and READ COMMITTED. Under MySQL's
-   *  default REPEATABLE READ, a locking read by a unique secondary key (a token by its hash) locks the gap before
-   *  the row too, and two refresh grants inserting successors into each other's locked gaps deadlocked (one
-   *  rolled back and run again). Nothing here relies on a snapshot older than the statement: every read that
-   *  decides a write is a locking read or a checked UPDATE, and uniqueness is the unique indexes' job. Statement-
-   *  based binary logging refuses writes under READ COMMITTED, so such a server keeps its own level. */
+  /** A transaction connection's session, once: autocommit off (see `tx`); and whether it may run a transaction
+   *  READ COMMITTED (TxOptions): a server that logs binary statements (binlog_format=STATEMENT) refuses writes
+   *  under it, so there every transaction keeps the server's level. */
   const setUp = async (conn: PoolConnection) => {
     const [, [log]] = (await timed(conn, 'SET SESSION autocommit = 0;\nSELECT @@log_bin AS log_bin, @@binlog_format AS format', [], true)) as [unknown, { log_bin: number; format: string }[]]
-    if (!(Number(log?.log_bin) === 1 && String(log?.format).toUpperCase() === 'STATEMENT')) {
-      await timed(conn, 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', [], true)
-    }
+    if (!(Number(log?.log_bin) === 1 && String(log?.format).toUpperCase() === 'STATEMENT')) readCommittedOk.add(conn.connection)
   }
   /** The writes `tx` queued, then `tail`, as one command (text protocol; the statements run in order and the first
    *  error stops the rest). The queue is emptied. Each statement was formatted with its own parameters: a count
@@ -246,7 +243,7 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
         : async (sql, p) => { await query(sql, p) },
       afterCommit: tx ? tx.pending.add : runNow,
       notices: NO_NOTICES,
-      tx: tx ? (fn) => fn(self) : async (fn) => {
+      tx: tx ? (fn) => fn(self) : async (fn, options) => {
         // InnoDB resolves lock cycles by aborting one transaction (ER_LOCK_DEADLOCK), and Galera aborts the later
         // of two conflicting commits the same way; the documented remedy is to run it again. Our transactions
         // hold no network calls, so a retry repeats only database work.
@@ -278,13 +275,16 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
           let dead = false
           // A fresh queue per attempt: what an aborted attempt queued is dropped with it.
           // Autocommit is off: the transaction this marks lasts until COMMIT or a rollback, and so does the mark.
-          const state: TxState = { pending: commitQueue(), wrote: false, queued: [`SAVEPOINT ${SAVEPOINT}`] }
+          const state: TxState = { pending: commitQueue(), wrote: false, queued: [] }
           let result: Awaited<ReturnType<typeof fn>>
           try {
             if (!manual.has(conn.connection)) {
               await setUp(conn)
               manual.add(conn.connection)
             }
+            // For this transaction only (no transaction is open yet: the last one ended with COMMIT or ROLLBACK).
+            if (options?.readCommitted && readCommittedOk.has(conn.connection)) state.queued.push('SET TRANSACTION ISOLATION LEVEL READ COMMITTED')
+            state.queued.push(`SAVEPOINT ${SAVEPOINT}`)
             result = await fn(over(conn, state))
             await timed(conn, drain(state, [...(state.wrote ? [`RELEASE SAVEPOINT ${SAVEPOINT}`] : []), 'COMMIT']), [], true).catch((e: unknown) => {
               throw (e as { code?: string }).code === 'ER_SP_DOES_NOT_EXIST' ? new WriteConflict(LOST) : e

@@ -14,6 +14,13 @@ export type Row = Record<string, unknown>
  *  into a string field by field) then costs more than the server's parse of the statement. Ignored by SQLite. */
 export interface ReadOptions { text?: boolean }
 
+/** `readCommitted`: on MySQL the transaction runs READ COMMITTED instead of InnoDB's REPEATABLE READ. Its plain
+ *  reads then each see what committed before them, not one snapshot taken at the first, and a locking read by a
+ *  unique secondary key locks that row only, not the index gap before it too (where concurrent inserts of
+ *  neighbouring keys otherwise deadlock). Only for a transaction whose decisions rest on locking reads and checked
+ *  writes, never on two plain reads agreeing with each other. Ignored by SQLite (one writer at a time). */
+export interface TxOptions { readCommitted?: boolean }
+
 export interface Db {
   readonly dialect: Dialect
   all<R = Row>(sql: string, params?: Param[], options?: ReadOptions): Promise<R[]>
@@ -27,7 +34,7 @@ export interface Db {
   /** Runs fn in one transaction: commit when it resolves, roll back when it throws. fn may run more than once (on
    *  MySQL a conflict reruns it whole), so it holds database work only. No DDL or COMMIT: on MySQL they end the
    *  transaction (the adapter refuses them inside one, lib/db/mysql.ts). */
-  tx<T>(fn: (db: Db) => Promise<T>): Promise<T>
+  tx<T>(fn: (db: Db) => Promise<T>, options?: TxOptions): Promise<T>
   /** Runs fn once the enclosing transaction has committed: never when it rolls back, and once when a retried
    *  transaction finally commits (each attempt starts with an empty queue). Outside a transaction (the statement
    *  already committed) fn runs at once. fn runs after the transaction's lock or connection is released, so it may
