@@ -112,7 +112,12 @@ export function token(deps: Deps) {
     const reply = webhooks.wants('login') ? await webhooks.send('login', instanceId, toUser(user)) : null
     const now = clock.now()
     const session = await db.tx(async (tx) => {
-      const fresh = await updateUser(tx, user, { ...replyPatch(reply), last_sign_in_at: dbTime(now) }, now)
+      // The hash was checked outside the transaction (bcrypt takes a tenth of a second, the hook longer): a password
+      // changed meanwhile ended every session of the user, and must end this one before it starts. Read under the
+      // row's lock, which a password change holds until it commits.
+      const current = await findUserById(tx, instanceId, user.id, true)
+      if (!current || current.encrypted_password !== user.encrypted_password) throw bad()
+      const fresh = await updateUser(tx, current, { ...replyPatch(reply), last_sign_in_at: dbTime(now) }, now)
       await writeAudit(tx, instanceId, actorOf(user), 'login', now)
       return issueSession(tx, config, fresh, now, { userAgent, client })
     })

@@ -223,6 +223,25 @@ describe('signup and login events (autoconfirm, one attempt)', () => {
     expect(me.app_metadata).toEqual({ roles: ['admin'] })
   })
 
+  test('a password changed while a login waits on its hook (its old password already checked): that login gets no session', async () => {
+    const email = 'changed-meanwhile@example.com'
+    expect((await signup(s, email)).status).toBe(200)
+    const { access_token } = await body<{ access_token: string }>(await login(s, email))
+    receiver.reset()
+    receiver.reply({ delayMs: 500 }) // under the server's 1 s hook timeout
+    const racing = login(s, email)
+    await receiver.waitForCalls(1)
+    const changed = await s.req('/user', { method: 'PUT', headers: { authorization: `Bearer ${access_token}` }, json: { password: 'a brand new password 42' } })
+    expect(changed.status).toBe(200)
+    const res = await racing
+    expect({ status: res.status, body: await body(res) }).toEqual({
+      status: 400, body: { error: 'invalid_grant', error_description: 'No user found with that email, or password invalid.' },
+    })
+    const user = await row(s, email)
+    const live = await s.db.get<{ n: number | string }>('SELECT COUNT(*) AS n FROM {sessions} WHERE user_id = ? AND revoked_at IS NULL', [user?.id ?? ''])
+    expect(Number(live?.n)).toBe(1) // the session that changed the password
+  })
+
   test('a failing login hook: 422 {code,msg} and no session', async () => {
     expect((await signup(s, 'blocked@example.com')).status).toBe(200)
     receiver.reply({ status: 401 })

@@ -63,7 +63,11 @@ function lostConnection(e: unknown): boolean {
 /** Transactions (and autocommit statements) aborted for a conflict, which the server expects to be run again: an
  *  InnoDB lock cycle or wait timeout, and on Galera a certification failure, which a multi-primary cluster
  *  reports as ER_LOCK_DEADLOCK at COMMIT (or on any statement of a transaction a replicated write aborted). */
-const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'])
+const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT',
+  // MariaDB 11.6.2 and later (innodb_snapshot_isolation on by default): a REPEATABLE READ transaction that locks or
+  // writes a row changed since its snapshot fails with 1020 "Record has changed since last read" instead of acting
+  // on newer data; it is rolled back and run again like a deadlock victim. (Not reproducible on the 10.11 here.)
+  'ER_CHECKREAD'])
 const MAX_ATTEMPTS = 10
 /** Full jitter over an exponential ceiling (10, 20, 40 … 320 ms): conflicting writers spread apart instead of
  *  meeting again, and the whole budget stays near a second and a half. */
