@@ -278,7 +278,6 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
           try { [conn, node] = await acquire('tx') } catch (e) { return fail(e) }
           let dead = false
           // A fresh queue per attempt: what an aborted attempt queued is dropped with it.
-          // Autocommit is off: the transaction this marks lasts until COMMIT or a rollback, and so does the mark.
           const state: TxState = { pending: commitQueue(), wrote: false, queued: [] }
           let result: Awaited<ReturnType<typeof fn>>
           try {
@@ -288,6 +287,7 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
             }
             // For this transaction only (no transaction is open yet: the last one ended with COMMIT or ROLLBACK).
             if (options?.readCommitted && readCommittedOk.has(conn.connection)) state.queued.push('SET TRANSACTION ISOLATION LEVEL READ COMMITTED')
+            // Autocommit is off: the transaction this marks lasts until COMMIT or a rollback, and so does the mark.
             state.queued.push(`SAVEPOINT ${SAVEPOINT}`)
             result = await fn(over(conn, state))
             await timed(conn, drain(state, [...(state.wrote ? [`RELEASE SAVEPOINT ${SAVEPOINT}`] : []), 'COMMIT']), [], true).catch((e: unknown) => {
