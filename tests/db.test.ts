@@ -31,6 +31,19 @@ const findUser = (db: Db, id: string) =>
   db.get<{ id: string; email: string; created_at: string; is_super_admin: number }>(
     'SELECT id, email, created_at, is_super_admin FROM {users} WHERE id = ?', [id])
 
+/** A fresh migrated namespace on MySQL for `fn`, dropped afterwards. */
+async function migrated(poolSize: number, fn: (db: Db, namespace: string) => Promise<void>): Promise<void> {
+  const namespace = newNamespace()
+  const db = openMysql(MYSQL_URL, namespace, poolSize)
+  try {
+    await migrate(db)
+    await fn(db, namespace)
+  } finally {
+    await dropNamespace(db, namespace)
+    await db.close()
+  }
+}
+
 describe.each(dialects)('Db contract on %s', (dialect) => {
   const namespace = newNamespace()
   const dir = mkdtempSync(join(tmpdir(), 'gotrue-db-'))
@@ -332,18 +345,6 @@ describe('a MySQL transaction that ends under its handler without an error (a Ga
   // A ROLLBACK sent from inside the handler stands in for the server rolling the transaction back on its own: the
   // statements after it get no error either. (Behind a comment: the adapter refuses a statement that begins with
   // ROLLBACK inside a transaction.)
-  /** A fresh migrated namespace on MySQL for `fn`, dropped afterwards. */
-  const migrated = async (poolSize: number, fn: (db: Db, namespace: string) => Promise<void>) => {
-    const namespace = newNamespace()
-    const db = openMysql(MYSQL_URL, namespace, poolSize)
-    try {
-      await migrate(db)
-      await fn(db, namespace)
-    } finally {
-      await dropNamespace(db, namespace)
-      await db.close()
-    }
-  }
   const counted = async (db: Db) => Number((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM {users}'))?.n)
   test.if(Boolean(MYSQL_URL))('a write after it is not committed on its own; the attempt runs again whole', async () => {
     await migrated(2, async (db) => {
@@ -435,23 +436,6 @@ describe('a MySQL transaction that ends under its handler without an error (a Ga
         { id: 'l2', email: 'l2@example.com' }, { id: 'q1', email: 'q1@example.com' }, { id: 'q2', email: 'q2-later@example.com' }])
     })
   })
-  test.if(Boolean(MYSQL_URL))('a session that starts in NO_BACKSLASH_ESCAPES or a GBK charset (an init_connect, a proxy) is set back before its first statement: parameters arrive as sent, nothing stacked', async () => {
-    const pool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 1, multipleStatements: true })
-    // Registered first, so it runs first: what a server's init_connect would have done to the session. With the
-    // session's variable tracking off, mysql2 does not learn of the charset change.
-    pool.on('connection', (conn) => {
-      conn.query("SET SESSION session_track_system_variables = '', SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES'), NAMES gbk")
-    })
-    withSafeEscapes(pool)
-    try {
-      for (const hostile of ["x\\' AS v; SELECT 'stacked' AS v; -- \\", "a\u4e3f' AS v; SELECT CHAR(80,87,78) AS v; -- "]) {
-        const [results] = await pool.query('SELECT ? AS v', [hostile]) as unknown as [{ v: string }[]]
-        expect(results).toEqual([{ v: hostile }]) // one result set: the parameter stayed a string
-      }
-      const [[session]] = await pool.query('SELECT @@SESSION.sql_mode AS mode, @@SESSION.character_set_client AS cs') as unknown as [[{ mode: string; cs: string }]]
-      expect({ backslashesOff: session.mode.includes('NO_BACKSLASH_ESCAPES'), cs: session.cs }).toEqual({ backslashesOff: false, cs: 'utf8mb4' })
-    } finally { await pool.end() }
-  })
   test.if(Boolean(MYSQL_URL))('a statement that would end the transaction (DDL, COMMIT) is refused before it is sent: nothing committed, not retried', async () => {
     await migrated(2, async (db) => {
       for (const sql of ['CREATE TABLE {extra} (id INT)', 'COMMIT', ' set autocommit = 1', 'LOCK TABLES {users} WRITE']) {
@@ -474,33 +458,49 @@ describe('a MySQL transaction that ends under its handler without an error (a Ga
   })
 })
 
+describe('MySQL session escaping', () => {
+  test.if(Boolean(MYSQL_URL))('a session that starts in NO_BACKSLASH_ESCAPES or a GBK charset (an init_connect, a proxy) is set back before its first statement: parameters arrive as sent, nothing stacked', async () => {
+    const pool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 1, multipleStatements: true })
+    // Registered first, so it runs first: what a server's init_connect would have done to the session. With the
+    // session's variable tracking off, mysql2 does not learn of the charset change.
+    pool.on('connection', (conn) => {
+      conn.query("SET SESSION session_track_system_variables = '', SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES'), NAMES gbk")
+    })
+    withSafeEscapes(pool)
+    try {
+      for (const hostile of ["x\\' AS v; SELECT 'stacked' AS v; -- \\", "a\u4e3f' AS v; SELECT CHAR(80,87,78) AS v; -- "]) {
+        const [results] = await pool.query('SELECT ? AS v', [hostile]) as unknown as [{ v: string }[]]
+        expect(results).toEqual([{ v: hostile }]) // one result set: the parameter stayed a string
+      }
+      const [[session]] = await pool.query('SELECT @@SESSION.sql_mode AS mode, @@SESSION.character_set_client AS cs') as unknown as [[{ mode: string; cs: string }]]
+      expect({ backslashesOff: session.mode.includes('NO_BACKSLASH_ESCAPES'), cs: session.cs }).toEqual({ backslashesOff: false, cs: 'utf8mb4' })
+    } finally { await pool.end() }
+  })
+})
+
 describe('MySQL transactions asked to read committed', () => {
   test.if(Boolean(MYSQL_URL))('a locking read by a unique secondary key locks that row only, not the gap before it: an insert of the key just below does not wait; a second read sees what committed meanwhile. A default transaction keeps one snapshot', async () => {
-    const namespace = newNamespace()
-    const db = openMysql(MYSQL_URL, namespace, 2)
     const other = await mysql.createConnection(MYSQL_URL)
     try {
-      await db.run('CREATE TABLE {gaps} (id VARCHAR(8) NOT NULL PRIMARY KEY, k VARCHAR(8) NOT NULL, UNIQUE KEY {gaps}_k (k))')
-      for (const k of ['k050', 'k060']) await db.run('INSERT INTO {gaps} (id, k) VALUES (?, ?)', [k, k])
-      await other.query('SET SESSION innodb_lock_wait_timeout = 1')
-      const seen = await db.tx(async (t) => {
-        expect(await t.get('SELECT id FROM {gaps} WHERE k = ? FOR UPDATE', ['k050'])).toEqual({ id: 'k050' })
-        // Under REPEATABLE READ this insert waits for the lock on the gap before k050 (1 s, then ER_LOCK_WAIT_TIMEOUT).
-        await other.query(`INSERT INTO \`${namespace}_gaps\` (id, k) VALUES ('k049', 'k049')`)
-        return (await t.all<{ id: string }>('SELECT id FROM {gaps} ORDER BY id')).map((r) => r.id)
-      }, { readCommitted: true })
-      expect(seen).toEqual(['k049', 'k050', 'k060'])
-      const snapshot = await db.tx(async (t) => {
-        const before = (await t.all<{ id: string }>('SELECT id FROM {gaps} ORDER BY id')).map((r) => r.id)
-        await other.query(`INSERT INTO \`${namespace}_gaps\` (id, k) VALUES ('k048', 'k048')`)
-        return { before, after: (await t.all<{ id: string }>('SELECT id FROM {gaps} ORDER BY id')).map((r) => r.id) }
+      await migrated(2, async (db, namespace) => {
+        await db.run('CREATE TABLE {gaps} (id VARCHAR(8) NOT NULL PRIMARY KEY, k VARCHAR(8) NOT NULL, UNIQUE KEY {gaps}_k (k))')
+        for (const k of ['k050', 'k060']) await db.run('INSERT INTO {gaps} (id, k) VALUES (?, ?)', [k, k])
+        await other.query('SET SESSION innodb_lock_wait_timeout = 1')
+        const seen = await db.tx(async (t) => {
+          expect(await t.get('SELECT id FROM {gaps} WHERE k = ? FOR UPDATE', ['k050'])).toEqual({ id: 'k050' })
+          // Under REPEATABLE READ this insert waits for the lock on the gap before k050 (1 s, then ER_LOCK_WAIT_TIMEOUT).
+          await other.query(`INSERT INTO \`${namespace}_gaps\` (id, k) VALUES ('k049', 'k049')`)
+          return (await t.all<{ id: string }>('SELECT id FROM {gaps} ORDER BY id')).map((r) => r.id)
+        }, { readCommitted: true })
+        expect(seen).toEqual(['k049', 'k050', 'k060'])
+        const snapshot = await db.tx(async (t) => {
+          const before = (await t.all<{ id: string }>('SELECT id FROM {gaps} ORDER BY id')).map((r) => r.id)
+          await other.query(`INSERT INTO \`${namespace}_gaps\` (id, k) VALUES ('k048', 'k048')`)
+          return { before, after: (await t.all<{ id: string }>('SELECT id FROM {gaps} ORDER BY id')).map((r) => r.id) }
+        })
+        expect(snapshot).toEqual({ before: ['k049', 'k050', 'k060'], after: ['k049', 'k050', 'k060'] })
       })
-      expect(snapshot).toEqual({ before: ['k049', 'k050', 'k060'], after: ['k049', 'k050', 'k060'] })
-    } finally {
-      await other.end()
-      await dropNamespace(db, namespace)
-      await db.close()
-    }
+    } finally { await other.end() }
   })
 })
 
