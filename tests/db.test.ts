@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Db, type Dialect, DbUnavailable, dbTime, isoTime, jsonText, UniqueViolation, WriteConflict } from '../lib/db/index.ts'
 import { BUNDLED_MIGRATIONS, listMigrations, type Migration, migrate } from '../lib/db/migrate.ts'
-import { mysqlTargets, openMysql, parseMysqlDsn, withSafeEscapes } from '../lib/db/mysql.ts'
+import { type MysqlOptions, mysqlTargets, openMysql, parseMysqlDsn, withSafeEscapes } from '../lib/db/mysql.ts'
 import { openSqlite } from '../lib/db/sqlite.ts'
 import mysql from 'mysql2/promise'
 import { Coalescer } from '../lib/db/coalesce.ts'
@@ -32,9 +32,9 @@ const findUser = (db: Db, id: string) =>
     'SELECT id, email, created_at, is_super_admin FROM {users} WHERE id = ?', [id])
 
 /** A fresh migrated namespace on MySQL for `fn`, dropped afterwards. */
-async function migrated(poolSize: number, fn: (db: Db, namespace: string) => Promise<void>): Promise<void> {
+async function migrated(poolSize: number, fn: (db: Db, namespace: string) => Promise<void>, options: MysqlOptions = {}): Promise<void> {
   const namespace = newNamespace()
-  const db = openMysql(MYSQL_URL, namespace, poolSize)
+  const db = openMysql(MYSQL_URL, namespace, poolSize, 0, options)
   try {
     await migrate(db)
     await fn(db, namespace)
@@ -344,7 +344,9 @@ describe('WriteConflict: a locked row gone before the write (another Galera node
 describe('a MySQL transaction that ends under its handler without an error (a Galera abort MariaDB does not report)', () => {
   // A ROLLBACK sent from inside the handler stands in for the server rolling the transaction back on its own: the
   // statements after it get no error either. (Behind a comment: the adapter refuses a statement that begins with
-  // ROLLBACK inside a transaction.)
+  // ROLLBACK inside a transaction.) The savepoint that catches it is sent on Galera nodes only; checkAlways sends
+  // it to the single server here (the Galera tier checks that a node gets it without being asked).
+  const always = { checkAlways: true }
   const counted = async (db: Db) => Number((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM {users}'))?.n)
   test.if(Boolean(MYSQL_URL))('a write after it is not committed on its own; the attempt runs again whole', async () => {
     await migrated(2, async (db) => {
@@ -358,9 +360,9 @@ describe('a MySQL transaction that ends under its handler without an error (a Ga
       })
       expect({ out, attempts }).toEqual({ out: 2, attempts: 2 })
       expect((await db.all<{ id: string }>('SELECT id FROM {users} ORDER BY id')).map((r) => r.id)).toEqual(['a2', 'b2'])
-    })
+    }, always)
   })
-  test.if(Boolean(MYSQL_URL))('a real rollback the handler never sees (a deadlock it swallowed): its later write is not committed; the attempt runs again whole', async () => {
+  test.if(Boolean(MYSQL_URL))('a real rollback the handler never sees (a deadlock it swallowed), on a single server without the savepoint: its later write is not committed; the attempt runs again whole', async () => {
     const other = await mysql.createConnection(MYSQL_URL)
     try {
       await migrated(2, async (db, namespace) => {
@@ -416,7 +418,7 @@ describe('a MySQL transaction that ends under its handler without an error (a Ga
         await t.get('SELECT id FROM {users} WHERE id = ?', ['d1'])
       })
       expect({ attempts, n: await counted(db) }).toEqual({ attempts: 1, n: 3 })
-    })
+    }, always)
   })
   test.if(Boolean(MYSQL_URL))('a read it lands on, then only writes queued with later(): they go with the savepoint check, are not committed, and the attempt runs again whole', async () => {
     await migrated(2, async (db) => {
@@ -434,7 +436,7 @@ describe('a MySQL transaction that ends under its handler without an error (a Ga
       expect(attempts).toBe(2)
       expect(await db.all('SELECT id, email FROM {users} ORDER BY id')).toEqual([
         { id: 'l2', email: 'l2@example.com' }, { id: 'q1', email: 'q1@example.com' }, { id: 'q2', email: 'q2-later@example.com' }])
-    })
+    }, always)
   })
   test.if(Boolean(MYSQL_URL))('a statement that would end the transaction (DDL, COMMIT) is refused before it is sent: nothing committed, not retried', async () => {
     await migrated(2, async (db) => {
@@ -501,6 +503,44 @@ describe('MySQL transactions asked to read committed', () => {
         expect(snapshot).toEqual({ before: ['k049', 'k050', 'k060'], after: ['k049', 'k050', 'k060'] })
       })
     } finally { await other.end() }
+  })
+})
+
+describe('what a MySQL transaction sends besides its own statements', () => {
+  /** The session's own counters and level, read inside a transaction (pool size 1: every transaction is on the one
+   *  connection, so the counters cover all of them). */
+  const probe = (t: Db) => t.get<{ level: string; savepoints: string; sets: string }>(
+    "SELECT @@SESSION.tx_isolation AS level, (SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'COM_SAVEPOINT') AS savepoints, " +
+    "(SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'COM_SET_OPTION') AS sets")
+  test.if(Boolean(MYSQL_URL))('a single server gets no savepoint (it reports its rollbacks); with checkAlways every transaction begins with one', async () => {
+    for (const [options, expected] of [[{}, 0], [{ checkAlways: true }, 3]] as const) {
+      await migrated(1, async (db) => {
+        for (const id of ['s1', 's2']) await db.tx((t) => insertUser(t, id, `${id}@example.com`))
+        expect(Number((await db.tx(probe))?.savepoints)).toBe(expected)
+      }, options)
+    }
+  })
+  test.if(Boolean(MYSQL_URL))('READ COMMITTED stays on the session from one such transaction to the next (no statement to ask again), and a default transaction after them has the server\'s level back', async () => {
+    await migrated(1, async (db) => {
+      const serverLevel = String((await db.tx(probe))?.level)
+      expect(serverLevel).toBe('REPEATABLE-READ') // MariaDB's and MySQL's default, which the case is about
+      const first = await db.tx(probe, { readCommitted: true })
+      const second = await db.tx(probe, { readCommitted: true })
+      const after = await db.tx(probe)
+      expect([first?.level, second?.level, after?.level]).toEqual(['READ-COMMITTED', 'READ-COMMITTED', serverLevel])
+      expect(Number(second?.sets) - Number(first?.sets)).toBe(0) // the second one sent no SET
+      expect(Number(after?.sets) - Number(second?.sets)).toBe(1)
+    })
+  })
+  test.if(Boolean(MYSQL_URL))('a command that carried the switch and failed leaves the level unknown: the next transaction sets its own', async () => {
+    await migrated(1, async (db) => {
+      // The SET travels with the first statement, runs, and the statement after it fails: the session is READ
+      // COMMITTED though the transaction failed.
+      await expect(db.tx((t) => t.get('SELECT no_such_column FROM {users}'), { readCommitted: true })).rejects.toThrow()
+      expect((await db.tx(probe))?.level).toBe('REPEATABLE-READ')
+      await expect(db.tx((t) => t.get('SELECT no_such_column FROM {users}'))).rejects.toThrow()
+      expect((await db.tx(probe, { readCommitted: true }))?.level).toBe('READ-COMMITTED')
+    })
   })
 })
 

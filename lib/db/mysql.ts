@@ -79,14 +79,29 @@ const busy = (e: unknown) => new DbUnavailable(`conflicting writes: gave up afte
 type Use = 'statement' | 'tx'
 const USES: Use[] = ['statement', 'tx']
 /** One attempt of a transaction: what runs after its commit, whether it sent anything but reads (then its
- *  savepoint is checked before COMMIT), and the writes later() queued that have not been sent yet. */
-interface TxState { pending: ReturnType<typeof commitQueue>; wrote: boolean; queued: string[] }
-/** The transaction pools' connections already switched to autocommit off (keyed by mysql2's connection: the pool
- *  hands out a new wrapper each time; a connection the pool replaces is a new key, set up again). */
-const manual = new WeakSet<object>()
-/** …and those whose server accepts writes under READ COMMITTED (see setUp). */
-const readCommittedOk = new WeakSet<object>()
+ *  savepoint is checked before COMMIT, on Galera), the writes later() queued that have not been sent yet, and the
+ *  error of a statement that rolled the whole transaction back (a deadlock victim), should its handler swallow it. */
+interface TxState { pending: ReturnType<typeof commitQueue>; wrote: boolean; queued: string[]; aborted: unknown }
+/** What setUp learnt of a transaction connection's session, and the isolation level it is in now. */
+interface VariableRow { Variable_name: string; Value: string | null }
+interface Session {
+  /** A Galera node (wsrep_on): a transaction may be rolled back under it without an error, so it begins with a
+   *  savepoint that COMMIT checks (see `tx`). */
+  galera: boolean
+  /** Whether the server accepts writes under READ COMMITTED: not when it logs binary statements
+   *  (log_bin with binlog_format=STATEMENT); there every transaction keeps the session's level. */
+  readCommittedOk: boolean
+  /** The session's own level (as SET TRANSACTION spells it), to go back to after a READ COMMITTED transaction;
+   *  null when the server did not say (then READ COMMITTED is asked for one transaction at a time). */
+  level: string | null
+  /** The session's level now; null while unknown (a command that switched it failed). */
+  now: string | null
+}
+/** Keyed by mysql2's connection: the pool hands out a new wrapper each time; a connection the pool replaces is a
+ *  new key, set up again. */
+const sessions = new WeakMap<object, Session>()
 const SAVEPOINT = 'gotrue_tx'
+const LEVELS = new Set(['READ UNCOMMITTED', 'READ COMMITTED', 'REPEATABLE READ', 'SERIALIZABLE'])
 /** mysql2 escapes query() parameters with backslashes in utf8mb4, and does not ask the server how it parses them:
  *  under NO_BACKSLASH_ESCAPES `\'` ends a string, and in a multibyte charset such as GBK a backslash can be
  *  swallowed into the character before it (an init_connect or a proxy may set either); then a parameter could end
@@ -115,7 +130,12 @@ export function withSafeEscapes(pool: Pool): Pool {
   return pool
 }
 
-export function openMysql(dsn: string, namespace = '', poolSize = 10, statementTimeoutMs = 0): Db {
+/** checkAlways: every transaction begins with the savepoint COMMIT checks, not only on a server that says it is
+ *  a Galera node (for a server behind something that hides wsrep_on; the tests use it to reach that path on a
+ *  single server). */
+export interface MysqlOptions { checkAlways?: boolean }
+
+export function openMysql(dsn: string, namespace = '', poolSize = 10, statementTimeoutMs = 0, { checkAlways = false }: MysqlOptions = {}): Db {
   const targets = mysqlTargets(dsn)
   // Two pools per node: one for single statements (autocommit) and one for transactions, whose connections run
   // with autocommit off (see `tx` below). Each is lazy and holds at most `poolSize` connections.
@@ -189,12 +209,21 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
     })
     try { return (await Promise.race([send(conn, sql, p, text), timeout]))[0] } finally { clearTimeout(timer) }
   }
-  /** A transaction connection's session, once: autocommit off (see `tx`); and whether it may run a transaction
-   *  READ COMMITTED (TxOptions): a server that logs binary statements (binlog_format=STATEMENT) refuses writes
-   *  under it, so there every transaction keeps the server's level. */
-  const setUp = async (conn: PoolConnection) => {
-    const [, [log]] = (await timed(conn, 'SET SESSION autocommit = 0;\nSELECT @@log_bin AS log_bin, @@binlog_format AS format', [], true)) as [unknown, { log_bin: number; format: string }[]]
-    if (!(Number(log?.log_bin) === 1 && String(log?.format).toUpperCase() === 'STATEMENT')) readCommittedOk.add(conn.connection)
+  /** A transaction connection's session, once: autocommit off (see `tx`), and what its transactions need to know
+   *  of the server (Session). SHOW VARIABLES, not @@names: MySQL and MariaDB name the level differently, and only
+   *  a Galera build has wsrep_on. wsrep_on is read for the session and globally: either one on counts. */
+  const setUp = async (conn: PoolConnection): Promise<Session> => {
+    const [, mine, global] = (await timed(conn, 'SET SESSION autocommit = 0;\n' +
+      "SHOW VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'tx_isolation', 'transaction_isolation', 'wsrep_on');\n" +
+      "SHOW GLOBAL VARIABLES WHERE Variable_name = 'wsrep_on'", [], true)) as [unknown, VariableRow[], VariableRow[]]
+    const v = (rows: VariableRow[], name: string) => String(rows.find((r) => r.Variable_name.toLowerCase() === name)?.Value ?? '').toUpperCase()
+    const level = (v(mine, 'transaction_isolation') || v(mine, 'tx_isolation')).replace('-', ' ')
+    return {
+      galera: v(mine, 'wsrep_on') === 'ON' || v(global, 'wsrep_on') === 'ON',
+      readCommittedOk: !(v(mine, 'log_bin') === 'ON' && v(mine, 'binlog_format') === 'STATEMENT'),
+      level: LEVELS.has(level) ? level : null,
+      now: LEVELS.has(level) ? level : null,
+    }
   }
   /** The writes `tx` queued, then `tail`, as one command (text protocol; the statements run in order and the first
    *  error stops the rest). The queue is emptied. Each statement was formatted with its own parameters: a count
@@ -213,7 +242,12 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
             if (!tx.queued.length) return await timed(c as PoolConnection, rewrite(sql), p, text)
             const results = (await timed(c as PoolConnection, drain(tx, [format(c as PoolConnection, sql, p)]), [], true)) as unknown[]
             return results[results.length - 1]
-          } catch (e) { return fail(e) }
+          } catch (e) {
+            // InnoDB rolled the whole transaction back (a deadlock victim): a handler that caught this and went on
+            // would write into a new transaction of its own. Kept, so that COMMIT is never sent for it (see `tx`).
+            if (conflict(e) || (e as { code?: string } | null)?.code === 'ER_LOCK_TABLE_FULL') tx.aborted ??= e
+            return fail(e)
+          }
         }
       : async (sql: string, p: Param[] = [], text = false) => {
           // Not pool.query(): when a connection dies during a statement, mysql2 hands the error to that statement
@@ -257,9 +291,12 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
         // autocommit on, the statements after it ran on their own, each committed as it went, and COMMIT succeeded
         // with nothing left to commit. A client got a 200 for a write that was gone, or half of one. So a
         // transaction's connection runs with autocommit off: whatever follows a silent rollback goes into a new
-        // transaction of its own, which commits nothing by itself; and a transaction that wrote releases the
-        // savepoint it began with before COMMIT: gone with the rollback, it is ER_SP_DOES_NOT_EXIST, and the
-        // attempt is rolled back and run again, as for any conflict.
+        // transaction of its own, which commits nothing by itself; and on a Galera node (Session.galera) a
+        // transaction that wrote releases the savepoint it began with before COMMIT: gone with the rollback, it is
+        // ER_SP_DOES_NOT_EXIST, and the attempt is rolled back and run again, as for any conflict. A single server
+        // reports every rollback of its own to the statement it ends (a deadlock victim is always waiting in one),
+        // so there the adapter keeps that error (TxState.aborted) and never sends COMMIT after it, should the
+        // handler have caught it and gone on: two statements fewer per transaction, the same guarantee.
         //
         // Round trips: every statement is one, and on loopback the socket writes cost our server more CPU than
         // anything else in a refresh grant. So the SAVEPOINT goes with the transaction's first statement, and the
@@ -278,21 +315,32 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
           try { [conn, node] = await acquire('tx') } catch (e) { return fail(e) }
           let dead = false
           // A fresh queue per attempt: what an aborted attempt queued is dropped with it.
-          const state: TxState = { pending: commitQueue(), wrote: false, queued: [] }
+          const state: TxState = { pending: commitQueue(), wrote: false, queued: [], aborted: null }
           let result: Awaited<ReturnType<typeof fn>>
+          let switched: string | null = null
           try {
-            if (!manual.has(conn.connection)) {
-              await setUp(conn)
-              manual.add(conn.connection)
+            let session = sessions.get(conn.connection)
+            if (!session) sessions.set(conn.connection, session = await setUp(conn))
+            // No transaction is open here (the last one ended with COMMIT or ROLLBACK). The session's level stays
+            // as this transaction leaves it, so a run of refresh grants switches once, not once per grant; while
+            // the command carrying the switch is unanswered the level counts as unknown.
+            const want = !!options?.readCommitted && session.readCommittedOk
+            if (session.level === null) {
+              if (want) state.queued.push('SET TRANSACTION ISOLATION LEVEL READ COMMITTED') // this transaction only
+            } else if (session.now !== (want ? 'READ COMMITTED' : session.level)) {
+              switched = want ? 'READ COMMITTED' : session.level
+              state.queued.push(`SET SESSION TRANSACTION ISOLATION LEVEL ${switched}`)
+              session.now = null
             }
-            // For this transaction only (no transaction is open yet: the last one ended with COMMIT or ROLLBACK).
-            if (options?.readCommitted && readCommittedOk.has(conn.connection)) state.queued.push('SET TRANSACTION ISOLATION LEVEL READ COMMITTED')
             // Autocommit is off: the transaction this marks lasts until COMMIT or a rollback, and so does the mark.
-            state.queued.push(`SAVEPOINT ${SAVEPOINT}`)
+            const marked = session.galera || checkAlways
+            if (marked) state.queued.push(`SAVEPOINT ${SAVEPOINT}`)
             result = await fn(over(conn, state))
-            await timed(conn, drain(state, [...(state.wrote ? [`RELEASE SAVEPOINT ${SAVEPOINT}`] : []), 'COMMIT']), [], true).catch((e: unknown) => {
+            if (state.aborted) throw state.aborted // its handler went on after a rollback: never COMMIT what follows
+            await timed(conn, drain(state, [...(marked && state.wrote ? [`RELEASE SAVEPOINT ${SAVEPOINT}`] : []), 'COMMIT']), [], true).catch((e: unknown) => {
               throw (e as { code?: string }).code === 'ER_SP_DOES_NOT_EXIST' ? new WriteConflict(LOST) : e
             })
+            if (switched) session.now = switched
           } catch (e) {
             // A connection lost mid-transaction (BEGIN, a statement or COMMIT) is a 503, and the connection is
             // destroyed rather than handed back to the pool for the next request to trip over.

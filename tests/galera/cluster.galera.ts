@@ -96,6 +96,17 @@ describe.skipIf(URLS.length !== 3)(`three GoTrue nodes on three Galera nodes${UR
     for (const n of nodes) expect(readFileSync(n.logFile, 'utf8')).not.toMatch(/already exists|Duplicate/i)
   })
 
+  test('a node is seen as Galera without being told: every transaction on it begins with the savepoint its COMMIT checks', async () => {
+    const db = openMysql(URLS[0] as string, namespace, 1) // one connection: its session counters cover every transaction
+    try {
+      const savepoints = () => db.tx(async (t) => Number((await t.get<{ n: string }>(
+        "SELECT VARIABLE_VALUE AS n FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'COM_SAVEPOINT'"))?.n))
+      const first = await savepoints()
+      expect(first).toBeGreaterThanOrEqual(1)
+      expect(await savepoints()).toBe(first + 1)
+    } finally { await db.close() }
+  })
+
   test('200 concurrent refreshes of one token over the three nodes: every answer 200 with one successor; the family has two rows', async () => {
     const email = `refresh-${uid()}@example.com`
     expect((await signup(nodes[0] as ServerNode, email)).status).toBe(200)
