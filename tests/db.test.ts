@@ -393,6 +393,35 @@ describe('a MySQL transaction that ends under its handler without an error (a Ga
       })
     } finally { await other.end() }
   })
+  test.if(Boolean(MYSQL_URL))('a statement the handler did not await, rolled back as a deadlock victim after the handler returned: COMMIT waits for it, and the attempt runs again whole', async () => {
+    const other = await mysql.createConnection(MYSQL_URL)
+    try {
+      await migrated(2, async (db, namespace) => {
+        await insertUser(db, 'r1', 'r1@example.com')
+        await insertUser(db, 'r2', 'r2@example.com')
+        const users = `${namespace}_users`
+        let attempts = 0
+        let late = ''
+        const done = db.tx(async (t) => {
+          attempts++
+          await insertUser(t, `w${attempts}`, `w${attempts}@example.com`)
+          if (attempts > 1) return
+          await t.run('UPDATE {users} SET email = ? WHERE id = ?', ['r1-mine@example.com', 'r1'])
+          await other.query('START TRANSACTION')
+          await other.query(`UPDATE \`${users}\` SET email = 'r2-theirs@example.com' WHERE id = 'r2'`)
+          for (const id of ['x1', 'x2', 'x3']) await insertUser({ run: (sql: string, p: unknown[]) => other.query(sql.replace('{users}', `\`${users}\``), p) } as unknown as Db, id, `${id}@example.com`)
+          // Waits for the other transaction's lock; the handler returns without it.
+          void t.run('UPDATE {users} SET email = ? WHERE id = ?', ['r2-mine@example.com', 'r2']).catch((e: { code?: string }) => { late = e.code ?? 'error' })
+        })
+        await Bun.sleep(150)
+        await other.query(`UPDATE \`${users}\` SET email = 'r1-theirs@example.com' WHERE id = 'r1'`) // the cycle: ours is the lighter
+        await other.query('COMMIT')
+        await done
+        expect({ late, attempts }).toEqual({ late: 'ER_LOCK_DEADLOCK', attempts: 2 })
+        expect((await db.all<{ id: string }>('SELECT id FROM {users} ORDER BY id')).map((r) => r.id)).toEqual(['r1', 'r2', 'w2', 'x1', 'x2', 'x3'])
+      })
+    } finally { await other.end() }
+  })
   test.if(Boolean(MYSQL_URL))('with only reads after it (or its last statement not awaited), COMMIT is not taken for success: the attempt runs again whole', async () => {
     await migrated(2, async (db) => {
       let attempts = 0
@@ -531,6 +560,26 @@ describe('what a MySQL transaction sends besides its own statements', () => {
       expect(Number(second?.sets) - Number(first?.sets)).toBe(0) // the second one sent no SET
       expect(Number(after?.sets) - Number(second?.sets)).toBe(1)
     })
+  })
+  test.if(Boolean(MYSQL_URL))('a session that starts READ COMMITTED (a server default, an init_connect): transactions not asked for it run REPEATABLE READ all the same', async () => {
+    // init_connect runs for users without SUPER only, so the root sessions of every other test are left alone.
+    const admin = await mysql.createConnection(MYSQL_URL)
+    const [[before]] = await admin.query('SELECT @@GLOBAL.init_connect AS v') as unknown as [[{ v: string }]]
+    const target = parseMysqlDsn(MYSQL_URL)
+    try {
+      await admin.query("CREATE USER IF NOT EXISTS 'gotrue_rc_probe'@'%'")
+      await admin.query(`GRANT ALL ON \`${target.database}\`.* TO 'gotrue_rc_probe'@'%'`)
+      await admin.query("SET GLOBAL init_connect = 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'")
+      const db = openMysql(`mysql://gotrue_rc_probe@${target.host}:${target.port}/${target.database}`, newNamespace(), 1)
+      try {
+        const level = async (options?: { readCommitted: boolean }) => (await db.tx((t) => t.get<{ l: string }>('SELECT @@SESSION.tx_isolation AS l'), options))?.l
+        expect([await level(), await level({ readCommitted: true }), await level()]).toEqual(['REPEATABLE-READ', 'READ-COMMITTED', 'REPEATABLE-READ'])
+      } finally { await db.close() }
+    } finally {
+      await admin.query('SET GLOBAL init_connect = ?', [before.v ?? ''])
+      await admin.query("DROP USER IF EXISTS 'gotrue_rc_probe'@'%'")
+      await admin.end()
+    }
   })
   test.if(Boolean(MYSQL_URL))('a command that carried the switch and failed leaves the level unknown: the next transaction sets its own', async () => {
     await migrated(1, async (db) => {

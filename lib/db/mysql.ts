@@ -81,20 +81,21 @@ const USES: Use[] = ['statement', 'tx']
 /** One attempt of a transaction: what runs after its commit, whether it sent anything but reads (then its
  *  savepoint is checked before COMMIT, on Galera), the writes later() queued that have not been sent yet, and the
  *  error of a statement that rolled the whole transaction back (a deadlock victim), should its handler swallow it. */
-interface TxState { pending: ReturnType<typeof commitQueue>; wrote: boolean; queued: string[]; aborted: unknown }
+interface TxState { pending: ReturnType<typeof commitQueue>; wrote: boolean; queued: string[]; aborted: unknown; inflight: Set<Promise<unknown>> }
 /** What setUp learnt of a transaction connection's session, and the isolation level it is in now. */
 interface VariableRow { Variable_name: string; Value: string | null }
 interface Session {
-  /** A Galera node (wsrep_on): a transaction may be rolled back under it without an error, so it begins with a
-   *  savepoint that COMMIT checks (see `tx`). */
+  /** A Galera node (wsrep_on, or a provider loaded): a transaction may be rolled back under it without an error,
+   *  so it begins with a savepoint that COMMIT checks (see `tx`). */
   galera: boolean
   /** Whether the server accepts writes under READ COMMITTED: not when it logs binary statements
-   *  (log_bin with binlog_format=STATEMENT); there every transaction keeps the session's level. */
+   *  (log_bin with binlog_format=STATEMENT); there the refresh grant runs at `level` too. */
   readCommittedOk: boolean
-  /** The session's own level (as SET TRANSACTION spells it), to go back to after a READ COMMITTED transaction;
-   *  null when the server did not say (then READ COMMITTED is asked for one transaction at a time). */
-  level: string | null
-  /** The session's level now; null while unknown (a command that switched it failed). */
+  /** The level of every transaction not asked to read committed (as SET TRANSACTION spells it): REPEATABLE READ,
+   *  or SERIALIZABLE when that is the server's. Never a weaker one a server or an init_connect may default to: the
+   *  code relies on one snapshot per transaction (a sign-in reading its identity link and the user by email). */
+  level: string
+  /** The session's level now; null while unknown (not read, or a command that switched it failed). */
   now: string | null
 }
 /** Keyed by mysql2's connection: the pool hands out a new wrapper each time; a connection the pool replaces is a
@@ -215,13 +216,14 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
   const setUp = async (conn: PoolConnection): Promise<Session> => {
     const [, mine, global] = (await timed(conn, 'SET SESSION autocommit = 0;\n' +
       "SHOW VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'tx_isolation', 'transaction_isolation', 'wsrep_on');\n" +
-      "SHOW GLOBAL VARIABLES WHERE Variable_name = 'wsrep_on'", [], true)) as [unknown, VariableRow[], VariableRow[]]
-    const v = (rows: VariableRow[], name: string) => String(rows.find((r) => r.Variable_name.toLowerCase() === name)?.Value ?? '').toUpperCase()
+      "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('wsrep_on', 'wsrep_provider')", [], true)) as [unknown, VariableRow[], VariableRow[]]
+    const v = (rows: VariableRow[], name: string) => String(rows.find((r) => String(r.Variable_name ?? '').toLowerCase() === name)?.Value ?? '').toUpperCase()
     const level = (v(mine, 'transaction_isolation') || v(mine, 'tx_isolation')).replace('-', ' ')
+    const provider = v(global, 'wsrep_provider')
     return {
-      galera: v(mine, 'wsrep_on') === 'ON' || v(global, 'wsrep_on') === 'ON',
+      galera: v(mine, 'wsrep_on') === 'ON' || v(global, 'wsrep_on') === 'ON' || !(provider === '' || provider === 'NONE'),
       readCommittedOk: !(v(mine, 'log_bin') === 'ON' && v(mine, 'binlog_format') === 'STATEMENT'),
-      level: LEVELS.has(level) ? level : null,
+      level: level === 'SERIALIZABLE' ? level : 'REPEATABLE READ',
       now: LEVELS.has(level) ? level : null,
     }
   }
@@ -236,18 +238,25 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
   const format = (conn: PoolConnection, sql: string, p: Param[]): string => conn.connection.format(rewrite(sql), p)
   const over = (c: PoolConnection | null, tx?: TxState): Db => {
     const query = tx
-      ? async (sql: string, p: Param[] = [], text = false) => {
+      ? (sql: string, p: Param[] = [], text = false) => {
           admit(tx, sql)
-          try {
-            if (!tx.queued.length) return await timed(c as PoolConnection, rewrite(sql), p, text)
-            const results = (await timed(c as PoolConnection, drain(tx, [format(c as PoolConnection, sql, p)]), [], true)) as unknown[]
-            return results[results.length - 1]
-          } catch (e) {
-            // InnoDB rolled the whole transaction back (a deadlock victim): a handler that caught this and went on
-            // would write into a new transaction of its own. Kept, so that COMMIT is never sent for it (see `tx`).
-            if (conflict(e) || (e as { code?: string } | null)?.code === 'ER_LOCK_TABLE_FULL') tx.aborted ??= e
-            return fail(e)
-          }
+          const running = (async () => {
+            try {
+              if (!tx.queued.length) return await timed(c as PoolConnection, rewrite(sql), p, text)
+              const results = (await timed(c as PoolConnection, drain(tx, [format(c as PoolConnection, sql, p)]), [], true)) as unknown[]
+              return results[results.length - 1]
+            } catch (e) {
+              // InnoDB rolled the whole transaction back (a deadlock victim): a handler that caught this and went
+              // on would write into a new transaction of its own. Kept, so that COMMIT is never sent for it (`tx`).
+              if (conflict(e) || (e as { code?: string } | null)?.code === 'ER_LOCK_TABLE_FULL') tx.aborted ??= e
+              return fail(e)
+            }
+          })()
+          // Counted until answered: a statement the handler did not await may still fail after it returns.
+          tx.inflight.add(running)
+          const done = () => { tx.inflight.delete(running) }
+          running.then(done, done)
+          return running
         }
       : async (sql: string, p: Param[] = [], text = false) => {
           // Not pool.query(): when a connection dies during a statement, mysql2 hands the error to that statement
@@ -315,7 +324,7 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
           try { [conn, node] = await acquire('tx') } catch (e) { return fail(e) }
           let dead = false
           // A fresh queue per attempt: what an aborted attempt queued is dropped with it.
-          const state: TxState = { pending: commitQueue(), wrote: false, queued: [], aborted: null }
+          const state: TxState = { pending: commitQueue(), wrote: false, queued: [], aborted: null, inflight: new Set() }
           let result: Awaited<ReturnType<typeof fn>>
           let switched: string | null = null
           try {
@@ -325,9 +334,7 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
             // as this transaction leaves it, so a run of refresh grants switches once, not once per grant; while
             // the command carrying the switch is unanswered the level counts as unknown.
             const want = !!options?.readCommitted && session.readCommittedOk
-            if (session.level === null) {
-              if (want) state.queued.push('SET TRANSACTION ISOLATION LEVEL READ COMMITTED') // this transaction only
-            } else if (session.now !== (want ? 'READ COMMITTED' : session.level)) {
+            if (session.now !== (want ? 'READ COMMITTED' : session.level)) {
               switched = want ? 'READ COMMITTED' : session.level
               state.queued.push(`SET SESSION TRANSACTION ISOLATION LEVEL ${switched}`)
               session.now = null
@@ -336,12 +343,15 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
             const marked = session.galera || checkAlways
             if (marked) state.queued.push(`SAVEPOINT ${SAVEPOINT}`)
             result = await fn(over(conn, state))
+            if (state.inflight.size) await Promise.allSettled([...state.inflight])
             if (state.aborted) throw state.aborted // its handler went on after a rollback: never COMMIT what follows
             await timed(conn, drain(state, [...(marked && state.wrote ? [`RELEASE SAVEPOINT ${SAVEPOINT}`] : []), 'COMMIT']), [], true).catch((e: unknown) => {
               throw (e as { code?: string }).code === 'ER_SP_DOES_NOT_EXIST' ? new WriteConflict(LOST) : e
             })
             if (switched) session.now = switched
-          } catch (e) {
+          } catch (thrown) {
+            // A rollback the handler swallowed decides, not what it threw afterwards: the attempt runs again.
+            const e = state.aborted ?? thrown
             // A connection lost mid-transaction (BEGIN, a statement or COMMIT) is a 503, and the connection is
             // destroyed rather than handed back to the pool for the next request to trip over.
             dead = e instanceof DbUnavailable || lostConnection(e)
