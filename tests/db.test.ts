@@ -362,6 +362,13 @@ describe('a MySQL transaction that ends under its handler without an error (a Ga
       expect((await db.all<{ id: string }>('SELECT id FROM {users} ORDER BY id')).map((r) => r.id)).toEqual(['a2', 'b2'])
     }, always)
   })
+  /** `other` opens a transaction that holds row r2 and has written more than ours will have (InnoDB rolls back the
+   *  lighter of a deadlocked pair: ours, once ours waits for r2 and `other` for a row ours holds). */
+  const heavierHolder = async (other: mysql.Connection, users: string) => {
+    await other.query('START TRANSACTION')
+    await other.query(`UPDATE \`${users}\` SET email = 'r2-theirs@example.com' WHERE id = 'r2'`)
+    for (const id of ['x1', 'x2', 'x3']) await insertUser({ run: (sql: string, p: unknown[]) => other.query(sql.replace('{users}', `\`${users}\``), p) } as unknown as Db, id, `${id}@example.com`)
+  }
   test.if(Boolean(MYSQL_URL))('a real rollback the handler never sees (a deadlock it swallowed), on a single server without the savepoint: its later write is not committed; the attempt runs again whole', async () => {
     const other = await mysql.createConnection(MYSQL_URL)
     try {
@@ -375,10 +382,7 @@ describe('a MySQL transaction that ends under its handler without an error (a Ga
           attempts++
           if (attempts === 1) {
             await t.run('UPDATE {users} SET email = ? WHERE id = ?', ['r1-mine@example.com', 'r1'])
-            // The other transaction holds r2 and has written more (InnoDB rolls back the lighter one: ours).
-            await other.query('START TRANSACTION')
-            await other.query(`UPDATE \`${users}\` SET email = 'r2-theirs@example.com' WHERE id = 'r2'`)
-            for (const id of ['x1', 'x2', 'x3']) await insertUser({ run: (sql: string, p: unknown[]) => other.query(sql.replace('{users}', `\`${users}\``), p) } as unknown as Db, id, `${id}@example.com`)
+            await heavierHolder(other, users)
             const waiting = t.run('UPDATE {users} SET email = ? WHERE id = ?', ['r2-mine@example.com', 'r2']).catch((e: { code?: string }) => e.code ?? 'error')
             await Bun.sleep(100)
             await other.query(`UPDATE \`${users}\` SET email = 'r1-theirs@example.com' WHERE id = 'r1'`) // the cycle
@@ -407,9 +411,7 @@ describe('a MySQL transaction that ends under its handler without an error (a Ga
           await insertUser(t, `w${attempts}`, `w${attempts}@example.com`)
           if (attempts > 1) return
           await t.run('UPDATE {users} SET email = ? WHERE id = ?', ['r1-mine@example.com', 'r1'])
-          await other.query('START TRANSACTION')
-          await other.query(`UPDATE \`${users}\` SET email = 'r2-theirs@example.com' WHERE id = 'r2'`)
-          for (const id of ['x1', 'x2', 'x3']) await insertUser({ run: (sql: string, p: unknown[]) => other.query(sql.replace('{users}', `\`${users}\``), p) } as unknown as Db, id, `${id}@example.com`)
+          await heavierHolder(other, users)
           // Waits for the other transaction's lock; the handler returns without it.
           void t.run('UPDATE {users} SET email = ? WHERE id = ?', ['r2-mine@example.com', 'r2']).catch((e: { code?: string }) => { late = e.code ?? 'error' })
         })

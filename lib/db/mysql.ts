@@ -82,8 +82,8 @@ const USES: Use[] = ['statement', 'tx']
  *  savepoint is checked before COMMIT, on Galera), the writes later() queued that have not been sent yet, and the
  *  error of a statement that rolled the whole transaction back (a deadlock victim), should its handler swallow it. */
 interface TxState { pending: ReturnType<typeof commitQueue>; wrote: boolean; queued: string[]; aborted: unknown; inflight: Set<Promise<unknown>> }
-/** What setUp learnt of a transaction connection's session, and the isolation level it is in now. */
 interface VariableRow { Variable_name: string; Value: string | null }
+/** What setUp learnt of a transaction connection's session, and the isolation level it is in now. */
 interface Session {
   /** A Galera node (wsrep_on, or a provider loaded): a transaction may be rolled back under it without an error,
    *  so it begins with a savepoint that COMMIT checks (see `tx`). */
@@ -212,7 +212,8 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
   }
   /** A transaction connection's session, once: autocommit off (see `tx`), and what its transactions need to know
    *  of the server (Session). SHOW VARIABLES, not @@names: MySQL and MariaDB name the level differently, and only
-   *  a Galera build has wsrep_on. wsrep_on is read for the session and globally: either one on counts. */
+   *  a Galera build has wsrep_on. A node counts as Galera when wsrep_on is on for the session or globally, or a
+   *  provider is loaded. */
   const setUp = async (conn: PoolConnection): Promise<Session> => {
     const [, mine, global] = (await timed(conn, 'SET SESSION autocommit = 0;\n' +
       "SHOW VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'tx_isolation', 'transaction_isolation', 'wsrep_on');\n" +
