@@ -369,60 +369,59 @@ describe('a MySQL transaction that ends under its handler without an error (a Ga
     await other.query(`UPDATE \`${users}\` SET email = 'r2-theirs@example.com' WHERE id = 'r2'`)
     for (const id of ['x1', 'x2', 'x3']) await insertUser({ run: (sql: string, p: unknown[]) => other.query(sql.replace('{users}', `\`${users}\``), p) } as unknown as Db, id, `${id}@example.com`)
   }
-  test.if(Boolean(MYSQL_URL))('a real rollback the handler never sees (a deadlock it swallowed), on a single server without the savepoint: its later write is not committed; the attempt runs again whole', async () => {
+  /** A migrated namespace holding users r1 and r2, and a second connection for the other side of a deadlock. */
+  const deadlockRig = async (fn: (db: Db, other: mysql.Connection, users: string) => Promise<void>) => {
     const other = await mysql.createConnection(MYSQL_URL)
     try {
       await migrated(2, async (db, namespace) => {
         await insertUser(db, 'r1', 'r1@example.com')
         await insertUser(db, 'r2', 'r2@example.com')
-        const users = `${namespace}_users`
-        let attempts = 0
-        let swallowed = ''
-        await db.tx(async (t) => {
-          attempts++
-          if (attempts === 1) {
-            await t.run('UPDATE {users} SET email = ? WHERE id = ?', ['r1-mine@example.com', 'r1'])
-            await heavierHolder(other, users)
-            const waiting = t.run('UPDATE {users} SET email = ? WHERE id = ?', ['r2-mine@example.com', 'r2']).catch((e: { code?: string }) => e.code ?? 'error')
-            await Bun.sleep(100)
-            await other.query(`UPDATE \`${users}\` SET email = 'r1-theirs@example.com' WHERE id = 'r1'`) // the cycle
-            swallowed = String(await waiting)
-            await other.query('COMMIT')
-          }
-          await insertUser(t, `w${attempts}`, `w${attempts}@example.com`)
-        })
-        expect({ swallowed, attempts }).toEqual({ swallowed: 'ER_LOCK_DEADLOCK', attempts: 2 })
-        const ids = (await db.all<{ id: string }>('SELECT id FROM {users} ORDER BY id')).map((r) => r.id)
-        expect(ids).toEqual(['r1', 'r2', 'w2', 'x1', 'x2', 'x3'])
+        await fn(db, other, `${namespace}_users`)
       })
     } finally { await other.end() }
-  })
-  test.if(Boolean(MYSQL_URL))('a statement the handler did not await, rolled back as a deadlock victim after the handler returned: COMMIT waits for it, and the attempt runs again whole', async () => {
-    const other = await mysql.createConnection(MYSQL_URL)
-    try {
-      await migrated(2, async (db, namespace) => {
-        await insertUser(db, 'r1', 'r1@example.com')
-        await insertUser(db, 'r2', 'r2@example.com')
-        const users = `${namespace}_users`
-        let attempts = 0
-        let late = ''
-        const done = db.tx(async (t) => {
-          attempts++
-          await insertUser(t, `w${attempts}`, `w${attempts}@example.com`)
-          if (attempts > 1) return
+  }
+  test.if(Boolean(MYSQL_URL))('a real rollback the handler never sees (a deadlock it swallowed), on a single server without the savepoint: its later write is not committed; the attempt runs again whole', async () => {
+    await deadlockRig(async (db, other, users) => {
+      let attempts = 0
+      let swallowed = ''
+      await db.tx(async (t) => {
+        attempts++
+        if (attempts === 1) {
           await t.run('UPDATE {users} SET email = ? WHERE id = ?', ['r1-mine@example.com', 'r1'])
           await heavierHolder(other, users)
-          // Waits for the other transaction's lock; the handler returns without it.
-          void t.run('UPDATE {users} SET email = ? WHERE id = ?', ['r2-mine@example.com', 'r2']).catch((e: { code?: string }) => { late = e.code ?? 'error' })
-        })
-        await Bun.sleep(150)
-        await other.query(`UPDATE \`${users}\` SET email = 'r1-theirs@example.com' WHERE id = 'r1'`) // the cycle: ours is the lighter
-        await other.query('COMMIT')
-        await done
-        expect({ late, attempts }).toEqual({ late: 'ER_LOCK_DEADLOCK', attempts: 2 })
-        expect((await db.all<{ id: string }>('SELECT id FROM {users} ORDER BY id')).map((r) => r.id)).toEqual(['r1', 'r2', 'w2', 'x1', 'x2', 'x3'])
+          const waiting = t.run('UPDATE {users} SET email = ? WHERE id = ?', ['r2-mine@example.com', 'r2']).catch((e: { code?: string }) => e.code ?? 'error')
+          await Bun.sleep(100)
+          await other.query(`UPDATE \`${users}\` SET email = 'r1-theirs@example.com' WHERE id = 'r1'`) // the cycle
+          swallowed = String(await waiting)
+          await other.query('COMMIT')
+        }
+        await insertUser(t, `w${attempts}`, `w${attempts}@example.com`)
       })
-    } finally { await other.end() }
+      expect({ swallowed, attempts }).toEqual({ swallowed: 'ER_LOCK_DEADLOCK', attempts: 2 })
+      const ids = (await db.all<{ id: string }>('SELECT id FROM {users} ORDER BY id')).map((r) => r.id)
+      expect(ids).toEqual(['r1', 'r2', 'w2', 'x1', 'x2', 'x3'])
+    })
+  })
+  test.if(Boolean(MYSQL_URL))('a statement the handler did not await, rolled back as a deadlock victim after the handler returned: COMMIT waits for it, and the attempt runs again whole', async () => {
+    await deadlockRig(async (db, other, users) => {
+      let attempts = 0
+      let late = ''
+      const done = db.tx(async (t) => {
+        attempts++
+        await insertUser(t, `w${attempts}`, `w${attempts}@example.com`)
+        if (attempts > 1) return
+        await t.run('UPDATE {users} SET email = ? WHERE id = ?', ['r1-mine@example.com', 'r1'])
+        await heavierHolder(other, users)
+        // Waits for the other transaction's lock; the handler returns without it.
+        void t.run('UPDATE {users} SET email = ? WHERE id = ?', ['r2-mine@example.com', 'r2']).catch((e: { code?: string }) => { late = e.code ?? 'error' })
+      })
+      await Bun.sleep(150)
+      await other.query(`UPDATE \`${users}\` SET email = 'r1-theirs@example.com' WHERE id = 'r1'`) // the cycle: ours is the lighter
+      await other.query('COMMIT')
+      await done
+      expect({ late, attempts }).toEqual({ late: 'ER_LOCK_DEADLOCK', attempts: 2 })
+      expect((await db.all<{ id: string }>('SELECT id FROM {users} ORDER BY id')).map((r) => r.id)).toEqual(['r1', 'r2', 'w2', 'x1', 'x2', 'x3'])
+    })
   })
   test.if(Boolean(MYSQL_URL))('with only reads after it (or its last statement not awaited), COMMIT is not taken for success: the attempt runs again whole', async () => {
     await migrated(2, async (db) => {
