@@ -35,7 +35,7 @@ const F = {
   db: opt('--db', 'mysql') as 'mysql' | 'sqlite',
   pairs: num('--pairs', 4), seconds: num('--seconds', 15), warmup: num('--warmup', 3), connections: num('--connections', 32),
   /** GOTRUE_DB_POOL_SIZE of both sides on MySQL (a side's env may set its own), as bench/run.ts's --db-pool. */
-  dbPool: num('--db-pool', num('--connections', 32)),
+  dbPool: num('--db-pool', 16),
   aEnv: envOf(opt('--a-env', '')), bEnv: envOf(opt('--b-env', '')),
 }
 if (!F.a || !F.b) throw new Error('usage: bun bench/pair.ts --a REV|DIR --b REV|DIR [--load refresh|user] [--db mysql|sqlite] [--pairs N] [--seconds S]')

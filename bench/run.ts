@@ -50,8 +50,10 @@ const F = {
   /** With --mysql: InnoDB's redo log (MB) for the run, if the server's is smaller (0: left alone). */
   redoLogMb: argv.includes('--db-redo-log') ? Number(argv[argv.indexOf('--db-redo-log') + 1]) : 1024,
   dbCore: argv.includes('--db-core') ? String(argv[argv.indexOf('--db-core') + 1]) : '1',
-  /** With --mysql: our server's GOTRUE_DB_POOL_SIZE, sized like the load's connections (0: the default, 10). */
-  dbPool: num('--db-pool', num('--connections', 32)),
+  /** With --mysql: our server's GOTRUE_DB_POOL_SIZE (0: the server's default, 10). 16 by default: with the database
+   *  server on one core, interleaved pairs (bench/pair.ts) gave 16 the lowest refresh p99 of 8, 12, 16, 24 and 32
+   *  without losing throughput to 24 or 32 (docs/scaling.md). */
+  dbPool: num('--db-pool', 16),
   maxMinutes: num('--max-minutes', 40),
   /** Only these groups of the main rounds (user, refresh, password, signup, scale), for development runs. */
   only: argv.includes('--only') ? String(argv[argv.indexOf('--only') + 1]).split(',') : null,
@@ -734,7 +736,7 @@ async function main() {
       `GOTRUE_BCRYPT_COST=${F.cost}, autoconfirm, rate limits off, log level error. "two cores" = the same build started with \`taskset -c 0,1\`, sharing core 1 with wrk.` +
       (F.mysql ? (dbAffinity ? ` The database server was pinned to core ${F.dbCore} (with wrk) for the run, as if on its own host; its CPU is not counted as other load.`
         : ' The database server was not pinned (it ran where the OS put it, competing with our server and wrk); its CPU is not counted as other load.') +
-        (F.dbPool > 0 ? ` Our server on MySQL ran with GOTRUE_DB_POOL_SIZE=${F.dbPool}, as many connections as the load's (the default, 10, lets 10 transactions run at once; see docs/scaling.md for the refresh grant with it).` : ' Our server on MySQL ran with the default GOTRUE_DB_POOL_SIZE (10).') +
+        (F.dbPool > 0 ? ` Our server on MySQL ran with GOTRUE_DB_POOL_SIZE=${F.dbPool} (the server's default is 10; docs/scaling.md has the refresh grant with pools of 8 to 32 connections).` : ' Our server on MySQL ran with the default GOTRUE_DB_POOL_SIZE (10).') +
         (bufferPoolBefore !== null ? ` InnoDB's buffer pool was ${F.bufferPoolMb} MB for the run (the server's own setting, ${Math.round(bufferPoolBefore / 1048576)} MB, restored afterwards).` : '') +
         (redoLogBefore !== null ? ` Its redo log (innodb_log_file_size) was ${F.redoLogMb} MB for the run (the server's own, ${Math.round(redoLogBefore / 1048576)} MB, restored afterwards).` : '') +
         (redoPerRefresh.length ? ` Redo written per refresh grant on MySQL: ${(median(redoPerRefresh) / 1024).toFixed(1)} KB (median of ${redoPerRefresh.length} measurements; InnoDB's LSN over the measurement ÷ its requests).` : '') : '') +
