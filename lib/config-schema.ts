@@ -94,6 +94,7 @@ export const ConfigSchema = T.Object({
     pool_size: int('DB_POOL_SIZE', 10, 'MySQL connections per pool (one pool for single statements, one for transactions)', 1, 1000),
     encryption_key: str('DB_ENCRYPTION_KEY', '', 'key that encrypts secrets at rest: MFA TOTP secrets, and in multi-instance mode instance secrets (JWT secrets, SMTP and OAuth passwords); generated beside the SQLite file when unset', { secret: true }),
     sqlite_mmap_mb: int('DB_SQLITE_MMAP_MB', 1024, 'SQLite: MiB of the database file read through memory-mapped I/O (0: off). Keeps lookups in a large database as fast as in a small one; a disk read error then ends the process instead of failing one request', 0, 1 << 20),
+    check_every_commit: bool('DB_CHECK_EVERY_COMMIT', false, 'MySQL: begin every transaction with a savepoint that its COMMIT checks, as on a Galera node, even where the server does not say it is one (a proxy such as ProxySQL or MaxScale in front of a Galera cluster, or a wsrep provider loaded after the connection opened); two statements more per transaction'),
     query_timeout: dur('DB_QUERY_TIMEOUT', 30, 'MySQL: longest a statement may take before its connection is dropped and the request gets a 503 (0: no limit)'),
   }),
   metrics: T.Object({

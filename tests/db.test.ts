@@ -5,7 +5,8 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Db, type Dialect, DbUnavailable, dbTime, isoTime, jsonText, UniqueViolation, WriteConflict } from '../lib/db/index.ts'
+import { type Db, type Dialect, DbUnavailable, dbTime, isoTime, jsonText, openDb, UniqueViolation, WriteConflict } from '../lib/db/index.ts'
+import { loadConfig } from '../lib/config.ts'
 import { BUNDLED_MIGRATIONS, listMigrations, type Migration, migrate } from '../lib/db/migrate.ts'
 import { type MysqlOptions, mysqlTargets, openMysql, parseMysqlDsn, withSafeEscapes } from '../lib/db/mysql.ts'
 import { openSqlite } from '../lib/db/sqlite.ts'
@@ -549,6 +550,19 @@ describe('what a MySQL transaction sends besides its own statements', () => {
         expect(Number((await db.tx(probe))?.savepoints)).toBe(expected)
       }, options)
     }
+  })
+  test.if(Boolean(MYSQL_URL))('GOTRUE_DB_CHECK_EVERY_COMMIT reaches the adapter: a savepoint in every transaction, none without it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gotrue-check-'))
+    try {
+      for (const [value, expected] of [['false', [0, 0]], ['true', [1, 2]]] as const) {
+        const env = { GOTRUE_DB_DRIVER: 'mysql', GOTRUE_DB_DATABASE_URL: MYSQL_URL, GOTRUE_DB_POOL_SIZE: '1', GOTRUE_DB_CHECK_EVERY_COMMIT: value, GOTRUE_JWT_SECRET: 'x'.repeat(32) }
+        const db = await openDb(loadConfig({ env, cwd: dir }))
+        try {
+          const counts = [Number((await db.tx(probe))?.savepoints), Number((await db.tx(probe))?.savepoints)]
+          expect(counts).toEqual([...expected])
+        } finally { await db.close() }
+      }
+    } finally { rmSync(dir, { recursive: true, force: true }) }
   })
   test.if(Boolean(MYSQL_URL))('READ COMMITTED stays on the session from one such transaction to the next (no statement to ask again), and a default transaction after them has the server\'s level back', async () => {
     await migrated(1, async (db) => {

@@ -39,7 +39,7 @@ export async function openDb(config: Config): Promise<Db> {
     } catch (e) {
       throw new ConfigError(`DATABASE_URL: ${e instanceof Error ? e.message : String(e)} (${redactDsn(config.db.url)})`)
     }
-    const db = openMysql(config.db.url, config.db.namespace, config.db.pool_size, config.db.query_timeout * 1000)
+    const db = openMysql(config.db.url, config.db.namespace, config.db.pool_size, config.db.query_timeout * 1000, { checkAlways: config.db.check_every_commit })
     try {
       await db.get('SELECT 1')
     } catch (e) {
