@@ -12,8 +12,8 @@ import { guards } from '../lib/guards.ts'
 import { isUuid } from '../lib/ids.ts'
 import { enforce } from '../lib/limits.ts'
 import {
-  Aal2Required, aalOf, deleteFactor, FACTOR_COLUMNS, type FactorRow, findFactor, hasVerifiedFactor, insertFactor, mfaError, mfaRules, openSecret,
-  requireAal2IfVerified, requireMfa, sealSecret, UNVERIFIED_FACTOR_TTL_MS, userFactors, userOfClaims,
+  Aal2Required, aalOf, deleteFactor, FACTOR_COLUMNS, type FactorRow, factorTx, findFactor, hasVerifiedFactor, insertFactor, mfaError, mfaRules,
+  openSecret, requireAal2IfVerified, requireMfa, sealSecret, UNVERIFIED_FACTOR_TTL_MS, userFactors, userOfClaims,
 } from '../lib/mfa.ts'
 import { revocationsChanged } from '../lib/revocations.ts'
 import { sessionOf, upgradeSession } from '../lib/sessions.ts'
@@ -47,14 +47,15 @@ export function factors(deps: Deps) {
       requireMfa(config)
       if (body.factor_type !== 'totp') throw mfaError(422, `Factor type ${body.factor_type} is not supported`, `mfa_${body.factor_type === 'phone' ? 'phone' : 'webauthn'}_enroll_not_enabled`)
       const user = await userOfClaims(db, instanceId, claims)
-      await requireAal2IfVerified(db, instanceId, user.id, claims)
       const now = clock.now()
       const id = crypto.randomUUID()
       const secret = newTotpSecret()
-      const sealed = sealSecret(config, instanceId, id, secret)
       const issuer = body.issuer?.trim() || new URL(config.site_url || 'http://localhost').hostname
       const name = body.friendly_name?.trim() ?? ''
-      await db.tx(async (tx) => {
+      await factorTx(db, user, now, async (tx) => {
+        // Asked here, after factorTx, not before: a first factor verified meanwhile makes this an aal2 action.
+        await requireAal2IfVerified(tx, instanceId, user.id, claims)
+        const sealed = sealSecret(config, instanceId, id, secret) // after the aal check, as its 422 (no key) always was
         // Unverified factors past their day go first: they neither count against the cap nor hold a name.
         await tx.run("DELETE FROM {mfa_factors} WHERE instance_id = ? AND user_id = ? AND status = 'unverified' AND created_at < ?",
           [instanceId, user.id, dbTime(new Date(now.getTime() - UNVERIFIED_FACTOR_TTL_MS))])
@@ -101,7 +102,7 @@ export function factors(deps: Deps) {
       const session = sessionOf(claims)
       if (!session) throw unauthorized('Invalid token: no session')
       // A failure is recorded (audit, challenge spent) and then refused: the transaction commits either way.
-      const result = await db.tx(async (tx) => {
+      const result = await factorTx(db, user, now, async (tx) => {
         const factor = await tx.get<FactorRow>(`SELECT ${FACTOR_COLUMNS} FROM {mfa_factors} WHERE id = ? AND instance_id = ? AND user_id = ?`, [params.id, instanceId, user.id])
         if (!factor || factor.factor_type !== 'totp' || !(await findFactor(tx, instanceId, user.id, factor.id, now))) return 'no-factor' as const
         // Verifying a new factor adds what protects the account, as enrolling does: aal2 once one is verified.
@@ -159,9 +160,10 @@ export function factors(deps: Deps) {
       requireMfa(config)
       const user = await userOfClaims(db, instanceId, claims)
       if (!isUuid(params.id)) throw notFoundFactor()
-      await requireAal2IfVerified(db, instanceId, user.id, claims)
       const now = clock.now()
-      const gone = await db.tx(async (tx) => {
+      const gone = await factorTx(db, user, now, async (tx) => {
+        // Asked here, after factorTx: a factor verified meanwhile makes this an aal2 action.
+        await requireAal2IfVerified(tx, instanceId, user.id, claims)
         const factor = await findFactor(tx, instanceId, user.id, params.id, now)
         return Boolean(factor && factor.factor_type === 'totp' && await deleteFactor(tx, user, factor, now))
       })

@@ -12,7 +12,7 @@ import type { Deps } from '../lib/deps.ts'
 import { ErrorBody, unauthorized } from '../lib/errors.ts'
 import { guards } from '../lib/guards.ts'
 import { enforce } from '../lib/limits.ts'
-import { Aal2Required, aalOf, deleteFactor, FACTOR_COLUMNS, type FactorRow, insertFactor, mfaError, mfaRules, requireMfa, userOfClaims } from '../lib/mfa.ts'
+import { Aal2Required, aalOf, deleteFactor, FACTOR_COLUMNS, type FactorRow, factorTx, insertFactor, mfaError, mfaRules, requireMfa, userOfClaims } from '../lib/mfa.ts'
 import { revocationsChanged } from '../lib/revocations.ts'
 import { sessionOf, upgradeSession } from '../lib/sessions.ts'
 import { TokenBody } from '../lib/tokens.ts'
@@ -79,7 +79,8 @@ export function recoveryCodes(deps: Deps) {
       const user = await userOfClaims(db, instanceId, claims)
       const now = clock.now()
       const name = body?.friendly_name?.trim() || 'Recovery codes'
-      return db.tx(async (tx) => {
+      // factorTx: two requests at once would each find no recovery factor yet and each insert one.
+      return factorTx(db, user, now, async (tx) => {
         const totp = await tx.get("SELECT id FROM {mfa_factors} WHERE instance_id = ? AND user_id = ? AND factor_type = 'totp' AND status = 'verified' LIMIT 1", [instanceId, user.id])
         if (!totp) throw mfaError(422, 'Recovery codes need another verified factor', 'mfa_recovery_codes_sole_factor')
         if (await recoveryFactor(tx, user)) throw mfaError(422, 'Recovery codes already exist: regenerate them instead', 'mfa_verified_factor_exists')
@@ -99,7 +100,7 @@ export function recoveryCodes(deps: Deps) {
       aal2(claims)
       const user = await userOfClaims(db, instanceId, claims)
       const now = clock.now()
-      return db.tx(async (tx) => {
+      return factorTx(db, user, now, async (tx) => {
         const factor = await recoveryFactor(tx, user)
         if (!factor) throw none()
         const codes = await writeCodes(tx, factor.id, instanceId, now)
@@ -116,7 +117,7 @@ export function recoveryCodes(deps: Deps) {
       aal2(claims)
       const user = await userOfClaims(db, instanceId, claims)
       const now = clock.now()
-      const id = await db.tx(async (tx) => {
+      const id = await factorTx(db, user, now, async (tx) => {
         const factor = await recoveryFactor(tx, user)
         return factor && (await deleteFactor(tx, user, factor, now)) ? factor.id : null
       })
@@ -134,7 +135,9 @@ export function recoveryCodes(deps: Deps) {
       const user = await userOfClaims(db, instanceId, claims)
       const session = sessionOf(claims)
       if (!session) throw unauthorized('Invalid token: no session')
-      const result = await db.tx(async (tx) => {
+      // factorTx: the failure count below is read, counted and written back; parallel guesses each wait for the
+      // previous one's commit and count on from it, so they cannot outrun the lockout.
+      const result = await factorTx(db, user, now, async (tx) => {
         const factor = await recoveryFactor(tx, user)
         if (!factor) return 'wrong' as const
         // Locked: right codes are refused too, so a guesser learns nothing until the lock lifts.

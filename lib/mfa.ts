@@ -78,8 +78,34 @@ export async function requireAal2IfVerified(db: Db, instanceId: string, userId: 
   if (await hasVerifiedFactor(db, instanceId, userId)) throw mfaError(403, 'AAL2 required', 'insufficient_aal')
 }
 
+/** Runs `fn` in a transaction whose first statement writes the user's row. Every transaction that changes a user's
+ *  factors or their failure counts runs through here, because each decides on rows the others change without
+ *  writing the same ones: "is another verified factor left?" (two deletes), "are there recovery codes yet?" (two
+ *  generates), "how many wrong codes so far?" (parallel guesses). Writing one common row makes them exclude each
+ *  other on every backend:
+ *  - SQLite: writers are already serialised (BEGIN IMMEDIATE); the write costs little.
+ *  - One MySQL server: the row lock orders them, and as nothing was read before it, the snapshot that later plain
+ *    reads use (REPEATABLE READ takes it at the first one) starts after the previous holder committed.
+ *  - Galera: a row lock does not reach the other nodes, but of two transactions that wrote the same row only the
+ *    first to commit is certified; the other fails as a deadlock, db.tx runs it again, and the rerun sees the
+ *    winner's commit (or fails certification again until it does).
+ *  The stored value always changes (the time, or a millisecond past it when it is already the time): on MySQL an
+ *  UPDATE that leaves the row as it was writes nothing, and Galera certifies only what was written. The user's
+ *  `updated_at` moves with its factors, which are part of its JSON. A user deleted meanwhile is a 404, as the
+ *  route's own lookup would have answered a moment later. */
+export function factorTx<T>(db: Db, user: Pick<UserRow, 'instance_id' | 'id'>, now: Date, fn: (tx: Db) => Promise<T>): Promise<T> {
+  const at = dbTime(now), after = dbTime(new Date(now.getTime() + 1))
+  return db.tx(async (tx) => {
+    const { changes } = await tx.run('UPDATE {users} SET updated_at = CASE WHEN updated_at = ? THEN ? ELSE ? END WHERE instance_id = ? AND id = ?',
+      [at, after, at, user.instance_id, user.id])
+    if (!changes) throw notFound('User not found')
+    return fn(tx)
+  })
+}
+
 /** Deletes a factor (its challenges and codes go with it). Recovery codes never stay as the only factor: when the
- *  last verified TOTP factor goes, they go too. Returns false when the user has no such factor. */
+ *  last verified TOTP factor goes, they go too. Returns false when the user has no such factor. Run inside
+ *  factorTx: otherwise two deletes of the user's last two TOTP factors each see the other still there. */
 export async function deleteFactor(db: Db, user: UserRow, factor: Pick<FactorRow, 'id' | 'factor_type'>, now: Date, by: { id: string; email: string } = actorOf(user)): Promise<boolean> {
   const { changes } = await db.run('DELETE FROM {mfa_factors} WHERE id = ? AND instance_id = ? AND user_id = ?', [factor.id, user.instance_id, user.id])
   if (!changes) return false

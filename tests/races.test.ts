@@ -237,3 +237,79 @@ describe('an MFA step-up racing refreshes of its session', () => {
     expect(upgrades).toBeGreaterThan(0)
   }, 120_000)
 })
+
+// Changes to one user's factors at the same instant. Each decides on rows the others change without writing the
+// same ones (the other factor still there, no recovery codes yet, the failures so far), so on MySQL both could
+// decide on the state from before either committed; the invariant is stated after every round.
+describe('MFA factor changes racing each other', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: { ...MFA_KEY, GOTRUE_MFA_RATE_LIMIT_CHALLENGE_AND_VERIFY: '0' } }) })
+  afterAll(() => s.stop())
+
+  /** A user with `totps` verified TOTP factors, signed in at aal2 (`token`), with recovery codes when `codes`. */
+  async function mfaUser(totps: number, codes: boolean) {
+    const u = await confirmedUser(s)
+    let token = (await body<Tokens>(await login(s, u.email))).access_token
+    const factorIds: string[] = []
+    for (let i = 0; i < totps; i++) {
+      const f = await body<{ id: string; totp: { secret: string } }>(await s.req('/factors', { method: 'POST', headers: bearer(token), json: { factor_type: 'totp', friendly_name: `f${i}` } }))
+      const ch = await body<{ id: string }>(await s.req(`/factors/${f.id}/challenge`, { method: 'POST', headers: bearer(token) }))
+      const v = await s.req(`/factors/${f.id}/verify`, { method: 'POST', headers: bearer(token), json: { challenge_id: ch.id, code: totp(f.totp.secret, s.clock.now().getTime()) } })
+      expect(v.status).toBe(200)
+      token = (await body<Tokens>(v)).access_token
+      factorIds.push(f.id)
+    }
+    const generated = codes ? await s.req('/factors/recovery-codes', { method: 'POST', headers: bearer(token), json: {} }) : null
+    if (generated) expect(generated.status).toBe(200)
+    return { ...u, token, factorIds, codes: generated ? (await body<{ codes: string[] }>(generated)).codes : [] }
+  }
+  const factorTypes = async (userId: string) =>
+    (await s.db.all<{ factor_type: string }>('SELECT factor_type FROM {mfa_factors} WHERE user_id = ?', [userId])).map((r) => r.factor_type).sort()
+
+  test('a user\'s two TOTP factors deleted at once (user and admin routes, 20 rounds): both 200, and the recovery codes go with the last', async () => {
+    type Del = (u: Awaited<ReturnType<typeof mfaUser>>, id: string) => Promise<Response>
+    const own: Del = (u, id) => s.req(`/factors/${id}`, { method: 'DELETE', headers: bearer(u.token) })
+    const admin: Del = (u, id) => s.req(`/admin/users/${u.id}/factors/${id}`, { method: 'DELETE', headers: OPERATOR })
+    const pairs: [Del, Del][] = [[own, own], [admin, admin], [own, admin]]
+    for (let round = 0; round < 20; round++) {
+      const u = await mfaUser(2, true)
+      expect(await factorTypes(u.id)).toEqual(['recovery_code', 'totp', 'totp'])
+      const [a, b] = pairs[round % pairs.length] as [Del, Del]
+      const results = await Promise.all([a(u, u.factorIds[0] as string), b(u, u.factorIds[1] as string)])
+      expect({ round, statuses: statuses(results) }).toEqual({ round, statuses: [200, 200] })
+      // Never recovery codes as the only factor.
+      expect({ round, left: await factorTypes(u.id) }).toEqual({ round, left: [] })
+    }
+  }, 120_000)
+
+  test('10 concurrent POST /factors/recovery-codes (10 rounds): one 200, nine 422; one recovery-code factor', async () => {
+    for (let round = 0; round < 10; round++) {
+      const u = await mfaUser(1, false)
+      const results = await burst(10, () => s.req('/factors/recovery-codes', { method: 'POST', headers: bearer(u.token), json: {} }))
+      expect({ round, statuses: tally(results) }).toEqual({ round, statuses: { 200: 1, 422: 9 } })
+      for (const r of results.filter((x) => x.status === 422)) {
+        expect(await body(r)).toEqual({ code: 422, msg: 'Recovery codes already exist: regenerate them instead' })
+      }
+      expect({ round, factors: await factorTypes(u.id) }).toEqual({ round, factors: ['recovery_code', 'totp'] })
+      const rows = await s.db.all('SELECT c.id FROM {mfa_recovery_codes} c JOIN {mfa_factors} f ON f.id = c.factor_id WHERE f.user_id = ?', [u.id])
+      expect(rows).toHaveLength(10)
+    }
+  }, 120_000)
+
+  test('8 concurrent wrong recovery codes (10 rounds): five count, the fifth locks, three are refused as locked; then a right code is 429', async () => {
+    for (let round = 0; round < 10; round++) {
+      const u = await mfaUser(1, true)
+      // Someone with the password only, guessing.
+      const guesser = (await body<Tokens>(await login(s, u.email))).access_token
+      const verify = (code: string) => s.req('/factors/recovery-codes/verify', { method: 'POST', headers: bearer(guesser), json: { code } })
+      let n = 0
+      const results = await burst(8, () => verify(`wrong-${round}-${n++}`))
+      expect({ round, statuses: tally(results) }).toEqual({ round, statuses: { 422: 5, 429: 3 } })
+      const right = await verify(u.codes[0] as string)
+      expect({ round, status: right.status }).toEqual({ round, status: 429 })
+      expect(await body(right)).toEqual({ code: 429, msg: 'Too many failed attempts: recovery codes are locked for a while' })
+      const failed = await auditActions(s, u.id, 'challenge_failed')
+      expect({ round, locked: failed.map((p) => (p.traits as { locked?: boolean }).locked).sort() }).toEqual({ round, locked: [false, false, false, false, true] })
+    }
+  }, 120_000)
+})

@@ -15,7 +15,7 @@ import { type Db } from '../../lib/db/index.ts'
 import { openMysql } from '../../lib/db/mysql.ts'
 import { type FakeProviderName, type OAuthFake, startOAuthFake } from '../fakes/oauth-provider.ts'
 import { body, dropNamespace, JWT_SECRET, REDIS_URL, redisProblem } from '../harness.ts'
-import { callNode, freshClient, OPERATOR, refreshOn, type ServerNode, spawnNode, stopNode, type Tokens, waitForNode } from '../helpers.ts'
+import { callNode, freshClient, OPERATOR, refreshOn, type ServerNode, spawnNode, stopNode, type Tokens, totp, waitForNode } from '../helpers.ts'
 
 const URLS = (process.env.TEST_GALERA_URLS ?? '').split(/\s+/).filter(Boolean)
 const FIXTURE = join(import.meta.dir, '..', 'fixtures', 'galera.sh')
@@ -53,6 +53,7 @@ describe.skipIf(URLS.length !== 3)(`three GoTrue nodes on three Galera nodes${UR
     GOTRUE_REDIS_URL: REDIS_URL, GOTRUE_RATE_LIMIT_HEADER: 'X-Client-IP', GOTRUE_RATE_LIMIT_TOKEN_REFRESH: '10',
     GOTRUE_SMTP_OUTBOX_DIR: join(dir, 'outbox'), GOTRUE_DB_QUERY_TIMEOUT: '5',
     GOTRUE_SITE_URL: SITE, GOTRUE_OPERATOR_TOKEN: OPERATOR.authorization.slice('Bearer '.length),
+    GOTRUE_DB_ENCRYPTION_KEY: 'galera-test-sealing-key-long-enough',
   }
   let nodes: ServerNode[] = []
   /** The OAuth providers the nodes sign in with (one real HTTP server in this process). */
@@ -213,6 +214,44 @@ describe.skipIf(URLS.length !== 3)(`three GoTrue nodes on three Galera nodes${UR
       }
     }
     for (const n of nodes) expect(readFileSync(n.logFile, 'utf8')).not.toMatch(/"level":"(error|fatal)"/)
+  }, 60_000)
+
+  test('a user\'s two TOTP factors deleted at once through two nodes, 10 rounds: both 200, and on every node the recovery codes went with the last', async () => {
+    const [one, two] = nodes as [ServerNode, ServerNode]
+    const auth = (token: string) => ({ authorization: `Bearer ${token}` })
+    const factorTypes = async (db: Db, userId: string) =>
+      (await db.all<{ factor_type: string }>('SELECT factor_type FROM {mfa_factors} WHERE user_id = ?', [userId])).map((r) => r.factor_type).sort()
+    for (let round = 0; round < 10; round++) {
+      const email = `mfa-${uid()}@example.com`
+      const { id: userId } = await body<{ id: string }>(await signup(one, email))
+      let token = (await body<Tokens>(await login(one, email))).access_token
+      const factorIds: string[] = []
+      for (let i = 0; i < 2; i++) {
+        const f = await body<{ id: string; totp: { secret: string } }>(await callNode(one, '/factors', { json: { factor_type: 'totp', friendly_name: `f${i}` }, headers: auth(token) }))
+        const ch = await body<{ id: string }>(await callNode(one, `/factors/${f.id}/challenge`, { method: 'POST', headers: auth(token) }))
+        const verified = await callNode(one, `/factors/${f.id}/verify`, { json: { challenge_id: ch.id, code: totp(f.totp.secret, Date.now()) }, headers: auth(token) })
+        expect(verified.status).toBe(200)
+        token = (await body<Tokens>(verified)).access_token
+        factorIds.push(f.id)
+      }
+      expect((await callNode(one, '/factors/recovery-codes', { json: {}, headers: auth(token) })).status).toBe(200)
+      // The race is the subject, not replication lag: every node holds the three factors before the burst.
+      const all = ['recovery_code', 'totp', 'totp']
+      expect(await eventually(async () => (await Promise.all(dbs.map((db) => factorTypes(db, userId)))).every((t) => JSON.stringify(t) === JSON.stringify(all)))).toBe(true)
+
+      const before = await conflicts()
+      const answers = await Promise.all([
+        callNode(one, `/factors/${factorIds[0]}`, { method: 'DELETE', headers: auth(token) }),
+        callNode(two, `/factors/${factorIds[1]}`, { method: 'DELETE', headers: auth(token) }),
+      ])
+      debug(`factor delete round ${round}: ${await conflicts() - before} Galera conflicts`)
+      expect({ round, statuses: answers.map((r) => r.status) }).toEqual({ round, statuses: [200, 200] })
+      // Never recovery codes as the only factor, on any node.
+      for (const db of dbs) {
+        await eventually(async () => (await factorTypes(db, userId)).length === 0, 2000)
+        expect({ round, left: await factorTypes(db, userId) }).toEqual({ round, left: [] })
+      }
+    }
   }, 60_000)
 
   test.skipIf(redisDown !== null)('a refresh limit of 10 per client holds across the three nodes through Redis: 30 tries, 10 allowed', async () => {
