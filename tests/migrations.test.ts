@@ -1,9 +1,9 @@
 // Migrations come in pairs (NNNN_name.sqlite.sql / NNNN_name.mysql.sql) that must describe the same schema:
 // same tables, same column names in the same order, same index names. Checked twice: by reading the SQL text,
 // and by applying the files to a real database and reading its catalog.
-import { dropNamespace } from './harness.ts'
+import { dropNamespace, slow } from './harness.ts'
 import { afterAll, describe, expect, test } from 'bun:test'
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Db } from '../lib/db/index.ts'
@@ -202,5 +202,121 @@ describe.if(Boolean(MYSQL_URL))('applied to MySQL', () => {
     } finally {
       await dropNamespace(my, namespace)
     }
+  })
+})
+
+describe.if(Boolean(MYSQL_URL))('the migration lock on MySQL', () => {
+  const HOUR = 3_600_000
+  /** A folder of MySQL migrations, `files` by name without `.mysql.sql`. */
+  const folder = (name: string, files: Record<string, string>) => {
+    const path = join(dir, name)
+    mkdirSync(path)
+    for (const [file, sql] of Object.entries(files)) writeFileSync(join(path, `${file}.mysql.sql`), `${sql};\n`)
+    return path
+  }
+  const empty = folder('lock-empty', {})
+  const first = folder('lock-first', { '0001_first': 'CREATE TABLE {lease_first} (id INT NOT NULL PRIMARY KEY) ENGINE=InnoDB' })
+  /** A statement that takes a while in the middle: time for another node to act while this one migrates. */
+  const paused = folder('lock-paused', {
+    '0001_first': 'CREATE TABLE {lease_first} (id INT NOT NULL PRIMARY KEY) ENGINE=InnoDB',
+    '0002_pause': 'SELECT SLEEP(1)',
+    '0003_last': 'CREATE TABLE {lease_last} (id INT NOT NULL PRIMARY KEY) ENGINE=InnoDB',
+  })
+  const stalled = folder('lock-stalled', { '0001_stall': 'SELECT SLEEP(10)' })
+  const clock = (skewMs: number) => () => new Date(Date.now() + skewMs)
+
+  /** A fresh namespace on the test server for `fn`, dropped afterwards. */
+  async function inNamespace(fn: (db: Db, namespace: string) => Promise<void>): Promise<void> {
+    const namespace = `t${crypto.randomUUID().replace(/-/g, '').slice(0, 10)}`
+    const db = openMysql(MYSQL_URL, namespace)
+    try { await fn(db, namespace) } finally {
+      await dropNamespace(db, namespace)
+      await db.close()
+    }
+  }
+  /** The lock row, with how long its lease has left by the database server's clock. */
+  const lockRow = async (db: Db) => {
+    const row = await db.get<{ holder: string; left_us: number | string }>(
+      "SELECT holder, TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(3), expires_at) AS left_us FROM {schema_migrations_lock} WHERE name = 'migrate'")
+    return row && { holder: row.holder, leftMs: Number(row.left_us) / 1000 }
+  }
+  const versions = async (db: Db) => (await db.all<{ version: string }>('SELECT version FROM {schema_migrations} ORDER BY version')).map((r) => r.version)
+  async function until<T>(what: string, probe: () => Promise<T | null | undefined>, ms = 10_000): Promise<T> {
+    const deadline = Date.now() + ms
+    for (;;) {
+      const found = await probe().catch(() => null) // the table may not exist yet
+      if (found) return found
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+      await Bun.sleep(20)
+    }
+  }
+
+  test("a waiting node's own clock does not move the lease: ahead, it leaves a live lease alone; behind, it takes an expired one at once", async () => {
+    await inNamespace(async (db) => {
+      await migrate(db, first)
+      await db.run("INSERT INTO {schema_migrations_lock} (name, holder, expires_at) VALUES ('migrate', 'node-a', UTC_TIMESTAMP(3) + INTERVAL 1 MINUTE)")
+      await expect(migrate(db, paused, clock(HOUR), { waitMs: 1000 })).rejects.toThrow(/timed out waiting for another node/)
+      expect((await lockRow(db))?.holder).toBe('node-a')
+      expect(await versions(db)).toEqual(['0001'])
+
+      await db.run("UPDATE {schema_migrations_lock} SET expires_at = UTC_TIMESTAMP(3) - INTERVAL 1 SECOND WHERE name = 'migrate'")
+      expect((await migrate(db, paused, clock(-HOUR), { waitMs: 1000 })).map((m) => m.version)).toEqual(['0002', '0003'])
+      expect(await lockRow(db)).toBeNull()
+    })
+  })
+
+  // The holder runs in a process of its own, so that SIGKILL leaves its row behind as a crashed node would.
+  const holderProcess = (namespace: string, skewMs: number, leaseMs: number) => Bun.spawn(['bun', '-e', `
+    import { migrate } from ${JSON.stringify(join(import.meta.dir, '..', 'lib', 'db', 'migrate.ts'))}
+    import { openMysql } from ${JSON.stringify(join(import.meta.dir, '..', 'lib', 'db', 'mysql.ts'))}
+    await migrate(openMysql(${JSON.stringify(MYSQL_URL)}, ${JSON.stringify(namespace)}), ${JSON.stringify(stalled)},
+      () => new Date(Date.now() + ${skewMs}), { leaseMs: ${leaseMs} })`], { stdin: 'ignore', stdout: 'ignore', stderr: 'pipe' })
+
+  slow.test.each([['ahead', HOUR], ['behind', -HOUR]])(
+    "a holder's own clock %s does not move its lease: live while it runs, over one lease after it died", async (_, skewMs) => {
+      const leaseMs = 1000
+      await inNamespace(async (db, namespace) => {
+        const holder = holderProcess(namespace, skewMs as number, leaseMs)
+        try {
+          const row = await until('the holder to take the lock', () => lockRow(db)).catch(async (e: Error) => {
+            throw new Error(`${e.message} (holder: ${holder.exitCode === null ? 'still running' : await new Response(holder.stderr).text()})`)
+          })
+          // About one lease from the server's now, not an hour off. (A few ms over is possible: UTC_TIMESTAMP is the
+          // start of this SELECT, which may read a renewal that began after it.)
+          expect(row.leftMs).toBeGreaterThan(0)
+          expect(row.leftMs).toBeLessThan(2 * leaseMs)
+          // Alive, it renews: a node waiting longer than a lease does not get the lock.
+          await expect(migrate(db, empty, undefined, { waitMs: 2 * leaseMs })).rejects.toThrow(/timed out waiting for another node/)
+          expect((await lockRow(db))?.holder).toBe(row.holder)
+        } finally {
+          holder.kill('SIGKILL')
+          await holder.exited
+        }
+        // Dead, its lease runs out one lease after its last renewal, and a waiting node takes over.
+        expect(await migrate(db, empty, undefined, { waitMs: 5 * leaseMs })).toEqual([])
+        expect(await lockRow(db)).toBeNull()
+      })
+    }, 20_000)
+
+  // How the holder finds out: the renewal before each statement (a lease as long as production's, which the timer
+  // does not renew within the test), or the renewal timer while a statement runs (a short lease). A renewal that
+  // fails with an error stops it too: it cannot know whether the lock is still its own.
+  test.each([
+    ['another node took it over', "UPDATE {schema_migrations_lock} SET holder = 'node-b', expires_at = UTC_TIMESTAMP(3) + INTERVAL 1 MINUTE WHERE name = 'migrate'", 30_000, /lost the migration lock/],
+    ['its row was removed', "DELETE FROM {schema_migrations_lock} WHERE name = 'migrate'", 300, /lost the migration lock/],
+    ['its renewal fails', 'DROP TABLE {schema_migrations_lock}', 30_000, /could not renew the migration lock/],
+  ])('a holder that loses the lock or cannot renew it (%s) applies nothing more, and migrate rejects', async (_, steal, leaseMs, message) => {
+    await inNamespace(async (db, namespace) => {
+      const running = migrate(db, paused, undefined, { leaseMs: leaseMs as number })
+      running.catch(() => {}) // awaited below
+      await until('0001 to be recorded', async () => (await versions(db)).includes('0001'))
+      await db.run(steal as string) // as a rule while the holder sleeps in 0002, at the latest just before it
+      const thief = (await lockRow(db).catch(() => null))?.holder ?? null
+      await expect(running).rejects.toThrow(message as RegExp)
+      await expect(running).rejects.toThrow(/stopped before (recording )?0002_pause/)
+      expect(await versions(db)).toEqual(['0001'])
+      expect(await db.get('SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?', [`${namespace}_lease_last`])).toBeNull()
+      expect((await lockRow(db).catch(() => null))?.holder ?? null).toBe(thief) // its release left the new holder's row alone
+    })
   })
 })

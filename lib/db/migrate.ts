@@ -64,36 +64,89 @@ export async function pendingMigrations(db: Db, dir = BUNDLED_MIGRATIONS): Promi
 }
 
 const LOCK_TABLE = 'CREATE TABLE IF NOT EXISTS {schema_migrations_lock} (name VARCHAR(32) NOT NULL PRIMARY KEY, holder VARCHAR(64) NOT NULL, expires_at DATETIME(3) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4'
-/** How long a holder may go silent before another node takes the lock over (it renews at a third of this). */
-const LEASE_MS = 30_000
+
+/** How the cluster-wide lock behaves; the defaults are production's, tests shorten them. */
+export interface LockOptions {
+  /** How long a holder may go silent before another node takes the lock over (it renews at a third of this). */
+  leaseMs?: number
+  /** How long to wait for another node's migration before giving up. */
+  waitMs?: number
+}
+
+// The lease is written and compared on the database server's clock, inside the statements: every node measures
+// it on one clock, so no application node's clock can move it. (On each node's own clock, one running ahead would
+// take a live lease over, and a holder running ahead would keep a dead one for as long as it runs ahead.) This is
+// the one deliberate exception to app-written times: MySQL-only code, UTC_TIMESTAMP rather than NOW() so that no
+// session time_zone shifts it, and tests shorten the lease (LockOptions) instead of moving a clock. On Galera each
+// statement reads the clock of the database node it runs on (the row replicates as written), so those few nodes'
+// clocks must agree, which NTP keeps them doing; the application nodes that start and stop no longer matter.
+const LEASE_END = 'UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND'
+const TAKE = `INSERT INTO {schema_migrations_lock} (name, holder, expires_at) VALUES ('migrate', ?, ${LEASE_END})`
+const TAKE_OVER = `UPDATE {schema_migrations_lock} SET holder = ?, expires_at = ${LEASE_END} WHERE name = 'migrate' AND expires_at < UTC_TIMESTAMP(3)`
+// Matched rows, not changed ones (CLIENT_FOUND_ROWS): a renewal within the same millisecond still counts as 1.
+const RENEW = `UPDATE {schema_migrations_lock} SET expires_at = ${LEASE_END} WHERE name = 'migrate' AND holder = ?`
+const RELEASE = "DELETE FROM {schema_migrations_lock} WHERE name = 'migrate' AND holder = ?"
+
+/** The lock as its holder sees it: `hold()` before each migration statement, `release()` at the end. */
+interface MigrationLock { hold(before: string): Promise<void>; release(): Promise<void> }
 
 /** Takes the cluster-wide migration lock: a row under a unique key. Not GET_LOCK, which is held by one server:
  *  on a multi-primary cluster (Galera) every node would get its own. Two nodes inserting the row at once on two
  *  servers conflict at certification (or on the key) and exactly one commit survives. A holder that died is
- *  replaced once its lease has run out. Returns the release function. */
-async function lockMigrations(db: Db, now: () => Date, waitMs = 120_000): Promise<() => Promise<void>> {
+ *  replaced once its lease has run out. */
+async function lockMigrations(db: Db, { leaseMs = 30_000, waitMs = 120_000 }: LockOptions = {}): Promise<MigrationLock> {
   await db.run(LOCK_TABLE)
   const holder = crypto.randomUUID()
-  const expiry = () => dbTime(new Date(now().getTime() + LEASE_MS))
-  const until = Date.now() + waitMs
+  const leaseUs = leaseMs * 1000
+  const until = performance.now() + waitMs
   for (;;) {
     try {
-      await db.run('INSERT INTO {schema_migrations_lock} (name, holder, expires_at) VALUES (?, ?, ?)', ['migrate', holder, expiry()])
+      await db.run(TAKE, [holder, leaseUs])
       break
     } catch (e) {
       if (!(e instanceof UniqueViolation)) throw e
     }
-    const taken = await db.run('UPDATE {schema_migrations_lock} SET holder = ?, expires_at = ? WHERE name = ? AND expires_at < ?', [holder, expiry(), 'migrate', dbTime(now())])
-    if (taken.changes === 1) break
-    if (Date.now() > until) throw new Error('migrate: timed out waiting for another node to finish migrating')
+    if ((await db.run(TAKE_OVER, [holder, leaseUs])).changes === 1) break
+    if (performance.now() > until) throw new Error('migrate: timed out waiting for another node to finish migrating')
     await new Promise((r) => setTimeout(r, 100 + Math.random() * 200))
   }
-  const renew = setInterval(() => {
-    void db.run('UPDATE {schema_migrations_lock} SET expires_at = ? WHERE name = ? AND holder = ?', [expiry(), 'migrate', holder]).catch(() => {})
-  }, LEASE_MS / 3)
-  return async () => {
-    clearInterval(renew)
-    await db.run('DELETE FROM {schema_migrations_lock} WHERE name = ? AND holder = ?', ['migrate', holder])
+  // A renewal that matches no row: the lease ran out (this process stalled, or its renewals failed) and another
+  // node took the row over, or the row was deleted. Another node may be migrating now: nothing more runs here.
+  let lost = false
+  let released = false
+  const renew = async () => {
+    if ((await db.run(RENEW, [leaseUs, holder])).changes !== 1) lost = true
+    return !lost
+  }
+  // The timer keeps the lease alive through a long statement. It cannot stop a statement already running, so an
+  // error here is only retried at the next tick (the lease still has two thirds of its length), and hold()
+  // decides before the next statement.
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const tick = () => {
+    timer = setTimeout(async () => {
+      if ((await renew().catch(() => true)) && !released) tick()
+    }, leaseMs / 3)
+  }
+  tick()
+  return {
+    // Renewed and checked before every statement, not only on the timer: a process that stalled past its lease
+    // (a pause, a suspended VM) learns it was replaced before it sends anything more, not up to a third of a lease
+    // later. An error stops the migration too: the adapter has already retried write conflicts, so what is left
+    // is a database unreachable or refusing, where the next statement would most likely fail as well, and running
+    // it without a lease known to be ours could run it beside a new holder. Applied files are recorded one by one,
+    // so the next start resumes where this one stopped.
+    async hold(before) {
+      let held: boolean
+      try { held = !lost && await renew() } catch (e) {
+        throw new Error(`migrate: could not renew the migration lock; stopped before ${before}: ${e instanceof Error ? e.message : String(e)}`, { cause: e })
+      }
+      if (!held) throw new Error(`migrate: lost the migration lock (its lease ran out and another node took it over, or its row was removed); stopped before ${before}`)
+    },
+    async release() {
+      released = true // a renewal still in flight must not arm the timer again
+      clearTimeout(timer)
+      await db.run(RELEASE, [holder])
+    },
   }
 }
 
@@ -101,8 +154,9 @@ async function lockMigrations(db: Db, now: () => Date, waitMs = 120_000): Promis
  *  on SQLite each file's transaction (BEGIN IMMEDIATE) re-checks that the file is still pending; on MySQL a
  *  lock row (lockMigrations) lets one node migrate while the others wait, then re-read what is applied: the
  *  holder before it recorded each version before deleting the row, and a cluster applies writes in order, so a
- *  node that sees the row gone sees those versions. */
-export async function migrate(db: Db, dir = BUNDLED_MIGRATIONS, now = () => new Date()): Promise<Migration[]> {
+ *  node that sees the row gone sees those versions. A holder that finds it lost the lock stops and rejects.
+ *  `now` stamps applied_at only; the lock's lease runs on the database server's clock. */
+export async function migrate(db: Db, dir = BUNDLED_MIGRATIONS, now = () => new Date(), lockOptions: LockOptions = {}): Promise<Migration[]> {
   const applied: Migration[] = []
   const record = (d: Db, m: Migration) => d.run('INSERT INTO {schema_migrations} (version, applied_at) VALUES (?, ?)', [m.version, dbTime(now())])
   if (db.dialect === 'sqlite') {
@@ -117,13 +171,24 @@ export async function migrate(db: Db, dir = BUNDLED_MIGRATIONS, now = () => new 
     }
     return applied
   }
-  const release = await lockMigrations(db, now)
+  const lock = await lockMigrations(db, lockOptions)
   try {
     for (const m of await pendingMigrations(db, dir)) {
-      for (const s of splitStatements(m.sql)) await db.run(s)
+      const name = `${m.version}_${m.name}`
+      for (const s of splitStatements(m.sql)) {
+        await lock.hold(name)
+        await db.run(s)
+      }
+      await lock.hold(`recording ${name}`)
       await record(db, m)
       applied.push(m)
     }
-  } finally { await release() }
+  } catch (e) {
+    // The first error is the one to report: a release failing after it (the database gone) would hide it, and
+    // the row it leaves expires with its lease.
+    await lock.release().catch(() => {})
+    throw e
+  }
+  await lock.release()
   return applied
 }
