@@ -23,7 +23,7 @@ import { issueSession } from '../lib/sessions.ts'
 import { TokenBody } from '../lib/tokens.ts'
 import { findOtpForUser, issueOtp, type OtpRow } from '../lib/otp.ts'
 import {
-  deleteUser, emailKey, findUserByEmail, insertUser, type Metadata, type NewUser, parseMeta, passwordProblem, toUser, updateUser, User,
+  deleteUser, emailKey, findUserByEmail, findUserById, insertUser, type Metadata, type NewUser, parseMeta, passwordProblem, toUser, updateUser, User,
   type UserPatch, type UserRow, MetadataInput, metadataOf,
 } from '../lib/users.ts'
 
@@ -83,7 +83,15 @@ async function resend(tx: Db, deps: Deps, existing: UserRow, same: boolean, data
 async function createOrResend(deps: Deps, email: string, aud: string, data: Metadata | null, seen: Seen | null, fresh: Fresh | null, last: boolean, binding: string): Promise<Outcome> {
   const { config, clock, instanceId } = deps
   return deps.db.tx(async (tx) => {
-    const existing = await findUserByEmail(tx, instanceId, aud, email)
+    // A row read before the transaction is read again under its lock: on MySQL a plain read answers from the
+    // transaction's snapshot, and an account that a /verify confirmed after it would lose the confirmed password
+    // to resend()'s clearing. Without one, the plain read: the unique index decides between two first signups (a
+    // locking read that finds nothing would lock the index gap, and their inserts would deadlock). A row that
+    // appeared meanwhile is locked by its id before anything is decided from it. (On Galera the lock holds on one
+    // node only, but a re-signup that changes anything writes this row, as a /verify does: of the two, the later
+    // commit fails certification and is run again on the other's result, as if they had run one after the other.)
+    const found = await findUserByEmail(tx, instanceId, aud, email, seen !== null)
+    const existing = found && !seen ? await findUserById(tx, instanceId, found.id, true) : found
     if (existing) {
       // Under autoconfirm every signup is confirmed at once, so an unconfirmed row is an invite, an admin's, or
       // older than the setting: none of them is this caller's to confirm.

@@ -179,8 +179,14 @@ function byIdsStatement(n: number): string {
   return sql
 }
 
-export async function findUserByEmail(db: Db, instanceId: string, aud: string, email: string): Promise<UserRow | null> {
-  return db.get<UserRow>(`SELECT ${USER_COLUMNS} FROM {users} WHERE instance_id = ? AND aud = ? AND email_key = ?`, [instanceId, aud, emailKey(email)])
+/** `lock`: inside a transaction that decides from the row what to write, take the row lock and read the latest
+ *  committed row (on MySQL a plain read answers from the transaction's snapshot, which may predate a commit the
+ *  write would then undo). Only where a row is expected: a locking read that finds nothing locks the gap in the
+ *  unique index, and two transactions inserting the same address into it would deadlock. */
+const BY_EMAIL = `SELECT ${USER_COLUMNS} FROM {users} WHERE instance_id = ? AND aud = ? AND email_key = ?`
+const BY_EMAIL_LOCKED = `${BY_EMAIL} FOR UPDATE`
+export async function findUserByEmail(db: Db, instanceId: string, aud: string, email: string, lock = false): Promise<UserRow | null> {
+  return db.get<UserRow>(lock ? BY_EMAIL_LOCKED : BY_EMAIL, [instanceId, aud, emailKey(email)])
 }
 
 /** Whether any user of the instance is in `aud` (an index prefix lookup on (instance_id, aud, email_key)). */

@@ -188,6 +188,47 @@ describe('races with confirmation mails: re-signup, verify, invite, email change
   })
 })
 
+// A re-signup with another password clears a pending signup's password; a /verify confirms the account. With
+// SMTP_MAX_FREQUENCY 0 the re-signup always mails a new link, which replaces the one being verified, so whichever
+// commits first, the other fails: the re-signup finds a confirmed account (400), or the /verify a spent link (404).
+// Both succeeding means the re-signup acted on the account as it was before the confirmation and cleared the
+// password just confirmed. One request starts up to 8 ms after the other, to sweep over the moment they meet.
+describe('a re-signup with another password racing the /verify of the account', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: { GOTRUE_MAILER_AUTOCONFIRM: 'false', GOTRUE_SMTP_MAX_FREQUENCY: '0' } }) })
+  afterAll(() => s.stop())
+
+  test('64 rounds: either the confirmed password logs in and the re-signup was refused, or the link was spent; never confirmed without a password', async () => {
+    const bad: string[] = []
+    const seen: Record<string, number> = {}
+    for (let round = 0; round < 64; round++) {
+      const email = freshEmail('verify-resignup')
+      expect((await s.req('/signup', { method: 'POST', json: { email, password: PASSWORD } })).status).toBe(200)
+      const token = tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token')
+      const offset = (round % 16) - 8
+      const verify = (async () => {
+        if (offset < 0) await Bun.sleep(-offset)
+        return s.req('/verify', { method: 'POST', json: { type: 'signup', token } })
+      })()
+      const resignup = (async () => {
+        if (offset > 0) await Bun.sleep(offset)
+        return s.req('/signup', { method: 'POST', json: { email, password: `${PASSWORD}-other` } })
+      })()
+      const [v, r] = await Promise.all([verify, resignup])
+      const row = await s.db.get<{ confirmed_at: string | null; encrypted_password: string }>(
+        'SELECT confirmed_at, encrypted_password FROM {users} WHERE email_key = ?', [email.toLowerCase()])
+      const outcome = `verify ${v.status}, signup ${r.status}`
+      seen[outcome] = (seen[outcome] ?? 0) + 1
+      if (row?.confirmed_at && !row.encrypted_password) bad.push(`round ${round}: ${outcome}, confirmed with an empty password`)
+      else if (v.status === 200 && (r.status !== 400 || (await login(s, email)).status !== 200)) bad.push(`round ${round}: ${outcome}, the confirmed password does not log in`)
+      else if (v.status !== 200 && (v.status !== 404 || r.status !== 200 || row?.confirmed_at)) bad.push(`round ${round}: ${outcome}, confirmed_at ${row?.confirmed_at}`)
+    }
+    expect(bad).toEqual([])
+    // Both orders happened at least once, or the rounds did not race.
+    expect(Object.keys(seen).sort()).toEqual(['verify 200, signup 400', 'verify 404, signup 200'])
+  }, 120_000)
+})
+
 const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1] as string, 'base64url').toString()) as Record<string, unknown>
 
 // A second factor verified while the same session refreshes: after the step-up commits, no refresh token answered
