@@ -248,6 +248,19 @@ export async function updateUser(db: Db, row: UserRow, patch: UserPatch, now: Da
   return next
 }
 
+/** Takes this window's confirmation mail for an unconfirmed user: sets confirmation_sent_at unless the user is
+ *  confirmed or a confirmation mail went out less than `maxFrequency` seconds before `now`. One conditional UPDATE
+ *  whose count of matched rows says who won: two requests at once (on one server, whose reads may come from
+ *  snapshots taken before the other's commit, or on two Galera nodes) cannot both see the old time and both send.
+ *  The caller issues the link only after winning, and sends it after the commit. */
+export async function claimConfirmationMail(db: Db, id: string, now: Date, maxFrequency: number): Promise<boolean> {
+  const { changes } = await db.run(
+    'UPDATE {users} SET confirmation_sent_at = ?, updated_at = ? WHERE id = ? AND confirmed_at IS NULL AND (confirmation_sent_at IS NULL OR confirmation_sent_at <= ?)',
+    [dbTime(now), dbTime(now), id, dbTime(new Date(now.getTime() - maxFrequency * 1000))],
+  )
+  return changes === 1
+}
+
 export async function deleteUser(db: Db, id: string): Promise<void> {
   await db.run('DELETE FROM {users} WHERE id = ?', [id])
 }
