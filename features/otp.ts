@@ -9,7 +9,7 @@ import { checkEmail, checkUserData, newAccount, requiredEmail, validateNewUser }
 import { actorOf, writeAudit } from '../lib/audit.ts'
 import { jsonBody } from '../lib/body.ts'
 import { clientOf } from '../lib/client.ts'
-import { dbTime, parseTime, UniqueViolation } from '../lib/db/index.ts'
+import { type Db, dbTime, parseTime, UniqueViolation } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
 import { ErrorBody, unprocessable } from '../lib/errors.ts'
 import { requestAud, requireEmailProvider, requireKnownAud } from '../lib/guards.ts'
@@ -19,7 +19,7 @@ import type { MailKind } from '../lib/mailer.ts'
 import { HEADERS } from '../lib/openapi.ts'
 import { findOtpForUser, issueCode, issueOtp, revokeOtp } from '../lib/otp.ts'
 import { ChallengeFields, challengeBinding } from '../lib/pkce.ts'
-import { emailKey, findUserByEmail, insertUser, type Metadata, MetadataInput, metadataOf, parseMeta, updateUser, type UserRow } from '../lib/users.ts'
+import { claimConfirmationMail, emailKey, findUserByEmail, insertUser, type Metadata, MetadataInput, metadataOf, parseMeta, updateUser, type UserRow } from '../lib/users.ts'
 
 export const OtpBody = t.Object({
   email: t.Optional(t.String({ maxLength: 320 })),
@@ -32,6 +32,17 @@ export const ResendBody = t.Object({
   type: t.Optional(t.String({ maxLength: 32, description: 'signup | email_change' })),
   ...ChallengeFields,
 }, { additionalProperties: true })
+
+/** Takes this window's email change mail: sets email_change_sent_at unless the pending change is no longer `to`
+ *  or its mail went out less than `maxFrequency` seconds before `now`. The matched-row count says who won, so two
+ *  resends at once cannot both see the old time and both send (claimConfirmationMail in lib/users.ts). */
+async function claimEmailChangeMail(db: Db, id: string, to: string, now: Date, maxFrequency: number): Promise<boolean> {
+  const { changes } = await db.run(
+    'UPDATE {users} SET email_change_sent_at = ?, updated_at = ? WHERE id = ? AND email_change = ? AND (email_change_sent_at IS NULL OR email_change_sent_at <= ?)',
+    [dbTime(now), dbTime(now), id, to, dbTime(new Date(now.getTime() - maxFrequency * 1000))],
+  )
+  return changes === 1
+}
 
 /** A mail that goes out after the answer: its failure is logged and its tokens revoked (the answer never tells). */
 function mailLater(deps: Deps, kind: MailKind, to: string, vars: Parameters<Deps['mailer']['send']>[2], userId: string, types: Parameters<typeof revokeOtp>[2][]) {
@@ -126,16 +137,18 @@ export function otp(deps: Deps) {
         const user = await findUserByEmail(tx, instanceId, aud, email)
         const now = clock.now()
         if (!user) return null
+        // The row was read without a lock, so concurrent resends may all find the last mail old enough: the claim
+        // (a conditional UPDATE of the sent-at column) picks the one that mails, and only it issues a link.
+        const maxFrequency = config.smtp.max_frequency
         if (type === 'signup') {
           // Only a signup nobody has confirmed (not an invite, not an admin's row) is mailed again.
-          if (user.confirmed_at || user.invited_at || user.confirmation_sent_at === null || recently(user.confirmation_sent_at, now)) return null
+          if (user.confirmed_at || user.invited_at || user.confirmation_sent_at === null) return null
+          if (!(await claimConfirmationMail(tx, user.id, now, maxFrequency))) return null
           const token = await issueOtp(tx, instanceId, user.id, 'confirmation', now, binding)
-          await updateUser(tx, user, { confirmation_sent_at: dbTime(now) }, now)
           return { user, token, to: user.email, kind: 'confirmation' as const, bound: binding !== '' }
         }
-        if (!user.email_change || recently(user.email_change_sent_at, now)) return null
+        if (!user.email_change || !(await claimEmailChangeMail(tx, user.id, user.email_change, now, maxFrequency))) return null
         const token = await issueOtp(tx, instanceId, user.id, 'email_change', now, user.email_change)
-        await updateUser(tx, user, { email_change_sent_at: dbTime(now) }, now)
         return { user, token, to: user.email_change, kind: 'email_change' as const, bound: false }
       })
       if (sent) {

@@ -10,7 +10,7 @@ import {
 import { HEADERS } from '../lib/openapi.ts'
 import { jsonBody } from '../lib/body.ts'
 import { actorOf, writeAudit } from '../lib/audit.ts'
-import { type Db, dbTime, parseTime, UniqueViolation } from '../lib/db/index.ts'
+import { type Db, dbTime, UniqueViolation } from '../lib/db/index.ts'
 import type { Deps } from '../lib/deps.ts'
 import { ErrorBody, forbidden, unprocessable } from '../lib/errors.ts'
 import { requestAud, requireEmailProvider, requireKnownAud } from '../lib/guards.ts'
@@ -23,7 +23,7 @@ import { issueSession } from '../lib/sessions.ts'
 import { TokenBody } from '../lib/tokens.ts'
 import { findOtpForUser, issueOtp, type OtpRow } from '../lib/otp.ts'
 import {
-  deleteUser, emailKey, findUserByEmail, insertUser, type Metadata, type NewUser, parseMeta, passwordProblem, toUser, updateUser, User,
+  claimConfirmationMail, deleteUser, emailKey, findUserByEmail, findUserById, insertUser, type Metadata, type NewUser, parseMeta, passwordProblem, toUser, updateUser, User,
   type UserPatch, type UserRow, MetadataInput, metadataOf,
 } from '../lib/users.ts'
 
@@ -68,11 +68,12 @@ async function resend(tx: Db, deps: Deps, existing: UserRow, same: boolean, data
   let user = Object.keys(patch).length ? await updateUser(tx, existing, patch, now) : existing
   // The caller is shown only the data it sent unless it proved to hold the password.
   const shown = same ? user : { ...user, raw_user_meta_data: JSON.stringify(data ?? {}) }
-  const sentAt = parseTime(existing.confirmation_sent_at)
-  if (sentAt !== null && now.getTime() - sentAt < config.smtp.max_frequency * 1000) return { user, shown, created: false }
+  // The row is locked (createOrResend), so no other signup decides meanwhile; the claim is still what decides, as
+  // for every confirmation mail, so that a /resend of the address is held to the same window.
+  if (!(await claimConfirmationMail(tx, existing.id, now, config.smtp.max_frequency))) return { user, shown, created: false }
+  user = { ...user, confirmation_sent_at: dbTime(now), updated_at: dbTime(now) }
   const previousLink = await findOtpForUser(tx, existing.id, 'confirmation')
   const token = await issueOtp(tx, instanceId, existing.id, 'confirmation', now, binding)
-  user = await updateUser(tx, user, { confirmation_sent_at: dbTime(now) }, now)
   return { user, shown: { ...shown, confirmation_sent_at: user.confirmation_sent_at }, created: false, token, previous: existing, previousLink }
 }
 
@@ -83,7 +84,15 @@ async function resend(tx: Db, deps: Deps, existing: UserRow, same: boolean, data
 async function createOrResend(deps: Deps, email: string, aud: string, data: Metadata | null, seen: Seen | null, fresh: Fresh | null, last: boolean, binding: string): Promise<Outcome> {
   const { config, clock, instanceId } = deps
   return deps.db.tx(async (tx) => {
-    const existing = await findUserByEmail(tx, instanceId, aud, email)
+    // A row read before the transaction is read again under its lock: on MySQL a plain read answers from the
+    // transaction's snapshot, and an account that a /verify confirmed after it would lose the confirmed password
+    // to resend()'s clearing. Without one, the plain read: the unique index decides between two first signups (a
+    // locking read that finds nothing would lock the index gap, and their inserts would deadlock). A row that
+    // appeared meanwhile is locked by its id before anything is decided from it. (On Galera the lock holds on one
+    // node only, but a re-signup that changes anything writes this row, as a /verify does: of the two, the later
+    // commit fails certification and is run again on the other's result, as if they had run one after the other.)
+    const found = await findUserByEmail(tx, instanceId, aud, email, seen !== null)
+    const existing = found && !seen ? await findUserById(tx, instanceId, found.id, true) : found
     if (existing) {
       // Under autoconfirm every signup is confirmed at once, so an unconfirmed row is an invite, an admin's, or
       // older than the setting: none of them is this caller's to confirm.

@@ -12,7 +12,7 @@ import type { FlowRow } from './oauth-flow.ts'
 import { findOtpForUser, identityMark, issueOtp, type OtpRow } from './otp.ts'
 import type { ProviderUser } from './providers/index.ts'
 import { redirectGuard } from './redirects.ts'
-import { deleteUser, insertUser, type Metadata, parseMeta, updateUser, type UserPatch, type UserRow } from './users.ts'
+import { claimConfirmationMail, deleteUser, insertUser, type Metadata, parseMeta, updateUser, type UserPatch, type UserRow } from './users.ts'
 
 /** A confirmation mail the callback sends after its commit: `created` (an enrolled account, deleted again if the
  *  mail fails) or the earlier state to put back (a reminder). */
@@ -26,7 +26,8 @@ export function heldSignIns(deps: Deps) {
    *  autoconfirm), else unconfirmed until its confirmation mail is used. */
   const newcomer = (email: string, id: string, provider: string, userMetadata: Metadata, now: Date, confirmed = true) =>
     newAccount(deps, { id, aud: config.jwt.aud, email, appMetadata: { provider }, userMetadata, confirmedAt: confirmed ? now : null, now })
-  /** A confirmation mail is due: the last one (if any) is older than SMTP_MAX_FREQUENCY. */
+  /** A confirmation mail looks due: the last one (if any) is older than SMTP_MAX_FREQUENCY. Read before the
+   *  transaction, to count the address's mail budget; inside it, claimConfirmationMail decides. */
   const mailDue = (u: UserRow, now: Date) => now.getTime() - (parseTime(u.confirmation_sent_at) ?? 0) >= config.smtp.max_frequency * 1000
 
   /** Carries out `enrol` or `remind` inside the callback's transaction: the account and its link, and the
@@ -44,12 +45,14 @@ export function heldSignIns(deps: Deps) {
       identityId = (await findIdentity(tx, deps.instanceId, flow.provider, pu.id))?.id ?? ''
     }
     const base = { created: d.act === 'enrol', sentBefore: user.confirmation_sent_at }
-    if (d.act === 'remind' && !mailDue(user, now)) return { ...base, user, token: null, earlierLink: null }
+    // A reminder's row was read without a lock, so two sign-ins at once may both find the last mail old enough:
+    // the claim (a conditional UPDATE of confirmation_sent_at) picks the one that mails. A new row always wins it.
+    if (!(await claimConfirmationMail(tx, user.id, now, config.smtp.max_frequency))) return { ...base, user, token: null, earlierLink: null }
+    user = { ...user, confirmation_sent_at: dbTime(now), updated_at: dbTime(now) }
     const earlierLink = d.act === 'remind' ? await findOtpForUser(tx, user.id, 'confirmation') : null
     // The link names this sign-in's provider link: confirming through it keeps that link (and drops any other);
     // a confirmation from anywhere else (the owner's own /signup, /resend, /recover, /otp) drops it too.
     const token = await issueOtp(tx, deps.instanceId, user.id, 'confirmation', now, identityMark(identityId))
-    user = await updateUser(tx, user, { confirmation_sent_at: dbTime(now) }, now)
     return { ...base, user, token, earlierLink }
   }
 

@@ -179,8 +179,14 @@ function byIdsStatement(n: number): string {
   return sql
 }
 
-export async function findUserByEmail(db: Db, instanceId: string, aud: string, email: string): Promise<UserRow | null> {
-  return db.get<UserRow>(`SELECT ${USER_COLUMNS} FROM {users} WHERE instance_id = ? AND aud = ? AND email_key = ?`, [instanceId, aud, emailKey(email)])
+/** `lock`: inside a transaction that decides from the row what to write, take the row lock and read the latest
+ *  committed row (on MySQL a plain read answers from the transaction's snapshot, which may predate a commit the
+ *  write would then undo). Only where a row is expected: a locking read that finds nothing locks the gap in the
+ *  unique index, and two transactions inserting the same address into it would deadlock. */
+const BY_EMAIL = `SELECT ${USER_COLUMNS} FROM {users} WHERE instance_id = ? AND aud = ? AND email_key = ?`
+const BY_EMAIL_LOCKED = `${BY_EMAIL} FOR UPDATE`
+export async function findUserByEmail(db: Db, instanceId: string, aud: string, email: string, lock = false): Promise<UserRow | null> {
+  return db.get<UserRow>(lock ? BY_EMAIL_LOCKED : BY_EMAIL, [instanceId, aud, emailKey(email)])
 }
 
 /** Whether any user of the instance is in `aud` (an index prefix lookup on (instance_id, aud, email_key)). */
@@ -240,6 +246,19 @@ export async function updateUser(db: Db, row: UserRow, patch: UserPatch, now: Da
   if (cols.includes('email')) { sets.push('email_key = ?'); params.push(emailKey(next.email)) }
   await db.run(`UPDATE {users} SET ${sets.join(', ')} WHERE id = ?`, [...params, row.id])
   return next
+}
+
+/** Takes this window's confirmation mail for an unconfirmed user: sets confirmation_sent_at unless the user is
+ *  confirmed or a confirmation mail went out less than `maxFrequency` seconds before `now`. One conditional UPDATE
+ *  whose count of matched rows says who won: two requests at once (on one server, whose reads may come from
+ *  snapshots taken before the other's commit, or on two Galera nodes) cannot both see the old time and both send.
+ *  The caller issues the link only after winning, and sends it after the commit. */
+export async function claimConfirmationMail(db: Db, id: string, now: Date, maxFrequency: number): Promise<boolean> {
+  const { changes } = await db.run(
+    'UPDATE {users} SET confirmation_sent_at = ?, updated_at = ? WHERE id = ? AND confirmed_at IS NULL AND (confirmation_sent_at IS NULL OR confirmation_sent_at <= ?)',
+    [dbTime(now), dbTime(now), id, dbTime(new Date(now.getTime() - maxFrequency * 1000))],
+  )
+  return changes === 1
 }
 
 export async function deleteUser(db: Db, id: string): Promise<void> {

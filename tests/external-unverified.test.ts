@@ -151,6 +151,27 @@ describe('a new account with an unverified address (autoconfirm off)', () => {
     expect(s.smtp.mailsTo(email)).toHaveLength(1)
   })
 
+  test('8 parallel sign-ins of an unconfirmed account past SMTP_MAX_FREQUENCY → one more mail, whose link is the live one', async () => {
+    const email = 'parallel-reminded@example.com'
+    profile('github', '7011', [email, false])
+    expect(landing(await signIn(s, 'github')).hash).toEqual({})
+    await s.smtp.waitForMail(email)
+    s.clock.advance(16 * 60)
+    // Each flow up to the provider's answer first, so that the callbacks, which decide about the mail, meet.
+    const callbacks = await Promise.all(Array.from({ length: 8 }, async () => {
+      const res = await s.req('/authorize?provider=github', { redirect: 'manual', headers: { referer: `${SITE}/login` } })
+      const back = await fake.approve(res.headers.get('location') ?? '')
+      const cookie = /^(gotrue-oauth-state=[^;]*)/.exec(res.headers.get('set-cookie') ?? '')?.[1] ?? ''
+      return () => s.req(`/callback?${back}`, { redirect: 'manual', headers: { cookie } })
+    }))
+    const responses = await Promise.all(callbacks.map((call) => call()))
+    expect(responses.map((r) => landing(r).hash)).toEqual(Array(8).fill({}))
+    await s.smtp.waitForMail(email, { count: 2 })
+    await Bun.sleep(300) // a third mail would have arrived by now
+    expect(s.smtp.mailsTo(email)).toHaveLength(2)
+    expect((await verify(s, tokenFromMail(s.smtp.mailsTo(email)[1]!, 'confirmation_token'))).status).toBe(200)
+  })
+
   test('a failed confirmation mail → server_error, and the account is not kept', async () => {
     const email = 'mail-fails@example.com'
     profile('bitbucket', '7007', [email, false])

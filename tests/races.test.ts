@@ -115,6 +115,64 @@ describe('races with confirmation mails: re-signup, verify, invite, email change
     expect(s.smtp.mailsTo(email)).toHaveLength(1)
   })
 
+  // Past SMTP_MAX_FREQUENCY each request finds the last mail old enough; only one may send the next. On MySQL the
+  // reads of concurrent transactions come from snapshots taken before any of them committed. Five rounds, each on
+  // a fresh address: a burst does not always overlap (the first one after the server starts rarely does).
+  /** Five rounds of `count` concurrent `send(email)` past SMTP_MAX_FREQUENCY: the mails to `to(email)` each round
+   *  sent beyond those before it, and the statuses; `check` then uses the newest mail. */
+  async function roundsOf(count: number, make: () => Promise<{ email: string; to: string }>, send: (email: string) => Promise<Response>, check: (email: string, to: string) => Promise<void>) {
+    const extra: number[] = []
+    for (let round = 0; round < 5; round++) {
+      const { email, to } = await make()
+      const before = s.smtp.mailsTo(to).length
+      s.clock.advance(15 * 60 + 1)
+      const results = await burst(count, () => send(email))
+      expect(tally(results)).toEqual({ 200: count })
+      await s.smtp.waitForMail(to, { count: before + 1 })
+      await Bun.sleep(300) // mails may go out after the answer: a second one would have arrived by now
+      extra.push(s.smtp.mailsTo(to).length - before)
+      await check(email, to)
+    }
+    expect(extra).toEqual([1, 1, 1, 1, 1])
+  }
+  const pendingSignup = async () => {
+    const email = freshEmail('mail-due')
+    expect((await s.req('/signup', { method: 'POST', json: { email, password: PASSWORD } })).status).toBe(200)
+    await s.smtp.waitForMail(email)
+    return { email, to: email }
+  }
+  const liveConfirmation = async (email: string) => {
+    const token = tokenFromMail(s.smtp.mailsTo(email).at(-1)!, 'confirmation_token')
+    expect((await s.req('/verify', { method: 'POST', json: { type: 'signup', token } })).status).toBe(200)
+  }
+
+  test('5 × 20 concurrent re-signups past SMTP_MAX_FREQUENCY: all 200, one more mail each time, whose link is the live one', async () => {
+    await roundsOf(20, pendingSignup, (email) => s.req('/signup', { method: 'POST', json: { email, password: PASSWORD } }), async (email) => {
+      await liveConfirmation(email)
+      expect((await login(s, email)).status).toBe(200)
+    })
+  })
+
+  test('5 × 20 concurrent /resend type=signup past SMTP_MAX_FREQUENCY: all 200, one more mail each time, whose link is the live one', async () => {
+    await roundsOf(20, pendingSignup, (email) => s.req('/resend', { method: 'POST', json: { email, type: 'signup' } }), liveConfirmation)
+  })
+
+  test('5 × 20 concurrent /resend type=email_change past SMTP_MAX_FREQUENCY: one more mail to the new address each time, whose link works', async () => {
+    const pendingChange = async () => {
+      const u = await newUser(s, { tag: 'resend-change' })
+      const { access_token } = await u.session()
+      const to = freshEmail('resend-change-to')
+      expect((await s.req('/user', { method: 'PUT', json: { email: to }, headers: bearer(access_token) })).status).toBe(200)
+      await s.smtp.waitForMail(to)
+      return { email: u.email, to }
+    }
+    await roundsOf(20, pendingChange, (email) => s.req('/resend', { method: 'POST', json: { email, type: 'email_change' } }), async (_, to) => {
+      const token = tokenFromMail(s.smtp.mailsTo(to).at(-1)!, 'email_change_token')
+      expect((await s.req('/verify', { method: 'POST', json: { type: 'email_change', token } })).status).toBe(200)
+      expect((await login(s, to)).status).toBe(200)
+    })
+  })
+
   test('20 concurrent /verify of one confirmation token: one 200, nineteen 404; one token family created', async () => {
     const email = freshEmail('verify')
     const created = await s.req('/signup', { method: 'POST', json: { email, password: PASSWORD } })
@@ -186,6 +244,47 @@ describe('races with confirmation mails: re-signup, verify, invite, email change
     const user = await body<{ app_metadata: Record<string, unknown> }>(await s.req(`/admin/users/${id}`, { headers: OPERATOR }))
     expect(Object.keys(user.app_metadata).filter((k) => k.startsWith('a')).sort()).toEqual(Array.from({ length: 20 }, (_, k) => `a${k}`).sort())
   })
+})
+
+// A re-signup with another password clears a pending signup's password; a /verify confirms the account. With
+// SMTP_MAX_FREQUENCY 0 the re-signup always mails a new link, which replaces the one being verified, so whichever
+// commits first, the other fails: the re-signup finds a confirmed account (400), or the /verify a spent link (404).
+// Both succeeding means the re-signup acted on the account as it was before the confirmation and cleared the
+// password just confirmed. One request starts up to 8 ms after the other, to sweep over the moment they meet.
+describe('a re-signup with another password racing the /verify of the account', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: { GOTRUE_MAILER_AUTOCONFIRM: 'false', GOTRUE_SMTP_MAX_FREQUENCY: '0' } }) })
+  afterAll(() => s.stop())
+
+  test('64 rounds: either the confirmed password logs in and the re-signup was refused, or the link was spent; never confirmed without a password', async () => {
+    const bad: string[] = []
+    const seen: Record<string, number> = {}
+    for (let round = 0; round < 64; round++) {
+      const email = freshEmail('verify-resignup')
+      expect((await s.req('/signup', { method: 'POST', json: { email, password: PASSWORD } })).status).toBe(200)
+      const token = tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token')
+      const offset = (round % 16) - 8
+      const verify = (async () => {
+        if (offset < 0) await Bun.sleep(-offset)
+        return s.req('/verify', { method: 'POST', json: { type: 'signup', token } })
+      })()
+      const resignup = (async () => {
+        if (offset > 0) await Bun.sleep(offset)
+        return s.req('/signup', { method: 'POST', json: { email, password: `${PASSWORD}-other` } })
+      })()
+      const [v, r] = await Promise.all([verify, resignup])
+      const row = await s.db.get<{ confirmed_at: string | null; encrypted_password: string }>(
+        'SELECT confirmed_at, encrypted_password FROM {users} WHERE email_key = ?', [email.toLowerCase()])
+      const outcome = `verify ${v.status}, signup ${r.status}`
+      seen[outcome] = (seen[outcome] ?? 0) + 1
+      if (row?.confirmed_at && !row.encrypted_password) bad.push(`round ${round}: ${outcome}, confirmed with an empty password`)
+      else if (v.status === 200 && (r.status !== 400 || (await login(s, email)).status !== 200)) bad.push(`round ${round}: ${outcome}, the confirmed password does not log in`)
+      else if (v.status !== 200 && (v.status !== 404 || r.status !== 200 || row?.confirmed_at)) bad.push(`round ${round}: ${outcome}, confirmed_at ${row?.confirmed_at}`)
+    }
+    expect(bad).toEqual([])
+    // Both orders happened at least once, or the rounds did not race.
+    expect(Object.keys(seen).sort()).toEqual(['verify 200, signup 400', 'verify 404, signup 200'])
+  }, 120_000)
 })
 
 const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1] as string, 'base64url').toString()) as Record<string, unknown>
