@@ -81,7 +81,8 @@ export function factors(deps: Deps) {
       if (!isUuid(params.id)) throw notFoundFactor()
       const id = crypto.randomUUID()
       await db.tx(async (tx) => {
-        const factor = await findFactor(tx, instanceId, user.id, params.id, now)
+        // Locked: a delete of the factor committed meanwhile is then a 404, not a foreign-key error on the insert.
+        const factor = await findFactor(tx, instanceId, user.id, params.id, now, true)
         if (!factor || factor.factor_type !== 'totp') throw notFoundFactor()
         await tx.run('INSERT INTO {mfa_challenges} (id, instance_id, factor_id, created_at, verified_at) VALUES (?, ?, ?, ?, NULL)', [id, instanceId, factor.id, dbTime(now)])
         await tx.run('UPDATE {mfa_factors} SET last_challenged_at = ? WHERE id = ?', [dbTime(now), factor.id])

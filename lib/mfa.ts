@@ -57,8 +57,10 @@ export async function userFactors(db: Db, instanceId: string, userId: string, no
   return rows.filter((r) => live(r, now))
 }
 
-export async function findFactor(db: Db, instanceId: string, userId: string, id: string, now: Date): Promise<FactorRow | null> {
-  const r = await db.get<FactorRow>(`SELECT ${FACTOR_COLUMNS} FROM {mfa_factors} WHERE id = ? AND instance_id = ? AND user_id = ?`, [id, instanceId, userId])
+/** `lock`: read FOR UPDATE, for a transaction that writes rows hanging off the factor: a plain read may be older
+ *  than a delete committed meanwhile, and the write would then fail on the foreign key (a 500). */
+export async function findFactor(db: Db, instanceId: string, userId: string, id: string, now: Date, lock = false): Promise<FactorRow | null> {
+  const r = await db.get<FactorRow>(`SELECT ${FACTOR_COLUMNS} FROM {mfa_factors} WHERE id = ? AND instance_id = ? AND user_id = ?${lock ? ' FOR UPDATE' : ''}`, [id, instanceId, userId])
   return r && live(r, now) ? r : null
 }
 

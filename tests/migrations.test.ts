@@ -300,11 +300,12 @@ describe.if(Boolean(MYSQL_URL))('the migration lock on MySQL', () => {
 
   // How the holder finds out: the renewal before each statement (a lease as long as production's, which the timer
   // does not renew within the test), or the renewal timer while a statement runs (a short lease). A renewal that
-  // fails with an error stops it too: it cannot know whether the lock is still its own.
+  // keeps failing with an error stops it too, once the lease may be running out: it cannot know whether the lock is
+  // still its own.
   test.each([
     ['another node took it over', "UPDATE {schema_migrations_lock} SET holder = 'node-b', expires_at = UTC_TIMESTAMP(3) + INTERVAL 1 MINUTE WHERE name = 'migrate'", 30_000, /lost the migration lock/],
     ['its row was removed', "DELETE FROM {schema_migrations_lock} WHERE name = 'migrate'", 300, /lost the migration lock/],
-    ['its renewal fails', 'DROP TABLE {schema_migrations_lock}', 30_000, /could not renew the migration lock/],
+    ['its renewal fails', 'DROP TABLE {schema_migrations_lock}', 3_000, /could not renew the migration lock/],
   ])('a holder that loses the lock or cannot renew it (%s) applies nothing more, and migrate rejects', async (_, steal, leaseMs, message) => {
     await inNamespace(async (db, namespace) => {
       const running = migrate(db, paused, undefined, { leaseMs: leaseMs as number })
@@ -317,6 +318,25 @@ describe.if(Boolean(MYSQL_URL))('the migration lock on MySQL', () => {
       expect(await versions(db)).toEqual(['0001'])
       expect(await db.get('SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?', [`${namespace}_lease_last`])).toBeNull()
       expect((await lockRow(db).catch(() => null))?.holder ?? null).toBe(thief) // its release left the new holder's row alone
+    })
+  })
+
+  test('a renewal that fails once between two statements of one file is tried again: the file is applied whole, not stopped half done', async () => {
+    const twoTables = folder('lock-two', { '0001_two': 'CREATE TABLE {lease_a} (id INT NOT NULL PRIMARY KEY) ENGINE=InnoDB;\nCREATE TABLE {lease_b} (id INT NOT NULL PRIMARY KEY) ENGINE=InnoDB' })
+    await inNamespace(async (db, namespace) => {
+      let renewals = 0
+      // The same database, but the renewal before the file's second statement fails once, as a dropped
+      // connection would.
+      const flaky: Db = { ...db, run: async (sql, params) => {
+        if (/SET expires_at = UTC_TIMESTAMP/.test(sql) && ++renewals === 2) throw new Error('ECONNRESET (injected)')
+        return db.run(sql, params)
+      } }
+      expect((await migrate(flaky, twoTables)).map((m) => m.version)).toEqual(['0001'])
+      expect(renewals).toBeGreaterThan(2) // the failed renewal was tried again
+      expect(await versions(db)).toEqual(['0001'])
+      const tables = await db.all<{ t: string }>('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name IN (?, ?) ORDER BY t', [`${namespace}_lease_a`, `${namespace}_lease_b`])
+      expect(tables.map((r) => r.t)).toEqual([`${namespace}_lease_a`, `${namespace}_lease_b`])
+      expect(await lockRow(db)).toBeNull()
     })
   })
 })

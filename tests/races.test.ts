@@ -365,6 +365,21 @@ describe('MFA factor changes racing each other', () => {
   const factorTypes = async (userId: string) =>
     (await s.db.all<{ factor_type: string }>('SELECT factor_type FROM {mfa_factors} WHERE user_id = ?', [userId])).map((r) => r.factor_type).sort()
 
+  test('challenges racing the delete of their factor (30 rounds): each a 200 or a 404, never a 5xx, and no challenge left without its factor', async () => {
+    const seen: Record<string, number> = {}
+    for (let round = 0; round < 30; round++) {
+      const u = await mfaUser(1, false)
+      const id = u.factorIds[0] as string
+      const results = await Promise.all([
+        ...Array.from({ length: 4 }, () => s.req(`/factors/${id}/challenge`, { method: 'POST', headers: bearer(u.token) })),
+        s.req(`/factors/${id}`, { method: 'DELETE', headers: bearer(u.token) }),
+      ])
+      for (const st of statuses(results)) seen[st] = (seen[st] ?? 0) + 1
+      expect({ round, challenges: statuses(results.slice(0, 4)).filter((st) => st !== 200 && st !== 404) }).toEqual({ round, challenges: [] })
+      expect({ round, deleted: results[4]?.status }).toEqual({ round, deleted: 200 })
+    }
+    expect(await s.db.all('SELECT c.id FROM {mfa_challenges} c LEFT JOIN {mfa_factors} f ON f.id = c.factor_id WHERE f.id IS NULL')).toEqual([])
+  }, 120_000)
   test('a user\'s two TOTP factors deleted at once (user and admin routes, 20 rounds): both 200, and the recovery codes go with the last', async () => {
     type Del = (u: Awaited<ReturnType<typeof mfaUser>>, id: string) => Promise<Response>
     const own: Del = (u, id) => s.req(`/factors/${id}`, { method: 'DELETE', headers: bearer(u.token) })

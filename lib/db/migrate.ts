@@ -114,8 +114,13 @@ async function lockMigrations(db: Db, { leaseMs = 30_000, waitMs = 120_000 }: Lo
   // node took the row over, or the row was deleted. Another node may be migrating now: nothing more runs here.
   let lost = false
   let released = false
+  // When the lease surely still runs, on this process's monotonic clock: it was set at or after the moment the
+  // statement that set it was sent, so it runs at least one lease from that moment.
+  let heldUntil = performance.now() + leaseMs
   const renew = async () => {
+    const sent = performance.now()
     if ((await db.run(RENEW, [leaseUs, holder])).changes !== 1) lost = true
+    else heldUntil = Math.max(heldUntil, sent + leaseMs)
     return !lost
   }
   // The timer keeps the lease alive through a long statement. It cannot stop a statement already running, so an
@@ -131,16 +136,25 @@ async function lockMigrations(db: Db, { leaseMs = 30_000, waitMs = 120_000 }: Lo
   return {
     // Renewed and checked before every statement, not only on the timer: a process that stalled past its lease
     // (a pause, a suspended VM) learns it was replaced before it sends anything more, not up to a third of a lease
-    // later. An error stops the migration too: the adapter has already retried write conflicts, so what is left
-    // is a database unreachable or refusing, where the next statement would most likely fail as well, and running
-    // it without a lease known to be ours could run it beside a new holder. Applied files are recorded one by one,
-    // so the next start resumes where this one stopped.
+    // later. A renewal that fails with an error (a dropped connection) is tried again while the lease surely still
+    // runs, with a third of a lease to spare: stopping at once would leave a file half applied (a MySQL migration's
+    // DDL is not transactional, and only whole files are recorded), so that every later start fails on what the
+    // half already created, and it would buy nothing while the row is still ours. Past that, or when the row is
+    // no longer ours, nothing more runs here: another node may be migrating. The file stopped in is then re-run
+    // from its start by the next holder, which needs mending by hand if its first statements already ran.
     async hold(before) {
-      let held: boolean
-      try { held = !lost && await renew() } catch (e) {
-        throw new Error(`migrate: could not renew the migration lock; stopped before ${before}: ${e instanceof Error ? e.message : String(e)}`, { cause: e })
+      for (let attempt = 1; ; attempt++) {
+        let held: boolean
+        try {
+          held = !lost && await renew()
+        } catch (e) {
+          const wait = Math.min(1000, 100 * attempt)
+          if (performance.now() + wait < heldUntil - leaseMs / 3) { await new Promise((r) => setTimeout(r, wait)); continue }
+          throw new Error(`migrate: could not renew the migration lock; stopped before ${before}: ${e instanceof Error ? e.message : String(e)}`, { cause: e })
+        }
+        if (!held) throw new Error(`migrate: lost the migration lock (its lease ran out and another node took it over, or its row was removed); stopped before ${before}`)
+        return
       }
-      if (!held) throw new Error(`migrate: lost the migration lock (its lease ran out and another node took it over, or its row was removed); stopped before ${before}`)
     },
     async release() {
       released = true // a renewal still in flight must not arm the timer again
