@@ -17,9 +17,9 @@ import { enforce, RULES } from '../lib/limits.ts'
 import { allowedRedirect, codeLink, magicLink, mailVars } from '../lib/links.ts'
 import type { MailKind } from '../lib/mailer.ts'
 import { HEADERS } from '../lib/openapi.ts'
-import { findOtpForUser, issueCode, issueOtp, revokeOtp } from '../lib/otp.ts'
+import { claimOwnConfirmationMail, findOtpForUser, issueCode, issueOtp, revokeOtp } from '../lib/otp.ts'
 import { ChallengeFields, challengeBinding } from '../lib/pkce.ts'
-import { claimConfirmationMail, emailKey, findUserByEmail, insertUser, type Metadata, MetadataInput, metadataOf, parseMeta, updateUser, type UserRow } from '../lib/users.ts'
+import { emailKey, findUserByEmail, insertUser, type Metadata, MetadataInput, metadataOf, parseMeta, updateUser, type UserRow } from '../lib/users.ts'
 
 export const OtpBody = t.Object({
   email: t.Optional(t.String({ maxLength: 320 })),
@@ -143,7 +143,7 @@ export function otp(deps: Deps) {
         if (type === 'signup') {
           // Only a signup nobody has confirmed (not an invite, not an admin's row) is mailed again.
           if (user.confirmed_at || user.invited_at || user.confirmation_sent_at === null) return null
-          if (!(await claimConfirmationMail(tx, user.id, now, maxFrequency))) return null
+          if (!(await claimOwnConfirmationMail(tx, user.id, now, maxFrequency))) return null
           const token = await issueOtp(tx, instanceId, user.id, 'confirmation', now, binding)
           return { user, token, to: user.email, kind: 'confirmation' as const, bound: binding !== '' }
         }

@@ -21,9 +21,9 @@ import { ChallengeFields, challengeBinding } from '../lib/pkce.ts'
 import { speaksSupabase, withSession } from '../lib/dialect.ts'
 import { issueSession } from '../lib/sessions.ts'
 import { TokenBody } from '../lib/tokens.ts'
-import { findOtpForUser, issueOtp, type OtpRow } from '../lib/otp.ts'
+import { claimOwnConfirmationMail, findOtpForUser, issueOtp, type OtpRow } from '../lib/otp.ts'
 import {
-  claimConfirmationMail, deleteUser, emailKey, findUserByEmail, findUserById, insertUser, type Metadata, type NewUser, parseMeta, passwordProblem, toUser, updateUser, User,
+  deleteUser, emailKey, findUserByEmail, findUserById, insertUser, type Metadata, type NewUser, parseMeta, passwordProblem, toUser, updateUser, User,
   type UserPatch, type UserRow, MetadataInput, metadataOf,
 } from '../lib/users.ts'
 
@@ -70,7 +70,7 @@ async function resend(tx: Db, deps: Deps, existing: UserRow, same: boolean, data
   const shown = same ? user : { ...user, raw_user_meta_data: JSON.stringify(data ?? {}) }
   // The row is locked (createOrResend), so no other signup decides meanwhile; the claim is still what decides, as
   // for every confirmation mail, so that a /resend of the address is held to the same window.
-  if (!(await claimConfirmationMail(tx, existing.id, now, config.smtp.max_frequency))) return { user, shown, created: false }
+  if (!(await claimOwnConfirmationMail(tx, existing.id, now, config.smtp.max_frequency))) return { user, shown, created: false }
   user = { ...user, confirmation_sent_at: dbTime(now), updated_at: dbTime(now) }
   const previousLink = await findOtpForUser(tx, existing.id, 'confirmation')
   const token = await issueOtp(tx, instanceId, existing.id, 'confirmation', now, binding)

@@ -325,6 +325,30 @@ describe('pre-hijacking: the owner confirming through a mail of their own drops 
     await attackerRefused(email, '7501', id)
   })
 
+  // Inside SMTP_MAX_FREQUENCY of the planted mail the owner's own request used to send nothing, so the only link in
+  // the inbox was the sign-in's, which keeps its provider link; an attacker signing in again every window kept it so.
+  test.each([
+    ['signs up', { path: '/signup', json: (email: string) => ({ email, password: 'owner-password' }) }],
+    ['asks for the mail again (/resend)', { path: '/resend', json: (email: string) => ({ email, type: 'signup' }) }],
+  ])('inside the mail window of a planted sign-in, the owner %s: a fresh link goes out at once, the planted one is dead, the attacker gets no session', async (_, ask) => {
+    const email = `prehijack-window-${ask.path.slice(1)}@example.com`
+    const provider = ask.path === '/signup' ? '7511' : '7512'
+    const id = await planted(email, provider)
+    const plantedToken = tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token')
+    s.clock.advance(5 * 60) // well inside SMTP_MAX_FREQUENCY (15 min)
+    expect((await s.req(ask.path, { method: 'POST', json: ask.json(email) })).status).toBe(200)
+    const own = tokenFromMail(await s.smtp.waitForMail(email, { count: 2 }), 'confirmation_token')
+    // Asked again at once, the window holds: the live link is the owner's now.
+    expect((await s.req(ask.path, { method: 'POST', json: ask.json(email) })).status).toBe(200)
+    await Bun.sleep(300)
+    expect(s.smtp.mailsTo(email).length).toBe(2)
+    expect((await verify(s, plantedToken)).status).toBe(404)
+    const res = await verify(s, own)
+    expect(res.status).toBe(200)
+    expect((await me(s, (await body(res)).access_token as string)).id).toBe(id)
+    await attackerRefused(email, provider, id)
+  })
+
   test('the owner recovers the account: the link is gone', async () => {
     const email = 'prehijack-recover@example.com'
     const id = await planted(email, '7502')
