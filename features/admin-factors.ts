@@ -5,7 +5,7 @@ import type { Deps } from '../lib/deps.ts'
 import { badRequest, ErrorBody, notFound } from '../lib/errors.ts'
 import { adminActor, type AdminActor, guards, reachableUser } from '../lib/guards.ts'
 import { isUuid } from '../lib/ids.ts'
-import { deleteFactor, FactorBody, factorJson, factorTx, findFactor, mfaError, userFactors } from '../lib/mfa.ts'
+import { deleteFactor, FactorBody, factorJson, factorTx, findFactor, mfaError, unchanged, userFactors } from '../lib/mfa.ts'
 import { SECURITY } from '../lib/openapi.ts'
 import type { UserRow } from '../lib/users.ts'
 
@@ -34,7 +34,7 @@ export function adminFactors(deps: Deps) {
       if (!isUuid(params.factor_id)) throw mfaError(404, 'Factor not found', 'mfa_factor_not_found')
       const factor = await factorTx(db, user, now, async (tx) => {
         const f = await findFactor(tx, instanceId, user.id, params.factor_id, now)
-        return f && (await deleteFactor(tx, user, f, now, actor(admin))) ? f : null
+        return f && (await deleteFactor(tx, user, f, now, actor(admin))) ? f : unchanged(null)
       })
       if (!factor) throw mfaError(404, 'Factor not found', 'mfa_factor_not_found')
       return factorJson(factor)

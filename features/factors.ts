@@ -13,7 +13,7 @@ import { isUuid } from '../lib/ids.ts'
 import { enforce } from '../lib/limits.ts'
 import {
   Aal2Required, aalOf, deleteFactor, FACTOR_COLUMNS, type FactorRow, factorTx, findFactor, hasVerifiedFactor, insertFactor, mfaError, mfaRules,
-  openSecret, requireAal2IfVerified, requireMfa, sealSecret, UNVERIFIED_FACTOR_TTL_MS, userFactors, userOfClaims,
+  openSecret, requireAal2IfVerified, requireMfa, sealSecret, unchanged, UNVERIFIED_FACTOR_TTL_MS, userFactors, userOfClaims,
 } from '../lib/mfa.ts'
 import { revocationsChanged } from '../lib/revocations.ts'
 import { sessionOf, upgradeSession } from '../lib/sessions.ts'
@@ -105,15 +105,15 @@ export function factors(deps: Deps) {
       // A failure is recorded (audit, challenge spent) and then refused: the transaction commits either way.
       const result = await factorTx(db, user, now, async (tx) => {
         const factor = await tx.get<FactorRow>(`SELECT ${FACTOR_COLUMNS} FROM {mfa_factors} WHERE id = ? AND instance_id = ? AND user_id = ?`, [params.id, instanceId, user.id])
-        if (!factor || factor.factor_type !== 'totp' || !(await findFactor(tx, instanceId, user.id, factor.id, now))) return 'no-factor' as const
+        if (!factor || factor.factor_type !== 'totp' || !(await findFactor(tx, instanceId, user.id, factor.id, now))) return unchanged('no-factor' as const)
         // Verifying a new factor adds what protects the account, as enrolling does: aal2 once one is verified.
         // Else a factor enrolled with the password alone before the owner turned MFA on (its secret kept by
         // whoever enrolled it) would turn a later aal1 session into aal2 with no second factor at all.
-        if (factor.status !== 'verified' && aalOf(claims) !== 'aal2' && await hasVerifiedFactor(tx, instanceId, user.id)) return 'aal1' as const
+        if (factor.status !== 'verified' && aalOf(claims) !== 'aal2' && await hasVerifiedFactor(tx, instanceId, user.id)) return unchanged('aal1' as const)
         const challenge = isUuid(body.challenge_id)
           ? await tx.get<{ id: string; created_at: string; verified_at: string | null }>('SELECT id, created_at, verified_at FROM {mfa_challenges} WHERE id = ? AND factor_id = ?', [body.challenge_id, factor.id])
           : null
-        if (!challenge || challenge.verified_at) return 'no-challenge' as const
+        if (!challenge || challenge.verified_at) return unchanged('no-challenge' as const)
         if (now.getTime() - (parseTime(challenge.created_at) ?? 0) > config.mfa.challenge_expiry_duration * 1000) {
           await tx.run('DELETE FROM {mfa_challenges} WHERE id = ?', [challenge.id])
           return 'expired' as const
@@ -166,7 +166,7 @@ export function factors(deps: Deps) {
         // Asked here, after factorTx: a factor verified meanwhile makes this an aal2 action.
         await requireAal2IfVerified(tx, instanceId, user.id, claims)
         const factor = await findFactor(tx, instanceId, user.id, params.id, now)
-        return Boolean(factor && factor.factor_type === 'totp' && await deleteFactor(tx, user, factor, now))
+        return factor && factor.factor_type === 'totp' && await deleteFactor(tx, user, factor, now) ? true : unchanged(false)
       })
       if (!gone) throw notFoundFactor()
       return { id: params.id }

@@ -12,7 +12,7 @@ import type { Deps } from '../lib/deps.ts'
 import { ErrorBody, unauthorized } from '../lib/errors.ts'
 import { guards } from '../lib/guards.ts'
 import { enforce } from '../lib/limits.ts'
-import { Aal2Required, aalOf, deleteFactor, FACTOR_COLUMNS, type FactorRow, factorTx, insertFactor, mfaError, mfaRules, requireMfa, userOfClaims } from '../lib/mfa.ts'
+import { Aal2Required, aalOf, deleteFactor, FACTOR_COLUMNS, type FactorRow, factorTx, insertFactor, mfaError, mfaRules, requireMfa, unchanged, userOfClaims } from '../lib/mfa.ts'
 import { revocationsChanged } from '../lib/revocations.ts'
 import { sessionOf, upgradeSession } from '../lib/sessions.ts'
 import { TokenBody } from '../lib/tokens.ts'
@@ -119,7 +119,7 @@ export function recoveryCodes(deps: Deps) {
       const now = clock.now()
       const id = await factorTx(db, user, now, async (tx) => {
         const factor = await recoveryFactor(tx, user)
-        return factor && (await deleteFactor(tx, user, factor, now)) ? factor.id : null
+        return factor && (await deleteFactor(tx, user, factor, now)) ? factor.id : unchanged(null)
       })
       if (!id) throw none()
       return { id }
@@ -139,9 +139,9 @@ export function recoveryCodes(deps: Deps) {
       // previous one's commit and count on from it, so they cannot outrun the lockout.
       const result = await factorTx(db, user, now, async (tx) => {
         const factor = await recoveryFactor(tx, user)
-        if (!factor) return 'wrong' as const
+        if (!factor) return unchanged('wrong' as const)
         // Locked: right codes are refused too, so a guesser learns nothing until the lock lifts.
-        if ((parseTime(factor.locked_until) ?? 0) > now.getTime()) return 'locked' as const
+        if ((parseTime(factor.locked_until) ?? 0) > now.getTime()) return unchanged('locked' as const)
         const code = await tx.get<{ id: string }>('SELECT id FROM {mfa_recovery_codes} WHERE factor_id = ? AND code_hash = ? AND used_at IS NULL', [factor.id, sha256(canonical(body.code))])
         const used = code && (await tx.run('UPDATE {mfa_recovery_codes} SET used_at = ? WHERE id = ? AND used_at IS NULL', [dbTime(now), code.id])).changes > 0
         if (!used) {

@@ -95,15 +95,33 @@ export async function requireAal2IfVerified(db: Db, instanceId: string, userId: 
  *  UPDATE that leaves the row as it was writes nothing, and Galera certifies only what was written. The user's
  *  `updated_at` moves with its factors, which are part of its JSON. A user deleted meanwhile is a 404, as the
  *  route's own lookup would have answered a moment later. */
-export function factorTx<T>(db: Db, user: Pick<UserRow, 'instance_id' | 'id'>, now: Date, fn: (tx: Db) => Promise<T>): Promise<T> {
+export async function factorTx<R>(db: Db, user: Pick<UserRow, 'instance_id' | 'id'>, now: Date, fn: (tx: Db) => Promise<R>): Promise<Settled<R>> {
   const at = dbTime(now), after = dbTime(new Date(now.getTime() + 1))
-  return db.tx(async (tx) => {
-    const { changes } = await tx.run('UPDATE {users} SET updated_at = CASE WHEN updated_at = ? THEN ? ELSE ? END WHERE instance_id = ? AND id = ?',
-      [at, after, at, user.instance_id, user.id])
-    if (!changes) throw notFound('User not found')
-    return fn(tx)
-  })
+  try {
+    return await db.tx(async (tx) => {
+      const { changes } = await tx.run('UPDATE {users} SET updated_at = CASE WHEN updated_at = ? THEN ? ELSE ? END WHERE instance_id = ? AND id = ?',
+        [at, after, at, user.instance_id, user.id])
+      if (!changes) throw notFound('User not found')
+      const result = await fn(tx)
+      if (result instanceof Unchanged) throw result
+      return result as Settled<R>
+    })
+  } catch (e) {
+    if (e instanceof Unchanged) return e.value as Settled<R>
+    throw e
+  }
 }
+
+/** A factorTx answer that changed nothing (no such factor, no such challenge, locked): its transaction is rolled
+ *  back, so the user's row is not written. Committed, such requests would move the user's updated_at for nothing,
+ *  and on Galera each would be a write-set that conflicts with the user's other writes on other nodes: an
+ *  unthrottled DELETE of random factor ids would then make the user's own logins fail there. */
+export class Unchanged<T> {
+  constructor(readonly value: T) {}
+}
+export const unchanged = <T>(value: T): Unchanged<T> => new Unchanged(value)
+/** What factorTx answers for a handler's result: an Unchanged one's value, any other as it is. */
+type Settled<R> = R extends Unchanged<infer V> ? V : R
 
 /** Deletes a factor (its challenges and codes go with it). Recovery codes never stay as the only factor: when the
  *  last verified TOTP factor goes, they go too. Returns false when the user has no such factor. Run inside

@@ -365,6 +365,18 @@ describe('MFA factor changes racing each other', () => {
   const factorTypes = async (userId: string) =>
     (await s.db.all<{ factor_type: string }>('SELECT factor_type FROM {mfa_factors} WHERE user_id = ?', [userId])).map((r) => r.factor_type).sort()
 
+  test('a factor request that changes nothing (an unknown factor deleted or verified) leaves the user\'s row unwritten', async () => {
+    const u = await mfaUser(1, true)
+    const updatedAt = async () => (await s.db.get<{ updated_at: string }>('SELECT updated_at FROM {users} WHERE id = ?', [u.id]))?.updated_at
+    const before = await updatedAt()
+    s.clock.advance(5)
+    const unknown = crypto.randomUUID()
+    expect((await s.req(`/factors/${unknown}`, { method: 'DELETE', headers: bearer(u.token) })).status).toBe(404)
+    expect((await s.req(`/admin/users/${u.id}/factors/${unknown}`, { method: 'DELETE', headers: OPERATOR })).status).toBe(404)
+    const ch = await s.req(`/factors/${unknown}/verify`, { method: 'POST', headers: bearer(u.token), json: { challenge_id: crypto.randomUUID(), code: '000000' } })
+    expect(ch.status).toBe(404)
+    expect(await updatedAt()).toBe(before)
+  })
   test('challenges racing the delete of their factor (30 rounds): each a 200 or a 404, never a 5xx, and no challenge left without its factor', async () => {
     const seen: Record<string, number> = {}
     for (let round = 0; round < 30; round++) {
