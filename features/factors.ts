@@ -102,7 +102,9 @@ export function factors(deps: Deps) {
       const user = await userOfClaims(db, instanceId, claims)
       const session = sessionOf(claims)
       if (!session) throw unauthorized('Invalid token: no session')
-      // A failure is recorded (audit, challenge spent) and then refused: the transaction commits either way.
+      // A wrong code is recorded (audit row, notice) and refused, and its transaction commits; the challenge stays
+      // open until it expires, so guesses are bounded by the per-factor limit above. Outcomes that change nothing
+      // (no such factor or challenge, aal1) roll back (unchanged).
       const result = await factorTx(db, user, now, async (tx) => {
         const factor = await tx.get<FactorRow>(`SELECT ${FACTOR_COLUMNS} FROM {mfa_factors} WHERE id = ? AND instance_id = ? AND user_id = ?`, [params.id, instanceId, user.id])
         if (!factor || factor.factor_type !== 'totp' || !(await findFactor(tx, instanceId, user.id, factor.id, now))) return unchanged('no-factor' as const)
