@@ -9,7 +9,7 @@ import type { Decision } from './external-accounts.ts'
 import { findIdentity, insertIdentity } from './identities.ts'
 import { mailVars } from './links.ts'
 import type { FlowRow } from './oauth-flow.ts'
-import { findOtpForUser, identityMark, issueOtp, type OtpRow } from './otp.ts'
+import { findOtpForUser, identityMark, issueOtp, markedIdentity, otpExpired, type OtpRow } from './otp.ts'
 import type { ProviderUser } from './providers/index.ts'
 import { redirectGuard } from './redirects.ts'
 import { claimConfirmationMail, deleteUser, insertUser, type Metadata, parseMeta, updateUser, type UserPatch, type UserRow } from './users.ts'
@@ -45,6 +45,13 @@ export function heldSignIns(deps: Deps) {
       identityId = (await findIdentity(tx, deps.instanceId, flow.provider, pu.id))?.id ?? ''
     }
     const base = { created: d.act === 'enrol', sentBefore: user.confirmation_sent_at }
+    // A live link that ties nothing was asked for by address (a re-signup, /resend): it may be the owner's, mailed
+    // because a sign-in's link was not theirs. A reminder replacing it would kill it and mail a tied one again,
+    // so it waits for that link to be used or to expire.
+    if (d.act === 'remind') {
+      const live = await findOtpForUser(tx, user.id, 'confirmation')
+      if (live && !markedIdentity(live) && !otpExpired(config, live, now)) return { ...base, user, token: null, earlierLink: null }
+    }
     // A reminder's row was read without a lock, so two sign-ins at once may both find the last mail old enough:
     // the claim (a conditional UPDATE of confirmation_sent_at) picks the one that mails. A new row always wins it.
     if (!(await claimConfirmationMail(tx, user.id, now, config.smtp.max_frequency))) return { ...base, user, token: null, earlierLink: null }

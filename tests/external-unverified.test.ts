@@ -349,6 +349,23 @@ describe('pre-hijacking: the owner confirming through a mail of their own drops 
     await attackerRefused(email, provider, id)
   })
 
+  test('the attacker signs in again once the window has passed: the owner\'s fresh link stays live, no tied link is mailed over it', async () => {
+    const email = 'prehijack-replant@example.com'
+    const id = await planted(email, '7513')
+    s.clock.advance(5 * 60)
+    expect((await s.req('/signup', { method: 'POST', json: { email, password: 'owner-password' } })).status).toBe(200)
+    const own = tokenFromMail(await s.smtp.waitForMail(email, { count: 2 }), 'confirmation_token')
+    s.clock.advance(15 * 60) // SMTP_MAX_FREQUENCY after the owner's mail: a reminder would be due
+    profile('gitlab', '7513', [email, false])
+    expect(landing(await signIn(s, 'gitlab')).hash).toEqual({})
+    await Bun.sleep(300)
+    expect(s.smtp.mailsTo(email).length).toBe(2)
+    const res = await verify(s, own)
+    expect(res.status).toBe(200)
+    expect((await me(s, (await body(res)).access_token as string)).id).toBe(id)
+    await attackerRefused(email, '7513', id)
+  })
+
   test('the owner recovers the account: the link is gone', async () => {
     const email = 'prehijack-recover@example.com'
     const id = await planted(email, '7502')
