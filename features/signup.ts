@@ -21,7 +21,8 @@ import { ChallengeFields, challengeBinding } from '../lib/pkce.ts'
 import { speaksSupabase, withSession } from '../lib/dialect.ts'
 import { issueSession } from '../lib/sessions.ts'
 import { TokenBody } from '../lib/tokens.ts'
-import { claimOwnConfirmationMail, findOtpForUser, issueOtp, type OtpRow } from '../lib/otp.ts'
+import { findOtpForUser, issueOtp, type OtpRow } from '../lib/otp.ts'
+import { claimOwnConfirmationMail } from '../lib/identities.ts'
 import {
   deleteUser, emailKey, findUserByEmail, findUserById, insertUser, type Metadata, type NewUser, parseMeta, passwordProblem, toUser, updateUser, User,
   type UserPatch, type UserRow, MetadataInput, metadataOf,

@@ -9,9 +9,9 @@
 import { actorOf, writeAudit } from './audit.ts'
 import { type Db, dbTime } from './db/index.ts'
 import type { ProviderUser } from './providers/index.ts'
-import { revokeOtp } from './otp.ts'
+import { findOtpForUser, markedIdentity, revokeOtp } from './otp.ts'
 import { endOtherSessions } from './sessions.ts'
-import { emailKey, type UserPatch, type UserRow } from './users.ts'
+import { claimConfirmationMail, emailKey, type UserPatch, type UserRow } from './users.ts'
 
 /** The provider vouches for `email`: one of its emails is that address and verified. */
 export const vouchesFor = (pu: ProviderUser, email: string): boolean =>
@@ -72,6 +72,23 @@ export async function addressProven(db: Db, user: UserRow, keep: string, now: Da
   await writeAudit(db, user.instance_id, actorOf(user), 'user_modified', now, {
     reason: 'unproven_identities_removed', providers: gone.map((l) => l.provider), sessions,
   })
+  return true
+}
+
+/** claimConfirmationMail for a request that the address's owner may have made (a re-signup, /resend): when the
+ *  live confirmation link is tied to a provider sign-in (an unverified provider address started the account), it
+ *  is not the asker's, and inside the window they would get no mail and confirm with that link, keeping the
+ *  provider link whoever made it (an attacker who claimed the address at a provider). So such a link is replaced
+ *  and mailed whatever the window, and the unproven provider link it named goes: from then on that provider
+ *  account reaches this one only once its provider vouches for the address, however often it signs in again.
+ *  Read under its lock: of two such requests at once the second finds the untied link and waits for the window. */
+export async function claimOwnConfirmationMail(db: Db, userId: string, now: Date, maxFrequency: number): Promise<boolean> {
+  if (await claimConfirmationMail(db, userId, now, maxFrequency)) return true
+  const live = await findOtpForUser(db, userId, 'confirmation')
+  const tied = live ? markedIdentity(live) : ''
+  if (!tied || !(await claimConfirmationMail(db, userId, now, 0))) return false
+  const link = await db.get<LinkRow>('SELECT id, provider, email, identity_data FROM {identities} WHERE id = ? AND user_id = ?', [tied, userId])
+  if (link && !proven(link)) await db.run('DELETE FROM {identities} WHERE id = ?', [link.id])
   return true
 }
 

@@ -3,7 +3,6 @@
 import type { Config } from './config.ts'
 import { type Db, dbTime, parseTime, WriteConflict } from './db/index.ts'
 import { randomToken, safeEqual, sha256 } from './crypto.ts'
-import { claimConfirmationMail } from './users.ts'
 
 // Passwordless sign-in mails a link token (`magiclink`) and a short code (`magiclink_code`) for the same sign-in.
 // A password change's reauthentication nonce (`reauthentication`) is a short code too (features/reauthenticate.ts).
@@ -59,18 +58,6 @@ export const identityMark = (identityId: string): string => `${IDENTITY_MARK}${i
 /** The provider link a token's confirmation vouches for, or '' (every other token: links made before are unproven). */
 export const markedIdentity = (row: OtpRow): string =>
   row.token_type === 'confirmation' && row.relates_to.startsWith(IDENTITY_MARK) ? row.relates_to.slice(IDENTITY_MARK.length) : ''
-
-/** claimConfirmationMail for a request that the address's owner may have made (a re-signup, /resend): when the
- *  live confirmation link is tied to a provider sign-in (an unverified provider address started the account), it
- *  is not the asker's, and inside the window they would get no mail and confirm with that link, keeping the
- *  provider link whoever made it (an attacker who claimed the address at a provider, signing in again every
- *  window). So such a link is replaced and mailed whatever the window; the new one ties nothing. Read under its
- *  lock: of two such requests at once the second finds the untied link and waits for the window. */
-export async function claimOwnConfirmationMail(db: Db, userId: string, now: Date, maxFrequency: number): Promise<boolean> {
-  if (await claimConfirmationMail(db, userId, now, maxFrequency)) return true
-  const live = await findOtpForUser(db, userId, 'confirmation')
-  return live !== null && markedIdentity(live) !== '' && claimConfirmationMail(db, userId, now, 0)
-}
 
 export const otpExpired = (config: Config, row: OtpRow, now: Date): boolean =>
   now.getTime() > (parseTime(row.created_at) ?? 0) + otpMaxAge(config, row.token_type) * 1000

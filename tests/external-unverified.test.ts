@@ -349,21 +349,33 @@ describe('pre-hijacking: the owner confirming through a mail of their own drops 
     await attackerRefused(email, provider, id)
   })
 
-  test('the attacker signs in again once the window has passed: the owner\'s fresh link stays live, no tied link is mailed over it', async () => {
+  test('the attacker signs in again once the window has passed: refused, the owner\'s fresh link stays live, no tied link is mailed over it', async () => {
     const email = 'prehijack-replant@example.com'
     const id = await planted(email, '7513')
     s.clock.advance(5 * 60)
     expect((await s.req('/signup', { method: 'POST', json: { email, password: 'owner-password' } })).status).toBe(200)
     const own = tokenFromMail(await s.smtp.waitForMail(email, { count: 2 }), 'confirmation_token')
     s.clock.advance(15 * 60) // SMTP_MAX_FREQUENCY after the owner's mail: a reminder would be due
+    // The owner's request dropped the sign-in's unproven link, so the provider account reaches nothing here now.
     profile('gitlab', '7513', [email, false])
-    expect(landing(await signIn(s, 'gitlab')).hash).toEqual({})
+    expect(landing(await signIn(s, 'gitlab')).hash).toEqual({ error: 'access_denied', error_description: 'Email from external provider is not verified' })
     await Bun.sleep(300)
     expect(s.smtp.mailsTo(email).length).toBe(2)
     const res = await verify(s, own)
     expect(res.status).toBe(200)
     expect((await me(s, (await body(res)).access_token as string)).id).toBe(id)
     await attackerRefused(email, '7513', id)
+  })
+
+  test('the attacker asks for the mail itself (a /resend with its own code_challenge) inside the window: its provider link goes, and signing in again later gets nothing', async () => {
+    const email = 'prehijack-own-resend@example.com'
+    const id = await planted(email, '7514')
+    const challenge = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM' // any S256 challenge: the attacker keeps its verifier
+    expect((await s.req('/resend', { method: 'POST', json: { email, type: 'signup', code_challenge: challenge, code_challenge_method: 's256' } })).status).toBe(200)
+    await s.smtp.waitForMail(email, { count: 2 })
+    expect((await identitiesOf(s, id)).filter((i) => i.provider === 'gitlab')).toEqual([])
+    s.clock.advance(16 * 60) // past the window: a reminder would be due
+    await attackerRefused(email, '7514', id)
   })
 
   test('the owner recovers the account: the link is gone', async () => {
