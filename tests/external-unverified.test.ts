@@ -378,6 +378,24 @@ describe('pre-hijacking: the owner confirming through a mail of their own drops 
     await attackerRefused(email, '7514', id)
   })
 
+  // The usual case: the owner comes long after the planted mail, and may not click before that link expires.
+  test.each([
+    ['signs up', { path: '/signup', json: (email: string) => ({ email, password: 'owner-password' }) }],
+    ['asks for the mail again (/resend)', { path: '/resend', json: (email: string) => ({ email, type: 'signup' }) }],
+  ])('past the mail window the owner %s, then lets that link expire: the attacker signing in again is still refused and mails nothing', async (_, ask) => {
+    const email = `prehijack-late-${ask.path.slice(1)}@example.com`
+    const provider = ask.path === '/signup' ? '7515' : '7516'
+    const id = await planted(email, provider)
+    s.clock.advance(16 * 60)
+    expect((await s.req(ask.path, { method: 'POST', json: ask.json(email) })).status).toBe(200)
+    await s.smtp.waitForMail(email, { count: 2 })
+    expect((await identitiesOf(s, id)).filter((i) => i.provider === 'gitlab')).toEqual([])
+    s.clock.advance(24 * 3600 + 60) // the owner's link has expired
+    await attackerRefused(email, provider, id)
+    await Bun.sleep(300)
+    expect(s.smtp.mailsTo(email).length).toBe(2)
+  })
+
   test('the owner recovers the account: the link is gone', async () => {
     const email = 'prehijack-recover@example.com'
     const id = await planted(email, '7502')
