@@ -79,19 +79,17 @@ export async function addressProven(db: Db, user: UserRow, keep: string, now: Da
  *  live confirmation link is tied to a provider sign-in (an unverified provider address started the account), it
  *  is not the asker's, and inside the window they would get no mail and confirm with that link, keeping the
  *  provider link whoever made it (an attacker who claimed the address at a provider). So such a link is replaced
- *  and mailed whatever the window, and the unproven provider link it named goes, inside the window or long after
- *  it: from then on that provider account reaches this one only once its provider vouches for the address,
- *  however often it signs in again. Read under its lock: of two such requests at once the second finds the
- *  untied link and waits for the window. */
+ *  and mailed whatever the window. And whenever such a request mails, inside the window or long after it, the
+ *  account's unproven provider links go: from then on those provider accounts reach this one only once their
+ *  provider vouches for the address, however often they sign in again. The live link is read under its lock: of
+ *  two such requests at once the second finds the untied link and waits for the window. */
 export async function claimOwnConfirmationMail(db: Db, userId: string, now: Date, maxFrequency: number): Promise<boolean> {
-  // Looked at whether or not the window has passed: an owner who asks a day later must cut the link just the same,
-  // or the attacker signs in again once the owner's fresh link has expired and mails a tied one anew.
   const live = await findOtpForUser(db, userId, 'confirmation')
-  const tied = live ? markedIdentity(live) : ''
-  if (!(await claimConfirmationMail(db, userId, now, tied ? 0 : maxFrequency))) return false
-  if (!tied) return true
-  const link = await db.get<LinkRow>('SELECT id, provider, email, identity_data FROM {identities} WHERE id = ? AND user_id = ?', [tied, userId])
-  if (link && !proven(link)) await db.run('DELETE FROM {identities} WHERE id = ?', [link.id])
+  if (!(await claimConfirmationMail(db, userId, now, live && markedIdentity(live) ? 0 : maxFrequency))) return false
+  // Every unproven link goes, not only the one a live link names: a planted link whose mail has expired (or was
+  // taken back) is just as unproven, and would otherwise wait for the owner's fresh link to expire too.
+  const links = await db.all<LinkRow>('SELECT id, provider, email, identity_data FROM {identities} WHERE user_id = ?', [userId])
+  for (const l of links) if (!proven(l)) await db.run('DELETE FROM {identities} WHERE id = ?', [l.id])
   return true
 }
 

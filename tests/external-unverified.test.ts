@@ -396,6 +396,17 @@ describe('pre-hijacking: the owner confirming through a mail of their own drops 
     expect(s.smtp.mailsTo(email).length).toBe(2)
   })
 
+  test('the planted mail has expired when the owner asks for one: the provider link goes all the same', async () => {
+    const email = 'prehijack-expired@example.com'
+    const id = await planted(email, '7517')
+    s.clock.advance(24 * 3600 + 60) // the planted link has expired
+    expect((await s.req('/resend', { method: 'POST', json: { email, type: 'signup' } })).status).toBe(200)
+    await s.smtp.waitForMail(email, { count: 2 })
+    expect((await identitiesOf(s, id)).filter((i) => i.provider === 'gitlab')).toEqual([])
+    s.clock.advance(24 * 3600 + 60) // and so has the owner's
+    await attackerRefused(email, '7517', id)
+  })
+
   test('the owner recovers the account: the link is gone', async () => {
     const email = 'prehijack-recover@example.com'
     const id = await planted(email, '7502')
