@@ -48,15 +48,13 @@ export function heldSignIns(deps: Deps) {
     // A live link that ties nothing was asked for by address (a re-signup, /resend): it may be the owner's, mailed
     // because a sign-in's link was not theirs. A reminder replacing it would kill it and mail a tied one again,
     // so it waits for that link to be used or to expire.
-    if (d.act === 'remind') {
-      const live = await findOtpForUser(tx, user.id, 'confirmation')
-      if (live && !markedIdentity(live) && !otpExpired(config, live, now)) return { ...base, user, token: null, earlierLink: null }
-    }
+    const live = d.act === 'remind' ? await findOtpForUser(tx, user.id, 'confirmation') : null
+    if (live && !markedIdentity(live) && !otpExpired(config, live, now)) return { ...base, user, token: null, earlierLink: null }
     // A reminder's row was read without a lock, so two sign-ins at once may both find the last mail old enough:
     // the claim (a conditional UPDATE of confirmation_sent_at) picks the one that mails. A new row always wins it.
     if (!(await claimConfirmationMail(tx, user.id, now, config.smtp.max_frequency))) return { ...base, user, token: null, earlierLink: null }
     user = { ...user, confirmation_sent_at: dbTime(now), updated_at: dbTime(now) }
-    const earlierLink = d.act === 'remind' ? await findOtpForUser(tx, user.id, 'confirmation') : null
+    const earlierLink = live // what a failed mail puts back
     // The link names this sign-in's provider link: confirming through it keeps that link (and drops any other);
     // a confirmation from anywhere else (the owner's own /signup, /resend, /recover, /otp) drops it too.
     const token = await issueOtp(tx, deps.instanceId, user.id, 'confirmation', now, identityMark(identityId))
