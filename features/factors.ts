@@ -98,8 +98,11 @@ export function factors(deps: Deps) {
       const now = clock.now()
       await enforce(limiter, rules.client, [clientOf(config, request, server)], now.getTime())
       if (!isUuid(params.id)) throw notFoundFactor()
-      await enforce(limiter, rules.factor, [params.id], now.getTime())
       const user = await userOfClaims(db, instanceId, claims)
+      // Counted per user and factor: keyed by the factor alone, anyone who learnt a factor's id could spend its
+      // owner's attempts from an account of their own. Whoever guesses codes for this factor holds this user's
+      // token (the password), so the guesses still count where the owner's do.
+      await enforce(limiter, rules.factor, [`${user.id}/${params.id}`], now.getTime())
       const session = sessionOf(claims)
       if (!session) throw unauthorized('Invalid token: no session')
       // A wrong code is recorded (audit row, notice) and refused, and its transaction commits; the challenge stays

@@ -154,8 +154,8 @@ export const openSecret = (config: Config, instanceId: string, factorId: string,
   openValue(keyOf(config), sealed, secretAad(instanceId, factorId))
 
 /** Challenge and verify requests per client (GOTRUE_MFA_RATE_LIMIT_CHALLENGE_AND_VERIFY per minute), and failed
- *  verification attempts per factor from anywhere: 5 per 5 minutes, so guessing a 6-digit code (3 valid at a time)
- *  from many addresses stays under half a percent a day, and every failure is in the audit log. */
+ *  verification attempts per user and factor from anywhere: 5 per 5 minutes, so guessing a 6-digit code (3 valid at
+ *  a time) from many addresses stays under half a percent a day, and every failure is in the audit log. */
 export const mfaRules = (c: Config) => ({
   client: { name: 'mfa-client', limit: c.mfa.rate_limit_challenge_and_verify, windowSec: 60 },
   factor: { name: 'mfa-factor', limit: 5, windowSec: 300 },

@@ -183,6 +183,19 @@ describe('MFA', () => {
     for (const a of ['factor_enrolled', 'factor_verified', 'factor_deleted', 'challenge_failed']) expect(actions).toContain(a)
   })
 
+  test('another account verifying against someone\'s factor id spends its own budget, not the owner\'s', async () => {
+    const { user, factorId } = await enrolled(s)
+    const owner = await body<Tokens>(await login(s, user.email))
+    const stranger = await body<Tokens>(await login(s, (await confirmedUser(s)).email))
+    const tries = []
+    for (let i = 0; i < 6; i++) {
+      tries.push((await s.req(`/factors/${factorId}/verify`, { method: 'POST', headers: bearer(stranger.access_token), json: { challenge_id: crypto.randomUUID(), code: '123456' } })).status)
+    }
+    expect(tries).toEqual([404, 404, 404, 404, 404, 429])
+    const ch = await body<{ id: string }>(await s.req(`/factors/${factorId}/challenge`, { method: 'POST', headers: bearer(owner.access_token) }))
+    expect((await s.req(`/factors/${factorId}/verify`, { method: 'POST', headers: bearer(owner.access_token), json: { challenge_id: ch.id, code: 'abc' } })).status).toBe(422)
+  })
+
   test('the TOTP secret is sealed at rest; bad input is a clear error', async () => {
     const { factorId, secret, auth } = await enrolled(s)
     const row = await s.db.get<{ secret: string }>('SELECT secret FROM {mfa_factors} WHERE id = ?', [factorId])
