@@ -325,12 +325,15 @@ describe('pre-hijacking: the owner confirming through a mail of their own drops 
     await attackerRefused(email, '7501', id)
   })
 
-  // Inside SMTP_MAX_FREQUENCY of the planted mail the owner's own request used to send nothing, so the only link in
-  // the inbox was the sign-in's, which keeps its provider link; an attacker signing in again every window kept it so.
-  test.each([
+  /** The two ways the owner asks for a confirmation mail by address. */
+  const OWNER_ASKS = [
     ['signs up', { path: '/signup', json: (email: string) => ({ email, password: 'owner-password' }) }],
     ['asks for the mail again (/resend)', { path: '/resend', json: (email: string) => ({ email, type: 'signup' }) }],
-  ])('inside the mail window of a planted sign-in, the owner %s: a fresh link goes out at once, the planted one is dead, the attacker gets no session', async (_, ask) => {
+  ] as const
+
+  // Inside SMTP_MAX_FREQUENCY of the planted mail the owner's own request used to send nothing, so the only link in
+  // the inbox was the sign-in's, which keeps its provider link; an attacker signing in again every window kept it so.
+  test.each(OWNER_ASKS)('inside the mail window of a planted sign-in, the owner %s: a fresh link goes out at once, the planted one is dead, the attacker gets no session', async (_, ask) => {
     const email = `prehijack-window-${ask.path.slice(1)}@example.com`
     const provider = ask.path === '/signup' ? '7511' : '7512'
     const id = await planted(email, provider)
@@ -379,10 +382,7 @@ describe('pre-hijacking: the owner confirming through a mail of their own drops 
   })
 
   // The usual case: the owner comes long after the planted mail, and may not click before that link expires.
-  test.each([
-    ['signs up', { path: '/signup', json: (email: string) => ({ email, password: 'owner-password' }) }],
-    ['asks for the mail again (/resend)', { path: '/resend', json: (email: string) => ({ email, type: 'signup' }) }],
-  ])('past the mail window the owner %s, then lets that link expire: the attacker signing in again is still refused and mails nothing', async (_, ask) => {
+  test.each(OWNER_ASKS)('past the mail window the owner %s, then lets that link expire: the attacker signing in again is still refused and mails nothing', async (_, ask) => {
     const email = `prehijack-late-${ask.path.slice(1)}@example.com`
     const provider = ask.path === '/signup' ? '7515' : '7516'
     const id = await planted(email, provider)
