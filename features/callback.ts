@@ -24,9 +24,10 @@ import { badRequest, ErrorBody, HttpError } from '../lib/errors.ts'
 import { enforce, RULES } from '../lib/limits.ts'
 import { candidate, decide, type Decision, type Found, HOOKS } from '../lib/external-accounts.ts'
 import { type Pending, heldSignIns } from '../lib/external-pending.ts'
+import { bindHeldBrowser } from '../lib/held-browser.ts'
 import { addressProven, dropOtherIdentities, findIdentity, findIdentityUserId, insertIdentity, markProven, UNPROVEN_GONE, vouchesFor } from '../lib/identities.ts'
 import { type FlowRow, fromStarter, STATE_LIFETIME_MS, stateCookie } from '../lib/oauth-flow.ts'
-import { consumeOtp, findOtpByHash, issueOtp } from '../lib/otp.ts'
+import { consumeOtp, findOtpByHash, issueOtp, otpMaxAge } from '../lib/otp.ts'
 import { getProvider, type ProviderUser } from '../lib/providers/index.ts'
 import { revocationsChanged } from '../lib/revocations.ts'
 import { redirectGuard } from '../lib/redirects.ts'
@@ -187,19 +188,21 @@ export function callback(deps: Deps) {
     return { patch, userId: subject.id }
   }
 
-  function redirectTo(base: string, params: Record<string, string>, where: 'hash' | 'query', headers: Record<string, string> = {}): Response {
+  function redirectTo(base: string, params: Record<string, string>, where: 'hash' | 'query', headers: Record<string, string> = {}, cookies: string[] = []): Response {
     const url = new URL(base)
     const encoded = new URLSearchParams(Object.entries(params).sort(([a], [b]) => a.localeCompare(b))).toString()
     if (where === 'hash') url.hash = encoded
     else for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v)
-    return new Response(null, { status: 302, headers: { ...headers, location: url.toString() } })
+    const h = new Headers({ ...headers, location: url.toString() })
+    for (const c of cookies) h.append('set-cookie', c)
+    return new Response(null, { status: 302, headers: h })
   }
 
   /** Finds or creates the user and issues the session (or PKCE code). The hooks are chosen from what the database
    *  holds before the transaction, and the transaction decides again by the same rule; when another sign-in of
    *  the same account changed the rows in between so that it decides for another user than the hooks were told
    *  about (RaceLost), the caller runs this again, so the hooks are chosen anew from the winner's rows. */
-  async function signIn(flow: FlowRow, pu: ProviderUser, now: Date, origin: BrowserOrigin): Promise<{ code?: string; session?: unknown; pending?: Pending }> {
+  async function signIn(flow: FlowRow, pu: ProviderUser, now: Date, origin: BrowserOrigin, browserMark: string): Promise<{ code?: string; session?: unknown; pending?: Pending }> {
     const newId = crypto.randomUUID()
     const { patch, userId } = await runHooks(flow, pu, now, newId, origin.client)
     let unlinked = false
@@ -207,7 +210,7 @@ export function callback(deps: Deps) {
       const d = decide(await lookUp(tx, instanceId, config.jwt.aud, flow, pu), flow, pu, config, now)
       if (d.act === 'refuse') throw new RedirectError(d.code, d.description)
       if (userId && userId !== (d.act === 'create' || d.act === 'enrol' ? newId : d.user.id)) throw new RaceLost()
-      if (d.act === 'enrol' || d.act === 'remind') return { pending: await hold(tx, d, flow, pu, now, newId, patch) }
+      if (d.act === 'enrol' || d.act === 'remind') return { pending: await hold(tx, d, flow, pu, now, newId, patch, browserMark) }
       const acted = await act(tx, d, flow, pu, now, newId)
       unlinked = acted.unlinked
       const user = Object.keys(patch).length ? await updateUser(tx, acted.user, patch, now) : acted.user
@@ -252,9 +255,11 @@ export function callback(deps: Deps) {
       // Two first sign-ins of one provider account at once: the loser's insert hits a unique key once the winner
       // committed (or its hooks named a user that is not the one found), so a second pass finds the winner's rows.
       const lost = (e: unknown) => e instanceof UniqueViolation || e instanceof RaceLost
-      const result = await signIn(flow, pu, now, origin).catch((e) => {
+      // A held sign-in's mail is bound to this browser (lib/held-browser.ts); the cookie is set only when one goes.
+      const browser = bindHeldBrowser(config, flow.provider, cookieHeader, otpMaxAge(config, 'confirmation'))
+      const result = await signIn(flow, pu, now, origin, browser.mark).catch((e) => {
         if (!lost(e)) throw e
-        return signIn(flow, pu, now, origin).catch((again) => {
+        return signIn(flow, pu, now, origin, browser.mark).catch((again) => {
           if (lost(again)) throw new RedirectError('temporarily_unavailable', 'Concurrent sign-ins of this account, please try again')
           throw again
         })
@@ -263,7 +268,7 @@ export function callback(deps: Deps) {
       // without a fragment (gotrue-js and the identity widget then simply stay signed out).
       if (result.pending) {
         await mailConfirmation(result.pending, flow)
-        return redirectTo(target, {}, 'hash', cleared)
+        return redirectTo(target, {}, 'hash', cleared, result.pending.token ? [browser.setCookie] : [])
       }
       if ('code' in result && result.code) return redirectTo(target, { code: result.code }, 'query', cleared)
       const s = result.session as Awaited<ReturnType<typeof issueSession>>
@@ -278,7 +283,7 @@ export function callback(deps: Deps) {
   }
 
   const callbackDoc = {
-    response: { 302: t.Void({ description: 'Redirect to the site with the session (or ?code=, or #error=) ' }), 400: ErrorBody },
+    response: { 302: t.Void({ description: 'Redirect to the site with the session (or ?code=, or #error=); a sign-in held for its confirmation mail lands with nothing and sets the HttpOnly cookie that binds the mail to this browser' }), 400: ErrorBody },
     detail: { summary: 'OAuth callback from the provider', tags: ['external'] },
   }
   // The browser that comes back from the provider: its session's device summary (lib/sessions.ts).

@@ -31,8 +31,9 @@ export function heldSignIns(deps: Deps) {
   const mailDue = (u: UserRow, now: Date) => now.getTime() - (parseTime(u.confirmation_sent_at) ?? 0) >= config.smtp.max_frequency * 1000
 
   /** Carries out `enrol` or `remind` inside the callback's transaction: the account and its link, and the
-   *  confirmation token when a mail is due. Nothing signs in. */
-  async function hold(tx: Db, d: Extract<Decision, { act: 'enrol' | 'remind' }>, flow: FlowRow, pu: ProviderUser, now: Date, newId: string, patch: UserPatch): Promise<Pending> {
+   *  confirmation token when a mail is due, bound to the browser of this sign-in (`browserMark`,
+   *  lib/held-browser.ts). Nothing signs in. */
+  async function hold(tx: Db, d: Extract<Decision, { act: 'enrol' | 'remind' }>, flow: FlowRow, pu: ProviderUser, now: Date, newId: string, patch: UserPatch, browserMark: string): Promise<Pending> {
     const meta = deps.validateUserData?.(pu.metadata) ? {} : pu.metadata
     let user: UserRow
     let identityId: string
@@ -55,9 +56,10 @@ export function heldSignIns(deps: Deps) {
     if (!(await claimConfirmationMail(tx, user.id, now, config.smtp.max_frequency))) return { ...base, user, token: null, earlierLink: null }
     user = { ...user, confirmation_sent_at: dbTime(now), updated_at: dbTime(now) }
     const earlierLink = live // what a failed mail puts back
-    // The link names this sign-in's provider link: confirming through it keeps that link (and drops any other);
-    // a confirmation from anywhere else (the owner's own /signup, /resend, /recover, /otp) drops it too.
-    const token = await issueOtp(tx, deps.instanceId, user.id, 'confirmation', now, identityMark(identityId))
+    // The link names this sign-in's provider link and browser: confirming through it in that browser keeps that
+    // link (and drops any other); through it elsewhere (the address's owner clicking a mail they never asked for),
+    // or through any other mail (the owner's own /signup, /resend, /recover, /otp), the link goes.
+    const token = await issueOtp(tx, deps.instanceId, user.id, 'confirmation', now, identityMark(identityId, browserMark))
     return { ...base, user, token, earlierLink }
   }
 

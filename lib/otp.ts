@@ -52,12 +52,21 @@ export async function findOtpByHash(db: Db, instanceId: string, types: OtpType[]
 }
 
 /** A confirmation token that an external sign-in mailed (an address its provider had not verified) names the
- *  provider link that sign-in made, so that confirming through it keeps that link and no other (lib/verify.ts). */
+ *  provider link that sign-in made, and the browser that made it (lib/held-browser.ts): confirming through it in
+ *  that browser keeps that link and no other; anywhere else the link goes too (lib/verify.ts). */
 const IDENTITY_MARK = 'identity:'
-export const identityMark = (identityId: string): string => `${IDENTITY_MARK}${identityId}`
-/** The provider link a token's confirmation vouches for, or '' (every other token: links made before are unproven). */
-export const markedIdentity = (row: OtpRow): string =>
-  row.token_type === 'confirmation' && row.relates_to.startsWith(IDENTITY_MARK) ? row.relates_to.slice(IDENTITY_MARK.length) : ''
+const BROWSER_SEP = ' '
+export const identityMark = (identityId: string, browserMark: string): string => `${IDENTITY_MARK}${identityId}${BROWSER_SEP}${browserMark}`
+const marks = (row: OtpRow): [string, string] => {
+  if (row.token_type !== 'confirmation' || !row.relates_to.startsWith(IDENTITY_MARK)) return ['', '']
+  const [identity = '', browser = ''] = row.relates_to.slice(IDENTITY_MARK.length).split(BROWSER_SEP)
+  return [identity, browser]
+}
+/** The provider link a token's confirmation would vouch for, or '' (every other token: links made before are
+ *  unproven). */
+export const markedIdentity = (row: OtpRow): string => marks(row)[0]
+/** The browser binding of such a token ('' for a token stored before it had one: its link is not kept). */
+export const markedBrowser = (row: OtpRow): string => marks(row)[1]
 
 export const otpExpired = (config: Config, row: OtpRow, now: Date): boolean =>
   now.getTime() > (parseTime(row.created_at) ?? 0) + otpMaxAge(config, row.token_type) * 1000

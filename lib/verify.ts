@@ -11,10 +11,11 @@ import { safeEqual } from './crypto.ts'
 import { dbTime } from './db/index.ts'
 import type { Deps } from './deps.ts'
 import { forbidden, notFound, unprocessable } from './errors.ts'
+import { fromHeldBrowser } from './held-browser.ts'
 import { addressProven, UNPROVEN_GONE } from './identities.ts'
 import { enforce, RULES } from './limits.ts'
 import { hasVerifiedFactor } from './mfa.ts'
-import { codeHash, consumeOtp, findOtp, findOtpForUser, markedIdentity, type OtpRow, type OtpType, otpExpired, revokeOtp } from './otp.ts'
+import { codeHash, consumeOtp, findOtp, findOtpForUser, markedBrowser, markedIdentity, type OtpRow, type OtpType, otpExpired, revokeOtp } from './otp.ts'
 import { badCodeVerifier, bindingOf, flowStateExpired, flowStateNotFound, verifierMatches } from './pkce.ts'
 import { revocationsChanged } from './revocations.ts'
 import { endOtherSessions, issueSession } from './sessions.ts'
@@ -141,9 +142,12 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
     // The mail proves the mailbox, not a provider account linked before it: one whose unverified address started
     // this account would otherwise keep signing in to it after its owner confirms or recovers it (pre-hijacking,
     // also under autoconfirm, where that sign-in made a confirmed account). Only the confirmation that sign-in
-    // mailed keeps (and proves) the link it made. On a confirmed account the link's holder may have set the
-    // password too: it goes unless this link sets one (recovery with a password, an invite).
-    const unlinked = await addressProven(tx, user, markedIdentity(otp), now)
+    // mailed keeps (and proves) the link it made, and only when answered in the browser that signed in
+    // (lib/held-browser.ts): anyone's provider account can have the address mailed, and its owner clicking that
+    // mail unasked proves the mailbox, not that provider account. On a confirmed account the link's holder may
+    // have set the password too: it goes unless this link sets one (recovery with a password, an invite).
+    const keep = fromHeldBrowser(markedBrowser(otp), request.headers.get('cookie')) ? markedIdentity(otp) : ''
+    const unlinked = await addressProven(tx, user, keep, now)
     if (unlinked && otp.token_type !== 'email_change') Object.assign(patch, UNPROVEN_GONE)
     if (unlinked && user.confirmed_at && !patch.encrypted_password) patch.encrypted_password = ''
     if (!user.confirmed_at) {

@@ -23,7 +23,8 @@ async function signIn(s: TestServer, p: FakeProviderName, headers: Record<string
   const res = await s.req(`/authorize?provider=${p}${extra}`, { redirect: 'manual', headers })
   expect(res.status).toBe(302)
   const back = await fake.approve(res.headers.get('location') ?? '')
-  const cookie = /^(gotrue-oauth-state=[^;]*)/.exec(res.headers.get('set-cookie') ?? '')?.[1] ?? ''
+  const state = /^(gotrue-oauth-state=[^;]*)/.exec(res.headers.get('set-cookie') ?? '')?.[1] ?? ''
+  const cookie = headers.cookie ? `${headers.cookie}; ${state}` : state
   return s.req(`/callback?${back}`, { redirect: 'manual', headers: { cookie } })
 }
 /** Where the callback sent the browser, and the fragment's parameters. */
@@ -34,7 +35,13 @@ function landing(res: Response): { location: string; hash: Record<string, string
 }
 const me = async (s: TestServer, accessToken: string | undefined) =>
   body(await s.req('/user', { headers: { authorization: `Bearer ${accessToken}` } }))
-const verify = async (s: TestServer, token: string) => s.req('/verify', { method: 'POST', json: { type: 'signup', token } })
+/** The browser's cookie of a held sign-in, as the callback set it (lib/held-browser.ts): `name=value`. */
+const heldCookie = (res: Response): string =>
+  res.headers.getSetCookie().map((c) => /^(__Host-gotrue-held-signin=[^;]+)/.exec(c)?.[1]).find(Boolean) ?? ''
+/** POST /verify of a signup link, from a browser carrying `cookie` (none: another browser, or a site on another
+ *  origin, whose calls carry no cookies of this API). */
+const verify = async (s: TestServer, token: string, cookie = '') =>
+  s.req('/verify', { method: 'POST', json: { type: 'signup', token }, headers: cookie ? { cookie } : {} })
 const profile = (p: FakeProviderName, id: string, ...list: [string, boolean][]) => fake.setProfile(p, {
   id, name: 'Grace Hopper', avatar: `https://avatars.example.com/${id}.png`,
   emails: list.map(([email, verified], i): FakeEmail => ({ email, verified, primary: i === 0 })),
@@ -54,9 +61,14 @@ describe('a new account with an unverified address (autoconfirm off)', () => {
   test('unconfirmed account and link, one confirmation mail, no fragment; the mail confirms and signs in', async () => {
     const email = 'newcomer@example.com'
     profile('gitlab', '7001', [email, false])
-    const { location, hash } = landing(await signIn(s, 'gitlab'))
+    const back = await signIn(s, 'gitlab')
+    const { location, hash } = landing(back)
     expect(location).toBe(`${SITE}/login`)
     expect(hash).toEqual({})
+    // the browser that signed in holds a secret its mail is bound to: HttpOnly, for this host only (__Host-, the
+    // redirect URI is https), as long as the link lives
+    const set = back.headers.getSetCookie().find((c) => c.startsWith('__Host-gotrue-held-signin='))
+    expect(set).toMatch(/^__Host-gotrue-held-signin=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=86400; HttpOnly; SameSite=Lax; Secure$/)
     const [row, ...more] = await usersWith(s, email)
     expect(more).toEqual([])
     expect(row).toMatchObject({ confirmed_at: null, encrypted_password: '' })
@@ -65,7 +77,7 @@ describe('a new account with an unverified address (autoconfirm off)', () => {
     expect(mail.subject).toBe('Confirm Your Signup')
     // the link lands where the sign-in started (an allowed page of the site), as a session would have
     expect(mail.html).toContain(`${SITE}/login#confirmation_token=`)
-    const res = await verify(s, tokenFromMail(mail, 'confirmation_token'))
+    const res = await verify(s, tokenFromMail(mail, 'confirmation_token'), heldCookie(back))
     expect(res.status).toBe(200)
     const u = await me(s, (await body(res)).access_token as string)
     expect(u).toMatchObject({
@@ -429,12 +441,70 @@ describe('pre-hijacking: the owner confirming through a mail of their own drops 
     await attackerRefused(email, '7503', id)
   })
 
-  test('the mail of the sign-in itself still confirms and keeps its link (the reference\'s flow)', async () => {
+  test('the mail of the sign-in itself, answered in the browser that signed in, confirms and keeps its link', async () => {
     const email = 'prehijack-own-mail@example.com'
     profile('gitlab', '7505', [email, false])
-    expect(landing(await signIn(s, 'gitlab')).hash).toEqual({})
-    expect((await verify(s, tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token'))).status).toBe(200)
+    const back = await signIn(s, 'gitlab')
+    expect(landing(back).hash).toEqual({})
+    expect((await verify(s, tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token'), heldCookie(back))).status).toBe(200)
     const [row] = await usersWith(s, email)
     expect(await identitiesOf(s, row?.id ?? '')).toEqual([{ provider: 'gitlab', provider_id: '7505' }])
+  })
+
+  test('the owner clicks the unsolicited mail of a planted sign-in: the account is confirmed and theirs, the link is gone', async () => {
+    // The reference keeps the link here: the owner, who asked for nothing, confirms an account whose provider link
+    // is the attacker's. Answered without the sign-in's browser cookie, the mail proves the mailbox only.
+    const email = 'prehijack-unasked@example.com'
+    const id = await planted(email, '7518')
+    const res = await verify(s, tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token'))
+    expect(res.status).toBe(200)
+    const u = await me(s, (await body(res)).access_token as string)
+    expect(u.id).toBe(id)
+    expect(Date.parse(u.confirmed_at as string)).not.toBeNaN()
+    expect(await identitiesOf(s, id)).toEqual([])
+    await attackerRefused(email, '7518', id)
+  })
+
+  test('the owner\'s browser holding a secret of its own held sign-in does not keep the attacker\'s link', async () => {
+    // a secret is per browser: the owner's own pending sign-in elsewhere gives their browser one, which is not the
+    // attacker's
+    const ownEmail = 'prehijack-other-own@example.com'
+    profile('github', '7519', [ownEmail, false])
+    const ownBrowser = heldCookie(await signIn(s, 'github'))
+    expect(ownBrowser).not.toBe('')
+    const email = 'prehijack-unasked-cookie@example.com'
+    const id = await planted(email, '7520')
+    expect((await verify(s, tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token'), ownBrowser)).status).toBe(200)
+    expect(await identitiesOf(s, id)).toEqual([])
+    await attackerRefused(email, '7520', id)
+  })
+
+  test('one browser, two held sign-ins: it keeps its secret, and each mail keeps its own link there', async () => {
+    profile('gitlab', '7521', ['two-first@example.com', false])
+    const browser = heldCookie(await signIn(s, 'gitlab'))
+    profile('github', '7522', ['two-second@example.com', false])
+    const second = await signIn(s, 'github', { referer: `${SITE}/login`, cookie: browser })
+    expect(heldCookie(second)).toBe(browser)
+    for (const [email, provider, pid] of [['two-first@example.com', 'gitlab', '7521'], ['two-second@example.com', 'github', '7522']] as const) {
+      expect((await verify(s, tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token'), browser)).status).toBe(200)
+      const [row] = await usersWith(s, email)
+      expect(await identitiesOf(s, row?.id ?? '')).toEqual([{ provider, provider_id: pid }])
+    }
+  })
+
+  test('the account page (this API\'s origin) carries the browser\'s cookie: the link is kept there, dropped without it', async () => {
+    const page = (token: string, cookie: string) => s.req('/account/confirm', {
+      method: 'POST', redirect: 'manual', body: new URLSearchParams({ token }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin', ...(cookie ? { cookie } : {}) },
+    })
+    for (const [email, pid, withCookie] of [['page-kept@example.com', '7523', true], ['page-dropped@example.com', '7524', false]] as const) {
+      profile('gitlab', pid, [email, false])
+      const back = await signIn(s, 'gitlab')
+      const res = await page(tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token'), withCookie ? heldCookie(back) : '')
+      expect(res.status).toBeLessThan(400)
+      const [row] = await usersWith(s, email)
+      expect(row?.confirmed_at).not.toBeNull()
+      expect(await identitiesOf(s, row?.id ?? '')).toEqual(withCookie ? [{ provider: 'gitlab', provider_id: pid }] : [])
+    }
   })
 })

@@ -5780,7 +5780,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Redirect to the site with the session (or ?code=, or #error=) */
+            /** @description Redirect to the site with the session (or ?code=, or #error=); a sign-in held for its confirmation mail lands with nothing and sets the HttpOnly cookie that binds the mail to this browser */
             302: {
                 headers: {
                     /** @description Where the browser goes next */
@@ -5897,7 +5897,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Redirect to the site with the session (or ?code=, or #error=) */
+            /** @description Redirect to the site with the session (or ?code=, or #error=); a sign-in held for its confirmation mail lands with nothing and sets the HttpOnly cookie that binds the mail to this browser */
             302: {
                 headers: {
                     /** @description Where the browser goes next */
