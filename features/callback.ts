@@ -25,7 +25,7 @@ import { enforce, RULES } from '../lib/limits.ts'
 import { candidate, decide, type Decision, type Found, HOOKS } from '../lib/external-accounts.ts'
 import { type Pending, heldSignIns } from '../lib/external-pending.ts'
 import { bindHeldBrowser } from '../lib/held-browser.ts'
-import { addressProven, dropOtherIdentities, findIdentity, findIdentityUserId, insertIdentity, markProven, UNPROVEN_GONE, vouchesFor } from '../lib/identities.ts'
+import { addressProven, dropOtherIdentities, findIdentity, findIdentityUserId, insertIdentity, markProven, startedProfileGone, UNPROVEN_GONE, vouchesFor } from '../lib/identities.ts'
 import { type FlowRow, fromStarter, STATE_LIFETIME_MS, stateCookie } from '../lib/oauth-flow.ts'
 import { consumeOtp, findOtpByHash, issueOtp, otpMaxAge } from '../lib/otp.ts'
 import { getProvider, type ProviderUser } from '../lib/providers/index.ts'
@@ -153,11 +153,13 @@ export function callback(deps: Deps) {
     // other provider links, which may have been set up by someone who never owned the address (pre-hijacking):
     // a password signup of someone else's address, or a sign-in with a provider account that claims the
     // address unverified. The owner signs in with this provider, and sets a password if they want one.
+    // Found through a verified email, this provider account did not start the account: the sign-in that did (an
+    // unverified address) loses its link here, and its profile too.
     await dropOtherIdentities(tx, user.id, provider, pu.id)
     // confirmed under autoconfirm only, the link stays unproven; vouched for, it is proven now
     if (!linked && vouchesFor(pu, user.email)) await markProven(tx, await ownLink(user.id), now)
     await audit(user, 'user_signedup')
-    return { unlinked: false, user: await updateUser(tx, user, { confirmed_at: dbTime(now), encrypted_password: '', last_sign_in_at: dbTime(now) }, now) }
+    return { unlinked: false, user: await updateUser(tx, user, { confirmed_at: dbTime(now), encrypted_password: '', last_sign_in_at: dbTime(now), ...(d.linkEmail ? startedProfileGone(user, provider) : {}) }, now) }
   }
 
   /** What runs before the transaction (never while the database is held), as `decide` chooses from what the
@@ -256,7 +258,7 @@ export function callback(deps: Deps) {
       // committed (or its hooks named a user that is not the one found), so a second pass finds the winner's rows.
       const lost = (e: unknown) => e instanceof UniqueViolation || e instanceof RaceLost
       // A held sign-in's mail is bound to this browser (lib/held-browser.ts); the cookie is set only when one goes.
-      const browser = bindHeldBrowser(config, flow.provider, cookieHeader, otpMaxAge(config, 'confirmation'))
+      const browser = bindHeldBrowser(config, otpMaxAge(config, 'confirmation'))
       const result = await signIn(flow, pu, now, origin, browser.mark).catch((e) => {
         if (!lost(e)) throw e
         return signIn(flow, pu, now, origin, browser.mark).catch((again) => {

@@ -79,8 +79,9 @@ export function pages(deps: Deps) {
     }
     let session: Awaited<ReturnType<typeof verifyToken>>['session']
     let passwordNeedsAal2 = false
+    let clearCookie = ''
     try {
-      ({ session, passwordNeedsAal2 } = await verifyToken(deps, { type: p.type, token, password: p.password ? password : undefined, resetPassword: p.name === 'recover' }, request, server))
+      ({ session, passwordNeedsAal2, clearCookie } = await verifyToken(deps, { type: p.type, token, password: p.password ? password : undefined, resetPassword: p.name === 'recover' }, request, server))
     } catch (e) {
       if (!(e instanceof HttpError) || e.status >= 500) throw e
       if (e.status === 429) {
@@ -91,6 +92,7 @@ export function pages(deps: Deps) {
       if (/expired/i.test(e.msg)) return outcome(set, 422, p, false, 'This link has expired. Please ask for a new one.')
       return form(set, e.status, p, token, e.msg) // a password the policy refuses: the token is still good
     }
+    if (clearCookie) set.headers['set-cookie'] = clearCookie
     if (toSite) {
       // The reference's implicit-flow fragment, so a site that takes /callback's redirect takes this one too.
       const url = new URL(config.site_url)

@@ -24,9 +24,9 @@ export function verify(deps: Deps) {
     .post('/verify', async ({ body, headers, set, request, server }) => {
       const token = body.token_hash || body.token
       const aud = requestAud(deps, headers)
-      const { session } = await verifyToken(deps, { type: body.type, token, password: body.password, email: body.email, aud }, request, server)
-      const cookie = accessCookie(deps.config, headers['x-use-cookie'] ?? null, session.access_token, deps.clock.now())
-      if (cookie) set.headers['set-cookie'] = cookie
+      const { session, clearCookie } = await verifyToken(deps, { type: body.type, token, password: body.password, email: body.email, aud }, request, server)
+      const cookies = [accessCookie(deps.config, headers['x-use-cookie'] ?? null, session.access_token, deps.clock.now()), clearCookie].filter(Boolean)
+      if (cookies.length) set.headers['set-cookie'] = cookies as never
       return session
     }, {
       parse: jsonBody('Could not read verification params'),

@@ -7,7 +7,7 @@ import { dbTime, type Db, parseTime } from './db/index.ts'
 import type { Deps } from './deps.ts'
 import type { Decision } from './external-accounts.ts'
 import { findIdentity, insertIdentity } from './identities.ts'
-import { mailVars } from './links.ts'
+import { mailVars, opensPage } from './links.ts'
 import type { FlowRow } from './oauth-flow.ts'
 import { findOtpForUser, identityMark, issueOtp, markedIdentity, otpExpired, type OtpRow } from './otp.ts'
 import type { ProviderUser } from './providers/index.ts'
@@ -64,12 +64,15 @@ export function heldSignIns(deps: Deps) {
   }
 
   /** The confirmation mail of a held sign-in, after the commit. The link lands where the session would have:
-   *  the page that started the flow when it is allowed. A failed mail takes back what the callback wrote. */
+   *  the page that started the flow when it is allowed, unless MAILER_URLPATHS_CONFIRMATION names this API's
+   *  account page, which is on the origin of the browser's cookie (lib/held-browser.ts) when the site is not. A
+   *  failed mail takes back what the callback wrote. */
   async function mailConfirmation(p: Pending, flow: FlowRow): Promise<void> {
     const { user, token } = p
     if (!token) return
+    const landing = opensPage(config, 'confirmation') ? null : allowedRedirect(flow.referrer)
     await mailOrUndo(deps,
-      () => deps.mailer.send('confirmation', user.email, mailVars(config, 'confirmation', user.email, token, parseMeta(user.raw_user_meta_data), undefined, allowedRedirect(flow.referrer))),
+      () => deps.mailer.send('confirmation', user.email, mailVars(config, 'confirmation', user.email, token, parseMeta(user.raw_user_meta_data), undefined, landing)),
       'Error sending confirmation mail', 'external sign-in after mail failure', (tx) => p.created
         ? deleteUser(tx, user.id)
         : restoreUser(tx, deps, user, { confirmation_sent_at: p.sentBefore }, 'confirmation', p.earlierLink))

@@ -11,7 +11,7 @@ import { type Db, dbTime } from './db/index.ts'
 import type { ProviderUser } from './providers/index.ts'
 import { findOtpForUser, markedIdentity, revokeOtp } from './otp.ts'
 import { endOtherSessions } from './sessions.ts'
-import { claimConfirmationMail, emailKey, type UserPatch, type UserRow } from './users.ts'
+import { claimConfirmationMail, emailKey, parseMeta, type UserPatch, type UserRow } from './users.ts'
 
 /** The provider vouches for `email`: one of its emails is that address and verified. */
 export const vouchesFor = (pu: ProviderUser, email: string): boolean =>
@@ -52,6 +52,18 @@ export async function markProven(db: Db, identityId: string, now: Date): Promise
  *  could have started goes (its token is revoked there; the columns go through the caller's own patch, so the row
  *  it returns is the stored one). The password is the caller's to clear (a recovery or invite sets a new one). */
 export const UNPROVEN_GONE: UserPatch = { email_change: '', email_change_sent_at: null }
+
+/** The profile an unconfirmed account got from the provider sign-in that started it (its full name and avatar in
+ *  user_metadata, its provider in app_metadata), for a caller whose proof removed that sign-in's link: whoever held
+ *  the link chose them (a name shown for the owner, an image URL on their server), so they go with it. `provider`
+ *  is the account's provider from now on ('email' when a mail proved the address). Empty for a confirmed account
+ *  and for one a password signup started. */
+export function startedProfileGone(user: UserRow, provider: string): UserPatch {
+  if (user.confirmed_at) return {}
+  const app = parseMeta(user.raw_app_meta_data)
+  if (typeof app.provider !== 'string' || app.provider === 'email') return {}
+  return { raw_user_meta_data: '{}', raw_app_meta_data: JSON.stringify({ ...app, provider }) }
+}
 
 /** The account's address was just proven, through the link `keep` ('' for none: by mail): `keep` becomes proven,
  *  every unproven link goes, and when one went so does every session of the user but `session` (the prover's,

@@ -31,6 +31,12 @@ export function allowedRedirect(config: Config, requested: unknown): string | nu
   return guard(requested)
 }
 
+/** Whether a link of `kind` without a redirect opens this API's account page (MAILER_URLPATHS_<kind> names it, or
+ *  no site is configured). */
+export function opensPage(config: Config, kind: LinkKind): boolean {
+  return new URL(mailLink(config, kind, 'x')).pathname.endsWith(PAGE_PATHS[kind])
+}
+
 /** `redirectTo`: an allowed redirect (allowedRedirect) the client asked for (supabase's `redirect_to`,
  *  `emailRedirectTo`): the link opens it, with the token in the fragment as a site's link has it. */
 export function mailLink(config: Config, kind: LinkKind, token: string, redirectTo?: string | null): string {

@@ -11,8 +11,8 @@ import { safeEqual } from './crypto.ts'
 import { dbTime } from './db/index.ts'
 import type { Deps } from './deps.ts'
 import { forbidden, notFound, unprocessable } from './errors.ts'
-import { fromHeldBrowser } from './held-browser.ts'
-import { addressProven, UNPROVEN_GONE } from './identities.ts'
+import { clearHeldBrowser, fromHeldBrowser } from './held-browser.ts'
+import { addressProven, startedProfileGone, UNPROVEN_GONE } from './identities.ts'
 import { enforce, RULES } from './limits.ts'
 import { hasVerifiedFactor } from './mfa.ts'
 import { codeHash, consumeOtp, findOtp, findOtpForUser, markedBrowser, markedIdentity, type OtpRow, type OtpType, otpExpired, revokeOtp } from './otp.ts'
@@ -146,9 +146,13 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
     // (lib/held-browser.ts): anyone's provider account can have the address mailed, and its owner clicking that
     // mail unasked proves the mailbox, not that provider account. On a confirmed account the link's holder may
     // have set the password too: it goes unless this link sets one (recovery with a password, an invite).
-    const keep = fromHeldBrowser(markedBrowser(otp), request.headers.get('cookie')) ? markedIdentity(otp) : ''
+    const fromSigner = fromHeldBrowser(markedBrowser(otp), request.headers.get('cookie'))
+    const keep = fromSigner ? markedIdentity(otp) : ''
     const unlinked = await addressProven(tx, user, keep, now)
     if (unlinked && otp.token_type !== 'email_change') Object.assign(patch, UNPROVEN_GONE)
+    // No link kept: the one that started an unconfirmed account went, and its profile with it (what the signup
+    // hook replied stands).
+    if (unlinked && !keep) for (const [k, v] of Object.entries(startedProfileGone(user, 'email'))) if (!(k in patch)) Object.assign(patch, { [k]: v })
     if (unlinked && user.confirmed_at && !patch.encrypted_password) patch.encrypted_password = ''
     if (!user.confirmed_at) {
       patch.confirmed_at = dbTime(now)
@@ -160,7 +164,9 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
     // (a device signed in by someone who knew the old password, or with the old address).
     if (otp.token_type === 'recovery' || otp.token_type === 'email_change') await endOtherSessions(tx, updated, null, now, 'credentials_changed')
     const origin = { method: 'otp', userAgent: request.headers.get('user-agent'), client: clientOf(config, request, server) }
-    return { session: await issueSession(tx, config, updated, now, origin), kind: otp.token_type, passwordNeedsAal2: needsAal2, unlinked }
+    // The browser's secret of that sign-in has served: it goes.
+    const clearCookie = fromSigner ? clearHeldBrowser(config, markedBrowser(otp)) : ''
+    return { session: await issueSession(tx, config, updated, now, origin), kind: otp.token_type, passwordNeedsAal2: needsAal2, unlinked, clearCookie }
   })
   if ('refused' in done) throw done.refused
   if (done.unlinked) revocationsChanged() // after the commit too: a node's read may have run before it

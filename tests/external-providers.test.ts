@@ -150,13 +150,17 @@ describe('each provider, with signups open', () => {
   test.each(PROVIDERS.filter((p) => p !== 'facebook'))('%s: an email the provider has not verified → an unconfirmed account, a confirmation mail, no session', async (p) => {
     const email = `unverified-${p}@example.com`
     profile(p, `55${PROVIDERS.indexOf(p)}`, email, { verified: false })
-    const { url, hash } = landing(await signIn(s, p))
+    const back = await signIn(s, p)
+    const { url, hash } = landing(back)
     expect(url.toString()).toBe(`${SITE}/`)
     expect([...hash.keys()]).toEqual([])
     const rows = await s.db.all<{ confirmed_at: string | null }>('SELECT confirmed_at FROM {users} WHERE email_key = ?', [email])
     expect(rows).toEqual([{ confirmed_at: null }])
     const token = tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token')
-    const confirmed = await body(await s.req('/verify', { method: 'POST', json: { type: 'signup', token } }))
+    // answered in the browser that signed in (its held sign-in cookie), the mail keeps the provider's link
+    const cookie = back.headers.getSetCookie().map((c) => c.split(';')[0] ?? '').filter((c) => c.startsWith('__Host-gotrue-held-')).join('; ')
+    expect(cookie).not.toBe('')
+    const confirmed = await body(await s.req('/verify', { method: 'POST', json: { type: 'signup', token }, headers: { cookie } }))
     expect(await me(s, confirmed.access_token as string)).toMatchObject({ email, app_metadata: { provider: p } })
   })
 

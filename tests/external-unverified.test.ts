@@ -37,7 +37,7 @@ const me = async (s: TestServer, accessToken: string | undefined) =>
   body(await s.req('/user', { headers: { authorization: `Bearer ${accessToken}` } }))
 /** The browser's cookie of a held sign-in, as the callback set it (lib/held-browser.ts): `name=value`. */
 const heldCookie = (res: Response): string =>
-  res.headers.getSetCookie().map((c) => /^(__Host-gotrue-held-signin=[^;]+)/.exec(c)?.[1]).find(Boolean) ?? ''
+  res.headers.getSetCookie().map((c) => /^(__Host-gotrue-held-[A-Za-z0-9_-]{8}=[^;]+)/.exec(c)?.[1]).find(Boolean) ?? ''
 /** POST /verify of a signup link, from a browser carrying `cookie` (none: another browser, or a site on another
  *  origin, whose calls carry no cookies of this API). */
 const verify = async (s: TestServer, token: string, cookie = '') =>
@@ -66,9 +66,9 @@ describe('a new account with an unverified address (autoconfirm off)', () => {
     expect(location).toBe(`${SITE}/login`)
     expect(hash).toEqual({})
     // the browser that signed in holds a secret its mail is bound to: HttpOnly, for this host only (__Host-, the
-    // redirect URI is https), as long as the link lives
-    const set = back.headers.getSetCookie().find((c) => c.startsWith('__Host-gotrue-held-signin='))
-    expect(set).toMatch(/^__Host-gotrue-held-signin=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=86400; HttpOnly; SameSite=Lax; Secure$/)
+    // site and the redirect URI are https), as long as the link lives
+    const set = back.headers.getSetCookie().find((c) => c.startsWith('__Host-gotrue-held-'))
+    expect(set).toMatch(/^__Host-gotrue-held-[A-Za-z0-9_-]{8}=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=86400; HttpOnly; SameSite=Lax; Secure$/)
     const [row, ...more] = await usersWith(s, email)
     expect(more).toEqual([])
     expect(row).toMatchObject({ confirmed_at: null, encrypted_password: '' })
@@ -79,6 +79,9 @@ describe('a new account with an unverified address (autoconfirm off)', () => {
     expect(mail.html).toContain(`${SITE}/login#confirmation_token=`)
     const res = await verify(s, tokenFromMail(mail, 'confirmation_token'), heldCookie(back))
     expect(res.status).toBe(200)
+    // the secret has served: the answer clears it
+    const [name] = heldCookie(back).split('=')
+    expect(res.headers.getSetCookie()).toContain(`${name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure`)
     const u = await me(s, (await body(res)).access_token as string)
     expect(u).toMatchObject({
       id: row?.id, email, app_metadata: { provider: 'gitlab' },
@@ -479,17 +482,56 @@ describe('pre-hijacking: the owner confirming through a mail of their own drops 
     await attackerRefused(email, '7520', id)
   })
 
-  test('one browser, two held sign-ins: it keeps its secret, and each mail keeps its own link there', async () => {
+  test('one browser, two held sign-ins: a secret each, and each mail keeps its own link there', async () => {
     profile('gitlab', '7521', ['two-first@example.com', false])
-    const browser = heldCookie(await signIn(s, 'gitlab'))
+    const first = heldCookie(await signIn(s, 'gitlab'))
     profile('github', '7522', ['two-second@example.com', false])
-    const second = await signIn(s, 'github', { referer: `${SITE}/login`, cookie: browser })
-    expect(heldCookie(second)).toBe(browser)
+    const second = heldCookie(await signIn(s, 'github', { referer: `${SITE}/login`, cookie: first }))
+    expect(second).not.toBe('')
+    expect(second.split('=')[0]).not.toBe(first.split('=')[0])
+    const browser = `${first}; ${second}`
     for (const [email, provider, pid] of [['two-first@example.com', 'gitlab', '7521'], ['two-second@example.com', 'github', '7522']] as const) {
       expect((await verify(s, tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token'), browser)).status).toBe(200)
       const [row] = await usersWith(s, email)
       expect(await identitiesOf(s, row?.id ?? '')).toEqual([{ provider, provider_id: pid }])
     }
+  })
+
+  test('a secret that leaked from the owner\'s browser, presented at the attacker\'s callback, binds nothing to that browser', async () => {
+    // The cookie goes to every path of the host (a site's functions and proxied rewrites on the same origin): the
+    // callback mints a secret per sign-in and never adopts one the request presents.
+    profile('github', '7525', ['leak-owner-other@example.com', false])
+    const ownerBrowser = heldCookie(await signIn(s, 'github'))
+    const email = 'prehijack-leaked-secret@example.com'
+    profile('gitlab', '7526', [email, false])
+    const plantedBack = await signIn(s, 'gitlab', { referer: `${SITE}/login`, cookie: ownerBrowser })
+    expect(heldCookie(plantedBack)).not.toBe(ownerBrowser)
+    const res = await verify(s, tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token'), ownerBrowser)
+    expect(res.status).toBe(200)
+    const id = (await me(s, (await body(res)).access_token as string)).id as string
+    expect(await identitiesOf(s, id)).toEqual([])
+    await attackerRefused(email, '7526', id)
+  })
+
+  test('the owner\'s click on the unsolicited mail drops the profile the planted sign-in gave the account', async () => {
+    // the attacker chose the name shown for the owner and an image URL on their own server
+    const email = 'prehijack-profile@example.com'
+    const id = await planted(email, '7527')
+    const res = await verify(s, tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token'))
+    const u = await me(s, (await body(res)).access_token as string)
+    expect(u.id).toBe(id)
+    expect(u.user_metadata).toEqual({})
+    expect(u.app_metadata).toMatchObject({ provider: 'email' })
+  })
+
+  test('another provider account vouching for the address drops the planted sign-in\'s profile', async () => {
+    const email = 'prehijack-profile-vouched@example.com'
+    const id = await planted(email, '7528')
+    fake.setProfile('github', { id: '7529', name: 'Owner', avatar: 'https://avatars.example.com/owner.png', emails: [{ email, verified: true, primary: true }] })
+    const u = await me(s, landing(await signIn(s, 'github')).hash.access_token)
+    expect(u.id).toBe(id)
+    expect(u.user_metadata).toEqual({})
+    expect(u.app_metadata).toMatchObject({ provider: 'github' })
   })
 
   test('the account page (this API\'s origin) carries the browser\'s cookie: the link is kept there, dropped without it', async () => {
@@ -506,5 +548,29 @@ describe('pre-hijacking: the owner confirming through a mail of their own drops 
       expect(row?.confirmed_at).not.toBeNull()
       expect(await identitiesOf(s, row?.id ?? '')).toEqual(withCookie ? [{ provider: 'gitlab', provider_id: pid }] : [])
     }
+  })
+})
+
+describe('a site on another origin, its confirmation mails pointed at the account pages', () => {
+  // The held sign-in's mail then opens the account page on this API's origin, where the browser's cookie is sent,
+  // rather than the site's page the flow started from (whose /verify calls carry no cookies of this API).
+  const API = 'https://identity.example.com/.netlify/identity' // the host of the fake's redirect URI: the cookie's host
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: { ...fake.env(), GOTRUE_MAILER_URLPATHS_CONFIRMATION: `${API}/account/confirm` } }) })
+  afterAll(async () => { await s.stop() })
+
+  test('the held sign-in\'s mail opens the account page, where the browser that signed in keeps its link', async () => {
+    const email = 'held-pages@example.com'
+    profile('gitlab', '7530', [email, false])
+    const back = await signIn(s, 'gitlab') // started on the site's /login page (an allowed referrer)
+    const mail = await s.smtp.waitForMail(email)
+    expect(mail.html).toContain(`${API}/account/confirm?confirmation_token=`)
+    const res = await s.req('/account/confirm', {
+      method: 'POST', redirect: 'manual', body: new URLSearchParams({ token: /\?confirmation_token=([A-Za-z0-9_-]+)/.exec(mail.html)?.[1] ?? '' }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin', cookie: heldCookie(back) },
+    })
+    expect(res.status).toBeLessThan(400)
+    const [row] = await usersWith(s, email)
+    expect(await identitiesOf(s, row?.id ?? '')).toEqual([{ provider: 'gitlab', provider_id: '7530' }])
   })
 })
