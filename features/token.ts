@@ -61,11 +61,9 @@ const grantSchema = {
 
 interface RefreshRow { id: string; user_id: string; instance_id: string; family_id: string; revoked: number; revoked_at: string | null; created_at: string; updated_at: string }
 
+const FIND_REFRESH_TOKEN = 'SELECT id, user_id, instance_id, family_id, revoked, revoked_at, created_at, updated_at FROM {refresh_tokens} WHERE token_hash = ? FOR UPDATE'
 async function findRefreshToken(db: Db, raw: string): Promise<RefreshRow | null> {
-  return db.get<RefreshRow>(
-    'SELECT id, user_id, instance_id, family_id, revoked, revoked_at, created_at, updated_at FROM {refresh_tokens} WHERE token_hash = ? FOR UPDATE',
-    [sha256(raw)],
-  )
+  return db.get<RefreshRow>(FIND_REFRESH_TOKEN, [sha256(raw)])
 }
 /** Queued (Db.later): the grant holds the row's lock since its FOR UPDATE, so the UPDATE cannot miss. */
 async function revokeRefreshToken(db: Db, id: string, now: Date): Promise<void> {
@@ -130,10 +128,13 @@ export function token(deps: Deps) {
     const now = clock.now()
     const secret = config.jwt.secret
     const result = await db.tx(async (tx): Promise<TokenResponse | { ended: string } | 'reused' | 'invalid' | 'expired'> => {
-      const row = await findRefreshToken(tx, raw)
-      if (!row || row.instance_id !== instanceId) return 'invalid'
-      const found = await refreshView(tx, instanceId, row.user_id, row.family_id)
-      if (!found) return 'invalid'
+      // The token's row lock, and what the grant reads under it, in one round trip (Db.soon): the view's statement
+      // runs after the lock is held.
+      const hash = sha256(raw)
+      const locked = tx.soon<RefreshRow>(FIND_REFRESH_TOKEN, [hash])
+      const found = await refreshView(tx, instanceId, hash)
+      const [row] = await locked
+      if (!row || row.instance_id !== instanceId || !found) return 'invalid'
       const { user, hasFactors } = found
       if (row.revoked) {
         const revokedAt = parseTime(row.revoked_at) ?? 0

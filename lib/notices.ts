@@ -57,6 +57,7 @@ export function withNotices(db: Db, webhooks: Webhooks, log: Logger, instanceId:
       get: inner.get,
       run: inner.run,
       later: inner.later,
+      soon: inner.soon,
       afterCommit: inner.afterCommit,
       tx: (fn, o) => inner.tx((t) => fn(wrap(t)), o),
       notices: notices(inner),

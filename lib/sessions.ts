@@ -201,35 +201,49 @@ export async function listSessions(db: Db, config: Config, instanceId: string, u
     })
 }
 
-/** What the refresh grant reads once it holds its token's row lock: the user with the factor flag, and the session's
- *  aal and methods. One statement (the user joined to the session and its methods, a row per method): on MySQL
- *  every statement is a round trip and a socket write, which cost the grant more CPU than anything else. The
+/** What the refresh grant reads once it holds its token's row lock: the token's user with the factor flag, and the
+ *  session's aal and methods. One statement (the user joined to the session and its methods, a row per method), by
+ *  the token's hash, so that it travels in one command with the locking read (Db.soon): on MySQL every round trip
+ *  is a socket write, which cost the grant more CPU than anything else. The
  *  session's aal cannot change before the grant commits: upgradeSession deletes the family's tokens, and the grant
  *  holds the one it spends; on MySQL this must stay the grant's first plain read after its FOR UPDATE, so that
- *  the snapshot it reads from starts after the lock. Whether the session was revoked is still decided by
- *  touchSession's UPDATE. */
-export interface RefreshView { user: UserRow; hasFactors: boolean; auth: SessionAuth | null }
+ *  the snapshot it reads from starts after the lock. Whether the session was revoked is read here too: every
+ *  statement that ends a session writes its family's refresh tokens in the same transaction (endSession,
+ *  endOtherSessions, endAal1Sessions, a reuse's revokeFamily, a user's deletion through the foreign key), so none
+ *  commits between this read and the grant's COMMIT: it waits for the token's row lock (or, on Galera, one of the
+ *  two fails certification on that row). */
+export interface RefreshView { user: UserRow; hasFactors: boolean; auth: (SessionAuth & { revoked: boolean }) | null }
 const userColumns = USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ')
 const REFRESH_VIEW = `SELECT ${userColumns}, ${factorFlag('u')}, ` +
-  's.aal AS s_aal, s.created_at AS s_created_at, a.authentication_method AS a_method, a.created_at AS a_created_at ' +
-  'FROM {users} u LEFT JOIN {sessions} s ON s.id = ? AND s.user_id = u.id LEFT JOIN {mfa_amr_claims} a ON a.session_id = s.id ' +
-  'WHERE u.instance_id = ? AND u.id = ? LIMIT 20'
-type RefreshViewRow = UserRow & { has_factors: number | string; s_aal: string | null; s_created_at: string | null; a_method: string | null; a_created_at: string | null }
-export async function refreshView(db: Db, instanceId: string, userId: string, sessionId: string): Promise<RefreshView | null> {
-  const rows = await db.all<RefreshViewRow>(REFRESH_VIEW, [sessionId, instanceId, userId])
+  's.aal AS s_aal, s.created_at AS s_created_at, s.revoked_at AS s_revoked_at, a.authentication_method AS a_method, a.created_at AS a_created_at ' +
+  'FROM {refresh_tokens} t JOIN {users} u ON u.id = t.user_id AND u.instance_id = ? ' +
+  'LEFT JOIN {sessions} s ON s.id = t.family_id AND s.user_id = u.id LEFT JOIN {mfa_amr_claims} a ON a.session_id = s.id ' +
+  'WHERE t.token_hash = ? LIMIT 20'
+type RefreshViewRow = UserRow & { has_factors: number | string; s_aal: string | null; s_created_at: string | null; s_revoked_at: string | null; a_method: string | null; a_created_at: string | null }
+export async function refreshView(db: Db, instanceId: string, tokenHash: string): Promise<RefreshView | null> {
+  const rows = await db.all<RefreshViewRow>(REFRESH_VIEW, [instanceId, tokenHash])
   const first = rows[0]
   if (!first) return null
-  const { has_factors, s_aal, s_created_at, a_method, a_created_at, ...user } = first
+  const { has_factors, s_aal, s_created_at, s_revoked_at, a_method, a_created_at, ...user } = first
   const methods = rows.flatMap((r) => (r.a_method === null ? [] : [{ authentication_method: r.a_method, created_at: String(r.a_created_at) }]))
-  return { user, hasFactors: Number(has_factors) > 0, auth: s_aal === null ? null : authFrom({ aal: s_aal, created_at: String(s_created_at) }, methods) }
+  return {
+    user, hasFactors: Number(has_factors) > 0,
+    auth: s_aal === null ? null : { ...authFrom({ aal: s_aal, created_at: String(s_created_at) }, methods), revoked: s_revoked_at !== null },
+  }
 }
 
 /** A refresh records its time on the session and answers its aal and amr (the refresh keeps them; `known`: as
- *  refreshView read them). Null when the session was revoked; a family from before sessions were recorded gets
- *  its row now. */
-export async function touchSession(db: Db, config: Config, instanceId: string, userId: string, sessionId: string, now: Date, hasFactors = true, known: SessionAuth | null = null): Promise<(SessionAuth & { factors: FactorJson[] }) | null> {
+ *  refreshView read them, revoked or not, and then the UPDATE is queued with the grant's other writes: nothing
+ *  reads its outcome). Null when the session was revoked; a family from before sessions were recorded gets its row
+ *  now. */
+export async function touchSession(db: Db, config: Config, instanceId: string, userId: string, sessionId: string, now: Date, hasFactors = true, known: RefreshView['auth'] = null): Promise<(SessionAuth & { factors: FactorJson[] }) | null> {
+  if (known) {
+    if (known.revoked) return null
+    await db.later('UPDATE {sessions} SET refreshed_at = ? WHERE id = ?', [dbTime(now), sessionId])
+    const { revoked: _, ...auth } = known
+    return { ...auth, factors: hasFactors ? await factorsOf(db, config, instanceId, userId, now) : [] }
+  }
   const { changes } = await db.run('UPDATE {sessions} SET refreshed_at = ? WHERE id = ? AND revoked_at IS NULL', [dbTime(now), sessionId])
-  if (changes && known) return { ...known, factors: hasFactors ? await factorsOf(db, config, instanceId, userId, now) : [] }
   if (changes) return (await sessionAuth(db, config, sessionId, now, hasFactors)) ?? null
   if (await db.get('SELECT id FROM {sessions} WHERE id = ?', [sessionId])) return null
   // A family from before sessions were recorded: the session started with its first refresh token, not now (its

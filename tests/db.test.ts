@@ -12,6 +12,7 @@ import { type MysqlOptions, mysqlTargets, openMysql, parseMysqlDsn, withSafeEsca
 import { openSqlite } from '../lib/db/sqlite.ts'
 import mysql from 'mysql2/promise'
 import { Coalescer } from '../lib/db/coalesce.ts'
+import { wrapDb } from '../lib/db/instrument.ts'
 import { dropNamespace } from './harness.ts'
 
 const MYSQL_URL = process.env.TEST_MYSQL_URL ?? ''
@@ -235,6 +236,54 @@ describe.each(dialects)('Db contract on %s', (dialect) => {
       })).rejects.toBeInstanceOf(UniqueViolation)
       expect(await findUser(db, `lv-${next}`)).toBeNull()
     }
+  })
+
+  test('soon(): the read runs before the statement issued next, after the writes queued before it, and its rows arrive with that answer; alone when nothing follows; outside a transaction at once', async () => {
+    await db.run('INSERT INTO {counters} (name, n) VALUES (?, ?)', ['soon-1', 1])
+    const [before, after, alone] = await db.tx(async (t) => {
+      await t.later('UPDATE {counters} SET n = n + ? WHERE name = ?', [10, 'soon-1']) // queued before the read: seen by it
+      const read = t.soon<{ n: number }>('SELECT n FROM {counters} WHERE name = ? FOR UPDATE', ['soon-1'])
+      await t.run('UPDATE {counters} SET n = n + ? WHERE name = ?', [100, 'soon-1']) // issued after it: not seen by it
+      const first = await read
+      const second = await t.get<{ n: number }>('SELECT n FROM {counters} WHERE name = ?', ['soon-1'])
+      // awaited with nothing issued after it: sent on its own, never left waiting for a statement that never comes
+      const third = await t.soon<{ n: number }>('SELECT n FROM {counters} WHERE name = ?', ['soon-1'])
+      return [first, second, third]
+    })
+    expect(before).toEqual([{ n: 11 }])
+    expect(after).toEqual({ n: 111 })
+    expect(alone).toEqual([{ n: 111 }])
+    expect(await db.soon('SELECT n FROM {counters} WHERE name = ?', ['soon-1'])).toEqual([{ n: 111 }])
+  })
+
+  test("soon(): the error of the command it travels in rejects it and fails the transaction; unawaited, it does not surface on its own", async () => {
+    await insertUser(db, 'sv-1', 'sv@example.com')
+    let read: Promise<unknown> | null = null
+    await expect(db.tx(async (t) => {
+      await insertUser(t, 'sv-2', 'sv-2@example.com')
+      read = t.soon('SELECT id FROM {users} WHERE id = ?', ['sv-1'])
+      await insertUser(t, 'sv-3', 'sv@example.com') // a duplicate address
+    })).rejects.toBeInstanceOf(UniqueViolation)
+    // on MySQL the read travelled with the failing insert and shares its error; on SQLite it had run at once
+    if (dialect === 'mysql') await expect(read as unknown as Promise<unknown>).rejects.toBeInstanceOf(UniqueViolation)
+    else expect(await (read as unknown as Promise<unknown>)).toEqual([{ id: 'sv-1' }])
+    expect(await findUser(db, 'sv-2')).toBeNull()
+    // a read that fails with nothing awaiting it: nothing escapes as an unhandled rejection
+    let unhandled = 0
+    const count = () => { unhandled++ }
+    process.on('unhandledRejection', count)
+    try {
+      // also through a wrapper that derives its own promise (metrics and tracing, lib/instrument.ts)
+      for (const handle of [db, wrapDb(db, (_kind, _sql, run) => run().then((v) => v))]) {
+        await handle.tx(async (t) => {
+          void t.soon('SELECT nope FROM {users}')
+          await Bun.sleep(20)
+          await t.get('SELECT 1 AS one')
+        }).catch(() => {})
+      }
+      await Bun.sleep(20)
+    } finally { process.off('unhandledRejection', count) }
+    expect(unhandled).toBe(0)
   })
 
   test('times are stored and read back as the same dbTime string', async () => {

@@ -1,6 +1,6 @@
 // Observing the database without touching the adapters: wrapDb(db, around) calls `around` for every statement
 // and every transaction, so metrics (statements in flight) and tracing (a child span per statement) plug in here.
-import type { Db } from './types.ts'
+import type { Db, Param } from './types.ts'
 
 export type Around = <T>(kind: 'query' | 'tx', sql: string, run: () => Promise<T>) => Promise<T>
 
@@ -11,6 +11,12 @@ export function wrapDb(db: Db, around: Around): Db {
     get: (sql, p) => around('query', sql, () => inner.get(sql, p)),
     run: (sql, p) => around('query', sql, () => inner.run(sql, p)),
     later: (sql, p) => around('query', sql, () => inner.later(sql, p)),
+    soon: <R>(sql: string, p?: Param[]) => {
+      // the promise `around` derives must not surface on its own either when nobody awaits it (Db.soon)
+      const rows = around('query', sql, () => inner.soon<R>(sql, p))
+      rows.catch(() => {})
+      return rows
+    },
     tx: (fn, o) => around('tx', 'BEGIN', () => inner.tx((t) => fn(wrapped(t)), o)),
     afterCommit: inner.afterCommit,
     notices: inner.notices,

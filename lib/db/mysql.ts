@@ -78,10 +78,14 @@ const busy = (e: unknown) => new DbUnavailable(`conflicting writes: gave up afte
 
 type Use = 'statement' | 'tx'
 const USES: Use[] = ['statement', 'tx']
+/** A statement queued for a transaction's next command: a write nobody reads back (later()), or a read whose rows
+ *  are handed over when that command answers (soon()). */
+interface Queued { sql: string; rows?: { resolve(rows: unknown): void; reject(e: unknown): void } }
 /** One attempt of a transaction: what runs after its commit, whether it sent anything but reads (then its
- *  savepoint is checked before COMMIT, on Galera), the writes later() queued that have not been sent yet, and the
- *  error of a statement that rolled the whole transaction back (a deadlock victim), should its handler swallow it. */
-interface TxState { pending: ReturnType<typeof commitQueue>; wrote: boolean; queued: string[]; aborted: unknown; inflight: Set<Promise<unknown>> }
+ *  savepoint is checked before COMMIT, on Galera), the statements later() and soon() queued that have not been sent
+ *  yet, and the error of a statement that rolled the whole transaction back (a deadlock victim), should its handler
+ *  swallow it. */
+interface TxState { pending: ReturnType<typeof commitQueue>; wrote: boolean; queued: Queued[]; aborted: unknown; inflight: Set<Promise<unknown>> }
 interface VariableRow { Variable_name: string; Value: string | null }
 /** What setUp learnt of a transaction connection's session, and the isolation level it is in now. */
 interface Session {
@@ -231,26 +235,40 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
   /** The writes `tx` queued, then `tail`, as one command (text protocol; the statements run in order and the first
    *  error stops the rest). The queue is emptied. Each statement was formatted with its own parameters: a count
    *  that does not match its placeholders cannot shift values into the next statement. */
-  const drain = (tx: TxState, tail: string[]): string => {
-    const sql = [...tx.queued, ...tail].join(';\n')
+  const drain = (tx: TxState, tail: string[]): { sql: string; taken: Queued[] } => {
+    const taken = tx.queued
     tx.queued = []
-    return sql
+    return { sql: [...taken.map((q) => q.sql), ...tail].join(';\n'), taken }
   }
+  /** Hands each queued read of a command its rows (the command's answers come one per statement, in order), or
+   *  the command's error. */
+  const settle = (taken: Queued[], results: unknown[] | null, error?: unknown) => {
+    taken.forEach((q, i) => { if (q.rows) error === undefined ? q.rows.resolve(results?.[i]) : q.rows.reject(error) })
+  }
+  const mapped = (e: unknown): unknown => { try { return fail(e) } catch (x) { return x } }
   const format = (conn: PoolConnection, sql: string, p: Param[]): string => conn.connection.format(rewrite(sql), p)
   const over = (c: PoolConnection | null, tx?: TxState): Db => {
     const query = tx
       ? (sql: string, p: Param[] = [], text = false) => {
-          admit(tx, sql)
+          if (sql) admit(tx, sql) // '': only what is queued (soon())
           const running = (async () => {
+            let taken: Queued[] = []
             try {
-              if (!tx.queued.length) return await timed(c as PoolConnection, rewrite(sql), p, text)
-              const results = (await timed(c as PoolConnection, drain(tx, [format(c as PoolConnection, sql, p)]), [], true)) as unknown[]
+              if (!tx.queued.length && sql) return await timed(c as PoolConnection, rewrite(sql), p, text)
+              const batch = drain(tx, sql ? [format(c as PoolConnection, sql, p)] : [])
+              taken = batch.taken
+              const count = taken.length + (sql ? 1 : 0)
+              const answer = await timed(c as PoolConnection, batch.sql, [], true)
+              const results = count === 1 ? [answer] : answer as unknown[] // one statement's answer is not a list
+              settle(taken, results)
               return results[results.length - 1]
             } catch (e) {
               // InnoDB rolled the whole transaction back (a deadlock victim): a handler that caught this and went
               // on would write into a new transaction of its own. Kept, so that COMMIT is never sent for it (`tx`).
               if (conflict(e) || (e as { code?: string } | null)?.code === 'ER_LOCK_TABLE_FULL') tx.aborted ??= e
-              return fail(e)
+              const err = mapped(e)
+              settle(taken, null, err)
+              throw err
             }
           })()
           // Counted until answered: a statement the handler did not await may still fail after it returns.
@@ -287,8 +305,21 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
       get: async (sql, p) => ((await query(sql, p)) as never[])[0] ?? null,
       run: async (sql, p) => ({ changes: ((await query(sql, p)) as ResultSetHeader).affectedRows }),
       later: tx
-        ? async (sql, p = []) => { admit(tx, sql); tx.queued.push(format(c as PoolConnection, sql, p)) }
+        ? async (sql, p = []) => { admit(tx, sql); tx.queued.push({ sql: format(c as PoolConnection, sql, p) }) }
         : async (sql, p) => { await query(sql, p) },
+      soon: tx
+        ? (sql, p = []) => {
+            admit(tx, sql)
+            const rows = new Promise<never>((resolve, reject) => {
+              const entry: Queued = { sql: format(c as PoolConnection, sql, p), rows: { resolve: resolve as (v: unknown) => void, reject } }
+              tx.queued.push(entry)
+              // Nothing else issued before the handler yields: it goes alone (with whatever else is queued).
+              queueMicrotask(() => { if (tx.queued.includes(entry)) query('').catch(() => {}) })
+            })
+            rows.catch(() => {}) // its error is the transaction's too; unawaited, it must not surface on its own
+            return rows
+          }
+        : (sql, p) => query(sql, p) as never,
       afterCommit: tx ? tx.pending.add : runNow,
       notices: NO_NOTICES,
       tx: tx ? (fn) => fn(self) : async (fn, options) => {
@@ -337,16 +368,18 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
             const want = !!options?.readCommitted && session.readCommittedOk
             if (session.now !== (want ? 'READ COMMITTED' : session.level)) {
               switched = want ? 'READ COMMITTED' : session.level
-              state.queued.push(`SET SESSION TRANSACTION ISOLATION LEVEL ${switched}`)
+              state.queued.push({ sql: `SET SESSION TRANSACTION ISOLATION LEVEL ${switched}` })
               session.now = null
             }
             // Autocommit is off: the transaction this marks lasts until COMMIT or a rollback, and so does the mark.
             const marked = session.galera || checkAlways
-            if (marked) state.queued.push(`SAVEPOINT ${SAVEPOINT}`)
+            if (marked) state.queued.push({ sql: `SAVEPOINT ${SAVEPOINT}` })
             result = await fn(over(conn, state))
             if (state.inflight.size) await Promise.allSettled([...state.inflight])
             if (state.aborted) throw state.aborted // its handler went on after a rollback: never COMMIT what follows
-            await timed(conn, drain(state, [...(marked && state.wrote ? [`RELEASE SAVEPOINT ${SAVEPOINT}`] : []), 'COMMIT']), [], true).catch((e: unknown) => {
+            const end = drain(state, [...(marked && state.wrote ? [`RELEASE SAVEPOINT ${SAVEPOINT}`] : []), 'COMMIT'])
+            await timed(conn, end.sql, [], true).then((answer) => settle(end.taken, answer as unknown[]), (e: unknown) => {
+              settle(end.taken, null, mapped(e))
               throw (e as { code?: string }).code === 'ER_SP_DOES_NOT_EXIST' ? new WriteConflict(LOST) : e
             })
             if (switched) session.now = switched

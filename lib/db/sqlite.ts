@@ -56,6 +56,12 @@ export function openSqlite(path: string, namespace = '', mmapMb = 0): Db {
     }
     return (acquire() as Promise<void>).then(() => { try { return f() } finally { release() } })
   }
+  /** soon()'s promise: its error reaches whoever awaits it, and surfaces nowhere else when nobody does. */
+  const quiet = <T>(f: () => Promise<T>): Promise<T> => {
+    const p = f()
+    p.catch(() => {})
+    return p
+  }
   /** The handle of one transaction: its statements run directly (the lock is held), its afterCommit queue is its own. */
   const txHandle = (queue: ReturnType<typeof commitQueue>): Db => {
     const inTx: Db = {
@@ -64,6 +70,7 @@ export function openSqlite(path: string, namespace = '', mmapMb = 0): Db {
       get: async (sql, p) => direct.get(sql, p) as never,
       run: async (sql, p) => direct.run(sql, p),
       later: async (sql, p) => { direct.run(sql, p) }, // no round trip to save: at once
+      soon: (sql, p) => quiet(async () => direct.all(sql, p) as never),
       tx: (fn) => fn(inTx), // nested: already inside the one transaction
       afterCommit: queue.add,
       notices: NO_NOTICES,
@@ -77,6 +84,7 @@ export function openSqlite(path: string, namespace = '', mmapMb = 0): Db {
     get: (sql, p) => locking(() => direct.get(sql, p)) as never,
     run: (sql, p) => locking(() => direct.run(sql, p)),
     later: (sql, p) => locking(() => { direct.run(sql, p) }),
+    soon: (sql, p) => quiet(() => locking(() => direct.all(sql, p)) as never),
     afterCommit: runNow,
     notices: NO_NOTICES,
     async tx(fn) {

@@ -31,6 +31,11 @@ export interface Db {
    *  round trip; elsewhere it runs at once. Queued, its error is thrown by that next statement or by tx(), so it is
    *  never for a write whose failure the caller handles itself (a UniqueViolation it maps to an answer). */
   later(sql: string, params?: Param[]): Promise<void>
+  /** A read that travels with the next statement the transaction issues before it yields (on MySQL inside a
+   *  transaction: one command, run in order, so one round trip for a locking read and the read that must follow
+   *  it); alone when nothing follows it at once; elsewhere it runs at once. Its rows arrive when that command
+   *  answers, and its error is the command's. */
+  soon<R = Row>(sql: string, params?: Param[]): Promise<R[]>
   /** Runs fn in one transaction: commit when it resolves, roll back when it throws. fn may run more than once (on
    *  MySQL a conflict reruns it whole), so it holds database work only. No DDL or COMMIT: on MySQL they end the
    *  transaction (the adapter refuses them inside one, lib/db/mysql.ts). */
