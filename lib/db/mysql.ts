@@ -267,6 +267,8 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
               // on would write into a new transaction of its own. Kept, so that COMMIT is never sent for it (`tx`).
               if (conflict(e) || (e as { code?: string } | null)?.code === 'ER_LOCK_TABLE_FULL') tx.aborted ??= e
               const err = mapped(e)
+              // a later() write went with a command nobody awaits (a soon() flushed alone): its error is tx()'s
+              if (!sql && taken.some((q) => !q.rows)) tx.aborted ??= err
               settle(taken, null, err)
               throw err
             }
@@ -316,10 +318,10 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
               // Nothing else issued before the handler yields: it goes alone (with whatever else is queued).
               queueMicrotask(() => { if (tx.queued.includes(entry)) query('').catch(() => {}) })
             })
-            rows.catch(() => {}) // its error is the transaction's too; unawaited, it must not surface on its own
+            rows.catch(() => {}) // unawaited, its error must not surface on its own (see the command's catch above)
             return rows
           }
-        : (sql, p) => query(sql, p) as never,
+        : (sql, p) => { const rows = query(sql, p) as Promise<never>; rows.catch(() => {}); return rows },
       afterCommit: tx ? tx.pending.add : runNow,
       notices: NO_NOTICES,
       tx: tx ? (fn) => fn(self) : async (fn, options) => {
@@ -386,6 +388,8 @@ export function openMysql(dsn: string, namespace = '', poolSize = 10, statementT
           } catch (thrown) {
             // A rollback the handler swallowed decides, not what it threw afterwards: the attempt runs again.
             const e = state.aborted ?? thrown
+            // what is still queued (a soon() whose microtask has not run) is never sent after the ROLLBACK
+            settle(drain(state, []).taken, null, e)
             // A connection lost mid-transaction (BEGIN, a statement or COMMIT) is a 503, and the connection is
             // destroyed rather than handed back to the pool for the next request to trip over.
             dead = e instanceof DbUnavailable || lostConnection(e)
