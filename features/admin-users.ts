@@ -12,6 +12,7 @@ import type { Deps } from '../lib/deps.ts'
 import { bcryptProblem, safeEqual } from '../lib/crypto.ts'
 import { badRequest, ErrorBody, errorBody, notFound, unauthorized, unprocessable } from '../lib/errors.ts'
 import { adminActor, type AdminActor, guards, holdsSuper, isAdminFor, reachableUser, requireEmailProvider } from '../lib/guards.ts'
+import { addressProven, UNPROVEN_GONE } from '../lib/identities.ts'
 import { likeSubstring, linkHeader, parsePage } from '../lib/pagination.ts'
 import { endOtherSessions } from '../lib/sessions.ts'
 import { exportDocument } from '../lib/transfer.ts'
@@ -214,14 +215,25 @@ export function adminUsers(deps: Deps) {
         const user = await loadUser(params.user_id, admin, aud, tx)
         const patch: UserPatch = {}
         if (body.role !== undefined) patch.role = body.role
-        if ((body.confirm || body.email_confirm) && !user.confirmed_at) patch.confirmed_at = dbTime(now)
+        let base = user
+        if ((body.confirm || body.email_confirm) && !user.confirmed_at) {
+          patch.confirmed_at = dbTime(now)
+          // The admin vouches for the address as a mail would: the provider links nobody proved go, with what they
+          // gave the profile (one an unverified provider address started the account with would otherwise sign in
+          // to the account from now on, whoever holds it).
+          const taken = await addressProven(tx, user, '', now)
+          if (taken) {
+            Object.assign(patch, UNPROVEN_GONE, taken)
+            base = { ...user, ...taken }
+          }
+        }
         if (hash) patch.encrypted_password = hash
         if (newEmail !== undefined && newEmail !== user.email) {
           await requireFreeEmail(tx, instanceId, user.aud, newEmail, user.id)
           patch.email = newEmail
         }
-        if (appMeta) patch.raw_app_meta_data = mergedMeta(user.raw_app_meta_data, appMeta)
-        if (userMeta) patch.raw_user_meta_data = mergedUserData(deps, user.raw_user_meta_data, userMeta)
+        if (appMeta) patch.raw_app_meta_data = mergedMeta(base.raw_app_meta_data, appMeta)
+        if (userMeta) patch.raw_user_meta_data = mergedUserData(deps, base.raw_user_meta_data, userMeta)
         const next = await updateUser(tx, user, patch, now)
         // A password or email reset by an admin ends every session of the user.
         if (patch.encrypted_password || patch.email) await endOtherSessions(tx, next, null, now, 'credentials_changed')

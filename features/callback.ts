@@ -25,7 +25,7 @@ import { enforce, RULES } from '../lib/limits.ts'
 import { candidate, decide, type Decision, type Found, HOOKS } from '../lib/external-accounts.ts'
 import { type Pending, heldSignIns } from '../lib/external-pending.ts'
 import { bindHeldBrowser } from '../lib/held-browser.ts'
-import { addressProven, dropOtherIdentities, findIdentity, findIdentityUserId, insertIdentity, markProven, startedProfileGone, UNPROVEN_GONE, vouchesFor } from '../lib/identities.ts'
+import { addressProven, dropOtherIdentities, findIdentity, findIdentityUserId, insertIdentity, markProven, UNPROVEN_GONE, vouchesFor } from '../lib/identities.ts'
 import { type FlowRow, fromStarter, STATE_LIFETIME_MS, stateCookie } from '../lib/oauth-flow.ts'
 import { consumeOtp, findOtpByHash, issueOtp, otpMaxAge } from '../lib/otp.ts'
 import { getProvider, type ProviderUser } from '../lib/providers/index.ts'
@@ -117,7 +117,8 @@ export function callback(deps: Deps) {
       const keep = d.linked ? await ownLink(user.id) : await link(user.id, d.email)
       // The mailed token and the provider both prove the address: links nobody had proven go (an unverified
       // provider sign-in's), with the password their holder could have set (lib/identities.ts).
-      const unlinked = await addressProven(tx, user, keep, now)
+      const taken = await addressProven(tx, user, keep, now, null, provider)
+      const unlinked = taken !== null
       await audit(user, 'invite_accepted')
       return {
         unlinked,
@@ -126,8 +127,9 @@ export function callback(deps: Deps) {
           // as below: a pending signup's password may have been chosen by someone who never owned the address
           ...(user.confirmed_at && !unlinked ? {} : { encrypted_password: '' }),
           ...(unlinked ? UNPROVEN_GONE : {}),
-          raw_app_meta_data: mergedMeta(user.raw_app_meta_data, { provider }),
-          raw_user_meta_data: mergedMeta(user.raw_user_meta_data, meta),
+          // on the profile as it is without what the gone links gave it
+          raw_app_meta_data: mergedMeta(taken?.raw_app_meta_data ?? user.raw_app_meta_data, { provider }),
+          raw_user_meta_data: mergedMeta(taken?.raw_user_meta_data ?? user.raw_user_meta_data, meta),
         }, now),
       }
     }
@@ -145,21 +147,20 @@ export function callback(deps: Deps) {
       // email, or the account's own link once its provider has verified the address. A link that was never
       // proven (the one an unverified address created the account with) goes, with its sessions and the password
       // its holder could have set; the prover's session is issued after.
-      const unlinked = linked || vouchesFor(pu, user.email) ? await addressProven(tx, user, linked || await ownLink(user.id), now) : false
+      const taken = linked || vouchesFor(pu, user.email) ? await addressProven(tx, user, linked || await ownLink(user.id), now, null, provider) : null
       await audit(user, 'login')
-      return { unlinked, user: await updateUser(tx, user, { last_sign_in_at: dbTime(now), ...(unlinked ? { ...UNPROVEN_GONE, encrypted_password: '' } : {}) }, now) }
+      return { unlinked: taken !== null, user: await updateUser(tx, user, { last_sign_in_at: dbTime(now), ...(taken ? { ...taken, ...UNPROVEN_GONE, encrypted_password: '' } : {}) }, now) }
     }
     // An unconfirmed account whose email the provider vouches for: confirm it, and drop the password and the
     // other provider links, which may have been set up by someone who never owned the address (pre-hijacking):
     // a password signup of someone else's address, or a sign-in with a provider account that claims the
     // address unverified. The owner signs in with this provider, and sets a password if they want one.
-    // Found through a verified email, this provider account did not start the account: the sign-in that did (an
-    // unverified address) loses its link here, and its profile too.
-    await dropOtherIdentities(tx, user.id, provider, pu.id)
+    // What the dropped links gave the profile goes with them.
+    const taken = await dropOtherIdentities(tx, user, provider, pu.id)
     // confirmed under autoconfirm only, the link stays unproven; vouched for, it is proven now
     if (!linked && vouchesFor(pu, user.email)) await markProven(tx, await ownLink(user.id), now)
     await audit(user, 'user_signedup')
-    return { unlinked: false, user: await updateUser(tx, user, { confirmed_at: dbTime(now), encrypted_password: '', last_sign_in_at: dbTime(now), ...(d.linkEmail ? startedProfileGone(user, provider) : {}) }, now) }
+    return { unlinked: false, user: await updateUser(tx, user, { confirmed_at: dbTime(now), encrypted_password: '', last_sign_in_at: dbTime(now), ...taken }, now) }
   }
 
   /** What runs before the transaction (never while the database is held), as `decide` chooses from what the

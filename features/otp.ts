@@ -144,9 +144,10 @@ export function otp(deps: Deps) {
         if (type === 'signup') {
           // Only a signup nobody has confirmed (not an invite, not an admin's row) is mailed again.
           if (user.confirmed_at || user.invited_at || user.confirmation_sent_at === null) return null
-          if (!(await claimOwnConfirmationMail(tx, user.id, now, maxFrequency))) return null
+          const claimed = await claimOwnConfirmationMail(tx, user, now, maxFrequency)
+          if (!claimed) return null
           const token = await issueOtp(tx, instanceId, user.id, 'confirmation', now, binding)
-          return { user, token, to: user.email, kind: 'confirmation' as const, bound: binding !== '' }
+          return { user: claimed, token, to: user.email, kind: 'confirmation' as const, bound: binding !== '' }
         }
         if (!user.email_change || !(await claimEmailChangeMail(tx, user.id, user.email_change, now, maxFrequency))) return null
         const token = await issueOtp(tx, instanceId, user.id, 'email_change', now, user.email_change)

@@ -67,15 +67,16 @@ async function resend(tx: Db, deps: Deps, existing: UserRow, same: boolean, data
   if (same && data) patch.raw_user_meta_data = mergedUserData(deps, existing.raw_user_meta_data, data) // as PUT /user
   if (!same && existing.encrypted_password) patch.encrypted_password = ''
   let user = Object.keys(patch).length ? await updateUser(tx, existing, patch, now) : existing
-  // The caller is shown only the data it sent unless it proved to hold the password.
-  const shown = same ? user : { ...user, raw_user_meta_data: JSON.stringify(data ?? {}) }
   // The row is locked (createOrResend), so no other signup decides meanwhile; the claim is still what decides, as
   // for every confirmation mail, so that a /resend of the address is held to the same window.
-  if (!(await claimOwnConfirmationMail(tx, existing.id, now, config.smtp.max_frequency))) return { user, shown, created: false }
-  user = { ...user, confirmation_sent_at: dbTime(now), updated_at: dbTime(now) }
+  const claimed = await claimOwnConfirmationMail(tx, user, now, config.smtp.max_frequency)
+  if (claimed) user = claimed
+  // The caller is shown only the data it sent unless it proved to hold the password.
+  const shown = same ? user : { ...user, raw_user_meta_data: JSON.stringify(data ?? {}) }
+  if (!claimed) return { user, shown, created: false }
   const previousLink = await findOtpForUser(tx, existing.id, 'confirmation')
   const token = await issueOtp(tx, instanceId, existing.id, 'confirmation', now, binding)
-  return { user, shown: { ...shown, confirmation_sent_at: user.confirmation_sent_at }, created: false, token, previous: existing, previousLink }
+  return { user, shown, created: false, token, previous: existing, previousLink }
 }
 
 /** One attempt: `seen` is the row read before the transaction (null: there was none), `fresh` what a new user

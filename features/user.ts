@@ -165,7 +165,9 @@ export function user(deps: Deps) {
           await consumeOtp(tx, otp.id)
           Object.assign(patch, { email: otp.relates_to, email_change: '', email_change_sent_at: null })
           // The new address is proven by mail: a link nobody proved goes (lib/identities.ts); this session goes on.
-          await addressProven(tx, user, '', now, sessionOf(claims))
+          const taken = await addressProven(tx, user, '', now, sessionOf(claims))
+          // what the gone links gave the profile goes too, unless this request sets it
+          if (taken) for (const [k, v] of Object.entries(taken)) if (!(k in patch)) Object.assign(patch, { [k]: v })
         } else if (newEmail && emailKey(newEmail) !== emailKey(user.email)) {
           await requireFreeEmail(tx, instanceId, user.aud, newEmail)
           const token = await issueOtp(tx, instanceId, user.id, 'email_change', now, newEmail)

@@ -11,7 +11,7 @@ import { type Db, dbTime } from './db/index.ts'
 import type { ProviderUser } from './providers/index.ts'
 import { findOtpForUser, markedIdentity, revokeOtp } from './otp.ts'
 import { endOtherSessions } from './sessions.ts'
-import { claimConfirmationMail, emailKey, parseMeta, type UserPatch, type UserRow } from './users.ts'
+import { claimConfirmationMail, emailKey, parseMeta, updateUser, type UserPatch, type UserRow } from './users.ts'
 
 /** The provider vouches for `email`: one of its emails is that address and verified. */
 export const vouchesFor = (pu: ProviderUser, email: string): boolean =>
@@ -53,16 +53,33 @@ export async function markProven(db: Db, identityId: string, now: Date): Promise
  *  it returns is the stored one). The password is the caller's to clear (a recovery or invite sets a new one). */
 export const UNPROVEN_GONE: UserPatch = { email_change: '', email_change_sent_at: null }
 
-/** The profile an unconfirmed account got from the provider sign-in that started it (its full name and avatar in
- *  user_metadata, its provider in app_metadata), for a caller whose proof removed that sign-in's link: whoever held
- *  the link chose them (a name shown for the owner, an image URL on their server), so they go with it. `provider`
- *  is the account's provider from now on ('email' when a mail proved the address). Empty for a confirmed account
- *  and for one a password signup started. */
-export function startedProfileGone(user: UserRow, provider: string): UserPatch {
-  if (user.confirmed_at) return {}
+/** What the links in `gone` gave the account's profile, taken back: a user_metadata key whose value is still the
+ *  one a gone link's provider gave (its identity_data holds the provider's metadata: a full name, an avatar URL on
+ *  a server of its holder's choosing), and app_metadata.provider when it names a gone link's provider that no link
+ *  left has (then `provider`: 'email' when a mail proved the address, else the provider that did). What anyone
+ *  else wrote (an admin, a hook's reply, the owner) stays. */
+export function profileGone(user: UserRow, gone: LinkRow[], left: LinkRow[], provider: string): UserPatch {
+  const given = gone.map((l) => parse(l.identity_data))
+  const meta = parseMeta(user.raw_user_meta_data)
+  const same = (k: string, v: unknown) => k !== 'emails' && k !== 'email_verified' && given.some((d) => Object.hasOwn(d, k) && JSON.stringify(d[k]) === JSON.stringify(v))
+  const kept = Object.entries(meta).filter(([k, v]) => !same(k, v))
   const app = parseMeta(user.raw_app_meta_data)
-  if (typeof app.provider !== 'string' || app.provider === 'email') return {}
-  return { raw_user_meta_data: '{}', raw_app_meta_data: JSON.stringify({ ...app, provider }) }
+  const named = typeof app.provider === 'string' && gone.some((l) => l.provider === app.provider) && !left.some((l) => l.provider === app.provider)
+  return {
+    ...(kept.length !== Object.keys(meta).length ? { raw_user_meta_data: JSON.stringify(Object.fromEntries(kept)) } : {}),
+    ...(named ? { raw_app_meta_data: JSON.stringify({ ...app, provider }) } : {}),
+  }
+}
+
+const linksOf = (db: Db, userId: string) =>
+  db.all<LinkRow>('SELECT id, provider, email, identity_data FROM {identities} WHERE user_id = ?', [userId])
+
+/** What addressProven would take from the account's profile, read only: for a caller that tells someone about the
+ *  account before its transaction (the signup webhook is told the profile the account will have). */
+export async function profileAfterProof(db: Db, user: UserRow, keep: string, provider: string): Promise<UserPatch> {
+  const links = await linksOf(db, user.id)
+  const gone = links.filter((l) => l.id !== keep && !proven(l))
+  return profileGone(user, gone, links.filter((l) => !gone.includes(l)), provider)
 }
 
 /** The account's address was just proven, through the link `keep` ('' for none: by mail): `keep` becomes proven,
@@ -70,21 +87,22 @@ export function startedProfileGone(user: UserRow, provider: string): UserPatch {
  *  when it already has one; otherwise the caller issues it after this; access tokens are refused through
  *  lib/revocations.ts), and so do the one-time tokens the link's holder could still turn into the account: an
  *  email change mailed to an address of theirs, and a PKCE code its sign-in got but has not exchanged yet (the
- *  prover's own code is issued after this). Returns whether a link went; the caller then applies UNPROVEN_GONE and
- *  clears a password this proof does not set (the link's holder could have set it). Runs inside the caller's
- *  transaction. */
-export async function addressProven(db: Db, user: UserRow, keep: string, now: Date, session: string | null = null): Promise<boolean> {
+ *  prover's own code is issued after this). Returns null when no link went; else what the gone links gave the
+ *  profile, to take back (profileGone; `provider` is the account's provider then), and the caller then applies that,
+ *  UNPROVEN_GONE, and clears a password this proof does not set (the link's holder could have set it). Runs inside
+ *  the caller's transaction. */
+export async function addressProven(db: Db, user: UserRow, keep: string, now: Date, session: string | null = null, provider = 'email'): Promise<UserPatch | null> {
   if (keep) await markProven(db, keep, now)
-  const links = await db.all<LinkRow>('SELECT id, provider, email, identity_data FROM {identities} WHERE user_id = ?', [user.id])
+  const links = await linksOf(db, user.id)
   const gone = links.filter((l) => l.id !== keep && !proven(l))
-  if (!gone.length) return false
+  if (!gone.length) return null
   for (const l of gone) await db.run('DELETE FROM {identities} WHERE id = ?', [l.id])
   for (const type of ['email_change', 'authorization_code'] as const) await revokeOtp(db, user.id, type)
   const sessions = await endOtherSessions(db, user, session, now, 'address_proven')
   await writeAudit(db, user.instance_id, actorOf(user), 'user_modified', now, {
     reason: 'unproven_identities_removed', providers: gone.map((l) => l.provider), sessions,
   })
-  return true
+  return profileGone(user, gone, links.filter((l) => !gone.includes(l)), provider)
 }
 
 /** claimConfirmationMail for a request that the address's owner may have made (a re-signup, /resend): when the
@@ -94,15 +112,20 @@ export async function addressProven(db: Db, user: UserRow, keep: string, now: Da
  *  and mailed whatever the window. And whenever such a request mails, inside the window or long after it, the
  *  account's unproven provider links go: from then on those provider accounts reach this one only once their
  *  provider vouches for the address, however often they sign in again. The live link is read under its lock: of
- *  two such requests at once the second finds the untied link and waits for the window. */
-export async function claimOwnConfirmationMail(db: Db, userId: string, now: Date, maxFrequency: number): Promise<boolean> {
-  const live = await findOtpForUser(db, userId, 'confirmation')
-  if (!(await claimConfirmationMail(db, userId, now, live && markedIdentity(live) ? 0 : maxFrequency))) return false
+ *  two such requests at once the second finds the untied link and waits for the window. Returns the user as it
+ *  stands after the claim, or null when no mail is due. */
+export async function claimOwnConfirmationMail(db: Db, user: UserRow, now: Date, maxFrequency: number): Promise<UserRow | null> {
+  const live = await findOtpForUser(db, user.id, 'confirmation')
+  if (!(await claimConfirmationMail(db, user.id, now, live && markedIdentity(live) ? 0 : maxFrequency))) return null
+  const claimed = { ...user, confirmation_sent_at: dbTime(now), updated_at: dbTime(now) }
   // Every unproven link goes, not only the one a live link names: a planted link whose mail has expired (or was
-  // taken back) is just as unproven, and would otherwise wait for the owner's fresh link to expire too.
-  const links = await db.all<LinkRow>('SELECT id, provider, email, identity_data FROM {identities} WHERE user_id = ?', [userId])
-  for (const l of links) if (!proven(l)) await db.run('DELETE FROM {identities} WHERE id = ?', [l.id])
-  return true
+  // taken back) is just as unproven, and would otherwise wait for the owner's fresh link to expire too. What it
+  // gave the profile goes with it.
+  const links = await linksOf(db, user.id)
+  const gone = links.filter((l) => !proven(l))
+  for (const l of gone) await db.run('DELETE FROM {identities} WHERE id = ?', [l.id])
+  const patch = profileGone(claimed, gone, links.filter((l) => !gone.includes(l)), 'email')
+  return Object.keys(patch).length ? updateUser(db, claimed, patch, now) : claimed
 }
 
 // The links' rows, as the external sign-in (features/callback.ts) reads and writes them.
@@ -113,9 +136,12 @@ export async function findIdentityUserId(db: Db, instanceId: string, provider: s
   return (await findIdentity(db, instanceId, provider, providerId))?.user_id ?? null
 }
 /** An unconfirmed account's provider links but the one confirming it: they were made through addresses the
- *  providers had not verified, by whoever signed in with them. */
-export async function dropOtherIdentities(db: Db, userId: string, provider: string, providerId: string) {
-  await db.run('DELETE FROM {identities} WHERE user_id = ? AND NOT (provider = ? AND provider_id = ?)', [userId, provider, providerId])
+ *  providers had not verified, by whoever signed in with them. Returns what they gave the profile, to take back. */
+export async function dropOtherIdentities(db: Db, user: UserRow, provider: string, providerId: string): Promise<UserPatch> {
+  const links = await db.all<LinkRow & { provider_id: string }>('SELECT id, provider, provider_id, email, identity_data FROM {identities} WHERE user_id = ?', [user.id])
+  const gone = links.filter((l) => !(l.provider === provider && l.provider_id === providerId))
+  for (const l of gone) await db.run('DELETE FROM {identities} WHERE id = ?', [l.id])
+  return profileGone(user, gone, links.filter((l) => !gone.includes(l)), provider)
 }
 export async function insertIdentity(db: Db, instanceId: string, userId: string, provider: string, pu: ProviderUser, email: string, now: Date): Promise<string> {
   const id = crypto.randomUUID()

@@ -12,7 +12,7 @@ import { dbTime } from './db/index.ts'
 import type { Deps } from './deps.ts'
 import { forbidden, notFound, unprocessable } from './errors.ts'
 import { clearHeldBrowser, fromHeldBrowser } from './held-browser.ts'
-import { addressProven, startedProfileGone, UNPROVEN_GONE } from './identities.ts'
+import { addressProven, profileAfterProof, UNPROVEN_GONE } from './identities.ts'
 import { enforce, RULES } from './limits.ts'
 import { hasVerifiedFactor } from './mfa.ts'
 import { codeHash, consumeOtp, findOtp, findOtpForUser, markedBrowser, markedIdentity, type OtpRow, type OtpType, otpExpired, revokeOtp } from './otp.ts'
@@ -85,6 +85,9 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
   }
   /** The exchange's verifier answers the challenge the row is bound to (always true for the other callers). */
   const proven = (row: OtpRow): boolean => !pkce || verifierMatches(bindingOf(row) ?? '', verifier)
+  /** The provider link a confirmation keeps: its own sign-in's, answered in the browser that signed in
+   *  (lib/held-browser.ts); '' for every other token and browser. */
+  const keeps = (row: OtpRow): string => fromHeldBrowser(markedBrowser(row), request.headers.get('cookie')) ? markedIdentity(row) : ''
   const password = input.password ?? ''
   const takesPassword = types.includes('invite') || (input.resetPassword === true && types.includes('recovery'))
   // Hash before the transaction (bcrypt must not hold the database).
@@ -99,7 +102,10 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
     const user = otp && proven(otp) && !otpExpired(config, otp, now) && (await findUserById(db, instanceId, otp.user_id))
     // an invite without a (good) password fails below: tell the receiver nothing about it
     if (otp?.token_type === 'invite' && (!password || weak)) throw unprocessable(weak || 'Invited users must specify a password')
-    if (user && !user.confirmed_at) reply = await webhooks.send('signup', instanceId, toUser({ ...user, confirmed_at: dbTime(now) }))
+    // It is told the profile the account will have: without what the provider links this confirmation drops gave it
+    // (so that a reply echoing what it was sent does not put that back).
+    const keep = otp ? keeps(otp) : ''
+    if (user && !user.confirmed_at) reply = await webhooks.send('signup', instanceId, toUser({ ...user, ...await profileAfterProof(db, user, keep, 'email'), confirmed_at: dbTime(now) }))
   }
   const done = await db.tx(async (tx) => {
     const otp = await find(tx)
@@ -146,13 +152,13 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
     // (lib/held-browser.ts): anyone's provider account can have the address mailed, and its owner clicking that
     // mail unasked proves the mailbox, not that provider account. On a confirmed account the link's holder may
     // have set the password too: it goes unless this link sets one (recovery with a password, an invite).
-    const fromSigner = fromHeldBrowser(markedBrowser(otp), request.headers.get('cookie'))
-    const keep = fromSigner ? markedIdentity(otp) : ''
-    const unlinked = await addressProven(tx, user, keep, now)
+    const keep = keeps(otp)
+    const taken = await addressProven(tx, user, keep, now)
+    const unlinked = taken !== null
     if (unlinked && otp.token_type !== 'email_change') Object.assign(patch, UNPROVEN_GONE)
-    // No link kept: the one that started an unconfirmed account went, and its profile with it (what the signup
-    // hook replied stands).
-    if (unlinked && !keep) for (const [k, v] of Object.entries(startedProfileGone(user, 'email'))) if (!(k in patch)) Object.assign(patch, { [k]: v })
+    // What the gone links gave the profile goes with them (what the signup hook replied stands: it was told the
+    // profile without it).
+    if (taken) for (const [k, v] of Object.entries(taken)) if (!(k in patch)) Object.assign(patch, { [k]: v })
     if (unlinked && user.confirmed_at && !patch.encrypted_password) patch.encrypted_password = ''
     if (!user.confirmed_at) {
       patch.confirmed_at = dbTime(now)
@@ -165,7 +171,7 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
     if (otp.token_type === 'recovery' || otp.token_type === 'email_change') await endOtherSessions(tx, updated, null, now, 'credentials_changed')
     const origin = { method: 'otp', userAgent: request.headers.get('user-agent'), client: clientOf(config, request, server) }
     // The browser's secret of that sign-in has served: it goes.
-    const clearCookie = fromSigner ? clearHeldBrowser(config, markedBrowser(otp)) : ''
+    const clearCookie = keep ? clearHeldBrowser(config, markedBrowser(otp)) : ''
     return { session: await issueSession(tx, config, updated, now, origin), kind: otp.token_type, passwordNeedsAal2: needsAal2, unlinked, clearCookie }
   })
   if ('refused' in done) throw done.refused

@@ -16,7 +16,8 @@ export interface HookCall {
 
 export interface HookReply {
   status?: number
-  /** A string is sent as is; anything else as JSON. Omitted: an empty body. */
+  /** A string is sent as is; anything else as JSON. Omitted: an empty body. A function makes the body from the
+   *  call it answers (a receiver that echoes what it was sent). */
   body?: unknown
   /** Milliseconds to wait before answering. */
   delayMs?: number
@@ -82,17 +83,18 @@ export function startWebhookReceiver(opts: { path?: string; hostname?: string } 
       const url = new URL(req.url)
       const headers: Record<string, string> = {}
       req.headers.forEach((value, name) => { headers[name] = value })
-      calls.push({
+      const call: HookCall = {
         method: req.method,
         path: url.pathname + url.search,
         headers,
         raw,
         json: <T>() => JSON.parse(raw) as T,
-      })
+      }
+      calls.push(call)
       for (const w of [...waiters]) w()
       const r = queue.shift() ?? fallback
       if (r.delayMs) await Bun.sleep(r.delayMs)
-      return respond(r)
+      return respond(typeof r.body === 'function' ? { ...r, body: (r.body as (c: HookCall) => unknown)(call) } : r)
     },
   })
   const origin = `http://127.0.0.1:${server.port}`
