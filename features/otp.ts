@@ -46,12 +46,20 @@ async function claimEmailChangeMail(db: Db, id: string, to: string, now: Date, m
 }
 
 /** A mail that goes out after the answer: its failure is logged and its tokens revoked (the answer never tells). */
-function mailLater(deps: Deps, kind: MailKind, to: string, vars: Parameters<Deps['mailer']['send']>[2], userId: string, types: Parameters<typeof revokeOtp>[2][]) {
+function mailLater(deps: Deps, kind: MailKind, to: string, vars: Parameters<Deps['mailer']['send']>[2], userId: string, types: Parameters<typeof revokeOtp>[2][], sent?: SentAt) {
   deps.mailer.send(kind, to, vars).catch(async (e) => {
     deps.log.error(`${kind} mail failed`, { error: e })
-    await deps.db.tx(async (tx) => { for (const type of types) await revokeOtp(tx, userId, type) }).catch(() => {})
+    await deps.db.tx(async (tx) => {
+      for (const type of types) await revokeOtp(tx, userId, type)
+      // The mail that never went does not count against SMTP_MAX_FREQUENCY: its owner may ask again at once (unless
+      // another request has mailed since).
+      if (sent) await tx.run(`UPDATE {users} SET ${sent.column} = ? WHERE id = ? AND ${sent.column} = ?`, [sent.before, userId, sent.at])
+    }).catch(() => {})
   })
 }
+/** The sent-at column a mail claimed (lib/users.ts claimConfirmationMail, claimEmailChangeMail): its value before
+ *  the claim, and the claim's. */
+interface SentAt { column: 'confirmation_sent_at' | 'email_change_sent_at'; before: string | null; at: string }
 
 export function otp(deps: Deps) {
   const { config, db, clock, instanceId } = deps
@@ -147,17 +155,19 @@ export function otp(deps: Deps) {
           const claimed = await claimOwnConfirmationMail(tx, user, now, maxFrequency)
           if (!claimed) return null
           const token = await issueOtp(tx, instanceId, user.id, 'confirmation', now, binding)
-          return { user: claimed, token, to: user.email, kind: 'confirmation' as const, bound: binding !== '' }
+          const at: SentAt = { column: 'confirmation_sent_at', before: user.confirmation_sent_at, at: dbTime(now) }
+          return { user: claimed, token, to: user.email, kind: 'confirmation' as const, bound: binding !== '', at }
         }
         if (!user.email_change || !(await claimEmailChangeMail(tx, user.id, user.email_change, now, maxFrequency))) return null
         const token = await issueOtp(tx, instanceId, user.id, 'email_change', now, user.email_change)
-        return { user, token, to: user.email_change, kind: 'email_change' as const, bound: false }
+        const at: SentAt = { column: 'email_change_sent_at', before: user.email_change_sent_at, at: dbTime(now) }
+        return { user, token, to: user.email_change, kind: 'email_change' as const, bound: false, at }
       })
       if (sent) {
         const { user, token, to, kind } = sent
         const vars = mailVars(config, kind, user.email, token, parseMeta(user.raw_user_meta_data), kind === 'email_change' ? to : undefined, redirectTo)
         if (sent.bound) vars.ConfirmationURL = codeLink(config, token, redirectTo)
-        mailLater(deps, kind, to, vars, user.id, [kind])
+        mailLater(deps, kind, to, vars, user.id, [kind], sent.at)
       }
       return {}
     }, {

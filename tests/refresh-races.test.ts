@@ -91,7 +91,7 @@ describe.each(dialects)('Db.soon contract on %s', (dialect) => {
       // another client must be able to lock the row at once
       await other.query('SET SESSION innodb_lock_wait_timeout = 1')
       const [rows] = await other.query(`SELECT v FROM ${namespace}_kv WHERE k = 'locked' FOR UPDATE`)
-      expect(rows).toEqual([{ v: 1 }])
+      expect(rows as unknown).toEqual([{ v: 1 }])
     } finally {
       await other.end()
       await own.tx(async (t) => { await t.get('SELECT 1 AS one') }) // commits whatever was left open on its connection

@@ -208,6 +208,22 @@ describe('POST /signup', () => {
     expect(tokenFromMail(await s.smtp.waitForMail(email), 'confirmation_token')).toBeTruthy()
   })
 
+  test('a /resend whose mail fails does not count against SMTP_MAX_FREQUENCY: asked again at once, the mail goes', async () => {
+    const email = 'resend-mailfail@example.com'
+    expect((await signup(s, { email, password: 'first-pw-1' })).status).toBe(200)
+    await s.smtp.waitForMail(email)
+    s.clock.advance(16 * 60) // past the window of the signup's own mail
+    const sentAt = async () => (await userRow(email)).confirmation_sent_at
+    const before = await sentAt()
+    s.smtp.failNext()
+    expect((await s.req('/resend', { method: 'POST', json: { email, type: 'signup' } })).status).toBe(200) // answered before the mail
+    for (let i = 0; i < 50 && (await sentAt()) !== before; i++) await Bun.sleep(20) // the failure is handled after the answer
+    expect(await sentAt()).toBe(before)
+    expect((await s.req('/resend', { method: 'POST', json: { email, type: 'signup' } })).status).toBe(200)
+    const mail = await s.smtp.waitForMail(email, { count: 2 })
+    expect((await s.req('/verify', { method: 'POST', json: { type: 'signup', token: tokenFromMail(mail, 'confirmation_token') } })).status).toBe(200)
+  })
+
   test('a re-signup whose mail fails leaves the row and its confirmation link exactly as they were', async () => {
     const email = 'resend@example.com'
     expect((await signup(s, { email, password: 'first-pw-1', data: { a: 1 } })).status).toBe(200)
