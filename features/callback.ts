@@ -25,7 +25,7 @@ import { enforce, RULES } from '../lib/limits.ts'
 import { candidate, decide, type Decision, type Found, HOOKS } from '../lib/external-accounts.ts'
 import { type Pending, heldSignIns } from '../lib/external-pending.ts'
 import { bindHeldBrowser } from '../lib/held-browser.ts'
-import { addressProven, dropOtherIdentities, findIdentity, findIdentityUserId, insertIdentity, markProven, UNPROVEN_GONE, vouchesFor } from '../lib/identities.ts'
+import { addressProven, dropOtherIdentities, findIdentity, findIdentityUserId, insertIdentity, markProven, profileAfterProof, UNPROVEN_GONE, vouchesFor } from '../lib/identities.ts'
 import { type FlowRow, fromStarter, STATE_LIFETIME_MS, stateCookie } from '../lib/oauth-flow.ts'
 import { consumeOtp, findOtpByHash, issueOtp, otpMaxAge } from '../lib/otp.ts'
 import { getProvider, type ProviderUser } from '../lib/providers/index.ts'
@@ -178,7 +178,7 @@ export function callback(deps: Deps) {
     if (!HOOKS[d.act].some((e) => webhooks.wants(e))) return { patch: {} }
     const subject: UserRow = d.act === 'create' || d.act === 'enrol'
       ? newUserRow(newcomer(d.email, newId, flow.provider, pu.metadata, now, d.act === 'create'))
-      : { ...d.user, confirmed_at: d.user.confirmed_at ?? (d.act === 'remind' ? null : dbTime(now)) }
+      : { ...d.user, ...await profileAfterSignIn(d, flow, pu), confirmed_at: d.user.confirmed_at ?? (d.act === 'remind' ? null : dbTime(now)) }
     let patch: UserPatch = {}
     for (const event of HOOKS[d.act]) {
       try {
@@ -189,6 +189,17 @@ export function callback(deps: Deps) {
       }
     }
     return { patch, userId: subject.id }
+  }
+
+  /** The profile the hooks are told: without what the provider links this sign-in will drop gave it (act()), so that
+   *  a reply echoing what it was sent does not put it back. Read before the transaction, as the hooks run. */
+  async function profileAfterSignIn(d: Exclude<Decision, { act: 'refuse' | 'create' | 'enrol' }>, flow: FlowRow, pu: ProviderUser): Promise<UserPatch> {
+    const own = await findIdentity(db, instanceId, flow.provider, pu.id)
+    const keep = own?.user_id === d.user.id ? own.id : ''
+    if (d.act === 'accept') return profileAfterProof(db, d.user, keep, flow.provider)
+    if (d.act === 'confirm') return profileAfterProof(db, d.user, keep, flow.provider, true)
+    if (d.act === 'login' && (d.linkEmail || vouchesFor(pu, d.user.email))) return profileAfterProof(db, d.user, keep, flow.provider)
+    return {}
   }
 
   function redirectTo(base: string, params: Record<string, string>, where: 'hash' | 'query', headers: Record<string, string> = {}, cookies: string[] = []): Response {

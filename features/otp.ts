@@ -156,7 +156,7 @@ export function otp(deps: Deps) {
           if (!claimed) return null
           const token = await issueOtp(tx, instanceId, user.id, 'confirmation', now, binding)
           const at: SentAt = { column: 'confirmation_sent_at', before: user.confirmation_sent_at, at: dbTime(now) }
-          return { user: claimed, token, to: user.email, kind: 'confirmation' as const, bound: binding !== '', at }
+          return { user: claimed.user, token, to: user.email, kind: 'confirmation' as const, bound: binding !== '', at }
         }
         if (!user.email_change || !(await claimEmailChangeMail(tx, user.id, user.email_change, now, maxFrequency))) return null
         const token = await issueOtp(tx, instanceId, user.id, 'email_change', now, user.email_change)

@@ -66,17 +66,20 @@ async function resend(tx: Db, deps: Deps, existing: UserRow, same: boolean, data
   const patch: UserPatch = {}
   if (same && data) patch.raw_user_meta_data = mergedUserData(deps, existing.raw_user_meta_data, data) // as PUT /user
   if (!same && existing.encrypted_password) patch.encrypted_password = ''
+  // Nor a profile either side chose (a name, an avatar URL on someone's server): the owner sets theirs once in.
+  if (!same && existing.raw_user_meta_data !== '{}') patch.raw_user_meta_data = '{}'
   let user = Object.keys(patch).length ? await updateUser(tx, existing, patch, now) : existing
   // The row is locked (createOrResend), so no other signup decides meanwhile; the claim is still what decides, as
   // for every confirmation mail, so that a /resend of the address is held to the same window.
   const claimed = await claimOwnConfirmationMail(tx, user, now, config.smtp.max_frequency)
-  if (claimed) user = claimed
+  if (claimed) user = claimed.user
   // The caller is shown only the data it sent unless it proved to hold the password.
   const shown = same ? user : { ...user, raw_user_meta_data: JSON.stringify(data ?? {}) }
   if (!claimed) return { user, shown, created: false }
   const previousLink = await findOtpForUser(tx, existing.id, 'confirmation')
   const token = await issueOtp(tx, instanceId, existing.id, 'confirmation', now, binding)
-  return { user, shown, created: false, token, previous: existing, previousLink }
+  // A failed mail puts the row back, but not what the unproven links it dropped gave the profile.
+  return { user, shown, created: false, token, previous: { ...existing, ...claimed.takeBack(existing) }, previousLink }
 }
 
 /** One attempt: `seen` is the row read before the transaction (null: there was none), `fresh` what a new user

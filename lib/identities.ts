@@ -74,11 +74,12 @@ export function profileGone(user: UserRow, gone: LinkRow[], left: LinkRow[], pro
 const linksOf = (db: Db, userId: string) =>
   db.all<LinkRow>('SELECT id, provider, email, identity_data FROM {identities} WHERE user_id = ?', [userId])
 
-/** What addressProven would take from the account's profile, read only: for a caller that tells someone about the
- *  account before its transaction (the signup webhook is told the profile the account will have). */
-export async function profileAfterProof(db: Db, user: UserRow, keep: string, provider: string): Promise<UserPatch> {
+/** What addressProven would take from the account's profile (`all`: what dropOtherIdentities would, every link but
+ *  `keep`), read only: for a caller that tells someone about the account before its transaction (the signup and
+ *  login webhooks are told the profile the account will have). */
+export async function profileAfterProof(db: Db, user: UserRow, keep: string, provider: string, all = false): Promise<UserPatch> {
   const links = await linksOf(db, user.id)
-  const gone = links.filter((l) => l.id !== keep && !proven(l))
+  const gone = links.filter((l) => l.id !== keep && (all || !proven(l)))
   return profileGone(user, gone, links.filter((l) => !gone.includes(l)), provider)
 }
 
@@ -113,8 +114,8 @@ export async function addressProven(db: Db, user: UserRow, keep: string, now: Da
  *  account's unproven provider links go: from then on those provider accounts reach this one only once their
  *  provider vouches for the address, however often they sign in again. The live link is read under its lock: of
  *  two such requests at once the second finds the untied link and waits for the window. Returns the user as it
- *  stands after the claim, or null when no mail is due. */
-export async function claimOwnConfirmationMail(db: Db, user: UserRow, now: Date, maxFrequency: number): Promise<UserRow | null> {
+ *  stands after the claim (and what to take from an earlier row an undo puts back), or null when no mail is due. */
+export async function claimOwnConfirmationMail(db: Db, user: UserRow, now: Date, maxFrequency: number): Promise<{ user: UserRow; takeBack(row: UserRow): UserPatch } | null> {
   const live = await findOtpForUser(db, user.id, 'confirmation')
   if (!(await claimConfirmationMail(db, user.id, now, live && markedIdentity(live) ? 0 : maxFrequency))) return null
   const claimed = { ...user, confirmation_sent_at: dbTime(now), updated_at: dbTime(now) }
@@ -124,8 +125,13 @@ export async function claimOwnConfirmationMail(db: Db, user: UserRow, now: Date,
   const links = await linksOf(db, user.id)
   const gone = links.filter((l) => !proven(l))
   for (const l of gone) await db.run('DELETE FROM {identities} WHERE id = ?', [l.id])
-  const patch = profileGone(claimed, gone, links.filter((l) => !gone.includes(l)), 'email')
-  return Object.keys(patch).length ? updateUser(db, claimed, patch, now) : claimed
+  const left = links.filter((l) => !gone.includes(l))
+  const patch = profileGone(claimed, gone, left, 'email')
+  return {
+    user: Object.keys(patch).length ? await updateUser(db, claimed, patch, now) : claimed,
+    // for an undo that puts an earlier row back: without what the gone links gave it (they stay gone)
+    takeBack: (row) => profileGone(row, gone, left, 'email'),
+  }
 }
 
 // The links' rows, as the external sign-in (features/callback.ts) reads and writes them.

@@ -38,6 +38,10 @@ const me = async (s: TestServer, accessToken: unknown) =>
 const attackerProfile = (p: FakeProviderName, id: string, email: string) => fake.setProfile(p, {
   id, name: ATTACKER_NAME, avatar: ATTACKER_AVATAR, emails: [{ email, verified: false, primary: true } satisfies FakeEmail],
 })
+/** The owner's own provider account: the address verified, the owner's own name. */
+const ownerProfile = (p: FakeProviderName, id: string, email: string) => fake.setProfile(p, {
+  id, name: 'Owner Real Name', emails: [{ email, verified: true, primary: true } satisfies FakeEmail],
+})
 const userRow = (s: TestServer, email: string) =>
   s.db.get<{ id: string; confirmed_at: string | null; raw_user_meta_data: string; raw_app_meta_data: string }>(
     'SELECT id, confirmed_at, raw_user_meta_data, raw_app_meta_data FROM {users} WHERE email_key = ?', [email.toLowerCase()])
@@ -215,5 +219,84 @@ describe('held sign-in under GOTRUE_MAILER_AUTOCONFIRM', () => {
     expect(u.id).toBe(id)
     expect(await linksOf(s, id)).toEqual([])
     noAttackerProfile(u)
+  })
+})
+
+// The callback's `confirm` (and `accept`, and `login`) decisions run their webhook before the transaction; its reply
+// replaces the metadata after act() took the profile back, so it is told the profile without it.
+describe('a provider that verified the address confirms the planted account, with a signup webhook that keeps what it was sent', () => {
+  let s: TestServer
+  let hooks: WebhookReceiver
+  beforeAll(async () => {
+    hooks = startWebhookReceiver()
+    s = await startServer({ env: { ...fake.env(), GOTRUE_WEBHOOK_URL: hooks.url, GOTRUE_WEBHOOK_EVENTS: 'signup,login', GOTRUE_WEBHOOK_ALLOW_LOCAL: 'true' } })
+  })
+  afterAll(async () => { await s.stop(); await hooks.stop() })
+  beforeEach(() => { fake.reset(); s.clock.reset() })
+
+  test('the owner confirms the planted account by signing in with a provider that verified the address: the hook is not told, and the account does not keep, the attacker\'s profile', async () => {
+    const email = 'profrev-f1@example.com'
+    const id = await planted(s, email, '7101')
+    hooks.setDefault({
+      body: (call: { json<T>(): T }) => {
+        const { user } = call.json<{ user: { user_metadata: object; app_metadata: object } }>()
+        return { user_metadata: { ...user.user_metadata, from_function: 'hurray' }, app_metadata: { ...user.app_metadata, roles: ['member'] } }
+      },
+    })
+    ownerProfile('github', '7102', email)
+    const hash = hashOf(await signIn(s, 'github'))
+    expect(hash.access_token).toBeString()
+    const u = await me(s, hash.access_token)
+    expect(u.id).toBe(id)
+    expect((await linksOf(s, id)).map((l) => l.provider)).toEqual(['github'])
+    noAttackerProfile(u)
+    const told = hooks.calls.at(-1)?.json<{ event: string; user: Record<string, unknown> }>()
+    expect(told?.event).toBe('signup')
+    noAttackerProfile(told?.user ?? {})
+  })
+})
+
+// The owner's /signup of the planted address drops the attacker's link and its profile (claimOwnConfirmationMail);
+// when the mail then fails, the undo puts the row back, but not that profile: with no unproven link left, no later
+// proof would take it back.
+describe('a re-signup of a planted account whose mail fails', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: fake.env() }) })
+  afterAll(async () => { await s.stop() })
+  beforeEach(() => { fake.reset(); s.clock.reset() })
+
+  test('the owner\'s /signup mail fails once, then the owner signs up again and confirms: the attacker\'s profile is not left behind', async () => {
+    const email = 'profrev-f2@example.com'
+    const id = await planted(s, email, '7201')
+    s.smtp.failNext()
+    expect((await s.req('/signup', { method: 'POST', json: { email, password: 'owner-password-1' } })).status).toBe(500)
+    expect(await linksOf(s, id)).toEqual([])
+    expect((await s.req('/signup', { method: 'POST', json: { email, password: 'owner-password-1' } })).status).toBe(200)
+    const mail = await s.smtp.waitForMail(email, { count: 2 })
+    const res = await s.req('/verify', { method: 'POST', json: { type: 'signup', token: tokenFromMail(mail, 'confirmation_token') } })
+    expect(res.status).toBe(200)
+    const u = await me(s, (await body(res)).access_token)
+    expect(u.id).toBe(id)
+    noAttackerProfile(u)
+  })
+})
+
+// No provider link: someone else's password signup of the victim's address with a profile of its choosing. The
+// owner's re-signup with another password clears the password and the profile (neither side keeps what the other
+// chose).
+describe('a password signup of the victim\'s address with a chosen profile', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: fake.env() }) })
+  afterAll(async () => { await s.stop() })
+
+  test('the owner signs up with their own password and confirms: the attacker\'s signup data is not left', async () => {
+    const email = 'profrev-f4@example.com'
+    const planted = await s.req('/signup', { method: 'POST', json: { email, password: 'attacker-password-1', data: { full_name: ATTACKER_NAME, avatar_url: ATTACKER_AVATAR } } })
+    expect(planted.status).toBe(200)
+    s.clock.advance(16 * 60)
+    expect((await s.req('/signup', { method: 'POST', json: { email, password: 'owner-password-1' } })).status).toBe(200)
+    const res = await s.req('/verify', { method: 'POST', json: { type: 'signup', token: tokenFromMail(await s.smtp.waitForMail(email, { count: 2 }), 'confirmation_token') } })
+    expect(res.status).toBe(200)
+    noAttackerProfile(await me(s, (await body(res)).access_token))
   })
 })
