@@ -117,6 +117,8 @@ export async function factorTx<R>(db: Db, user: Pick<UserRow, 'instance_id' | 'i
  *  and on Galera each would be a write-set that conflicts with the user's other writes on other nodes: an
  *  unthrottled DELETE of random factor ids would then make the user's own logins fail there. */
 export class Unchanged<T> {
+  /** Tracing does not mark the transaction's span failed for it (lib/tracing.ts). */
+  readonly rollbackOnly = true
   constructor(readonly value: T) {}
 }
 export const unchanged = <T>(value: T): Unchanged<T> => new Unchanged(value)

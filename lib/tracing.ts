@@ -100,7 +100,11 @@ class RecordingTracer implements Tracer {
     try {
       return await this.als.run(span, fn)
     } catch (e) {
-      span.setError(e instanceof Error ? e.constructor.name : typeof e)
+      // A throw that only rolls a transaction back (lib/mfa.ts Unchanged: a request that changed nothing) is not
+      // a failure of the span it leaves.
+      if (!(e && typeof e === 'object' && (e as { rollbackOnly?: unknown }).rollbackOnly === true)) {
+        span.setError(e instanceof Error ? e.constructor.name : typeof e)
+      }
       throw e
     } finally { span.finish() }
   }

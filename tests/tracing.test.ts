@@ -142,6 +142,22 @@ describe('tracing enabled: Datadog agent and OTLP collector', () => {
     expect(bad.root.error).toBe(0)
   })
 
+  test('a factor request that changes nothing rolls its transaction back without marking any span failed', async () => {
+    const signup = await s.req('/signup', { method: 'POST', json: { email: email(), password: 'trace-password-1' } })
+    const { id } = await body<{ id: string }>(signup)
+    const admin = await s.req(`/admin/users/${id}`, { method: 'PUT', json: { confirm: true }, headers: OPERATOR })
+    expect(admin.status).toBe(200)
+    const { email: address } = await body<{ email: string }>(admin)
+    const login = await s.req('/token?grant_type=password', { method: 'POST', json: { username: address, password: 'trace-password-1' } })
+    const { access_token } = await body<{ access_token: string }>(login)
+    const res = await s.req(`/factors/${crypto.randomUUID()}`, { method: 'DELETE', headers: { authorization: `Bearer ${access_token}` } })
+    expect(res.status).toBe(404)
+    const { root, spans } = await traceOf(s, agent, res)
+    expect(spans.filter((sp) => sp.name === 'db.transaction')).toHaveLength(1)
+    for (const sp of spans) expect({ name: sp.name, error: sp.error }).toEqual({ name: sp.name, error: 0 })
+    expect(root.error).toBe(0)
+  })
+
   test('concurrent requests: each statement lands in the trace of the request that ran it', async () => {
     // what one request of each kind does on its own
     const soloSignup = (await traceOf(s, agent, await s.req('/signup', { method: 'POST', json: { email: email(), password: 'trace-password-1' } }))).spans.filter(isDb)
