@@ -21,7 +21,7 @@ import { ChallengeFields, challengeBinding } from '../lib/pkce.ts'
 import { speaksSupabase, withSession } from '../lib/dialect.ts'
 import { issueSession } from '../lib/sessions.ts'
 import { TokenBody } from '../lib/tokens.ts'
-import { findOtpForUser, issueOtp, type OtpRow } from '../lib/otp.ts'
+import { issueOtp, type OtpRow } from '../lib/otp.ts'
 import { claimOwnConfirmationMail } from '../lib/identities.ts'
 import {
   deleteUser, emailKey, findUserByEmail, findUserById, insertUser, type Metadata, type NewUser, parseMeta, passwordProblem, toUser, updateUser, User,
@@ -76,7 +76,7 @@ async function resend(tx: Db, deps: Deps, existing: UserRow, same: boolean, data
   // The caller is shown only the data it sent unless it proved to hold the password.
   const shown = same ? user : { ...user, raw_user_meta_data: JSON.stringify(data ?? {}) }
   if (!claimed) return { user, shown, created: false }
-  const previousLink = await findOtpForUser(tx, existing.id, 'confirmation')
+  const previousLink = claimed.live
   const token = await issueOtp(tx, instanceId, existing.id, 'confirmation', now, binding)
   // A failed mail puts the row back, but not what the unproven links it dropped gave the profile.
   return { user, shown, created: false, token, previous: { ...existing, ...claimed.takeBack(existing) }, previousLink }

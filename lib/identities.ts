@@ -9,7 +9,7 @@
 import { actorOf, writeAudit } from './audit.ts'
 import { type Db, dbTime } from './db/index.ts'
 import type { ProviderUser } from './providers/index.ts'
-import { findOtpForUser, markedIdentity, revokeOtp } from './otp.ts'
+import { findOtpForUser, markedIdentity, type OtpRow, revokeOtp } from './otp.ts'
 import { endOtherSessions } from './sessions.ts'
 import { claimConfirmationMail, emailKey, parseMeta, updateUser, type UserPatch, type UserRow } from './users.ts'
 
@@ -115,7 +115,7 @@ export async function addressProven(db: Db, user: UserRow, keep: string, now: Da
  *  provider vouches for the address, however often they sign in again. The live link is read under its lock: of
  *  two such requests at once the second finds the untied link and waits for the window. Returns the user as it
  *  stands after the claim (and what to take from an earlier row an undo puts back), or null when no mail is due. */
-export async function claimOwnConfirmationMail(db: Db, user: UserRow, now: Date, maxFrequency: number): Promise<{ user: UserRow; takeBack(row: UserRow): UserPatch } | null> {
+export async function claimOwnConfirmationMail(db: Db, user: UserRow, now: Date, maxFrequency: number): Promise<{ user: UserRow; takeBack(row: UserRow): UserPatch; live: OtpRow | null } | null> {
   const live = await findOtpForUser(db, user.id, 'confirmation')
   if (!(await claimConfirmationMail(db, user.id, now, live && markedIdentity(live) ? 0 : maxFrequency))) return null
   const claimed = { ...user, confirmation_sent_at: dbTime(now), updated_at: dbTime(now) }
@@ -131,6 +131,7 @@ export async function claimOwnConfirmationMail(db: Db, user: UserRow, now: Date,
     user: Object.keys(patch).length ? await updateUser(db, claimed, patch, now) : claimed,
     // for an undo that puts an earlier row back: without what the gone links gave it (they stay gone)
     takeBack: (row) => profileGone(row, gone, left, 'email'),
+    live, // the link this claim's mail replaces, read under its lock (an undo puts it back)
   }
 }
 
