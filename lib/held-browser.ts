@@ -7,7 +7,8 @@
 // and a confirmation that does not carry the cookie confirms the address and drops the link (lib/verify.ts).
 // The cookie reaches POST /verify from the account pages (this API's origin) and from a site that serves this API
 // on its own origin (Netlify's /.netlify/identity); a site on another origin calls /verify without cookies, so its
-// users confirm without the link and sign in with that provider again once it verifies the address.
+// users confirm without the link (unless MAILER_URLPATHS_CONFIRMATION sends these mails to the account pages) and
+// sign in with that provider again once it verifies the address.
 // Each held sign-in gets a secret of its own, minted here, under a cookie name of its own (a browser may have several
 // pending), never one the request presents: a secret that leaked from the owner's browser (the cookie goes to every
 // path of the host, so to a site's functions and proxied rewrites on Netlify's same origin) must not let the

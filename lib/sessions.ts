@@ -204,10 +204,10 @@ export async function listSessions(db: Db, config: Config, instanceId: string, u
 /** What the refresh grant reads once it holds its token's row lock: the token's user with the factor flag, and the
  *  session's aal and methods. One statement (the user joined to the session and its methods, a row per method), by
  *  the token's hash, so that it travels in one command with the locking read (Db.soon): on MySQL every round trip
- *  is a socket write, which cost the grant more CPU than anything else. The
- *  session's aal cannot change before the grant commits: upgradeSession deletes the family's tokens, and the grant
- *  holds the one it spends; on MySQL this must stay the grant's first plain read after its FOR UPDATE, so that
- *  the snapshot it reads from starts after the lock. Whether the session was revoked is read here too: every
+ *  is a socket write, which cost the grant more CPU than anything else. The session's aal cannot change before the
+ *  grant commits: upgradeSession deletes the family's tokens, and the grant holds the one it spends; on MySQL this
+ *  must stay the grant's first plain read after its FOR UPDATE, so that the snapshot it reads from starts after the
+ *  lock. Whether the session was revoked is read here too: every
  *  statement that ends a session writes its family's refresh tokens in the same transaction (endSession,
  *  endOtherSessions, endAal1Sessions, a reuse's revokeFamily, a user's deletion through the foreign key), so none
  *  commits between this read and the grant's COMMIT: it waits for the token's row lock (or, on Galera, one of the
