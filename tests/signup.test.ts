@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { USER_COLUMNS, type UserRow } from '../lib/users.ts'
 import { body, startServer, type TestServer, tokenFromMail } from './harness.ts'
-import { login, OPERATOR } from './helpers.ts'
+import { loggedInUser, login, OPERATOR } from './helpers.ts'
 
 const USER_KEYS = ['app_metadata', 'aud', 'confirmation_sent_at', 'created_at', 'email', 'id', 'role', 'updated_at', 'user_metadata']
 
@@ -223,6 +223,22 @@ describe('POST /signup', () => {
     expect((await s.req('/resend', { method: 'POST', json: { email, type: 'signup' } })).status).toBe(200)
     const mail = await s.smtp.waitForMail(email, { count: 2 })
     expect((await s.req('/verify', { method: 'POST', json: { type: 'signup', token: tokenFromMail(mail, 'confirmation_token') } })).status).toBe(200)
+  })
+
+  test('a /resend of an email change whose mail fails does not count against SMTP_MAX_FREQUENCY either', async () => {
+    const u = await loggedInUser(s)
+    const to = `changed-${u.email}`
+    expect((await s.req('/user', { method: 'PUT', json: { email: to }, headers: u.auth })).status).toBe(200)
+    await s.smtp.waitForMail(to)
+    s.clock.advance(16 * 60)
+    const sentAt = async () => (await userRow(u.email)).email_change_sent_at
+    const before = await sentAt()
+    s.smtp.failNext()
+    expect((await s.req('/resend', { method: 'POST', json: { email: u.email, type: 'email_change' } })).status).toBe(200)
+    for (let i = 0; i < 50 && (await sentAt()) !== before; i++) await Bun.sleep(20)
+    expect(await sentAt()).toBe(before)
+    expect((await s.req('/resend', { method: 'POST', json: { email: u.email, type: 'email_change' } })).status).toBe(200)
+    expect(tokenFromMail(await s.smtp.waitForMail(to, { count: 2 }), 'email_change_token')).toBeTruthy()
   })
 
   test('a re-signup whose mail fails leaves the row and its confirmation link exactly as they were', async () => {
