@@ -33,7 +33,7 @@ import { revocationsChanged } from '../lib/revocations.ts'
 import { redirectGuard } from '../lib/redirects.ts'
 import { issueSession, type SessionOrigin } from '../lib/sessions.ts'
 import {
-  emailKey, findUserByEmail, findUserById, insertUser, newUserRow, updateUser, type UserPatch, type UserRow,
+  emailKey, emailProblem, findUserByEmail, findUserById, insertUser, newUserRow, updateUser, type UserPatch, type UserRow,
 } from '../lib/users.ts'
 
 /** The browser that came back from the provider: its address (rate limits, hooks) and the session's device. */
@@ -261,10 +261,13 @@ export function callback(deps: Deps) {
         log.warn('external code exchange failed', { provider: flow.provider, error: e })
         throw new RedirectError('server_error', `Unable to exchange external code for ${flow.provider} provider`)
       })
-      const pu = await provider.fetchUser(accessToken).catch((e) => {
+      const fetched = await provider.fetchUser(accessToken).catch((e) => {
         log.warn('external user data failed', { provider: flow.provider, error: e })
         throw new RedirectError('server_error', 'Error getting user email from external provider')
       })
+      // Only addresses our own signup would take: keys compare lower-cased, and a non-ASCII one could lower-case
+      // onto another account's (U+212A KELVIN SIGN becomes "k"), which a provider "verifying" it would then reach.
+      const pu = { ...fetched, emails: fetched.emails.filter((e) => typeof e.email === 'string' && !emailProblem(e.email.trim())) }
       if (!pu.emails.length || !pu.id) throw new RedirectError('server_error', 'Error getting user email from external provider')
       // Two first sign-ins of one provider account at once: the loser's insert hits a unique key once the winner
       // committed (or its hooks named a user that is not the one found), so a second pass finds the winner's rows.

@@ -4,7 +4,7 @@
 // after the commit — a failed mail undoes what was just written in a second short transaction.
 import { Elysia, t } from 'elysia'
 import {
-  alreadyRegistered, checkEmail, checkUserData, columnsOf, hookPatch, mailOrUndo, mergedUserData, newAccount, requiredEmail, restoreUser,
+  alreadyRegistered, checkEmail, checkUserData, columnsOf, deleteCreated, hookPatch, mailOrUndo, mergedUserData, newAccount, requiredEmail, restoreUser,
   undo, validateNewUser,
 } from '../lib/accounts.ts'
 import { HEADERS } from '../lib/openapi.ts'
@@ -200,12 +200,12 @@ export function signup(deps: Deps) {
         await mailOrUndo(deps,
           () => mailer.send('confirmation', user.email, vars),
           'Error sending confirmation mail', 'signup after mail failure', async (tx) => {
-            if (outcome.created) await deleteUser(tx, user.id)
+            if (outcome.created) await deleteCreated(tx, deps, user, 'confirmation', token)
             // The client is told the signup failed, so nothing of it stays: the password, the data and the
             // earlier confirmation link are as they were.
             else if (outcome.previous) {
               const earlier = columnsOf(outcome.previous, ['encrypted_password', 'raw_user_meta_data', 'confirmation_sent_at'])
-              await restoreUser(tx, deps, user, earlier, 'confirmation', outcome.previousLink ?? null)
+              await restoreUser(tx, deps, user, earlier, 'confirmation', outcome.previousLink ?? null, token)
             }
           })
       }

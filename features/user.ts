@@ -21,6 +21,7 @@ import { allowedRedirect, mailVars } from '../lib/links.ts'
 import { codeHash, consumeOtp, findOtpForUser, issueOtp, otpExpired, revokeOtp } from '../lib/otp.ts'
 import { Aal2Required, factorJson, requireAal2IfVerified, userFactors } from '../lib/mfa.ts'
 import { endOtherSessions, sessionOf } from '../lib/sessions.ts'
+import { sessionStillLive } from '../lib/revocations.ts'
 import {
   emailKey, findUserById, readUserWithFactorFlag, parseMeta, passwordProblem, toUser, updateUser, User, type UserPatch, type UserRow, MetadataInput, metadataOf
 } from '../lib/users.ts'
@@ -144,6 +145,7 @@ export function user(deps: Deps) {
       const now = clock.now()
       const { before, patch, updated, mail } = await db.tx(async (tx) => {
         const user = await loadUser(deps, tx, claims, true) // locked: the merge below writes it back
+        if (!(await sessionStillLive(tx, sessionOf(claims)))) throw unauthorized('Invalid token: session has ended')
         const patch: UserPatch = {}
         if (nonce) {
           const row = await findOtpForUser(tx, user.id, 'reauthentication')
@@ -190,7 +192,7 @@ export function user(deps: Deps) {
         const earlier = { ...columnsOf(before, Object.keys(patch) as (keyof UserPatch)[]), email_change: '', email_change_sent_at: null }
         await mailOrUndo(deps,
           () => mailer.send('email_change', mail.to, mailVars(config, 'email_change', updated.email, mail.token, parseMeta(updated.raw_user_meta_data), mail.to, allowedRedirect(config, query.redirect_to))),
-          'Error sending change email', 'user update after mail failure', (tx) => restoreUser(tx, deps, updated, earlier, 'email_change'))
+          'Error sending change email', 'user update after mail failure', (tx) => restoreUser(tx, deps, updated, earlier, 'email_change', null, mail.token))
         await db.tx((tx) => writeAudit(tx, instanceId, { id: updated.id, email: before.email }, 'user_modified', now))
       }
       return toUser(updated)

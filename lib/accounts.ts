@@ -6,9 +6,10 @@
 import { type Db, UniqueViolation } from './db/index.ts'
 import type { Deps } from './deps.ts'
 import { badRequest, HttpError, internal, unprocessable } from './errors.ts'
-import { insertOtp, type OtpRow, type OtpType, revokeOtp } from './otp.ts'
+import { findOtpForUser, insertOtp, type OtpRow, type OtpType, revokeOtp } from './otp.ts'
+import { safeEqual, sha256 } from './crypto.ts'
 import {
-  emailProblem, findUserByEmail, mergeMeta, type Metadata, type NewUser, newUserRow, parseMeta, toUser, updateUser,
+  deleteUser, emailProblem, findUserByEmail, findUserById, mergeMeta, type Metadata, type NewUser, newUserRow, parseMeta, toUser, updateUser,
   type UserPatch, type UserRow,
 } from './users.ts'
 import { type HookEvent, replyPatch } from './webhooks.ts'
@@ -115,11 +116,42 @@ export function columnsOf(row: UserRow, columns: (keyof UserPatch)[]): UserPatch
   return out
 }
 
+/** Whether an undo may write: the token of `type` this request issued (`issued`, raw) is still the live one, and
+ *  the row is still as the request left it (`user`) in `columns` and in what decides who holds the account. A mail
+ *  can hang for many seconds before it fails; meanwhile the address's owner may have confirmed, recovered or
+ *  signed up again, and an undo written over that would put back a password or a link someone else chose, or
+ *  delete the owner's account. Reads the token, then the row, under their locks (verify's order). */
+async function untouched(tx: Db, deps: Deps, user: UserRow, columns: (keyof UserRow)[], type: OtpType, issued: string): Promise<{ ours: boolean; same: boolean }> {
+  const live = await findOtpForUser(tx, user.id, type)
+  const ours = live !== null && safeEqual(live.token_hash, sha256(issued))
+  const row = await findUserById(tx, deps.instanceId, user.id, true)
+  const decisive: (keyof UserRow)[] = ['confirmed_at', 'email', 'encrypted_password', 'email_change', 'invited_at', ...columns]
+  return { ours, same: row !== null && decisive.every((c) => row[c] === user[c]) }
+}
+/** Time and text columns compare as stored; metadata columns are JSON (MySQL may store them reformatted), so an
+ *  undo's check leaves them out. */
+const comparable = (columns: UserPatch): (keyof UserRow)[] =>
+  (Object.keys(columns) as (keyof UserRow)[]).filter((c) => c !== 'raw_user_meta_data' && c !== 'raw_app_meta_data')
+
 /** Puts the columns back and the user's token of `type` with them: removed, or the earlier one reinstated so that
- *  the link already mailed works again. */
-export async function restoreUser(tx: Db, deps: Deps, user: UserRow, columns: UserPatch, type: OtpType, earlier: OtpRow | null = null): Promise<void> {
+ *  the link already mailed works again. Only while nothing has happened to the account since (untouched); else
+ *  only this request's own token goes. */
+export async function restoreUser(tx: Db, deps: Deps, user: UserRow, columns: UserPatch, type: OtpType, earlier: OtpRow | null, issued: string): Promise<void> {
+  const { ours, same } = await untouched(tx, deps, user, comparable(columns), type, issued)
+  if (!ours || !same) {
+    if (ours) await revokeOtp(tx, user.id, type)
+    return
+  }
   await revokeOtp(tx, user.id, type)
   if (earlier) await insertOtp(tx, deps.instanceId, earlier)
   await updateUser(tx, user, columns, deps.clock.now())
+}
+
+/** Deletes an account this request created, once its mail failed: only while it is as the request left it (no one
+ *  confirmed it or signed it up again meanwhile, see untouched); else only this request's own token goes. */
+export async function deleteCreated(tx: Db, deps: Deps, user: UserRow, type: OtpType, issued: string): Promise<void> {
+  const { ours, same } = await untouched(tx, deps, user, ['confirmation_sent_at'], type, issued)
+  if (ours && same) await deleteUser(tx, user.id)
+  else if (ours) await revokeOtp(tx, user.id, type)
 }
 

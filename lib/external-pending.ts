@@ -2,7 +2,7 @@
 // unconfirmed (or reminds an unconfirmed one), and the confirmation mail, sent after the callback's commit, is
 // what signs in (features/callback.ts decides, lib/external-accounts.ts says when). A failed mail takes back what
 // the callback wrote.
-import { mailOrUndo, newAccount, restoreUser } from './accounts.ts'
+import { deleteCreated, mailOrUndo, newAccount, restoreUser } from './accounts.ts'
 import { dbTime, type Db, parseTime } from './db/index.ts'
 import type { Deps } from './deps.ts'
 import type { Decision } from './external-accounts.ts'
@@ -12,7 +12,7 @@ import type { FlowRow } from './oauth-flow.ts'
 import { findOtpForUser, identityMark, issueOtp, markedIdentity, otpExpired, type OtpRow } from './otp.ts'
 import type { ProviderUser } from './providers/index.ts'
 import { redirectGuard } from './redirects.ts'
-import { claimConfirmationMail, deleteUser, insertUser, type Metadata, parseMeta, updateUser, type UserPatch, type UserRow } from './users.ts'
+import { claimConfirmationMail, insertUser, type Metadata, parseMeta, updateUser, type UserPatch, type UserRow } from './users.ts'
 
 /** A confirmation mail the callback sends after its commit: `created` (an enrolled account, deleted again if the
  *  mail fails) or the earlier state to put back (a reminder). */
@@ -74,8 +74,8 @@ export function heldSignIns(deps: Deps) {
     await mailOrUndo(deps,
       () => deps.mailer.send('confirmation', user.email, mailVars(config, 'confirmation', user.email, token, parseMeta(user.raw_user_meta_data), undefined, landing)),
       'Error sending confirmation mail', 'external sign-in after mail failure', (tx) => p.created
-        ? deleteUser(tx, user.id)
-        : restoreUser(tx, deps, user, { confirmation_sent_at: p.sentBefore }, 'confirmation', p.earlierLink))
+        ? deleteCreated(tx, deps, user, 'confirmation', token)
+        : restoreUser(tx, deps, user, { confirmation_sent_at: p.sentBefore }, 'confirmation', p.earlierLink, token))
   }
 
   return { newcomer, mailDue, hold, mailConfirmation }

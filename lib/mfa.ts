@@ -4,11 +4,12 @@
 import { actorOf, writeAudit } from './audit.ts'
 import type { Config } from './config.ts'
 import { type Db, dbTime, isoTime, parseTime } from './db/index.ts'
-import { badRequest, errorBody, HttpError, notFound } from './errors.ts'
+import { badRequest, errorBody, HttpError, notFound, unauthorized } from './errors.ts'
 import { isUuid } from './ids.ts'
 import type { AccessClaims } from './jwt.ts'
 import type { Rule } from './limits.ts'
 import { encryptionKey, openValue, sealValue } from './sealing.ts'
+import { sessionStillLive } from './revocations.ts'
 import { Factor, findUserById, NIL_UUID, type UserRow } from './users.ts'
 
 const SYSTEM_SUBS = new Set(['0', NIL_UUID])
@@ -95,13 +96,15 @@ export async function requireAal2IfVerified(db: Db, instanceId: string, userId: 
  *  UPDATE that leaves the row as it was writes nothing, and Galera certifies only what was written. The user's
  *  `updated_at` moves with its factors, which are part of its JSON. A user deleted meanwhile is a 404, as the
  *  route's own lookup would have answered a moment later. */
-export async function factorTx<R>(db: Db, user: Pick<UserRow, 'instance_id' | 'id'>, now: Date, fn: (tx: Db) => Promise<R>): Promise<Settled<R>> {
+export async function factorTx<R>(db: Db, user: Pick<UserRow, 'instance_id' | 'id'>, now: Date, fn: (tx: Db) => Promise<R>, session: string | null = null): Promise<Settled<R>> {
   const at = dbTime(now), after = dbTime(new Date(now.getTime() + 1))
   try {
     return await db.tx(async (tx) => {
       const { changes } = await tx.run('UPDATE {users} SET updated_at = CASE WHEN updated_at = ? THEN ? ELSE ? END WHERE instance_id = ? AND id = ?',
         [at, after, at, user.instance_id, user.id])
       if (!changes) throw notFound('User not found')
+      // the caller's session (none for an admin) still stands, now that the user's row is held (sessionStillLive)
+      if (!(await sessionStillLive(tx, session))) throw unauthorized('Invalid token: session has ended')
       const result = await fn(tx)
       if (result instanceof Unchanged) throw result
       return result as Settled<R>

@@ -65,3 +65,14 @@ export function revocationWatch(db: Db, instanceId: string, lifetimeMs: () => nu
   if (!watch) byInstance.set(instanceId, (watch = new RevocationWatch(db, instanceId, lifetimeMs, now)))
   return watch
 }
+
+/** Whether a session may still write on its user's behalf, read under the session row's lock: its token was
+ *  checked before the request's slow steps (bcrypt, a hook), and a proof of the address, a recovery or a logout may
+ *  have ended it since; a write that lands after what ended it would outlive it (a password set after the owner
+ *  recovered the account). Null (a token that names no session): nothing to check. A session never recorded (a
+ *  family from before sessions were) counts as live, as the token guard takes it. */
+export async function sessionStillLive(db: Db, sessionId: string | null): Promise<boolean> {
+  if (!sessionId) return true
+  const row = await db.get<{ revoked_at: string | null }>('SELECT revoked_at FROM {sessions} WHERE id = ? FOR UPDATE', [sessionId])
+  return !row || row.revoked_at === null
+}
