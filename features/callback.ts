@@ -25,7 +25,7 @@ import { enforce, RULES } from '../lib/limits.ts'
 import { candidate, decide, type Decision, type Found, HOOKS } from '../lib/external-accounts.ts'
 import { type Pending, heldSignIns } from '../lib/external-pending.ts'
 import { bindHeldBrowser } from '../lib/held-browser.ts'
-import { addressProven, dropOtherIdentities, findIdentity, findIdentityUserId, insertIdentity, markProven, profileAfterProof, UNPROVEN_GONE, vouchesFor } from '../lib/identities.ts'
+import { addressProven, dropOtherIdentities, findIdentity, findIdentityUserId, insertIdentity, lockIdentity, markProven, profileAfterProof, UNPROVEN_GONE, vouchesFor } from '../lib/identities.ts'
 import { type FlowRow, fromStarter, STATE_LIFETIME_MS, stateCookie } from '../lib/oauth-flow.ts'
 import { consumeOtp, findOtpByHash, issueOtp, otpMaxAge } from '../lib/otp.ts'
 import { getProvider, type ProviderUser } from '../lib/providers/index.ts'
@@ -221,8 +221,13 @@ export function callback(deps: Deps) {
     const { patch, userId } = await runHooks(flow, pu, now, newId, origin.client)
     let unlinked = false
     const result = await db.tx(async (tx): Promise<{ code?: string; session?: unknown; pending?: Pending }> => {
-      const d = decide(await lookUp(tx, instanceId, config.jwt.aud, flow, pu), flow, pu, config, now)
+      const found = await lookUp(tx, instanceId, config.jwt.aud, flow, pu)
+      const d = decide(found, flow, pu, config, now)
       if (d.act === 'refuse') throw new RedirectError(d.code, d.description)
+      // Found through this provider account's link by a plain read: a proof of the address may have deleted that
+      // link since (on MySQL, REPEATABLE READ keeps showing it), and a session issued now would land after the
+      // proof ended the others. Read again under its lock: gone, the sign-in is decided anew.
+      if (found.linked && !(await lockIdentity(tx, instanceId, flow.provider, pu.id))) throw new RaceLost()
       if (userId && userId !== (d.act === 'create' || d.act === 'enrol' ? newId : d.user.id)) throw new RaceLost()
       if (d.act === 'enrol' || d.act === 'remind') return { pending: await hold(tx, d, flow, pu, now, newId, patch, browserMark) }
       const acted = await act(tx, d, flow, pu, now, newId)

@@ -139,6 +139,11 @@ export async function claimOwnConfirmationMail(db: Db, user: UserRow, now: Date,
 export async function findIdentity(db: Db, instanceId: string, provider: string, providerId: string): Promise<{ id: string; user_id: string } | null> {
   return db.get<{ id: string; user_id: string }>('SELECT id, user_id FROM {identities} WHERE instance_id = ? AND provider = ? AND provider_id = ?', [instanceId, provider, providerId])
 }
+/** The link's row under its lock (a locking read sees the latest commit whatever the transaction's snapshot);
+ *  false when it is gone. */
+export async function lockIdentity(db: Db, instanceId: string, provider: string, providerId: string): Promise<boolean> {
+  return (await db.get('SELECT id FROM {identities} WHERE instance_id = ? AND provider = ? AND provider_id = ? FOR UPDATE', [instanceId, provider, providerId])) !== null
+}
 export async function findIdentityUserId(db: Db, instanceId: string, provider: string, providerId: string): Promise<string | null> {
   return (await findIdentity(db, instanceId, provider, providerId))?.user_id ?? null
 }
