@@ -13,6 +13,7 @@ import { bcryptProblem, safeEqual } from '../lib/crypto.ts'
 import { badRequest, ErrorBody, errorBody, notFound, unauthorized, unprocessable } from '../lib/errors.ts'
 import { adminActor, type AdminActor, guards, holdsSuper, isAdminFor, reachableUser, requireEmailProvider } from '../lib/guards.ts'
 import { addressProven, UNPROVEN_GONE } from '../lib/identities.ts'
+import { revokeOtp } from '../lib/otp.ts'
 import { likeSubstring, linkHeader, parsePage } from '../lib/pagination.ts'
 import { endOtherSessions } from '../lib/sessions.ts'
 import { exportDocument } from '../lib/transfer.ts'
@@ -228,6 +229,11 @@ export function adminUsers(deps: Deps) {
           }
         }
         if (hash) patch.encrypted_password = hash
+        // An admin's password reset takes the account back as a recovery does: a pending email change goes.
+        if (hash && user.email_change) {
+          await revokeOtp(tx, user.id, 'email_change')
+          Object.assign(patch, { email_change: '', email_change_sent_at: null })
+        }
         if (newEmail !== undefined && newEmail !== user.email) {
           await requireFreeEmail(tx, instanceId, user.aud, newEmail, user.id)
           patch.email = newEmail

@@ -3,7 +3,7 @@
 // row before it is written, metadata merges checked against GOTRUE_USER_DATA_SCHEMA, and the undo of a write
 // whose mail or webhook failed after the commit. Plain functions of deps and values: each feature still reads
 // top to bottom and keeps its own SQL, decisions and routes.
-import { type Db, UniqueViolation } from './db/index.ts'
+import { type Db, parseTime, UniqueViolation } from './db/index.ts'
 import type { Deps } from './deps.ts'
 import { badRequest, HttpError, internal, unprocessable } from './errors.ts'
 import { findOtpForUser, insertOtp, type OtpRow, type OtpType, revokeOtp } from './otp.ts'
@@ -116,42 +116,52 @@ export function columnsOf(row: UserRow, columns: (keyof UserPatch)[]): UserPatch
   return out
 }
 
-/** Whether an undo may write: the token of `type` this request issued (`issued`, raw) is still the live one, and
- *  the row is still as the request left it (`user`) in `columns` and in what decides who holds the account. A mail
- *  can hang for many seconds before it fails; meanwhile the address's owner may have confirmed, recovered or
- *  signed up again, and an undo written over that would put back a password or a link someone else chose, or
- *  delete the owner's account. Reads the token, then the row, under their locks (verify's order). */
-async function untouched(tx: Db, deps: Deps, user: UserRow, columns: (keyof UserRow)[], type: OtpType, issued: string): Promise<{ ours: boolean; same: boolean }> {
+/** Columns an undo may compare: times compare as instants (MySQL's binary protocol answers a DATETIME(3) at a whole
+ *  second without its ".000"), text as text. */
+const sameValue = (column: string, a: unknown, b: unknown): boolean =>
+  column.endsWith('_at') ? parseTime(a as string | null) === parseTime(b as string | null) : a === b
+/** What decides who holds the account: an undo puts nothing of these back once any of them moved. */
+const DECISIVE: (keyof UserRow)[] = ['confirmed_at', 'email', 'encrypted_password', 'email_change', 'invited_at']
+/** What only keeps the books of a request (a pending change, the time a mail went): an undo puts each back while it
+ *  still holds this request's value, whatever else moved (else a change the failed mail never delivered would stay
+ *  pending, to be mailed again by /resend, and the failed mail would hold the window shut). */
+const BOOKKEEPING = new Set<string>(['email_change', 'email_change_sent_at', 'confirmation_sent_at'])
+
+/** The undo of a request whose mail failed. A mail can hang for many seconds before it fails; meanwhile the
+ *  address's owner may have confirmed, recovered or signed up again, and an undo written over that would put back a
+ *  password or a link someone else chose, or delete the owner's account. So: while this request's own token
+ *  (`issued`, raw) is the live one and the decisive columns are as the request left them (`user`), everything goes
+ *  back; otherwise only this request's own token goes, and each bookkeeping column that still holds what it wrote.
+ *  Reads the token, then the row, under their locks (verify's order). */
+async function undoState(tx: Db, deps: Deps, user: UserRow, type: OtpType, issued: string) {
   const live = await findOtpForUser(tx, user.id, type)
   const ours = live !== null && safeEqual(live.token_hash, sha256(issued))
   const row = await findUserById(tx, deps.instanceId, user.id, true)
-  const decisive: (keyof UserRow)[] = ['confirmed_at', 'email', 'encrypted_password', 'email_change', 'invited_at', ...columns]
-  return { ours, same: row !== null && decisive.every((c) => row[c] === user[c]) }
+  const untouched = ours && row !== null && DECISIVE.every((c) => sameValue(c, row[c], user[c]))
+  return { ours, row, untouched }
 }
-/** Time and text columns compare as stored; metadata columns are JSON (MySQL may store them reformatted), so an
- *  undo's check leaves them out. */
-const comparable = (columns: UserPatch): (keyof UserRow)[] =>
-  (Object.keys(columns) as (keyof UserRow)[]).filter((c) => c !== 'raw_user_meta_data' && c !== 'raw_app_meta_data')
+async function undoBookkeeping(tx: Db, deps: Deps, user: UserRow, row: UserRow | null, columns: UserPatch): Promise<void> {
+  if (!row) return
+  const back = Object.fromEntries(Object.entries(columns).filter(([c]) =>
+    BOOKKEEPING.has(c) && sameValue(c, row[c as keyof UserRow], user[c as keyof UserRow]))) as UserPatch
+  if (Object.keys(back).length) await updateUser(tx, row, back, deps.clock.now())
+}
 
 /** Puts the columns back and the user's token of `type` with them: removed, or the earlier one reinstated so that
- *  the link already mailed works again. Only while nothing has happened to the account since (untouched); else
- *  only this request's own token goes. */
+ *  the link already mailed works again (see undoState for what an undo may still write). */
 export async function restoreUser(tx: Db, deps: Deps, user: UserRow, columns: UserPatch, type: OtpType, earlier: OtpRow | null, issued: string): Promise<void> {
-  const { ours, same } = await untouched(tx, deps, user, comparable(columns), type, issued)
-  if (!ours || !same) {
-    if (ours) await revokeOtp(tx, user.id, type)
-    return
-  }
-  await revokeOtp(tx, user.id, type)
+  const { ours, row, untouched } = await undoState(tx, deps, user, type, issued)
+  if (ours) await revokeOtp(tx, user.id, type)
+  if (!untouched) return undoBookkeeping(tx, deps, user, row, columns)
   if (earlier) await insertOtp(tx, deps.instanceId, earlier)
   await updateUser(tx, user, columns, deps.clock.now())
 }
 
-/** Deletes an account this request created, once its mail failed: only while it is as the request left it (no one
- *  confirmed it or signed it up again meanwhile, see untouched); else only this request's own token goes. */
+/** Deletes an account this request created, once its mail failed, while it is as the request left it (undoState);
+ *  else only this request's own token goes (someone else's request has written the row since). */
 export async function deleteCreated(tx: Db, deps: Deps, user: UserRow, type: OtpType, issued: string): Promise<void> {
-  const { ours, same } = await untouched(tx, deps, user, ['confirmation_sent_at'], type, issued)
-  if (ours && same) await deleteUser(tx, user.id)
-  else if (ours) await revokeOtp(tx, user.id, type)
+  const { ours, untouched } = await undoState(tx, deps, user, type, issued)
+  if (untouched) return deleteUser(tx, user.id)
+  if (ours) await revokeOtp(tx, user.id, type)
 }
 

@@ -165,6 +165,12 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
       await writeAudit(tx, instanceId, actorOf(user), 'user_signedup', now)
     }
     if (otp.token_type === 'recovery' && patch.encrypted_password) await writeAudit(tx, instanceId, actorOf(user), 'user_modified', now)
+    // A recovery takes the account back: an email change pending from before (started by whoever held a session or
+    // the password then) would otherwise move the account to that address once its link is used.
+    if (otp.token_type === 'recovery' && user.email_change) {
+      await revokeOtp(tx, user.id, 'email_change')
+      Object.assign(patch, { email_change: '', email_change_sent_at: null })
+    }
     const updated = Object.keys(patch).length ? await updateUser(tx, user, patch, now) : user
     // Whoever recovers the account or confirms its new address gets the only session: every older one ends
     // (a device signed in by someone who knew the old password, or with the old address).
