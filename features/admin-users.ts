@@ -230,7 +230,7 @@ export function adminUsers(deps: Deps) {
         }
         if (hash) patch.encrypted_password = hash
         // An admin's password reset takes the account back as a recovery does: a pending email change goes.
-        if (hash && user.email_change) {
+        if (hash) { // whatever the columns say: an undo may have cleared them, not the token
           await revokeOtp(tx, user.id, 'email_change')
           Object.assign(patch, { email_change: '', email_change_sent_at: null })
         }

@@ -178,6 +178,12 @@ export function user(deps: Deps) {
         } else if (newEmail && newEmail !== user.email) {
           patch.email = newEmail // same address, new capitalisation
         }
+        // A new password that starts no change itself takes the account's credentials back, as a recovery does: a
+        // change pending from before (started by whoever held a session then) goes with the other sessions.
+        if (hash && !changeToken && !mail) {
+          await revokeOtp(tx, user.id, 'email_change')
+          Object.assign(patch, { email_change: '', email_change_sent_at: null })
+        }
         // A new password or a confirmed new address ends the user's other sessions; the one making the change
         // goes on (an access token from before sessions were named ends them all). A pending change ends
         // nothing: until its link is used, the old credentials are still the account's.

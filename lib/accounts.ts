@@ -140,10 +140,13 @@ async function undoState(tx: Db, deps: Deps, user: UserRow, type: OtpType, issue
   const untouched = ours && row !== null && DECISIVE.every((c) => sameValue(c, row[c], user[c]))
   return { ours, row, untouched }
 }
-async function undoBookkeeping(tx: Db, deps: Deps, user: UserRow, row: UserRow | null, columns: UserPatch): Promise<void> {
+async function undoBookkeeping(tx: Db, deps: Deps, user: UserRow, row: UserRow | null, columns: UserPatch, ours: boolean): Promise<void> {
   if (!row) return
+  // A pending change is this request's only while its token is the live one: a later request for the same address
+  // holds the live token now, and clearing the columns would hide that link from a recovery.
+  const mine = (c: string) => ours || (c !== 'email_change' && c !== 'email_change_sent_at')
   const back = Object.fromEntries(Object.entries(columns).filter(([c]) =>
-    BOOKKEEPING.has(c) && sameValue(c, row[c as keyof UserRow], user[c as keyof UserRow]))) as UserPatch
+    BOOKKEEPING.has(c) && mine(c) && sameValue(c, row[c as keyof UserRow], user[c as keyof UserRow]))) as UserPatch
   if (Object.keys(back).length) await updateUser(tx, row, back, deps.clock.now())
 }
 
@@ -152,7 +155,7 @@ async function undoBookkeeping(tx: Db, deps: Deps, user: UserRow, row: UserRow |
 export async function restoreUser(tx: Db, deps: Deps, user: UserRow, columns: UserPatch, type: OtpType, earlier: OtpRow | null, issued: string): Promise<void> {
   const { ours, row, untouched } = await undoState(tx, deps, user, type, issued)
   if (ours) await revokeOtp(tx, user.id, type)
-  if (!untouched) return undoBookkeeping(tx, deps, user, row, columns)
+  if (!untouched) return undoBookkeeping(tx, deps, user, row, columns, ours)
   if (earlier) await insertOtp(tx, deps.instanceId, earlier)
   await updateUser(tx, user, columns, deps.clock.now())
 }

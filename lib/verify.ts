@@ -167,7 +167,7 @@ export async function verifyToken(deps: Deps, input: VerifyInput, request: Reque
     if (otp.token_type === 'recovery' && patch.encrypted_password) await writeAudit(tx, instanceId, actorOf(user), 'user_modified', now)
     // A recovery takes the account back: an email change pending from before (started by whoever held a session or
     // the password then) would otherwise move the account to that address once its link is used.
-    if (otp.token_type === 'recovery' && user.email_change) {
+    if (otp.token_type === 'recovery') { // whatever the columns say: an undo may have cleared them, not the token
       await revokeOtp(tx, user.id, 'email_change')
       Object.assign(patch, { email_change: '', email_change_sent_at: null })
     }

@@ -191,3 +191,56 @@ describe(`an undo at a whole second (${DIALECT})`, () => {
     }
   })
 })
+
+describe('a pending email change and the owner taking the account back in other ways (GOTRUE_MAILER_AUTOCONFIRM)', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: { ...smtpEnv(), GOTRUE_MAILER_AUTOCONFIRM: 'true' } }) })
+  afterAll(async () => { await s.stop() })
+  beforeEach(() => { s.clock.reset() })
+
+  // The attacker asks for the same change twice, its own mail server holding the first mail and refusing it once the
+  // second (delivered) has issued a new token. The first's undo must not clear the columns that are now the second's
+  // (a pending change nobody sees, whose link works), and the owner's recovery revokes the change's token whatever
+  // the columns say.
+  test('a repeated change whose first mail fails: its undo does not hide the live token from the owner\'s recovery', async () => {
+    const email = 'undo-victim1@example.com'
+    const evil = 'undo-evil1@attacker.example'
+    expect((await s.req('/signup', { method: 'POST', json: { email, password: 'attacker-password-1' } })).status).toBe(200)
+    const a = await body(await login(s, email, 'attacker-password-1'))
+    const held = smtp.hold(evil)
+    const first = s.req('/user', { method: 'PUT', headers: bearer(a.access_token), json: { email: evil } })
+    await held.reached
+    s.clock.advance(2)
+    expect((await s.req('/user', { method: 'PUT', headers: bearer(a.access_token), json: { email: evil } })).status).toBe(200)
+    const changeToken = tokenFromMail(await smtp.waitForMail(evil, 1), 'email_change_token')
+    held.release()
+    expect((await first).status).toBe(500)
+    await ownerRecovers(s, email, 'owner-password-1')
+    const v = await s.req('/verify', { method: 'POST', json: { type: 'email_change', token: changeToken } })
+    const row = await s.db.get<{ email: string }>('SELECT email FROM {users} WHERE email_key = ? OR email_key = ?', [email, evil])
+    expect({ moved: v.status === 200, email: row?.email }).toEqual({ moved: false, email })
+  })
+
+  // The owner takes the account back through a magic link (/otp, supabase's signInWithOtp) and sets a password of
+  // their own (PUT /user): the attacker's sessions end and its password goes, and so must the pending change it
+  // started, whose link would move the account to the attacker (with a session).
+  test('an email change link from before the owner\'s magic link and new password no longer moves the account', async () => {
+    const email = 'undo-victim2@example.com'
+    const evil = 'undo-evil2@attacker.example'
+    expect((await s.req('/signup', { method: 'POST', json: { email, password: 'attacker-password-1' } })).status).toBe(200)
+    const a = await body(await login(s, email, 'attacker-password-1'))
+    expect((await s.req('/user', { method: 'PUT', headers: bearer(a.access_token), json: { email: evil } })).status).toBe(200)
+    const changeToken = tokenFromMail(await smtp.waitForMail(evil, 1), 'email_change_token')
+    expect((await s.req('/otp', { method: 'POST', json: { email } })).status).toBe(200)
+    const mail = await smtp.waitForMail(email, 1)
+    const m = /token(?:_hash)?=([A-Za-z0-9_-]{20,})/.exec(mail.html) ?? /#[a-z_]*token=([A-Za-z0-9_-]+)/.exec(mail.html)
+    const v0 = await s.req('/verify', { method: 'POST', json: { type: 'magiclink', token: m?.[1] } })
+    expect(v0.status).toBe(200)
+    const put = await s.req('/user', { method: 'PUT', headers: bearer((await body(v0)).access_token), json: { password: 'owner-password-1' } })
+    expect(put.status).toBe(200)
+    expect((await s.req('/user', { headers: bearer(a.access_token) })).status).toBe(401) // the attacker is out
+    const v = await s.req('/verify', { method: 'POST', json: { type: 'email_change', token: changeToken } })
+    const row = await s.db.get<{ email: string }>('SELECT email FROM {users} WHERE email_key = ? OR email_key = ?', [email, evil])
+    expect({ moved: v.status === 200, email: row?.email }).toEqual({ moved: false, email })
+  })
+})
