@@ -8,79 +8,15 @@
 // The SMTP server here is a real one that holds a chosen recipient's mail until the test releases it, then refuses
 // it (a relay stalling and then failing), so the interleavings are exact.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
-import type { AddressInfo } from 'node:net'
-import { SMTPServer } from 'smtp-server'
-import { simpleParser } from 'mailparser'
-import type { CapturedMail } from './fakes/smtp.ts'
 import { type FakeEmail, type OAuthFake, startOAuthFake } from './fakes/oauth-provider.ts'
+import { type Gated, startGatedSmtp } from './fakes/gated-smtp.ts'
 import { body, form, startServer, type TestServer, tokenFromMail } from './harness.ts'
 
 const SITE = 'https://example.netlify.com'
 
-interface Gated {
-  host: string; port: number
-  /** Holds the next mail to `to` at DATA until release() is called; it is then refused (550). */
-  hold(to: string): { reached: Promise<void>; release(): void }
-  waitForMail(to: string, count?: number): Promise<CapturedMail>
-  stop(): Promise<void>
-}
-
-async function startGatedSmtp(): Promise<Gated> {
-  const mails: CapturedMail[] = []
-  const holds = new Map<string, { reached: () => void; gate: Promise<void> }>()
-  const server = new SMTPServer({
-    secure: false, logger: false, closeTimeout: 200, disabledCommands: ['STARTTLS', 'AUTH'], authOptional: true,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = []
-      stream.on('data', (c: Buffer) => chunks.push(c))
-      stream.on('end', () => {
-        const to = session.envelope.rcptTo.map((r) => r.address.toLowerCase())
-        const held = to.map((t) => holds.get(t)).find(Boolean)
-        if (held) {
-          for (const t of to) holds.delete(t)
-          held.reached()
-          void held.gate.then(() => {
-            const err = new Error('Mailbox unavailable (held, then refused)') as Error & { responseCode?: number }
-            err.responseCode = 550
-            callback(err)
-          })
-          return
-        }
-        const raw = Buffer.concat(chunks).toString('utf8')
-        void simpleParser(raw).then((p) => {
-          mails.push({ from: '', to, subject: p.subject ?? '', html: typeof p.html === 'string' ? p.html : '', text: p.text ?? '', raw, headers: {} })
-          callback()
-        })
-      })
-    },
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-  const port = (server.server.address() as AddressInfo).port
-  return {
-    host: '127.0.0.1', port,
-    hold(to) {
-      let release!: () => void
-      let reached!: () => void
-      const gate = new Promise<void>((r) => { release = r })
-      const reachedP = new Promise<void>((r) => { reached = r })
-      holds.set(to.toLowerCase(), { reached, gate })
-      return { reached: reachedP, release }
-    },
-    async waitForMail(to, count = 1) {
-      for (let i = 0; i < 250; i++) {
-        const got = mails.filter((m) => m.to.includes(to.toLowerCase()))
-        if (got.length >= count) return got[got.length - 1] as CapturedMail
-        await Bun.sleep(20)
-      }
-      throw new Error(`no mail to ${to}`)
-    },
-    stop: () => new Promise<void>((r) => server.close(() => r())),
-  }
-}
-
 let fake: OAuthFake
 let smtp: Gated
-beforeAll(async () => { fake = await startOAuthFake(); smtp = await startGatedSmtp() })
+beforeAll(async () => { fake = await startOAuthFake(); smtp = await startGatedSmtp(5000) })
 afterAll(async () => { await fake.stop(); await smtp.stop() })
 const smtpEnv = () => ({ GOTRUE_SMTP_HOST: smtp.host, GOTRUE_SMTP_PORT: String(smtp.port) })
 

@@ -2,73 +2,8 @@
 // the owner's recovery takes back (a pending email change). Real HTTP, a real SMTP server that can hold a
 // recipient's mail and then refuse it (as tests/takeover-timing.test.ts does).
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
-import type { AddressInfo } from 'node:net'
-import { SMTPServer } from 'smtp-server'
-import { simpleParser } from 'mailparser'
-import type { CapturedMail } from './fakes/smtp.ts'
+import { type Gated, startGatedSmtp } from './fakes/gated-smtp.ts'
 import { body, DIALECT, form, startServer, type TestServer, tokenFromMail } from './harness.ts'
-
-interface Gated {
-  host: string; port: number
-  hold(to: string): { reached: Promise<void>; release(): void }
-  count(to: string): number
-  waitForMail(to: string, count?: number): Promise<CapturedMail>
-  stop(): Promise<void>
-}
-
-async function startGatedSmtp(): Promise<Gated> {
-  const mails: CapturedMail[] = []
-  const holds = new Map<string, { reached: () => void; gate: Promise<void> }>()
-  const server = new SMTPServer({
-    secure: false, logger: false, closeTimeout: 200, disabledCommands: ['STARTTLS', 'AUTH'], authOptional: true,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = []
-      stream.on('data', (c: Buffer) => chunks.push(c))
-      stream.on('end', () => {
-        const to = session.envelope.rcptTo.map((r) => r.address.toLowerCase())
-        const held = to.map((t) => holds.get(t)).find(Boolean)
-        if (held) {
-          for (const t of to) holds.delete(t)
-          held.reached()
-          void held.gate.then(() => {
-            const err = new Error('Mailbox unavailable (held, then refused)') as Error & { responseCode?: number }
-            err.responseCode = 550
-            callback(err)
-          })
-          return
-        }
-        const raw = Buffer.concat(chunks).toString('utf8')
-        void simpleParser(raw).then((p) => {
-          mails.push({ from: '', to, subject: p.subject ?? '', html: typeof p.html === 'string' ? p.html : '', text: p.text ?? '', raw, headers: {} })
-          callback()
-        })
-      })
-    },
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-  const port = (server.server.address() as AddressInfo).port
-  const count = (to: string) => mails.filter((m) => m.to.includes(to.toLowerCase())).length
-  return {
-    host: '127.0.0.1', port, count,
-    hold(to) {
-      let release!: () => void
-      let reached!: () => void
-      const gate = new Promise<void>((r) => { release = r })
-      const reachedP = new Promise<void>((r) => { reached = r })
-      holds.set(to.toLowerCase(), { reached, gate })
-      return { reached: reachedP, release }
-    },
-    async waitForMail(to, n = 1) {
-      for (let i = 0; i < 150; i++) {
-        const got = mails.filter((m) => m.to.includes(to.toLowerCase()))
-        if (got.length >= n) return got[got.length - 1] as CapturedMail
-        await Bun.sleep(20)
-      }
-      throw new Error(`no mail ${n} to ${to}`)
-    },
-    stop: () => new Promise<void>((r) => server.close(() => r())),
-  }
-}
 
 let smtp: Gated
 beforeAll(async () => { smtp = await startGatedSmtp() })
