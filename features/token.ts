@@ -20,7 +20,7 @@ import { clientOf } from '../lib/client.ts'
 import { noteGrant } from '../lib/metrics.ts'
 import { enforce, reserveLogin, RULES } from '../lib/limits.ts'
 import { revocationsChanged } from '../lib/revocations.ts'
-import { issueSession, refreshView, sessionAuth, sessionExpiry, type SessionOrigin, touchSession } from '../lib/sessions.ts'
+import { issueSession, lockRefreshToken, sessionAuth, sessionExpiry, type SessionOrigin, touchSession } from '../lib/sessions.ts'
 import { accessCookie, clearedCookie, insertRefreshToken, successorOf, TokenBody, tokenResponse, type TokenResponse } from '../lib/tokens.ts'
 import { emailKey, findUserByEmail, findUserById, toUser, updateUser, type UserRow } from '../lib/users.ts'
 import { replyPatch } from '../lib/webhooks.ts'
@@ -64,10 +64,6 @@ interface RefreshRow { id: string; user_id: string; instance_id: string; family_
 const FIND_REFRESH_TOKEN = 'SELECT id, user_id, instance_id, family_id, revoked, revoked_at, created_at, updated_at FROM {refresh_tokens} WHERE token_hash = ? FOR UPDATE'
 async function findRefreshToken(db: Db, raw: string): Promise<RefreshRow | null> {
   return db.get<RefreshRow>(FIND_REFRESH_TOKEN, [sha256(raw)])
-}
-/** Queued (Db.later): the grant holds the row's lock since its FOR UPDATE, so the UPDATE cannot miss. */
-async function revokeRefreshToken(db: Db, id: string, now: Date): Promise<void> {
-  await db.later('UPDATE {refresh_tokens} SET revoked = 1, revoked_at = ?, updated_at = ? WHERE id = ?', [dbTime(now), dbTime(now), id])
 }
 /** Without rotation one row serves the whole session: its updated_at records the last use (idle timeout). */
 async function touchRefreshToken(db: Db, id: string, now: Date): Promise<void> {
@@ -128,14 +124,10 @@ export function token(deps: Deps) {
     const now = clock.now()
     const secret = config.jwt.secret
     const result = await db.tx(async (tx): Promise<TokenResponse | { ended: string } | 'reused' | 'invalid' | 'expired'> => {
-      // The token's row lock, and what the grant reads under it, in one round trip (Db.soon): the view's statement
-      // runs after the lock is held.
-      const hash = sha256(raw)
-      const locked = tx.soon<RefreshRow>(FIND_REFRESH_TOKEN, [hash])
-      const found = await refreshView(tx, instanceId, hash)
-      const [row] = await locked
-      if (!row || row.instance_id !== instanceId || !found) return 'invalid'
-      const { user, hasFactors } = found
+      // The token's row lock and everything the grant decides on, in one statement (lockRefreshToken).
+      const found = await lockRefreshToken(tx, instanceId, sha256(raw))
+      if (!found) return 'invalid'
+      const { token: row, user, hasFactors } = found
       if (row.revoked) {
         const revokedAt = parseTime(row.revoked_at) ?? 0
         const grace = config.security.refresh_token_reuse_interval * 1000
@@ -158,15 +150,16 @@ export function token(deps: Deps) {
       if (now.getTime() - (parseTime(row.created_at) ?? 0) > config.jwt.refresh_token_lifetime * 1000) return 'expired'
       const ended = await sessionExpiry(tx, config, row.family_id, row.updated_at, now)
       if (ended) return { ended }
-      const auth = await touchSession(tx, config, instanceId, user.id, row.family_id, now, hasFactors, found.auth) // the session's aal and amr carry over
+      const rotate = config.security.refresh_token_rotation_enabled
+      // the session's aal and amr carry over; with rotation the given token is spent in the same step
+      const auth = await touchSession(tx, config, instanceId, user.id, row.family_id, now, hasFactors, found.auth, rotate ? row.id : null)
       if (!auth) return 'invalid' // ended, tokens left behind
       tx.notices.notify('session_refreshed', user, row.family_id)
-      if (!config.security.refresh_token_rotation_enabled) {
+      if (!rotate) {
         if (config.sessions.inactivity_timeout > 0) await touchRefreshToken(tx, row.id, now)
         return tokenResponse(config, user, raw, now, row.family_id, auth)
       }
       const next = successorOf(secret, raw)
-      await revokeRefreshToken(tx, row.id, now)
       await insertRefreshToken(tx, { instanceId, userId: user.id, raw: next, familyId: row.family_id, parentId: row.id, now })
       await writeAudit(tx, instanceId, actorOf(user), ['token_refreshed', 'token_revoked'], now, { session_id: row.family_id })
       return tokenResponse(config, user, next, now, row.family_id, auth)

@@ -201,57 +201,81 @@ export async function listSessions(db: Db, config: Config, instanceId: string, u
     })
 }
 
-/** What the refresh grant reads once it holds its token's row lock: the token's user with the factor flag, and the
- *  session's aal and methods. One statement (the user joined to the session and its methods, a row per method), by
- *  the token's hash, so that it travels in one command with the locking read (Db.soon): on MySQL every round trip
- *  is a socket write, which cost the grant more CPU than anything else. The session's aal cannot change before the
- *  grant commits: upgradeSession deletes the family's tokens, and the grant holds the one it spends; on MySQL this
- *  must stay the grant's first plain read after its FOR UPDATE, so that the snapshot it reads from starts after the
- *  lock. Whether the session was revoked is read here too: every
- *  statement that ends a session writes its family's refresh tokens in the same transaction (endSession,
- *  endOtherSessions, endAal1Sessions, a reuse's revokeFamily, a user's deletion through the foreign key), so none
- *  commits between this read and the grant's COMMIT: it waits for the token's row lock (or, on Galera, one of the
- *  two fails certification on that row). */
-export interface RefreshView { user: UserRow; hasFactors: boolean; auth: (SessionAuth & { revoked: boolean }) | null }
+/** The refresh grant's first statement: its token, locked, with everything the grant decides on: the token's user
+ *  with the factor flag, and the session's aal, methods and whether it was revoked. One locking read (the token
+ *  joined to its user, its session and the session's methods, a row per method), by the token's hash: on MySQL
+ *  each statement costs MariaDB a parse and a dispatch, and the grant is bound by the database's core. The rows it
+ *  joins are locked with the token (InnoDB locks every row a locking read joins; not those of the factor flag's
+ *  subquery): the user's row, which the grant's successor insert would take a shared lock on for its foreign key
+ *  anyway, and the session's, which the grant writes. Taking them in one statement leaves no round trip between the
+ *  token's lock and the user's for a writer that locks the user first (a password change, a logout) to deadlock in.
+ *  Being a locking read it sees the latest committed rows, so nothing it reads can have changed before the grant
+ *  commits: the session's aal changes only with its family's tokens deleted (upgradeSession); and every statement
+ *  that ends a session writes its family's refresh tokens in the same transaction (endSession, endOtherSessions,
+ *  endAal1Sessions, a reuse's revokeFamily, a user's deletion through the foreign key), so none commits between this
+ *  read and the grant's COMMIT: it waits for the token's row lock (or, on Galera, one of the two fails
+ *  certification on that row). A token of another instance is not found. */
+export interface RefreshToken { id: string; family_id: string; revoked: number; revoked_at: string | null; created_at: string; updated_at: string }
+export interface RefreshView { token: RefreshToken; user: UserRow; hasFactors: boolean; auth: (SessionAuth & { revoked: boolean }) | null }
 const userColumns = USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ')
-const REFRESH_VIEW = `SELECT ${userColumns}, ${factorFlag('u')}, ` +
+const LOCK_REFRESH_TOKEN = 'SELECT t.id AS t_id, t.family_id AS t_family_id, t.revoked AS t_revoked, t.revoked_at AS t_revoked_at, ' +
+  `t.created_at AS t_created_at, t.updated_at AS t_updated_at, ${userColumns}, ${factorFlag('u')}, ` +
   's.aal AS s_aal, s.created_at AS s_created_at, s.revoked_at AS s_revoked_at, a.authentication_method AS a_method, a.created_at AS a_created_at ' +
   'FROM {refresh_tokens} t JOIN {users} u ON u.id = t.user_id AND u.instance_id = ? ' +
   'LEFT JOIN {sessions} s ON s.id = t.family_id AND s.user_id = u.id LEFT JOIN {mfa_amr_claims} a ON a.session_id = s.id ' +
-  'WHERE t.token_hash = ? LIMIT 20'
-type RefreshViewRow = UserRow & { has_factors: number | string; s_aal: string | null; s_created_at: string | null; s_revoked_at: string | null; a_method: string | null; a_created_at: string | null }
-export async function refreshView(db: Db, instanceId: string, tokenHash: string): Promise<RefreshView | null> {
-  const rows = await db.all<RefreshViewRow>(REFRESH_VIEW, [instanceId, tokenHash])
+  'WHERE t.token_hash = ? AND t.instance_id = ? LIMIT 20 FOR UPDATE'
+interface RefreshViewRow extends UserRow {
+  t_id: string; t_family_id: string; t_revoked: number; t_revoked_at: string | null; t_created_at: string; t_updated_at: string
+  has_factors: number | string; s_aal: string | null; s_created_at: string | null; s_revoked_at: string | null; a_method: string | null; a_created_at: string | null
+}
+export async function lockRefreshToken(db: Db, instanceId: string, tokenHash: string): Promise<RefreshView | null> {
+  const rows = await db.all<RefreshViewRow>(LOCK_REFRESH_TOKEN, [instanceId, tokenHash, instanceId])
   const first = rows[0]
   if (!first) return null
-  const { has_factors, s_aal, s_created_at, s_revoked_at, a_method, a_created_at, ...user } = first
+  const { t_id, t_family_id, t_revoked, t_revoked_at, t_created_at, t_updated_at, has_factors, s_aal, s_created_at, s_revoked_at, a_method, a_created_at, ...user } = first
   const methods = rows.flatMap((r) => (r.a_method === null ? [] : [{ authentication_method: r.a_method, created_at: String(r.a_created_at) }]))
   return {
+    token: { id: t_id, family_id: t_family_id, revoked: Number(t_revoked), revoked_at: t_revoked_at, created_at: t_created_at, updated_at: t_updated_at },
     user, hasFactors: Number(has_factors) > 0,
     auth: s_aal === null ? null : { ...authFrom({ aal: s_aal, created_at: String(s_created_at) }, methods), revoked: s_revoked_at !== null },
   }
 }
 
-/** A refresh records its time on the session and answers its aal and amr (the refresh keeps them; `known`: as
- *  refreshView read them, revoked or not, and then the UPDATE is queued with the grant's other writes: nothing
- *  reads its outcome). Null when the session was revoked; a family from before sessions were recorded gets its row
- *  now. */
-export async function touchSession(db: Db, config: Config, instanceId: string, userId: string, sessionId: string, now: Date, hasFactors = true, known: RefreshView['auth'] = null): Promise<(SessionAuth & { factors: FactorJson[] }) | null> {
+/** A refresh records its time on the session, spends the token it was given (`spent`, with rotation; without, the
+ *  token stays live) and answers the session's aal and amr (the refresh keeps them; `known`: as lockRefreshToken
+ *  read them, revoked or not). The writes are queued with the grant's others (nothing reads their outcome); on
+ *  MySQL the spend and the session's time are one multi-table UPDATE (a statement fewer for the database). Null
+ *  when the session was revoked; a family from before sessions were recorded gets its row now. */
+export async function touchSession(db: Db, config: Config, instanceId: string, userId: string, sessionId: string, now: Date, hasFactors: boolean, known: RefreshView['auth'], spent: string | null): Promise<(SessionAuth & { factors: FactorJson[] }) | null> {
+  const at = dbTime(now)
   if (known) {
     if (known.revoked) return null
-    await db.later('UPDATE {sessions} SET refreshed_at = ? WHERE id = ?', [dbTime(now), sessionId])
+    if (spent && db.dialect === 'mysql') {
+      await db.later('UPDATE {refresh_tokens} t, {sessions} s SET t.revoked = 1, t.revoked_at = ?, t.updated_at = ?, s.refreshed_at = ? WHERE t.id = ? AND s.id = ?', [at, at, at, spent, sessionId])
+    } else {
+      if (spent) await spendRefreshToken(db, spent, now)
+      await db.later('UPDATE {sessions} SET refreshed_at = ? WHERE id = ?', [at, sessionId])
+    }
     const { revoked: _, ...auth } = known
     return { ...auth, factors: hasFactors ? await factorsOf(db, config, instanceId, userId, now) : [] }
   }
-  const { changes } = await db.run('UPDATE {sessions} SET refreshed_at = ? WHERE id = ? AND revoked_at IS NULL', [dbTime(now), sessionId])
-  if (changes) return (await sessionAuth(db, config, sessionId, now, hasFactors)) ?? null
+  const { changes } = await db.run('UPDATE {sessions} SET refreshed_at = ? WHERE id = ? AND revoked_at IS NULL', [at, sessionId])
+  if (changes) {
+    if (spent) await spendRefreshToken(db, spent, now)
+    return (await sessionAuth(db, config, sessionId, now, hasFactors)) ?? null
+  }
   if (await db.get('SELECT id FROM {sessions} WHERE id = ?', [sessionId])) return null
   // A family from before sessions were recorded: the session started with its first refresh token, not now (its
   // age decides whether a password change needs a reauthentication nonce, features/user.ts).
   const first = await db.get<{ started: string | null }>('SELECT MIN(created_at) AS started FROM {refresh_tokens} WHERE family_id = ? AND instance_id = ?', [sessionId, instanceId])
   const started = parseTime(first?.started ?? null)
   await insertSession(db, { id: sessionId, instanceId, userId, now: started === null ? now : new Date(Math.min(started, now.getTime())), notAfter: null, userAgent: '', ip: '' })
+  if (spent) await spendRefreshToken(db, spent, now)
   return (await sessionAuth(db, config, sessionId, now, hasFactors)) ?? null
+}
+/** Queued (Db.later): the grant holds the row's lock since its locking read, so the UPDATE cannot miss. */
+async function spendRefreshToken(db: Db, id: string, now: Date): Promise<void> {
+  await db.later('UPDATE {refresh_tokens} SET revoked = 1, revoked_at = ?, updated_at = ? WHERE id = ?', [dbTime(now), dbTime(now), id])
 }
 
 /** The session an access token was issued for, when it names one (tokens from before `session_id` do not). */
