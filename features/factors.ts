@@ -65,7 +65,7 @@ export function factors(deps: Deps) {
         await insertFactor(tx, { id, instanceId, userId: user.id, name, type: 'totp', status: 'unverified', secret: sealed, now })
         await writeAudit(tx, instanceId, actorOf(user), 'factor_enrolled', now, { factor_id: id, factor_type: 'totp' })
         tx.notices.notify('factor_enrolled', user, id, 'totp')
-      }, sessionOf(claims))
+      }, { config, session: sessionOf(claims) })
       const uri = otpauthUri(secret, issuer, user.email)
       return { id, type: 'totp' as const, friendly_name: name, totp: { qr_code: qrSvg(uri), secret, uri } }
     }, {
@@ -148,7 +148,7 @@ export function factors(deps: Deps) {
         await writeAudit(tx, instanceId, actorOf(user), 'factor_verified', now, { factor_id: factor.id, session_id: session, first: factor.status !== 'verified' })
         tx.notices.notify('factor_verified', user, factor.id, 'totp')
         return tokens
-      }, sessionOf(claims))
+      }, { config, session: sessionOf(claims) })
       if (result === 'no-factor') throw notFoundFactor()
       if (result === 'aal1') throw mfaError(403, 'AAL2 required to verify a new factor', 'insufficient_aal')
       if (result === 'no-challenge') throw mfaError(404, 'MFA challenge not found', 'mfa_challenge_not_found')
@@ -172,7 +172,7 @@ export function factors(deps: Deps) {
         await requireAal2IfVerified(tx, instanceId, user.id, claims)
         const factor = await findFactor(tx, instanceId, user.id, params.id, now)
         return factor && factor.factor_type === 'totp' && await deleteFactor(tx, user, factor, now) ? true : unchanged(false)
-      }, sessionOf(claims))
+      }, { config, session: sessionOf(claims) })
       if (!gone) throw notFoundFactor()
       return { id: params.id }
     }, {

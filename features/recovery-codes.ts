@@ -89,7 +89,7 @@ export function recoveryCodes(deps: Deps) {
         const codes = await writeCodes(tx, id, instanceId, now)
         await writeAudit(tx, instanceId, actorOf(user), 'recovery_codes_generated', now, { factor_id: id })
         return { id, type: 'recovery_code' as const, friendly_name: name, total: codes.length, codes }
-      }, sessionOf(claims))
+      }, { config, session: sessionOf(claims) })
     }, {
       auth: 'user', body: GenerateBody,
       response: { 200: 'factors.recovery-codes', 400: ErrorBody, 401: ErrorBody, 403: Aal2Required, 404: ErrorBody, 422: ErrorBody },
@@ -106,7 +106,7 @@ export function recoveryCodes(deps: Deps) {
         const codes = await writeCodes(tx, factor.id, instanceId, now)
         await writeAudit(tx, instanceId, actorOf(user), 'recovery_codes_generated', now, { factor_id: factor.id, regenerated: true })
         return { id: factor.id, type: 'recovery_code' as const, friendly_name: factor.friendly_name, total: codes.length, codes }
-      }, sessionOf(claims))
+      }, { config, session: sessionOf(claims) })
     }, {
       auth: 'user',
       response: { 200: 'factors.recovery-codes', 400: ErrorBody, 401: ErrorBody, 403: Aal2Required, 404: ErrorBody, 422: ErrorBody },
@@ -120,7 +120,7 @@ export function recoveryCodes(deps: Deps) {
       const id = await factorTx(db, user, now, async (tx) => {
         const factor = await recoveryFactor(tx, user)
         return factor && (await deleteFactor(tx, user, factor, now)) ? factor.id : unchanged(null)
-      }, sessionOf(claims))
+      }, { config, session: sessionOf(claims) })
       if (!id) throw none()
       return { id }
     }, {
@@ -159,7 +159,7 @@ export function recoveryCodes(deps: Deps) {
         await writeAudit(tx, instanceId, actorOf(user), 'recovery_code_used', now, { factor_id: factor.id, session_id: session })
         tx.notices.notify('recovery_code_used', user, factor.id, 'recovery_code')
         return tokens
-      }, sessionOf(claims))
+      }, { config, session: sessionOf(claims) })
       if (result === 'locked') throw mfaError(429, 'Too many failed attempts: recovery codes are locked for a while', 'mfa_recovery_codes_locked', { 'Retry-After': String(LOCKOUT_MS / 1000) })
       if (result === 'wrong') throw mfaError(422, 'Invalid recovery code', 'mfa_verification_failed')
       // The user's other aal1 sessions ended with the upgrade (lib/sessions.ts): read again after the commit.

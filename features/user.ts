@@ -21,7 +21,7 @@ import { allowedRedirect, mailVars } from '../lib/links.ts'
 import { codeHash, consumeOtp, findOtpForUser, issueOtp, otpExpired, revokeOtp } from '../lib/otp.ts'
 import { Aal2Required, factorJson, requireAal2IfVerified, userFactors } from '../lib/mfa.ts'
 import { endOtherSessions, sessionOf } from '../lib/sessions.ts'
-import { sessionStillLive } from '../lib/revocations.ts'
+import { requireLiveSession } from '../lib/revocations.ts'
 import {
   emailKey, findUserById, readUserWithFactorFlag, parseMeta, passwordProblem, toUser, updateUser, User, type UserPatch, type UserRow, MetadataInput, metadataOf
 } from '../lib/users.ts'
@@ -145,7 +145,7 @@ export function user(deps: Deps) {
       const now = clock.now()
       const { before, patch, updated, mail } = await db.tx(async (tx) => {
         const user = await loadUser(deps, tx, claims, true) // locked: the merge below writes it back
-        if (!(await sessionStillLive(tx, sessionOf(claims)))) throw unauthorized('Invalid token: session has ended')
+        await requireLiveSession(tx, config, sessionOf(claims))
         const patch: UserPatch = {}
         if (nonce) {
           const row = await findOtpForUser(tx, user.id, 'reauthentication')

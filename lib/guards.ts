@@ -10,7 +10,7 @@ import { badRequest, notFound, unauthorized } from './errors.ts'
 import { isUuid } from './ids.ts'
 import { type AccessClaims, TokenError, verifyAccessToken } from './jwt.ts'
 import { Aal2Required, requireAal2IfVerified } from './mfa.ts'
-import { type RevocationWatch, revocationWatch } from './revocations.ts'
+import { type RevocationWatch, revocationWatch, sessionEnded } from './revocations.ts'
 import { sessionOf } from './sessions.ts'
 import { clearedCookie } from './tokens.ts'
 import { audienceHasUsers, findUserById, NIL_UUID, parseMeta, type UserRow } from './users.ts'
@@ -96,7 +96,7 @@ export function guards(deps: Deps) {
     const claims = await verify(token)
     const session = sessionOf(claims)
     ended ??= revocationWatch(deps.db, deps.instanceId, () => config.jwt.exp * 1000, () => deps.clock.now())
-    if (session && await ended.isRevoked(session)) throw unauthorized('Invalid token: session has ended', { 'set-cookie': clearedCookie(config) })
+    if (session && await ended.isRevoked(session)) throw sessionEnded(config)
     return claims
   }
   return new Elysia({ name: 'guards' }).macro({

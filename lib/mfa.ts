@@ -9,7 +9,7 @@ import { isUuid } from './ids.ts'
 import type { AccessClaims } from './jwt.ts'
 import type { Rule } from './limits.ts'
 import { encryptionKey, openValue, sealValue } from './sealing.ts'
-import { sessionStillLive } from './revocations.ts'
+import { requireLiveSession } from './revocations.ts'
 import { Factor, findUserById, NIL_UUID, type UserRow } from './users.ts'
 
 const SYSTEM_SUBS = new Set(['0', NIL_UUID])
@@ -96,7 +96,7 @@ export async function requireAal2IfVerified(db: Db, instanceId: string, userId: 
  *  UPDATE that leaves the row as it was writes nothing, and Galera certifies only what was written. The user's
  *  `updated_at` moves with its factors, which are part of its JSON. A user deleted meanwhile is a 404, as the
  *  route's own lookup would have answered a moment later. */
-export async function factorTx<R>(db: Db, user: Pick<UserRow, 'instance_id' | 'id'>, now: Date, fn: (tx: Db) => Promise<R>, session: string | null = null): Promise<Settled<R>> {
+export async function factorTx<R>(db: Db, user: Pick<UserRow, 'instance_id' | 'id'>, now: Date, fn: (tx: Db) => Promise<R>, caller: { config: Config; session: string | null } | null = null): Promise<Settled<R>> {
   const at = dbTime(now), after = dbTime(new Date(now.getTime() + 1))
   try {
     return await db.tx(async (tx) => {
@@ -104,7 +104,7 @@ export async function factorTx<R>(db: Db, user: Pick<UserRow, 'instance_id' | 'i
         [at, after, at, user.instance_id, user.id])
       if (!changes) throw notFound('User not found')
       // the caller's session (none for an admin) still stands, now that the user's row is held (sessionStillLive)
-      if (!(await sessionStillLive(tx, session))) throw unauthorized('Invalid token: session has ended')
+      if (caller) await requireLiveSession(tx, caller.config, caller.session)
       const result = await fn(tx)
       if (result instanceof Unchanged) throw result
       return result as Settled<R>

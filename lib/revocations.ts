@@ -4,7 +4,10 @@
 // each process keeps the set of sessions revoked within the last token lifetime and reads what changed at most
 // every FRESH_MS, on demand (an idle node reads nothing). A revocation on any node is therefore refused everywhere
 // within FRESH_MS plus one query; a revocation made by this process is read at its next request.
+import type { Config } from './config.ts'
 import { type Db, dbTime, parseTime } from './db/index.ts'
+import { unauthorized } from './errors.ts'
+import { clearedCookie } from './tokens.ts'
 
 /** How old the local set may be when a request is checked against it. */
 const FRESH_MS = 500
@@ -75,4 +78,11 @@ export async function sessionStillLive(db: Db, sessionId: string | null): Promis
   if (!sessionId) return true
   const row = await db.get<{ revoked_at: string | null }>('SELECT revoked_at FROM {sessions} WHERE id = ? FOR UPDATE', [sessionId])
   return !row || row.revoked_at === null
+}
+/** The refusal of a token whose session has ended, wherever it is found out: a 401 that also clears the
+ *  access-token cookie, so that a browser in cookie mode stops sending a token that can never pass again. */
+export const sessionEnded = (config: Config) => unauthorized('Invalid token: session has ended', { 'set-cookie': clearedCookie(config) })
+/** sessionStillLive, or the 401 of sessionEnded. */
+export async function requireLiveSession(db: Db, config: Config, sessionId: string | null): Promise<void> {
+  if (!(await sessionStillLive(db, sessionId))) throw sessionEnded(config)
 }

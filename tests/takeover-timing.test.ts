@@ -151,6 +151,26 @@ describe('PUT /user racing the owner\'s proof (GOTRUE_MAILER_AUTOCONFIRM)', () =
     const ownerRefresh = (await s.req('/token', form({ grant_type: 'refresh_token', refresh_token: owner }))).status
     expect({ putStatus, attackerLogin, ownerRefresh }).toEqual({ putStatus, attackerLogin: 400, ownerRefresh: 200 })
   })
+
+  // The same late check, seen from the client: the session ended (here its own logout) while the PUT was hashing,
+  // and the refusal clears the access-token cookie as the token guard's does, so that a browser in cookie mode
+  // stops sending a token that can never pass again.
+  test('a PUT /user whose session ends while it hashes is refused with the access-token cookie cleared, and sets nothing', async () => {
+    const email = 'timing-logout@example.com'
+    expect((await s.req('/signup', { method: 'POST', json: { email, password: 'first-password-1' } })).status).toBe(200)
+    const signedIn = await login(s, email, 'first-password-1')
+    expect(signedIn.status).toBe(200)
+    const token = (await body(signedIn)).access_token as string
+    const put = s.req('/user', { method: 'PUT', headers: bearer(token), json: { password: 'second-password-2' } })
+    await Bun.sleep(60) // past the guard, hashing
+    expect((await s.req('/logout', { method: 'POST', headers: bearer(token) })).status).toBe(204)
+    const res = await put
+    expect(res.status).toBe(401)
+    expect(await body(res)).toMatchObject({ msg: 'Invalid token: session has ended' })
+    expect(res.headers.get('set-cookie') ?? '').toMatch(/^nf_jwt=;.*Max-Age=0/)
+    expect((await login(s, email, 'second-password-2')).status).toBe(400)
+    expect((await login(s, email, 'first-password-1')).status).toBe(200)
+  })
 })
 
 // The held sign-in's undo (lib/external-pending.ts mailConfirmation) deletes the account it created when its mail

@@ -1,6 +1,7 @@
 // What a failed mail's undo leaves behind when the account moved on meanwhile (lib/accounts.ts restoreUser), and what
 // the owner's recovery takes back (a pending email change). Real HTTP, a real SMTP server that can hold a
 // recipient's mail and then refuse it (as tests/takeover-timing.test.ts does).
+import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { type Gated, startGatedSmtp } from './fakes/gated-smtp.ts'
 import { body, DIALECT, form, startServer, type TestServer, tokenFromMail } from './harness.ts'
@@ -43,6 +44,32 @@ describe('a pending email change and the owner\'s recovery (GOTRUE_MAILER_AUTOCO
     const v = await s.req('/verify', { method: 'POST', json: { type: 'email_change', token: changeToken } })
     const row = await s.db.get<{ email: string }>('SELECT email FROM {users} WHERE email_key = ? OR email_key = ?', [email, evil])
     expect({ moved: v.status === 200, email: row?.email }).toEqual({ moved: false, email })
+  })
+
+  // The recovery through supabase's PKCE flow: the mail's ?code= exchanged with the verifier (POST /token
+  // grant_type=pkce) takes the account back as the link does, the pending change included.
+  test('an email change link from before the owner\'s PKCE recovery (the code exchanged) no longer moves the account', async () => {
+    const email = 'undorev-victim-pkce@example.com'
+    const evil = 'undorev-evil-pkce@attacker.example'
+    expect((await s.req('/signup', { method: 'POST', json: { email, password: 'attacker-password-1' } })).status).toBe(200)
+    const a = await body(await login(s, email, 'attacker-password-1'))
+    expect((await s.req('/user', { method: 'PUT', headers: bearer(a.access_token), json: { email: evil } })).status).toBe(200)
+    const changeToken = tokenFromMail(await smtp.waitForMail(evil, 1), 'email_change_token')
+    const verifier = randomBytes(32).toString('base64url')
+    const challenge = createHash('sha256').update(verifier).digest('base64url')
+    const sb = { 'x-supabase-api-version': '2024-01-01' }
+    const before = smtp.count(email)
+    expect((await s.req('/recover', { method: 'POST', headers: sb, json: { email, code_challenge: challenge, code_challenge_method: 's256' } })).status).toBe(200)
+    const href = /href="([^"]+)"/.exec((await smtp.waitForMail(email, before + 1)).html)?.[1] ?? ''
+    const code = new URL(href.replace(/&amp;/g, '&')).searchParams.get('code') ?? ''
+    expect(code).not.toBe('')
+    const exchanged = await s.req('/token?grant_type=pkce', { method: 'POST', headers: sb, json: { auth_code: code, code_verifier: verifier } })
+    expect(exchanged.status).toBe(200)
+    const owner = (await body(exchanged)).access_token
+    expect((await s.req('/user', { method: 'PUT', headers: bearer(owner), json: { password: 'owner-password-1' } })).status).toBe(200)
+    const v = await s.req('/verify', { method: 'POST', json: { type: 'email_change', token: changeToken } })
+    const row = await s.db.get<{ email: string; email_change: string }>('SELECT email, email_change FROM {users} WHERE email_key = ? OR email_key = ?', [email, evil])
+    expect({ moved: v.status === 200, email: row?.email, pending: row?.email_change }).toEqual({ moved: false, email, pending: '' })
   })
 
   // The same through a failed mail's undo: the attacker's own SMTP holds the change mail until the owner has
