@@ -222,7 +222,7 @@ export function adminUsers(deps: Deps) {
           // The admin vouches for the address as a mail would: the provider links nobody proved go, with what they
           // gave the profile (one an unverified provider address started the account with would otherwise sign in
           // to the account from now on, whoever holds it).
-          const taken = await addressProven(tx, user, '', now)
+          const taken = await addressProven(tx, user, '', now, null, 'email', actor(admin))
           if (taken) {
             Object.assign(patch, UNPROVEN_GONE, taken)
             base = { ...user, ...taken }

@@ -6,7 +6,7 @@
 // its mail was answered. Whoever holds that provider account has had the whole account since; when the address is
 // later proven by someone else (a mail answered, or another provider vouching for it), the link goes, with the
 // sessions and the password its holder could have made (lib/verify.ts, features/callback.ts).
-import { actorOf, writeAudit } from './audit.ts'
+import { type Actor, actorOf, writeAudit } from './audit.ts'
 import { type Db, dbTime } from './db/index.ts'
 import type { ProviderUser } from './providers/index.ts'
 import { findOtpForUser, markedIdentity, type OtpRow, revokeOtp } from './otp.ts'
@@ -91,8 +91,8 @@ export async function profileAfterProof(db: Db, user: UserRow, keep: string, pro
  *  prover's own code is issued after this). Returns null when no link went; else what the gone links gave the
  *  profile, to take back (profileGone; `provider` is the account's provider then), and the caller then applies that,
  *  UNPROVEN_GONE, and clears a password this proof does not set (the link's holder could have set it). Runs inside
- *  the caller's transaction. */
-export async function addressProven(db: Db, user: UserRow, keep: string, now: Date, session: string | null = null, provider = 'email'): Promise<UserPatch | null> {
+ *  the caller's transaction; `by` is who vouched for the address when not the user (an admin). */
+export async function addressProven(db: Db, user: UserRow, keep: string, now: Date, session: string | null = null, provider = 'email', by: Actor | null = null): Promise<UserPatch | null> {
   if (keep) await markProven(db, keep, now)
   const links = await linksOf(db, user.id)
   const gone = links.filter((l) => l.id !== keep && !proven(l))
@@ -100,8 +100,10 @@ export async function addressProven(db: Db, user: UserRow, keep: string, now: Da
   for (const l of gone) await db.run('DELETE FROM {identities} WHERE id = ?', [l.id])
   for (const type of ['email_change', 'authorization_code'] as const) await revokeOtp(db, user.id, type)
   const sessions = await endOtherSessions(db, user, session, now, 'address_proven')
-  await writeAudit(db, user.instance_id, actorOf(user), 'user_modified', now, {
+  // `by`: an admin who vouched for the address is who did it; the entry then names the account, as admin entries do
+  await writeAudit(db, user.instance_id, by ?? actorOf(user), 'user_modified', now, {
     reason: 'unproven_identities_removed', providers: gone.map((l) => l.provider), sessions,
+    ...(by ? { user_id: user.id, user_email: user.email } : {}),
   })
   return profileGone(user, gone, links.filter((l) => !gone.includes(l)), provider)
 }

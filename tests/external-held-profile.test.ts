@@ -116,6 +116,11 @@ describe('a planted account, autoconfirm off', () => {
     expect(hash.access_token).toBeUndefined()
     expect(await linksOf(s, id)).toEqual([])
     noAttackerProfile(await body(await s.req(`/admin/users/${id}`, { headers: OPERATOR })))
+    // the audit log names the admin as who removed the links, and the account it removed them from
+    const entries = (await s.db.all<{ payload: string }>('SELECT payload FROM {audit_log_entries}'))
+      .map((r) => JSON.parse(r.payload) as { actor_id: string; traits?: { reason?: string; user_id?: string; providers?: string[] } })
+      .filter((e) => e.traits?.reason === 'unproven_identities_removed' && e.traits.user_id === id)
+    expect(entries.map((e) => ({ byTheUser: e.actor_id === id, providers: e.traits?.providers }))).toEqual([{ byTheUser: false, providers: ['gitlab'] }])
   })
 
   // Only what the sign-in gave goes: what an administrator wrote to the pending account stays.
