@@ -155,9 +155,12 @@ async function undoBookkeeping(tx: Db, deps: Deps, user: UserRow, row: UserRow |
 export async function restoreUser(tx: Db, deps: Deps, user: UserRow, columns: UserPatch, type: OtpType, earlier: OtpRow | null, issued: string): Promise<void> {
   const { ours, row, untouched } = await undoState(tx, deps, user, type, issued)
   if (ours) await revokeOtp(tx, user.id, type)
-  if (!untouched) return undoBookkeeping(tx, deps, user, row, columns, ours)
+  if (!untouched || !row) return undoBookkeeping(tx, deps, user, row, columns, ours)
   if (earlier) await insertOtp(tx, deps.instanceId, earlier)
-  await updateUser(tx, user, columns, deps.clock.now())
+  // Each column goes back while it holds what this request wrote: the decisive ones do (untouched); another, such
+  // as the metadata, may have been written since by someone else (an admin), and what they wrote stays.
+  const back = Object.fromEntries(Object.entries(columns).filter(([c]) => sameValue(c, row[c as keyof UserRow], user[c as keyof UserRow]))) as UserPatch
+  if (Object.keys(back).length) await updateUser(tx, row, back, deps.clock.now())
 }
 
 /** Deletes an account this request created, once its mail failed, while it is as the request left it (undoState);

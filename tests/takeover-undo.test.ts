@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { type Gated, startGatedSmtp } from './fakes/gated-smtp.ts'
 import { body, DIALECT, form, startServer, type TestServer, tokenFromMail } from './harness.ts'
+import { OPERATOR } from './helpers.ts'
 
 let smtp: Gated
 beforeAll(async () => { smtp = await startGatedSmtp() })
@@ -124,6 +125,26 @@ describe('a skipped undo gives back its claim of the mail window (autoconfirm of
     let got = true
     try { await smtp.waitForMail(email, 2) } catch { got = false }
     expect(got).toBe(true)
+  })
+
+  // The same-state undo (nothing decisive moved) puts back the columns the request wrote: only while each still
+  // holds what the request wrote. An admin's edit of the pending account's metadata in the mail's window stays.
+  test('a re-signup whose mail fails after an admin wrote the pending account\'s metadata: the admin\'s metadata stays', async () => {
+    const email = 'undorev-admin-meta@example.com'
+    const signup = await s.req('/signup', { method: 'POST', json: { email, password: 'owner-password-1', data: { name: 'first' } } })
+    expect(signup.status).toBe(200)
+    const id = (await body(signup)).id as string
+    await smtp.waitForMail(email, 1)
+    s.clock.advance(16 * 60)
+    const held = smtp.hold(email)
+    const resignup = s.req('/signup', { method: 'POST', json: { email, password: 'owner-password-1', data: { name: 'second' } } })
+    await held.reached
+    const admin = await s.req(`/admin/users/${id}`, { method: 'PUT', headers: OPERATOR, json: { user_metadata: { support_ticket: 4711 } } })
+    expect(admin.status).toBe(200)
+    held.release()
+    expect((await resignup).status).toBe(500)
+    const u = await body(await s.req(`/admin/users/${id}`, { headers: OPERATOR }))
+    expect(u.user_metadata).toEqual({ name: 'second', support_ticket: 4711 })
   })
 })
 
