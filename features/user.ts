@@ -153,11 +153,9 @@ export function user(deps: Deps) {
           await consumeOtp(tx, row.id)
         }
         if (hash) patch.encrypted_password = hash
-        if (data) patch.raw_user_meta_data = mergedUserData(deps, user.raw_user_meta_data, data)
-        if (appMetadata) {
-          if (!isAdminFor(deps, user, config.jwt.aud)) throw unauthorized('Updating app_metadata requires admin privileges')
-          patch.raw_app_meta_data = mergedMeta(user.raw_app_meta_data, appMetadata)
-        }
+        if (appMetadata && !isAdminFor(deps, user, config.jwt.aud)) throw unauthorized('Updating app_metadata requires admin privileges')
+        // what the request's data and app_metadata are merged onto: the profile, less what a proof below takes back
+        let base = user
         let mail: { token: string; to: string } | null = null
         if (changeToken) {
           const otp = await findOtpForUser(tx, user.id, 'email_change')
@@ -168,8 +166,11 @@ export function user(deps: Deps) {
           Object.assign(patch, { email: otp.relates_to, email_change: '', email_change_sent_at: null })
           // The new address is proven by mail: a link nobody proved goes (lib/identities.ts); this session goes on.
           const taken = await addressProven(tx, user, '', now, sessionOf(claims))
-          // what the gone links gave the profile goes too, unless this request sets it
-          if (taken) for (const [k, v] of Object.entries(taken)) if (!(k in patch)) Object.assign(patch, { [k]: v })
+          // what the gone links gave the profile goes too; this request's own data is merged onto what is left
+          if (taken) {
+            Object.assign(patch, taken)
+            base = { ...user, ...taken }
+          }
         } else if (newEmail && emailKey(newEmail) !== emailKey(user.email)) {
           await requireFreeEmail(tx, instanceId, user.aud, newEmail)
           const token = await issueOtp(tx, instanceId, user.id, 'email_change', now, newEmail)
@@ -178,6 +179,8 @@ export function user(deps: Deps) {
         } else if (newEmail && newEmail !== user.email) {
           patch.email = newEmail // same address, new capitalisation
         }
+        if (data) patch.raw_user_meta_data = mergedUserData(deps, base.raw_user_meta_data, data)
+        if (appMetadata) patch.raw_app_meta_data = mergedMeta(base.raw_app_meta_data, appMetadata)
         // A new password that starts no change itself takes the account's credentials back, as a recovery does: a
         // change pending from before (started by whoever held a session then) goes with the other sessions.
         if (hash && !changeToken && !mail) {

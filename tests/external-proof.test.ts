@@ -154,6 +154,22 @@ describe('the attack: an unverified provider email creates a confirmed account b
     expect((await body(await getUser(first.access_token))).email).toBe(newEmail)
     expect((await getUser(second.access_token)).status).toBe(401)
   })
+
+  // The same confirmation with data in the same request: the profile the unproven link gave goes, and the request's
+  // own data is merged onto what is left (it was merged first, and then nothing was taken back).
+  test('an email change confirmed with data in the same PUT: the unproven link\'s profile goes, the data stays', async () => {
+    const email = 'changer-data-old@example.com'
+    const newEmail = 'changer-data-new@example.com'
+    const first = await signIn('bitbucket', '8106', [email, false])
+    const given = (await body(await getUser(first.access_token))).user_metadata as Record<string, unknown>
+    expect(Object.keys(given).length).toBeGreaterThan(0)
+    expect((await s.req('/user', { method: 'PUT', headers: bearer(first.access_token ?? ''), json: { email: newEmail } })).status).toBe(200)
+    const token = tokenFromMail(await s.smtp.waitForMail(newEmail), 'email_change_token')
+    const put = await s.req('/user', { method: 'PUT', headers: bearer(first.access_token ?? ''), json: { email_change_token: token, data: { theme: 'dark' } } })
+    expect(put.status).toBe(200)
+    expect((await body(put)).user_metadata).toEqual({ theme: 'dark' })
+    expect((await body(await getUser(first.access_token))).user_metadata).toEqual({ theme: 'dark' })
+  })
 })
 
 describe('a legitimate user whose provider does not verify the address', () => {
