@@ -1,7 +1,8 @@
-// The refresh grant sends its token's locking read and its view in one command (Db.soon) and reads whether the
-// session was revoked in that view (features/token.ts, lib/sessions.ts): the adapter's contract for soon() (order,
-// errors, nothing left behind a rollback), the grant racing every path that ends a session, and the grant's
-// combined command failing under it (a statement timeout, a killed connection).
+// The refresh grant reads its token, locked, with the user and session it decides on (whether the session was
+// revoked among them) in one statement, and sends its writes with its COMMIT (features/token.ts, lib/sessions.ts):
+// the adapter's contract for soon() and later() (order, errors, nothing left behind a rollback), the grant racing
+// every path that ends a session, and the grant's commands failing under it (a statement timeout, a killed
+// connection).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'

@@ -269,9 +269,10 @@ describe('GOTRUE_SECURITY_REFRESH_TOKEN_ROTATION_ENABLED=false', () => {
 
 const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1] as string, 'base64url').toString()) as Record<string, unknown>
 
-// The grant locks its token row before its first plain read. On MySQL (REPEATABLE READ) that first read fixes the
-// snapshot every later read sees, so a write committed between an unlocked read and the grant's own writes would
-// go unseen; with rotation off the grant writes no token row to catch it. Each case holds the other write open in
+// The grant's first statement is a locking read (its token, with the user and session it decides on); its later
+// plain reads must not see a snapshot from before that lock (on MySQL under REPEATABLE READ the first plain read
+// fixes it), or a write committed between an unlocked read and the grant's own writes would go unseen; with
+// rotation off the grant writes no token row to catch it. Each case holds the other write open in
 // a transaction while the refresh starts. MySQL only: SQLite runs whole transactions one at a time.
 describe('rotation off: a refresh racing a committed write (MySQL)', () => {
   let s: TestServer
