@@ -9,7 +9,7 @@ import { badRequest, ErrorBody, unauthorized } from '../lib/errors.ts'
 import { guards, SYSTEM_SUBS } from '../lib/guards.ts'
 import { revocationsChanged } from '../lib/revocations.ts'
 import { endOtherSessions, endSession, sessionOf } from '../lib/sessions.ts'
-import { clearedCookie } from '../lib/tokens.ts'
+import { clearedCookie } from '../lib/access-cookie.ts'
 import { findUserById } from '../lib/users.ts'
 
 export const LogoutQuery = t.Object({

@@ -7,7 +7,8 @@ import { jsonBody } from '../lib/body.ts'
 import type { Deps } from '../lib/deps.ts'
 import { ErrorBody } from '../lib/errors.ts'
 import { requestAud } from '../lib/guards.ts'
-import { accessCookie, TokenBody } from '../lib/tokens.ts'
+import { accessCookie } from '../lib/access-cookie.ts'
+import { TokenBody } from '../lib/tokens.ts'
 import { verifyToken } from '../lib/verify.ts'
 
 export const VerifyBody = t.Object({

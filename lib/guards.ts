@@ -12,7 +12,7 @@ import { type AccessClaims, TokenError, verifyAccessToken } from './jwt.ts'
 import { Aal2Required, requireAal2IfVerified } from './mfa.ts'
 import { type RevocationWatch, revocationWatch, sessionEnded } from './revocations.ts'
 import { sessionOf } from './sessions.ts'
-import { clearedCookie } from './tokens.ts'
+import { clearedCookie } from './access-cookie.ts'
 import { audienceHasUsers, findUserById, NIL_UUID, parseMeta, type UserRow } from './users.ts'
 
 const BEARER = /^[Bb]earer (\S+)$/

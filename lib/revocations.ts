@@ -7,7 +7,7 @@
 import type { Config } from './config.ts'
 import { type Db, dbTime, parseTime } from './db/index.ts'
 import { unauthorized } from './errors.ts'
-import { clearedCookie } from './tokens.ts'
+import { clearedCookie } from './access-cookie.ts'
 
 /** How old the local set may be when a request is checked against it. */
 const FRESH_MS = 500

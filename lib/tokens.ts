@@ -71,19 +71,3 @@ export async function tokenResponse(config: Config, user: UserRow, refreshToken:
     [SESSION_EXTRA]: { user: auth?.factors?.length ? { ...shown, factors: auth.factors } : shown, expires_at: Math.floor(now.getTime() / 1000) + config.jwt.exp },
   }
 }
-
-/** Cookie mode (X-Use-Cookie): the access token in an HttpOnly cookie; `session` makes it a session cookie.
- *  `Secure` is set unless SITE_URL is plain http (the reference always sets it, which breaks local dev). */
-export function accessCookie(config: Config, useCookie: string | null, accessToken: string, now: Date): string | undefined {
-  if (!useCookie || config.cookie.duration <= 0) return undefined
-  const secure = config.site_url.startsWith('https:') ? '; Secure' : ''
-  const base = `${config.cookie.key}=${accessToken}; Path=/; HttpOnly${secure}; SameSite=Lax`
-  if (useCookie === 'session') return base
-  const expires = new Date(now.getTime() + config.cookie.duration * 1000).toUTCString()
-  return `${base}; Max-Age=${config.cookie.duration}; Expires=${expires}`
-}
-
-export function clearedCookie(config: Config): string {
-  const secure = config.site_url.startsWith('https:') ? '; Secure' : ''
-  return `${config.cookie.key}=; Path=/; HttpOnly${secure}; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`
-}
