@@ -62,9 +62,13 @@ const grantSchema = {
 
 interface RefreshRow { id: string; user_id: string; instance_id: string; family_id: string; revoked: number; revoked_at: string | null; created_at: string; updated_at: string }
 
-const FIND_REFRESH_TOKEN = 'SELECT id, user_id, instance_id, family_id, revoked, revoked_at, created_at, updated_at FROM {refresh_tokens} WHERE token_hash = ? FOR UPDATE'
-async function findRefreshToken(db: Db, raw: string): Promise<RefreshRow | null> {
-  return db.get<RefreshRow>(FIND_REFRESH_TOKEN, [sha256(raw)])
+/** A descendant of a replayed token, read without a lock: the grant already holds the replayed token's row (and
+ *  its user's), and nothing can end the family without writing that row, so the descendant found live stays the
+ *  family's until the grant commits (a refresh spending it meanwhile waits for the user's row, and the replay then
+ *  answered a token that its own grace window covers). Locking it instead deadlocked with that refresh: each held
+ *  one of the family's tokens and waited for the other's. */
+async function findDescendant(db: Db, raw: string): Promise<RefreshRow | null> {
+  return db.get<RefreshRow>('SELECT id, user_id, instance_id, family_id, revoked, revoked_at, created_at, updated_at FROM {refresh_tokens} WHERE token_hash = ?', [sha256(raw)])
 }
 /** Without rotation one row serves the whole session: its updated_at records the last use (idle timeout). */
 async function touchRefreshToken(db: Db, id: string, now: Date): Promise<void> {
@@ -137,7 +141,7 @@ export function token(deps: Deps) {
           let next = raw
           for (let i = 0; i < 20; i++) {
             next = successorOf(secret, next)
-            const child = await findRefreshToken(tx, next)
+            const child = await findDescendant(tx, next)
             if (!child || child.family_id !== row.family_id) break
             if (!child.revoked) {
               const ended = await sessionExpiry(tx, config, row.family_id, child.updated_at, now) // the grace path too

@@ -209,10 +209,9 @@ export async function listSessions(db: Db, config: Config, instanceId: string, u
  *  in interleaved pairs on MariaDB, docs/scaling.md).
  *  The price: InnoDB locks every row a locking read joins (not those of the factor flag's subquery), so the user's
  *  row is held exclusively from the grant's first statement to its COMMIT, where the successor's foreign key check
- *  took only a shared lock at the end. One user's grants of different sessions then run one at a time; a replay
- *  in the grace window racing the refresh of its live successor deadlocks (the replay holds the user's row and
- *  waits for the successor's, the refresh holds the successor and waits for the user's row), and the adapter
- *  runs the loser again: latency, not an error; and on a server the adapter runs REPEATABLE READ (statement-based
+ *  took only a shared lock at the end. One user's grants of different sessions then run one at a time (a replay in
+ *  the grace window therefore reads the live descendant it answers without a lock, features/token.ts: locking it
+ *  deadlocked with that descendant's own refresh, which holds it and waits for the user's row); and on a server the adapter runs REPEATABLE READ (statement-based
  *  binary logging) the methods' index gap is locked too, holding up sign-ins whose session lands next to it for the
  *  length of a grant. A password change, which locks the user's row before the tokens, deadlocks with a grant less
  *  often than before: the token's lock and the user's are taken in one statement.

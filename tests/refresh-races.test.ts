@@ -222,3 +222,33 @@ describe('reuse grace window racing a logout', () => {
     }
   }, 60_000)
 })
+
+// A replay within the window answers the family's live descendant; the refresh of that descendant may run at the
+// same time. The replay holds its own token's row and its user's, so it reads the descendant without a lock: locking
+// it deadlocked with that refresh (each held one of the family's tokens and waited for the other's), and InnoDB then
+// rolled one back to be run again (clients saw 200s; the deadlock counter showed the waste).
+describe('reuse grace window racing the refresh of the successor', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: { GOTRUE_MAILER_AUTOCONFIRM: 'true', GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL: '60' } }) })
+  afterAll(() => s.stop())
+
+  test('30 rounds: both 200; the replay answers a token of the family, the family keeps one live token; on MySQL no deadlock', async () => {
+    const deadlocks = async () => (s.db.dialect === 'mysql' ? Number((await s.db.get<{ Value: string }>("SHOW GLOBAL STATUS LIKE 'Innodb_deadlocks'"))?.Value) : 0)
+    const before = await deadlocks()
+    for (let round = 0; round < 30; round++) {
+      const u = await newUser(s)
+      const t0 = await u.session()
+      const t1 = await body<Tokens>(await refresh(s, t0.refresh_token))
+      const family = await familyOf(s, t0.refresh_token)
+      const [replay, next] = await Promise.all([
+        (async () => { await Bun.sleep(round % 3); return refresh(s, t0.refresh_token) })(),
+        (async () => { await Bun.sleep((round >> 2) % 3); return refresh(s, t1.refresh_token) })(),
+      ])
+      expect([replay.status, next.status]).toEqual([200, 200])
+      const answered = (await body<Tokens>(replay)).refresh_token
+      expect(await familyOf(s, answered)).toBe(family)
+      expect((await familyState(s, family)).live).toBe(1)
+    }
+    expect(await deadlocks()).toBe(before)
+  }, 60_000)
+})
