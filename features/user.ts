@@ -23,7 +23,7 @@ import { Aal2Required, factorJson, requireAal2IfVerified, userFactors } from '..
 import { endOtherSessions, sessionOf } from '../lib/sessions.ts'
 import { requireLiveSession } from '../lib/revocations.ts'
 import {
-  emailKey, findUserById, readUserWithFactorFlag, parseMeta, passwordProblem, toUser, updateUser, User, type UserPatch, type UserRow, MetadataInput, metadataOf
+  emailKey, findUserById, mergeMeta, readUserWithFactorFlag, parseMeta, passwordProblem, toUser, updateUser, User, type UserPatch, type UserRow, MetadataInput, metadataOf
 } from '../lib/users.ts'
 
 export const UserUpdateBody = t.Object({
@@ -179,7 +179,12 @@ export function user(deps: Deps) {
         } else if (newEmail && newEmail !== user.email) {
           patch.email = newEmail // same address, new capitalisation
         }
-        if (data) patch.raw_user_meta_data = mergedUserData(deps, base.raw_user_meta_data, data)
+        if (data) {
+          // GOTRUE_USER_DATA_SCHEMA checks the data against the profile it was sent for; what a proof takes back is
+          // not the request's, and is not checked (as when the confirmation comes without data)
+          const checked = mergedUserData(deps, user.raw_user_meta_data, data)
+          patch.raw_user_meta_data = base === user ? checked : JSON.stringify(mergeMeta(parseMeta(base.raw_user_meta_data), data))
+        }
         if (appMetadata) patch.raw_app_meta_data = mergedMeta(base.raw_app_meta_data, appMetadata)
         // A new password that starts no change itself takes the account's credentials back, as a recovery does: a
         // change pending from before (started by whoever held a session then) goes with the other sessions.
