@@ -157,35 +157,12 @@ export async function restoreUser(tx: Db, deps: Deps, user: UserRow, columns: Us
   if (ours) await revokeOtp(tx, user.id, type)
   if (!untouched || !row) return undoBookkeeping(tx, deps, user, row, columns, ours)
   if (earlier) await insertOtp(tx, deps.instanceId, earlier)
-  // Each column goes back while it holds what this request wrote (the decisive ones do: untouched). The metadata
-  // columns are merged into by others (an admin, the user's other tab), so a write since still carries this
-  // request's keys: there each key the request changed goes back while it holds the request's value, and the
-  // other writer's keys stay.
-  const back: UserPatch = {}
-  for (const [c, earlier] of Object.entries(columns)) {
-    const now = row[c as keyof UserRow], wrote = user[c as keyof UserRow]
-    if (sameValue(c, now, wrote)) Object.assign(back, { [c]: earlier })
-    else if (MERGED.has(c)) {
-      const keys = keysBack(parseMeta(earlier as string | null), parseMeta(wrote as string | null), parseMeta(now as string | null))
-      if (keys) Object.assign(back, { [c]: JSON.stringify(keys) })
-    }
-  }
+  // Each column goes back while it holds what this request wrote (the decisive ones do: untouched). A column
+  // written since stays as it is, even the metadata, which others merge into (an admin, the user's other tab): their
+  // write carried this request's keys along, and a key cannot be told apart from the same value written since, so
+  // taking keys back could undo a write its client was told succeeded. This request's keys then stay with it.
+  const back = Object.fromEntries(Object.entries(columns).filter(([c]) => sameValue(c, row[c as keyof UserRow], user[c as keyof UserRow]))) as UserPatch
   if (Object.keys(back).length) await updateUser(tx, row, back, deps.clock.now())
-}
-const MERGED = new Set<string>(['raw_user_meta_data', 'raw_app_meta_data'])
-/** `now` with every top-level key that the request changed (from `earlier` to `wrote`) and that still holds the
- *  request's value put back as it was (removed when it was absent); null when no key goes back. */
-function keysBack(earlier: Metadata, wrote: Metadata, now: Metadata): Metadata | null {
-  const json = (v: unknown) => JSON.stringify(v)
-  const out: Metadata = { ...now }
-  let changed = false
-  for (const k of new Set([...Object.keys(earlier), ...Object.keys(wrote)])) {
-    if (json(earlier[k]) === json(wrote[k]) || json(now[k]) !== json(wrote[k])) continue
-    if (Object.hasOwn(earlier, k)) out[k] = earlier[k]
-    else delete out[k]
-    changed = true
-  }
-  return changed ? out : null
 }
 
 /** Deletes an account this request created, once its mail failed, while it is as the request left it (undoState);

@@ -47,21 +47,22 @@ describe('a pending email change and the owner\'s recovery (GOTRUE_MAILER_AUTOCO
     expect({ moved: v.status === 200, email: row?.email }).toEqual({ moved: false, email })
   })
 
-  // A failed email change with data: the user's own other PUT merging data in the mail's window keeps its key, and
-  // the failed request's data goes (its client was told it failed).
-  test('an email change with data whose mail fails while another PUT /user merges data: only the other PUT\'s data stays', async () => {
+  // A failed email change with data while the user's other tab saves the whole profile form: that PUT was answered
+  // 200 with the same value the failed request wrote for one key; the undo must not take that key back.
+  test('an email change with data whose mail fails while another PUT /user saves the same key: the 200 write stays whole', async () => {
     const email = 'undorev-put-merge@example.com'
     const away = 'undorev-put-merge-new@elsewhere.example'
-    expect((await s.req('/signup', { method: 'POST', json: { email, password: 'password-1', data: { name: 'me' } } })).status).toBe(200)
+    expect((await s.req('/signup', { method: 'POST', json: { email, password: 'password-1', data: { theme: 'light' } } })).status).toBe(200)
     const a = await body(await login(s, email, 'password-1'))
     const held = smtp.hold(away)
-    const put = s.req('/user', { method: 'PUT', headers: bearer(a.access_token), json: { email: away, data: { avatar_url: 'https://elsewhere.example/p.png' } } })
+    const put = s.req('/user', { method: 'PUT', headers: bearer(a.access_token), json: { email: away, data: { theme: 'dark' } } })
     await held.reached
-    expect((await s.req('/user', { method: 'PUT', headers: bearer(a.access_token), json: { data: { theme: 'dark' } } })).status).toBe(200)
+    const other = await s.req('/user', { method: 'PUT', headers: bearer(a.access_token), json: { data: { theme: 'dark', lang: 'fr' } } })
+    expect(other.status).toBe(200)
     held.release()
     expect((await put).status).toBe(500)
     const u = await body(await s.req('/user', { headers: bearer(a.access_token) }))
-    expect({ meta: u.user_metadata, pending: u.new_email ?? '' }).toEqual({ meta: { name: 'me', theme: 'dark' }, pending: '' })
+    expect({ meta: u.user_metadata, pending: u.new_email ?? '' }).toEqual({ meta: { theme: 'dark', lang: 'fr' }, pending: '' })
   })
 
   // The recovery through supabase's PKCE flow: the mail's ?code= exchanged with the verifier (POST /token
@@ -144,10 +145,11 @@ describe('a skipped undo gives back its claim of the mail window (autoconfirm of
     expect(got).toBe(true)
   })
 
-  // The same-state undo (nothing decisive moved) puts back what the request wrote, and only that: an admin's merge
-  // into the pending account's metadata in the mail's window keeps its own key, and the failed request's keys go
-  // (the merge carried them: each goes back while it holds the request's value).
-  test('a re-signup whose mail fails while an admin merges into the metadata: the admin\'s key stays, the failed request\'s go', async () => {
+  // The same-state undo (nothing decisive moved) puts back only the columns nobody wrote since: an admin's merge into
+  // the pending account's metadata in the mail's window stays whole. It carried the failed request's keys along, and
+  // those stay with it: a key cannot be told apart from the same value written since, and taking keys back could
+  // undo a write its client was told succeeded (the next test).
+  test('a re-signup whose mail fails while an admin merges into the metadata: the admin\'s write stays whole', async () => {
     const email = 'undorev-admin-meta@example.com'
     const signup = await s.req('/signup', { method: 'POST', json: { email, password: 'owner-password-1', data: { name: 'first' } } })
     expect(signup.status).toBe(200)
@@ -155,14 +157,15 @@ describe('a skipped undo gives back its claim of the mail window (autoconfirm of
     await smtp.waitForMail(email, 1)
     s.clock.advance(16 * 60)
     const held = smtp.hold(email)
-    const resignup = s.req('/signup', { method: 'POST', json: { email, password: 'owner-password-1', data: { name: 'second', avatar_url: 'https://elsewhere.example/p.png' } } })
+    const resignup = s.req('/signup', { method: 'POST', json: { email, password: 'owner-password-1', data: { name: 'second' } } })
     await held.reached
     const admin = await s.req(`/admin/users/${id}`, { method: 'PUT', headers: OPERATOR, json: { user_metadata: { support_ticket: 4711 } } })
     expect(admin.status).toBe(200)
+    expect((await body(admin)).user_metadata).toEqual({ name: 'second', support_ticket: 4711 })
     held.release()
     expect((await resignup).status).toBe(500)
     const u = await body(await s.req(`/admin/users/${id}`, { headers: OPERATOR }))
-    expect(u.user_metadata).toEqual({ name: 'first', support_ticket: 4711 })
+    expect(u.user_metadata).toEqual({ name: 'second', support_ticket: 4711 }) // as the admin was answered
   })
 })
 
