@@ -220,7 +220,9 @@ export async function listSessions(db: Db, config: Config, instanceId: string, u
  *  that ends a session writes its family's refresh tokens in the same transaction (endSession, endOtherSessions,
  *  endAal1Sessions, a reuse's revokeFamily, a user's deletion through the foreign key), so none commits between this
  *  read and the grant's COMMIT: it waits for the token's row lock (or, on Galera, one of the two fails
- *  certification on that row). A token of another instance is not found. */
+ *  certification on that row). A token of another instance is not found. Under REPEATABLE READ (where the
+ *  adapter runs the grant so) this must stay the transaction's first statement: its snapshot, which later plain
+ *  reads such as the grace window's look-up of a descendant use, then starts after these locks. */
 export interface RefreshToken { id: string; family_id: string; revoked: number; revoked_at: string | null; created_at: string; updated_at: string }
 export interface RefreshView { token: RefreshToken; user: UserRow; hasFactors: boolean; auth: (SessionAuth & { revoked: boolean }) | null }
 const userColumns = USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ')
@@ -293,7 +295,10 @@ export const sessionOf = (claims: { session_id?: unknown }): string | null =>
 export async function sessionExpiry(db: Db, config: Config, familyId: string, lastUsed: string, now: Date): Promise<string | null> {
   const { timebox, inactivity_timeout: idle } = config.sessions
   if (timebox > 0) {
-    const first = await db.get<{ t: string | null }>('SELECT MIN(created_at) AS t FROM {refresh_tokens} WHERE family_id = ?', [familyId])
+    // The session's own start: its family's oldest refresh token is not it once an MFA step-up replaced the
+    // family's tokens (that restarted the timebox). A family from before sessions were recorded: its first token.
+    const first = await db.get<{ t: string | null }>(
+      'SELECT COALESCE((SELECT created_at FROM {sessions} WHERE id = ?), (SELECT MIN(created_at) FROM {refresh_tokens} WHERE family_id = ?)) AS t', [familyId, familyId])
     if (now.getTime() - (parseTime(first?.t ?? null) ?? 0) > timebox * 1000) return 'Invalid Refresh Token: Session Expired'
   }
   if (idle > 0 && now.getTime() - (parseTime(lastUsed) ?? 0) > idle * 1000) return 'Invalid Refresh Token: Session Expired (Inactivity)'

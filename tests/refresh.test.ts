@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createHash } from 'node:crypto'
 import { body, DIALECT, form, startServer, type TestServer } from './harness.ts'
-import { freshEmail, newUser, OPERATOR, refresh, type Tokens } from './helpers.ts'
+import { bearer, confirmedUser, freshEmail, login, MFA_KEY, newUser, OPERATOR, refresh, type Tokens, totp } from './helpers.ts'
 
 const INVALID = { error: 'invalid_grant', error_description: 'Invalid Refresh Token' }
 const URL_SAFE_TOKEN = /^[A-Za-z0-9_-]{43}$/
@@ -184,6 +184,33 @@ describe('an admin password or email reset ends every session of the user', () =
     expect((await adminPut(u.id, { email: freshEmail('moved') })).status).toBe(200)
     await expectInvalid(await refresh(s, a1.refresh_token))
   })
+})
+
+// The timebox runs from the session's start. An MFA step-up replaces the family's refresh tokens; measured from the
+// family's oldest token, each verification restarted the timebox, and a session re-verified now and then lived on.
+describe('GOTRUE_SESSIONS_TIMEBOX=1h and MFA verifications in the session', () => {
+  let s: TestServer
+  beforeAll(async () => { s = await startServer({ env: { ...MFA_KEY, GOTRUE_SESSIONS_TIMEBOX: '1h', GOTRUE_MFA_RATE_LIMIT_CHALLENGE_AND_VERIFY: '0' } }) })
+  afterAll(() => s.stop())
+
+  test('re-verifying a factor every 50 minutes does not keep a session alive past its timebox', async () => {
+    const user = await confirmedUser(s)
+    let t = await body<Tokens>(await login(s, user.email, user.password))
+    const enroll = await body<{ id: string; totp: { secret: string } }>(await s.req('/factors', { method: 'POST', headers: bearer(t.access_token), json: { factor_type: 'totp' } }))
+    const verify = async () => {
+      const ch = await body<{ id: string }>(await s.req(`/factors/${enroll.id}/challenge`, { method: 'POST', headers: bearer(t.access_token) }))
+      const r = await s.req(`/factors/${enroll.id}/verify`, { method: 'POST', headers: bearer(t.access_token), json: { challenge_id: ch.id, code: totp(enroll.totp.secret, s.clock.now().getTime()) } })
+      expect(r.status).toBe(200)
+      t = await body<Tokens>(r)
+    }
+    await verify()
+    s.clock.advance(50 * 60)
+    t = await body<Tokens>(await refresh(s, t.refresh_token))
+    await verify() // the family's tokens are replaced
+    s.clock.advance(15 * 60) // 65 minutes since the login
+    const r = await refresh(s, t.refresh_token)
+    expect({ status: r.status, body: await body(r) }).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'Invalid Refresh Token: Session Expired' } })
+  }, 30_000)
 })
 
 describe('GOTRUE_SESSIONS_TIMEBOX=3h, GOTRUE_SESSIONS_INACTIVITY_TIMEOUT=1h', () => {
