@@ -143,7 +143,8 @@ export function token(deps: Deps) {
             next = successorOf(secret, next)
             const child = await findDescendant(tx, next)
             if (!child || child.family_id !== row.family_id) break
-            if (!child.revoked) {
+            // (a revoked session's tokens are all spent or gone; checked anyway, the view read it for nothing else)
+            if (!child.revoked && !found.auth?.revoked) {
               const ended = await sessionExpiry(tx, config, row.family_id, child.updated_at, now) // the grace path too
               return ended ? { ended } : tokenResponse(config, user, next, now, row.family_id, await sessionAuth(tx, config, row.family_id, now, hasFactors))
             }

@@ -252,3 +252,31 @@ describe('reuse grace window racing the refresh of the successor', () => {
     expect(await deadlocks()).toBe(before)
   }, 60_000)
 })
+
+// The replay reads the descendant without a lock; what it reads must come after its wait for its locks. Here the
+// replay waits for its user's row (held by another connection) while T1 is spent behind its back (T1's row alone,
+// which no real writer does): it must not answer T1. It would, were any plain read to run before the grant's locking
+// statement (under REPEATABLE READ that read would fix the snapshot).
+describe.skipIf(!SERVER_MYSQL)('a replay waiting for its user\'s row reads the descendant as it is after the wait (MySQL)', () => {
+  let s: TestServer
+  const ns = `r${crypto.randomUUID().replace(/-/g, '').slice(0, 10)}`
+  beforeAll(async () => { s = await startServer({ env: { GOTRUE_MAILER_AUTOCONFIRM: 'true', GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL: '60', GOTRUE_DB_NAMESPACE: ns } }) })
+  afterAll(() => s.stop())
+
+  test('T1 spent while the replay of T0 waits: the replay does not answer T1', async () => {
+    const u = await newUser(s)
+    const t0 = await u.session()
+    const t1 = await body<Tokens>(await refresh(s, t0.refresh_token))
+    const c = await mysql.createConnection(SERVER_MYSQL)
+    try {
+      await c.query('BEGIN')
+      await c.query(`SELECT id FROM \`${ns}_users\` WHERE id = ? FOR UPDATE`, [u.id])
+      const pending = refresh(s, t0.refresh_token)
+      await Bun.sleep(300)
+      await c.query(`UPDATE \`${ns}_refresh_tokens\` SET revoked = 1, revoked_at = NOW(3) WHERE token_hash = ?`, [sha256(t1.refresh_token)])
+      await c.query('COMMIT')
+      const r = await pending
+      expect(r.status).toBe(400) // no live descendant: a reuse
+    } finally { await c.end() }
+  }, 20_000)
+})
