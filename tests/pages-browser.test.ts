@@ -99,6 +99,8 @@ slow.describe('the account pages in Chromium', () => {
     const link = linkOf(await s.smtp.waitForMail(email))
     const { page, problems } = await newPage()
     expect((await page.goto(link))?.status()).toBe(200)
+    // autofocus lands once the browser has run its focus steps, which may come after the load event
+    await page.waitForFunction(() => document.activeElement?.id === 'password', undefined, { timeout: 5000 }).catch(() => {})
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('password')
     await page.keyboard.press('Tab')
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('password-again')
