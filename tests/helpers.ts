@@ -9,12 +9,25 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Env } from '../lib/config.ts'
 import { body, DIALECT, form, type TestServer, tokenFromMail } from './harness.ts'
+import type { CapturedMail } from './fakes/smtp.ts'
 
 /** The password of every test user unless a test needs another one (at least GOTRUE_PASSWORD_MIN_LENGTH long). */
 export const PASSWORD = 'correct-horse-battery'
 /** The Authorization header of GOTRUE_OPERATOR_TOKEN as the harness sets it. */
 export const OPERATOR = { authorization: 'Bearer operator-token-for-tests' }
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
+
+/** The owner takes the account back by mail: a recovery link (the next mail `mailbox` receives for the address),
+ *  then a password of their own set from the recovery session. */
+export async function ownerRecovers(s: TestServer, mailbox: { count(to: string): number; waitForMail(to: string, count?: number): Promise<CapturedMail> }, email: string, ownerPassword: string): Promise<void> {
+  const before = mailbox.count(email)
+  expect((await s.req('/recover', { method: 'POST', json: { email } })).status).toBe(200)
+  const token = tokenFromMail(await mailbox.waitForMail(email, before + 1), 'recovery_token')
+  const v = await s.req('/verify', { method: 'POST', json: { type: 'recovery', token } })
+  expect(v.status).toBe(200)
+  const put = await s.req('/user', { method: 'PUT', headers: bearer(String((await body(v)).access_token)), json: { password: ownerPassword } })
+  expect(put.status).toBe(200)
+}
 
 /** The token response of POST /token. */
 export interface Tokens { access_token: string; refresh_token: string; token_type: string; expires_in: number }

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:tes
 import { type FakeEmail, type OAuthFake, startOAuthFake } from './fakes/oauth-provider.ts'
 import { type Gated, startGatedSmtp } from './fakes/gated-smtp.ts'
 import { body, form, startServer, type TestServer, tokenFromMail } from './harness.ts'
+import { ownerRecovers } from './helpers.ts'
 
 const SITE = 'https://example.netlify.com'
 
@@ -23,16 +24,6 @@ const smtpEnv = () => ({ GOTRUE_SMTP_HOST: smtp.host, GOTRUE_SMTP_PORT: String(s
 const login = (s: TestServer, email: string, password: string) =>
   s.req('/token', form({ grant_type: 'password', username: email, password }))
 const bearer = (t: unknown) => ({ authorization: `Bearer ${String(t)}` })
-
-/** The owner recovers the account by mail and sets a password of their own from the recovery session. */
-async function ownerRecovers(s: TestServer, email: string, ownerPassword: string, mailsBefore: number): Promise<void> {
-  expect((await s.req('/recover', { method: 'POST', json: { email } })).status).toBe(200)
-  const token = tokenFromMail(await smtp.waitForMail(email, mailsBefore + 1), 'recovery_token')
-  const v = await s.req('/verify', { method: 'POST', json: { type: 'recovery', token } })
-  expect(v.status).toBe(200)
-  const put = await s.req('/user', { method: 'PUT', headers: bearer((await body(v)).access_token), json: { password: ownerPassword } })
-  expect(put.status).toBe(200)
-}
 
 describe('a failed mail\'s undo lands after the owner\'s proof (autoconfirm off)', () => {
   let s: TestServer
@@ -53,7 +44,7 @@ describe('a failed mail\'s undo lands after the owner\'s proof (autoconfirm off)
     const resignup = s.req('/signup', { method: 'POST', json: { email, password: attackerPw } }) // same password: kept
     await held.reached
     // The owner, meanwhile: a recovery (confirms the pending signup, clears the password), then a password of theirs.
-    await ownerRecovers(s, email, 'owner-password-1', 1)
+    await ownerRecovers(s, smtp, email, 'owner-password-1')
     expect((await login(s, email, 'owner-password-1')).status).toBe(200)
     held.release()
     expect((await resignup).status).toBe(500)
@@ -88,7 +79,7 @@ describe('a failed mail\'s undo lands after the owner\'s proof (GOTRUE_MAILER_AU
     const held = smtp.hold(attackerInbox)
     const put = s.req('/user', { method: 'PUT', headers: bearer(session.access_token), json: { email: attackerInbox, password: 'attacker-password-2' } })
     await held.reached
-    await ownerRecovers(s, email, 'owner-password-1', 0)
+    await ownerRecovers(s, smtp, email, 'owner-password-1')
     held.release()
     expect((await put).status).toBe(500)
     expect((await login(s, email, attackerPw)).status).toBe(400)

@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { type Gated, startGatedSmtp } from './fakes/gated-smtp.ts'
 import { body, DIALECT, form, startServer, type TestServer, tokenFromMail } from './harness.ts'
-import { OPERATOR } from './helpers.ts'
+import { OPERATOR, ownerRecovers } from './helpers.ts'
 
 let smtp: Gated
 beforeAll(async () => { smtp = await startGatedSmtp() })
@@ -14,16 +14,6 @@ const smtpEnv = () => ({ GOTRUE_SMTP_HOST: smtp.host, GOTRUE_SMTP_PORT: String(s
 const login = (s: TestServer, email: string, password: string) =>
   s.req('/token', form({ grant_type: 'password', username: email, password }))
 const bearer = (t: unknown) => ({ authorization: `Bearer ${String(t)}` })
-
-async function ownerRecovers(s: TestServer, email: string, ownerPassword: string): Promise<void> {
-  const before = smtp.count(email)
-  expect((await s.req('/recover', { method: 'POST', json: { email } })).status).toBe(200)
-  const token = tokenFromMail(await smtp.waitForMail(email, before + 1), 'recovery_token')
-  const v = await s.req('/verify', { method: 'POST', json: { type: 'recovery', token } })
-  expect(v.status).toBe(200)
-  const put = await s.req('/user', { method: 'PUT', headers: bearer((await body(v)).access_token), json: { password: ownerPassword } })
-  expect(put.status).toBe(200)
-}
 
 // Under autoconfirm a password signup of someone else's address is a confirmed account the attacker is in until the
 // owner recovers it. The recovery ends the attacker's sessions and replaces the password; a pending email change to
@@ -41,7 +31,7 @@ describe('a pending email change and the owner\'s recovery (GOTRUE_MAILER_AUTOCO
     const a = await body(await login(s, email, 'attacker-password-1'))
     expect((await s.req('/user', { method: 'PUT', headers: bearer(a.access_token), json: { email: evil } })).status).toBe(200)
     const changeToken = tokenFromMail(await smtp.waitForMail(evil, 1), 'email_change_token')
-    await ownerRecovers(s, email, 'owner-password-1')
+    await ownerRecovers(s, smtp, email, 'owner-password-1')
     const v = await s.req('/verify', { method: 'POST', json: { type: 'email_change', token: changeToken } })
     const row = await s.db.get<{ email: string }>('SELECT email FROM {users} WHERE email_key = ? OR email_key = ?', [email, evil])
     expect({ moved: v.status === 200, email: row?.email }).toEqual({ moved: false, email })
@@ -102,7 +92,7 @@ describe('a pending email change and the owner\'s recovery (GOTRUE_MAILER_AUTOCO
     const held = smtp.hold(evil)
     const put = s.req('/user', { method: 'PUT', headers: bearer(a.access_token), json: { email: evil } })
     await held.reached
-    await ownerRecovers(s, email, 'owner-password-1')
+    await ownerRecovers(s, smtp, email, 'owner-password-1')
     held.release()
     expect((await put).status).toBe(500) // the client is told the change failed
     const pending = (await s.db.get<{ email_change: string }>('SELECT email_change FROM {users} WHERE email_key = ?', [email]))?.email_change
@@ -219,7 +209,7 @@ describe('a pending email change and the owner taking the account back in other 
     const changeToken = tokenFromMail(await smtp.waitForMail(evil, 1), 'email_change_token')
     held.release()
     expect((await first).status).toBe(500)
-    await ownerRecovers(s, email, 'owner-password-1')
+    await ownerRecovers(s, smtp, email, 'owner-password-1')
     const v = await s.req('/verify', { method: 'POST', json: { type: 'email_change', token: changeToken } })
     const row = await s.db.get<{ email: string }>('SELECT email FROM {users} WHERE email_key = ? OR email_key = ?', [email, evil])
     expect({ moved: v.status === 200, email: row?.email }).toEqual({ moved: false, email })
