@@ -145,7 +145,7 @@ export function token(deps: Deps) {
             if (!child || child.family_id !== row.family_id) break
             // (a revoked session's tokens are all spent or gone; checked anyway, the view read it for nothing else)
             if (!child.revoked && !found.auth?.revoked) {
-              const ended = await sessionExpiry(tx, config, row.family_id, child.updated_at, now) // the grace path too
+              const ended = await sessionExpiry(tx, config, row.family_id, child.updated_at, now, found.started) // the grace path too
               return ended ? { ended } : tokenResponse(config, user, next, now, row.family_id, await sessionAuth(tx, config, row.family_id, now, hasFactors))
             }
           }
@@ -154,7 +154,7 @@ export function token(deps: Deps) {
         return 'reused'
       }
       if (now.getTime() - (parseTime(row.created_at) ?? 0) > config.jwt.refresh_token_lifetime * 1000) return 'expired'
-      const ended = await sessionExpiry(tx, config, row.family_id, row.updated_at, now)
+      const ended = await sessionExpiry(tx, config, row.family_id, row.updated_at, now, found.started)
       if (ended) return { ended }
       const rotate = config.security.refresh_token_rotation_enabled
       // the session's aal and amr carry over; with rotation the given token is spent in the same step

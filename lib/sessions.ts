@@ -224,7 +224,8 @@ export async function listSessions(db: Db, config: Config, instanceId: string, u
  *  adapter runs the grant so) this must stay the transaction's first statement: its snapshot, which later plain
  *  reads such as the grace window's look-up of a descendant use, then starts after these locks. */
 export interface RefreshToken { id: string; family_id: string; revoked: number; revoked_at: string | null; created_at: string; updated_at: string }
-export interface RefreshView { token: RefreshToken; user: UserRow; hasFactors: boolean; auth: (SessionAuth & { revoked: boolean }) | null }
+/** `started`: the session's created_at, null when the family has no session row (sessionExpiry then reads its start). */
+export interface RefreshView { token: RefreshToken; user: UserRow; hasFactors: boolean; auth: (SessionAuth & { revoked: boolean }) | null; started: string | null }
 const userColumns = USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ')
 const LOCK_REFRESH_TOKEN = 'SELECT t.id AS t_id, t.family_id AS t_family_id, t.revoked AS t_revoked, t.revoked_at AS t_revoked_at, ' +
   `t.created_at AS t_created_at, t.updated_at AS t_updated_at, ${userColumns}, ${factorFlag('u')}, ` +
@@ -246,6 +247,7 @@ export async function lockRefreshToken(db: Db, instanceId: string, tokenHash: st
     token: { id: t_id, family_id: t_family_id, revoked: Number(t_revoked), revoked_at: t_revoked_at, created_at: t_created_at, updated_at: t_updated_at },
     user, hasFactors: Number(has_factors) > 0,
     auth: s_aal === null ? null : { ...authFrom({ aal: s_aal, created_at: String(s_created_at) }, methods), revoked: s_revoked_at !== null },
+    started: s_aal === null ? null : String(s_created_at),
   }
 }
 
@@ -292,12 +294,13 @@ export const sessionOf = (claims: { session_id?: unknown }): string | null =>
 
 /** Why a session may not be refreshed any more (supabase/auth's wording), or null. `lastUsed` is the time its
  *  current refresh token was issued or last used. The family's start is read only when a timebox is set. */
-export async function sessionExpiry(db: Db, config: Config, familyId: string, lastUsed: string, now: Date): Promise<string | null> {
+export async function sessionExpiry(db: Db, config: Config, familyId: string, lastUsed: string, now: Date, started: string | null = null): Promise<string | null> {
   const { timebox, inactivity_timeout: idle } = config.sessions
   if (timebox > 0) {
-    // The session's own start: its family's oldest refresh token is not it once an MFA step-up replaced the
-    // family's tokens (that restarted the timebox). A family from before sessions were recorded: its first token.
-    const first = await db.get<{ t: string | null }>(
+    // The session's own start (`started` when the caller read it already): its family's oldest refresh token is
+    // not it once an MFA step-up replaced the family's tokens (that restarted the timebox). A family from before
+    // sessions were recorded: its first token.
+    const first = started !== null ? { t: started } : await db.get<{ t: string | null }>(
       'SELECT COALESCE((SELECT created_at FROM {sessions} WHERE id = ?), (SELECT MIN(created_at) FROM {refresh_tokens} WHERE family_id = ?)) AS t', [familyId, familyId])
     if (now.getTime() - (parseTime(first?.t ?? null) ?? 0) > timebox * 1000) return 'Invalid Refresh Token: Session Expired'
   }
